@@ -1,0 +1,279 @@
+//! The shape of `kirikae.toml`. Unknown keys are errors everywhere (`deny_unknown_fields`): a
+//! misspelt key silently ignored is how a protected account loses its protection.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A validated config. Paths in it are absolute (resolved against the config file's directory).
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The file this was read from.
+    pub path: PathBuf,
+    pub aws: AwsSettings,
+    pub jump: JumpSettings,
+    /// Where sessions, journals and plans are kept; `None` means the per-user default.
+    pub state_dir: Option<PathBuf>,
+    pub accounts: BTreeMap<String, AccountSettings>,
+    pub refresh: BTreeMap<String, RefreshSettings>,
+    pub sweep: SweepSettings,
+}
+
+impl Config {
+    /// The account called `name` in `[accounts.<name>]`, or, failing that, the one whose alias or
+    /// id is `name`, so people can use whichever they remember.
+    pub fn account(&self, name: &str) -> Option<(&str, &AccountSettings)> {
+        if let Some((k, v)) = self.accounts.get_key_value(name) {
+            return Some((k.as_str(), v));
+        }
+        self.accounts
+            .iter()
+            .find(|(_, a)| a.alias.as_deref() == Some(name) || a.id.as_str() == name)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub aws: AwsSettings,
+    #[serde(default)]
+    pub jump: JumpSettings,
+    #[serde(default)]
+    pub state: StateSettings,
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountSettings>,
+    #[serde(default)]
+    pub refresh: BTreeMap<String, RefreshSettings>,
+    #[serde(default)]
+    pub sweep: SweepSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// The region of the estate, e.g. `ap-northeast-1`.
+    pub region: String,
+    /// Another endpoint for every AWS call (the local emulator). Never set for real AWS.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+}
+
+/// Where people sign in: the credentials every switch role starts from.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JumpSettings {
+    /// A profile of the AWS shared config/credentials files (static keys, SSO or
+    /// `credential_process`); without it, the standard environment variables.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Another AWS shared credentials file (relative to kirikae.toml).
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    /// Another AWS shared config file (relative to kirikae.toml).
+    #[serde(default)]
+    pub config_file: Option<PathBuf>,
+    /// The MFA device of the person; when set, one `GetSessionToken` with a code is made and
+    /// cached, and every switch role starts from that session.
+    #[serde(default)]
+    pub mfa_serial: Option<String>,
+    /// A command (run with `sh -c` in the config file's directory) that prints the current MFA
+    /// code, like a `credential_process` for codes.
+    #[serde(default)]
+    pub mfa_command: Option<String>,
+    /// How long the cached MFA session lives, in hours (AWS allows 1 to 36; default 12).
+    #[serde(default = "default_mfa_session_hours")]
+    pub mfa_session_hours: u32,
+    /// The role session name (shown in CloudTrail); default: the jump user's name.
+    #[serde(default)]
+    pub session_name: Option<String>,
+}
+
+fn default_mfa_session_hours() -> u32 {
+    12
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateSettings {
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub id: AccountId,
+    /// The role name to assume in that account (or a full role ARN).
+    pub role: String,
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Destructive commands against a protected account need `--confirm <alias>`.
+    #[serde(default)]
+    pub protected: bool,
+    /// Overrides `[aws] region` for this account.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+impl AccountSettings {
+    /// The ARN of the role to assume.
+    pub fn role_arn(&self) -> String {
+        if self.role.starts_with("arn:") {
+            self.role.clone()
+        } else {
+            format!("arn:aws:iam::{}:role/{}", self.id, self.role)
+        }
+    }
+
+    /// The role's name (the part after `role/`, without a path).
+    pub fn role_name(&self) -> &str {
+        self.role.rsplit('/').next().unwrap_or(&self.role)
+    }
+
+    /// The alias if there is one, else the account id.
+    pub fn display_name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(self.id.as_str())
+    }
+}
+
+/// A 12-digit AWS account id. Must be a string in the file: as an integer it would lose
+/// leading zeros.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(s: &str) -> Result<AccountId, String> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s.to_string()))
+        } else {
+            Err(format!(
+                "expected a 12-digit AWS account id such as \"111111111111\", found {s:?}"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AccountId;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a 12-digit AWS account id in quotes, such as \"111111111111\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<AccountId, E> {
+                AccountId::parse(s).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<AccountId, E> {
+                Err(E::custom(format!(
+                    "expected a 12-digit AWS account id as a string: write \"{n:012}\" in quotes \
+                     (an integer loses leading zeros)"
+                )))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<AccountId, E> {
+                self.visit_i64(n as i64)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshSettings {
+    pub source: ClusterRef,
+    pub target: RefreshTarget,
+    #[serde(default)]
+    pub strategy: RefreshStrategy,
+    #[serde(default)]
+    pub switch: SwitchMethod,
+    /// The masking rules file (relative to kirikae.toml).
+    pub masking: PathBuf,
+    #[serde(default)]
+    pub connect: Option<ConnectSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterRef {
+    pub account: String,
+    pub cluster: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTarget {
+    pub account: String,
+    pub cluster: String,
+    pub subnet_group: String,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    pub instance_class: String,
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    #[serde(default)]
+    pub parameter_group: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshStrategy {
+    #[default]
+    Auto,
+    Snapshot,
+    Clone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SwitchMethod {
+    Rename,
+    Cname { zone: String, record: String },
+}
+
+impl Default for SwitchMethod {
+    fn default() -> Self {
+        SwitchMethod::Rename
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectSettings {
+    /// `host:port` of a tunnel that reaches the new cluster.
+    pub via: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSettings {
+    /// The tag key that marks a deletion candidate.
+    #[serde(default = "default_sweep_tag")]
+    pub tag: String,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        SweepSettings {
+            tag: default_sweep_tag(),
+        }
+    }
+}
+
+fn default_sweep_tag() -> String {
+    "kirikae:sweep".to_string()
+}
