@@ -238,18 +238,14 @@ pub enum RefreshStrategy {
     Clone,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
 pub enum SwitchMethod {
+    #[default]
     Rename,
     Cname { zone: String, record: String },
 }
 
-impl Default for SwitchMethod {
-    fn default() -> Self {
-        SwitchMethod::Rename
-    }
-}
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,26 @@
+//! The AWS console's switch-role link for an account.
+
+use kirikae_config::AccountSettings;
+
+/// `https://signin.aws.amazon.com/switchrole?account=...&roleName=...&displayName=...`: opening
+/// it (signed in to the jump account) fills in the console's "Switch role" form.
+pub fn switch_role_url(account: &AccountSettings, display_name: &str) -> String {
+    format!(
+        "https://signin.aws.amazon.com/switchrole?account={}&roleName={}&displayName={}",
+        account.id,
+        encode(account.role_name()),
+        encode(display_name)
+    )
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
