@@ -1,0 +1,65 @@
+//! `kirikae config check`
+
+use std::process::ExitCode;
+
+use crate::cli::{ConfigCommand, GlobalArgs, OutputFormat};
+use crate::render;
+use crate::Outcome;
+
+pub fn run(global: &GlobalArgs, command: ConfigCommand) -> Outcome {
+    match command {
+        ConfigCommand::Check => check(global),
+    }
+}
+
+fn check(global: &GlobalArgs) -> Outcome {
+    let env = std::env::var_os(kirikae_config::CONFIG_ENV);
+    let (path, source) = kirikae_config::locate(global.config.as_deref(), env.as_deref());
+    let result = kirikae_config::Config::load(&path, source);
+    if global.output == OutputFormat::Json {
+        let value = match &result {
+            Ok(c) => serde_json::json!({
+                "file": c.path, "valid": true, "problems": [],
+                "accounts": c.accounts.keys().collect::<Vec<_>>(),
+                "refresh": c.refresh.keys().collect::<Vec<_>>(),
+            }),
+            Err(e) => serde_json::json!({
+                "file": path, "valid": false,
+                "error": e.to_string(),
+                "problems": e.problems().iter().map(|p| serde_json::json!({
+                    "key": p.key, "line": p.line, "message": p.message,
+                })).collect::<Vec<_>>(),
+            }),
+        };
+        render::print_json(&value)?;
+        return Ok(ExitCode::from(if result.is_ok() { 0 } else { 2 }));
+    }
+    match result {
+        Ok(c) => {
+            let protected: Vec<&str> = c
+                .accounts
+                .iter()
+                .filter(|(_, a)| a.protected)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            println!("{}: {}", c.path.display(), render::green("valid"));
+            println!(
+                "  accounts: {} ({} protected{})",
+                c.accounts.len(),
+                protected.len(),
+                if protected.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", protected.join(", "))
+                }
+            );
+            println!("  refresh pipelines: {}", c.refresh.len());
+            match &c.aws.endpoint_url {
+                Some(url) => println!("  AWS endpoint: {url} (not AWS itself)"),
+                None => println!("  AWS endpoint: AWS ({})", c.aws.region),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(crate::Failure::BadInput(e.into())),
+    }
+}

@@ -1,0 +1,35 @@
+//! One module per command group; each loads what it needs, calls the library, renders.
+
+mod accounts;
+mod config;
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use kirikae_config::Config;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::{Failure, Outcome};
+
+pub async fn run(cli: Cli) -> Outcome {
+    match cli.command {
+        Command::Config(c) => config::run(&cli.global, c),
+        Command::Accounts(c) => accounts::run(&cli.global, c).await,
+        Command::Refresh(_) => not_yet("refresh", "the staging refresh"),
+        Command::Mask(_) => not_yet("mask", "the masking engine"),
+        Command::Sweep(_) => not_yet("sweep", "the sweep of leftover resources"),
+        Command::Audit(_) => not_yet("audit", "the audits"),
+    }
+}
+
+fn not_yet(command: &str, what: &str) -> Outcome {
+    eprintln!("kirikae {command}: not yet available: {what} comes in a later version of kirikae");
+    Ok(ExitCode::from(2))
+}
+
+/// Loads the config named by the global options; a bad config is bad input (exit 2).
+pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
+    let env = std::env::var_os(kirikae_config::CONFIG_ENV);
+    let (path, source) = kirikae_config::locate(global.config.as_deref(), env.as_deref());
+    Config::load(&path, source).map_err(|e| Failure::BadInput(anyhow!(e)))
+}
