@@ -353,6 +353,11 @@ def _tool(*names: str) -> str:
 def _copy_pg(src_db: str, dst_db: str, dst_owner: str | None, src_owner: str | None) -> None:
     owner = dst_owner or src_owner
     with _lock:
+        # PostgreSQL waits 5 s before refusing a template that has sessions: look first.
+        busy = _exec("postgres", f"SELECT count(*) FROM pg_stat_activity WHERE datname = {_s_pg(src_db)}", fetch=True)
+        if busy[0][0]:
+            _copy_pg_dump(src_db, dst_db, owner, src_owner)
+            return
         try:
             _exec("postgres", f"CREATE DATABASE {_q_pg(dst_db)} TEMPLATE {_q_pg(src_db)}"
                               + (f" OWNER {_q_pg(owner)}" if owner else ""))

@@ -202,6 +202,8 @@ def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
             kwargs["kms_key_id"] = _normalise_kms_key(self, key)
         kwargs["storage_encrypted"] = True
     requested_db = kwargs.get("database_name")
+    if kwargs.get("db_cluster_identifier") in self.clusters:
+        raise rds_models.RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
     cluster: DBCluster = _ORIG["create_db_cluster"](self, kwargs)
     fam = dataplane.family(cluster.engine)
     cluster.kemu_data = None
@@ -594,8 +596,10 @@ def _response_describe_db_cluster_snapshots(self: rds_responses.RDSResponse):
 def _response_describe_db_clusters(self: rds_responses.RDSResponse):
     _id = self.params.get("DBClusterIdentifier")
     if _id and _id.startswith("arn:") and split_arn(_id)[1] != self.current_account:
-        source = _resolve_source_cluster(self.backend, _id, "copy-on-write")
-        return rds_responses.ActionResult({"DBClusters": [source]})
+        shared = [c for c in _clusters_shared_with(self.backend) if c.db_cluster_arn == _id]
+        if not shared:
+            raise DBClusterNotFoundError(_id)
+        return rds_responses.ActionResult({"DBClusters": shared})
     result = _ORIG["resp_describe_db_clusters"](self)
     if str(self.params.get("IncludeShared", "")).lower() == "true" and not _id:
         result.result["DBClusters"] = list(result.result["DBClusters"]) + _clusters_shared_with(self.backend)

@@ -113,3 +113,11 @@ def test_cross_account_clone_rules(prod, dev, client_factory):
     _share(client_factory, cmk["DBClusterArn"], DEV)
     clone = _clone(dev, "from-cmk", cmk["DBClusterArn"])
     assert clone["StorageEncrypted"] is True and clone["KmsKeyId"] == key["Arn"]
+
+
+def test_shared_cluster_can_be_described_by_arn_only_when_shared(dev, source, client_factory):
+    with pytest.raises(ClientError) as e:
+        dev.describe_db_clusters(DBClusterIdentifier=source)
+    assert _error(e)[0] == "DBClusterNotFoundFault"
+    _share(client_factory, source, DEV)
+    assert dev.describe_db_clusters(DBClusterIdentifier=source)["DBClusters"][0]["DBClusterArn"] == source

@@ -181,3 +181,12 @@ def test_neptune_cluster_has_no_data_plane(prod):
     prod.create_db_cluster(DBClusterIdentifier="graph", Engine="neptune")
     c = describe(prod, "graph")
     assert c["Endpoint"].endswith(".rds.amazonaws.com")
+
+
+def test_duplicate_cluster_identifier_is_refused_and_keeps_the_first(prod):
+    create_cluster(prod, "shop-prod")
+    first = describe(prod, "shop-prod")
+    with pytest.raises(ClientError) as e:
+        create_cluster(prod, "shop-prod")
+    assert e.value.response["Error"]["Code"] == "DBClusterAlreadyExistsFault"
+    assert describe(prod, "shop-prod")["DatabaseName"] == first["DatabaseName"]
