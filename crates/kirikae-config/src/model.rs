@@ -243,9 +243,11 @@ pub enum RefreshStrategy {
 pub enum SwitchMethod {
     #[default]
     Rename,
-    Cname { zone: String, record: String },
+    Cname {
+        zone: String,
+        record: String,
+    },
 }
-
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -74,7 +74,11 @@ async fn check(global: &GlobalArgs, config: Arc<Config>, concurrency: usize) -> 
                 alias,
                 c.assumed_arn.clone().unwrap_or_default(),
                 c.expires.map(format_utc).unwrap_or_default(),
-                String::new(),
+                // The short reason here, the whole message under the table.
+                c.error_kind
+                    .map(|k| render::red(&k.to_string()))
+                    .or_else(|| c.error.as_ref().map(|_| render::red("error")))
+                    .unwrap_or_default(),
             ]);
         }
         print!("{}", table.render());

@@ -1,0 +1,221 @@
+//! `kirikae accounts` against the local emulator seeded with the story's world: a jump account
+//! with hanako (MFA), prod and dev accounts with an `ops` role that requires MFA.
+
+mod support;
+
+use std::process::Command;
+
+use support::{edit, run, text, venv_bin, Emulator};
+
+#[test]
+fn check_switches_into_every_account_with_one_mfa_code() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+
+    let o = run(&config, &["accounts", "check"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("2 of 2 accounts reachable"), "{out}");
+    for line in [
+        "arn:aws:sts::111111111111:assumed-role/ops/hanako",
+        "arn:aws:sts::222222222222:assumed-role/ops/hanako",
+        "shop-prod (protected)",
+    ] {
+        assert!(out.contains(line), "{line} missing:\n{out}");
+    }
+
+    // The MFA session is cached (owner-only): the next run works without any code source.
+    let sessions = dir.path().join("state/sessions");
+    let files: Vec<_> = std::fs::read_dir(&sessions).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "one cached MFA session");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        files[0].metadata().unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text_before = std::fs::read_to_string(&config).unwrap();
+    let without_command: String = text_before
+        .lines()
+        .filter(|l| !l.starts_with("mfa_command"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, without_command).unwrap();
+    let o = run(&config, &["accounts", "check", "--output", "json"]);
+    let (out, err) = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "cached session not used: {out}{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["accounts"][1]["name"], "prod");
+    assert_eq!(v["accounts"][1]["account_id"], "111111111111");
+    assert!(v["accounts"][1]["expires"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn check_names_the_account_that_fails_and_why() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+    // `readonly` exists only in dev: switching into prod with it is refused.
+    edit(&config, "role = \"ops\"", "role = \"readonly\"");
+
+    let o = run(&config, &["accounts", "check"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("1 of 2 accounts reachable"), "{out}");
+    assert!(
+        out.contains("prod failed: AssumeRole: access denied"),
+        "{out}"
+    );
+    assert!(
+        out.contains("arn:aws:iam::111111111111:role/readonly"),
+        "{out}"
+    );
+}
+
+#[test]
+fn without_mfa_the_roles_refuse_and_a_wrong_code_is_named() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+
+    let o = run(&config, &["accounts", "check", "--mfa-code", "000000"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("MFA code refused"), "{out}");
+
+    let original = std::fs::read_to_string(&config).unwrap();
+    let no_mfa: String = original
+        .lines()
+        .filter(|l| !l.starts_with("mfa_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, no_mfa).unwrap();
+    let o = run(&config, &["accounts", "check"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("0 of 2 accounts reachable"), "{out}");
+    assert!(out.contains("set [jump] mfa_serial"), "{out}");
+}
+
+#[test]
+fn check_rides_out_throttling() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+    emu.fault(r#"{"service":"sts","operation":"AssumeRole","nth":1,"times":2,"error":"Throttling","status":400,"message":"Rate exceeded"}"#);
+    let o = run(&config, &["accounts", "check"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+}
+
+#[test]
+fn exec_runs_a_command_as_the_account_and_returns_its_exit_code() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+
+    let o = run(
+        &config,
+        &[
+            "accounts",
+            "exec",
+            "dev",
+            "--",
+            "sh",
+            "-c",
+            "echo $KIRIKAE_ACCOUNT_ID; exit 7",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(7), "{out}{err}");
+    assert_eq!(out.trim(), "222222222222");
+
+    // The AWS CLI run this way acts in the dev account of the emulator.
+    let aws = venv_bin("aws");
+    let o = run(
+        &config,
+        &[
+            "accounts",
+            "exec",
+            "shop-dev",
+            "--",
+            aws.to_str().unwrap(),
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["Account"], "222222222222");
+    assert_eq!(
+        v["Arn"],
+        "arn:aws:sts::222222222222:assumed-role/ops/hanako"
+    );
+}
+
+#[test]
+fn generated_profiles_work_with_the_real_aws_cli() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+    let aws_config = dir.path().join("aws-config");
+    std::fs::write(&aws_config, "[default]\noutput = json\n").unwrap();
+
+    let o = run(
+        &config,
+        &[
+            "accounts",
+            "profiles",
+            "--prefix",
+            "story-",
+            "--file",
+            aws_config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert!(std::fs::read_to_string(&aws_config)
+        .unwrap()
+        .starts_with("[default]\noutput = json\n"));
+
+    // The CLI asks for the MFA code on its own (role_arn + mfa_serial); it reads it from stdin
+    // when there is no terminal.
+    let code = support::totp(dir.path());
+    let mut child = Command::new(venv_bin("aws"))
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "story-prod",
+            "--output",
+            "json",
+        ])
+        .env("AWS_CONFIG_FILE", &aws_config)
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("credentials"),
+        )
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["Account"], "111111111111");
+}
