@@ -111,6 +111,11 @@ fn check_rides_out_throttling() {
     let o = run(&config, &["accounts", "check"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert_eq!(
+        emu.fault_hits(),
+        [2],
+        "the throttling really happened and was retried"
+    );
 }
 
 #[test]

@@ -107,6 +107,27 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// How many times the injected faults answered, in the order they were set.
+    pub fn fault_hits(&self) -> Vec<u64> {
+        let out = Command::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys,json,urllib.request as u; \
+                 print(json.dumps([f['hits'] for f in json.load(u.urlopen(sys.argv[1]+'/_kirikae/faults'))['faults']]))",
+                &self.url,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         // SIGTERM lets it drop its databases; then wait so nothing is left running.
