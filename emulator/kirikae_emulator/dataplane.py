@@ -468,7 +468,8 @@ def drop_all(s: EmulatorSettings | None = None) -> list[str]:
         for (role,) in _exec("postgres", f"SELECT rolname FROM pg_roles WHERE rolname LIKE {_s_pg(like)}", fetch=True):
             _exec("postgres", f"DROP ROLE IF EXISTS {_q_pg(role)}")
             dropped.append(role)
-        _reserved.clear()
+        for name in [n for n in _reserved if n.startswith(s.db_prefix + "_")]:
+            _reserved.discard(name)
     return dropped
 
 

@@ -190,3 +190,43 @@ def test_duplicate_cluster_identifier_is_refused_and_keeps_the_first(prod):
         create_cluster(prod, "shop-prod")
     assert e.value.response["Error"]["Code"] == "DBClusterAlreadyExistsFault"
     assert describe(prod, "shop-prod")["DatabaseName"] == first["DatabaseName"]
+
+
+def test_another_instances_cleanup_leaves_ours_alone(prod, emulator_settings):
+    from kirikae_emulator.settings import EmulatorSettings
+
+    create_cluster(prod, "shop-prod")
+    c = describe(prod, "shop-prod")
+    execute(connect(c), "CREATE TABLE t (v INT)")
+    other = EmulatorSettings()
+    assert other.db_prefix != emulator_settings.db_prefix
+    dataplane.drop_all(other)
+    assert query(connect(c), "SHOW TABLES") == [("t",)]
+
+
+@pytest.mark.parametrize("fam", ["mysql", "postgres"])
+def test_copying_the_story_sized_database_is_fast(fam, emulator_settings):
+    import time
+
+    src = dataplane.allocate_name(fam, PROD, "big")
+    dst = dataplane.allocate_name(fam, PROD, "big-copy")
+    dataplane.create_cluster_database(fam, src, "Passw0rd-big")
+    conn = dataplane.admin_connect(fam, src)
+    if fam == "mysql":
+        execute(conn, "CREATE TABLE emp (id INT PRIMARY KEY, name VARCHAR(50), dept INT, INDEX (name))",
+                "INSERT INTO emp SELECT seq, CONCAT('name', seq), seq % 9 FROM seq_1_to_120000")
+    else:
+        execute(conn, "CREATE TABLE emp (id int PRIMARY KEY, name text, dept int)", "CREATE INDEX ON emp (name)",
+                "INSERT INTO emp SELECT g, 'name' || g, g % 9 FROM generate_series(1, 120000) g")
+    # keep a session open on PostgreSQL: the slower pg_dump | psql path is the one measured
+    dataplane.create_user_for(fam, dst, "Passw0rd-big")
+    started = time.monotonic()
+    dataplane.copy_database(fam, src, dst, dst_owner=dst, src_owner=src)
+    elapsed = time.monotonic() - started
+    conn.close()
+    copy = dataplane.admin_connect(fam, dst)
+    assert query(copy, "SELECT COUNT(*), SUM(dept) FROM emp") == [(120000, sum(i % 9 for i in range(1, 120001)))]
+    copy.close()
+    assert elapsed < 10, f"copying 120k rows took {elapsed:.1f}s"
+    dataplane.drop_database(fam, src, src)
+    dataplane.drop_database(fam, dst, dst)
