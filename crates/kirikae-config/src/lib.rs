@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Problem};
 pub use model::*;
+pub use validate::line_of_key;
 
 /// The environment variable that names the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "KIRIKAE_CONFIG";

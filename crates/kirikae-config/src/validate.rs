@@ -338,11 +338,17 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// The byte offset of the deepest key of `path` (dotted, as rendered) that exists in the file,
 /// so a message can point at a line even for checks that run after parsing.
 fn span_of_key(text: &str, path: &str) -> Option<usize> {
+    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    key_offset(text, &parts)
+}
+
+/// The byte offset of the deepest key of `parts` found in the TOML `text`.
+pub(crate) fn key_offset(text: &str, parts: &[&str]) -> Option<usize> {
     let root = DeTable::parse(text).ok()?;
     let mut table = root.get_ref();
     let mut found = None;
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, value) = table.get_key_value(part)?;
+    for part in parts {
+        let (key, value) = table.get_key_value(*part)?;
         found = Some(key.span().start);
         match value.get_ref().as_table() {
             Some(t) => table = t,
@@ -350,4 +356,10 @@ fn span_of_key(text: &str, path: &str) -> Option<usize> {
         }
     }
     found
+}
+
+/// The 1-based line of the deepest key of `parts` found in the TOML `text` (for messages about
+/// other TOML files too, such as masking rules).
+pub fn line_of_key(text: &str, parts: &[&str]) -> Option<usize> {
+    key_offset(text, parts).map(|o| line_of(text, o))
 }
