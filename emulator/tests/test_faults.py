@@ -105,17 +105,23 @@ def test_sdk_retry_recovers_from_a_single_throttle(endpoint, client_factory):
 def test_delay_makes_the_client_time_out(endpoint):
     import boto3
 
-    sts = boto3.client(
-        "sts", region_name="ap-northeast-1", endpoint_url=endpoint, aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="x" * 40, config=Config(read_timeout=0.5, retries={"total_max_attempts": 1}),
-    )
-    set_fault(endpoint, service="sts", operation="GetCallerIdentity", delay_seconds=1.5)
+    def sts_client(read_timeout):
+        return boto3.client(
+            "sts", region_name="ap-northeast-1", endpoint_url=endpoint, aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+            aws_secret_access_key="x" * 40,
+            config=Config(read_timeout=read_timeout, retries={"total_max_attempts": 1}),
+        )
+
+    patient = sts_client(30)
+    patient.get_caller_identity()  # warm up: moto builds its backends lazily on first use
+    set_fault(endpoint, service="sts", operation="GetCallerIdentity", delay_seconds=3)
     started = time.monotonic()
     with pytest.raises(ReadTimeoutError):
-        sts.get_caller_identity()
-    assert time.monotonic() - started < 1.4
-    time.sleep(1.2)  # let the delayed request finish before the next test resets
-    assert sts.get_caller_identity()["Account"]
+        sts_client(1).get_caller_identity()
+    assert time.monotonic() - started < 2.5
+    time.sleep(2.5)  # let the delayed request finish before the next test resets
+    assert patient.get_caller_identity()["Account"] == "123456789012"  # call 2: no delay
+    assert faults(endpoint)[0]["hits"] == 1
 
 
 def test_times_zero_means_every_call_from_nth(endpoint, client_factory):

@@ -1,0 +1,123 @@
+"""Command line: `python -m kirikae_emulator serve | seed story | totp`.
+
+    serve [--host 127.0.0.1] [--port 0]
+        Serve moto + kirikae's extensions in the foreground on loopback. Prints
+        `kirikae emulator listening on http://127.0.0.1:PORT` once it accepts connections.
+        SIGTERM or SIGINT stops it cleanly and runs the extensions' shutdown hooks.
+    seed story --endpoint URL [--config-out PATH]
+        Build the story's world (jump/prod/dev accounts, hanako, MFA, ops roles, shop-prod)
+        on a running emulator and write kirikae.toml, the credentials file and mfa.secret.
+    totp SECRETFILE
+        Print the current 6-digit TOTP code for the base32 secret in SECRETFILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import check_loopback, make_wsgi_server, server_url
+    from .settings import EmulatorSettings
+
+    check_loopback(args.host)
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        # moto would act in this one account for every request, whatever the credentials.
+        print("kirikae emulator: ignoring MOTO_ACCOUNT_ID: accounts come from the credentials", file=sys.stderr)
+        del os.environ["MOTO_ACCOUNT_ID"]
+    settings = EmulatorSettings()
+    server = make_wsgi_server(settings, args.host, args.port)
+    stopping = threading.Event()
+
+    def stop(signum, _frame):
+        if stopping.is_set():
+            return
+        stopping.set()
+        print(f"kirikae emulator: {signal.Signals(signum).name}: shutting down", file=sys.stderr, flush=True)
+        # shutdown() waits for serve_forever() to return, so it cannot run in this (the serving) thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    url = server_url(server)
+    written: list[tuple[str, str]] = []
+    for path, value in ((args.pid_file, str(os.getpid())), (args.url_file, url)):
+        if path:
+            _write_atomically(path, value + "\n")
+            written.append((path, value + "\n"))
+    # The socket is bound and listening now: connections queue until serve_forever() takes them.
+    print(f"kirikae emulator listening on {url}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        errors = settings.run_shutdown_hooks()
+        for path, value in written:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    if f.read() == value:  # still ours (not a newer instance's)
+                        os.unlink(path)
+            except OSError:
+                pass
+        print("kirikae emulator: stopped", file=sys.stderr, flush=True)
+    return 1 if errors else 0
+
+
+def _write_atomically(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from . import seed
+
+    return seed.main(args)
+
+
+def _totp(args: argparse.Namespace) -> int:
+    from .totp import totp
+
+    try:
+        with open(args.secretfile, encoding="utf-8") as f:
+            secret = f.read()
+        print(totp(secret), flush=True)
+    except (OSError, ValueError) as exc:
+        print(f"kirikae emulator totp: {args.secretfile}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kirikae_emulator", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the emulator in the foreground (loopback only)")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    p.add_argument("--pid-file", help="write this process's id here once listening (removed on exit)")
+    p.add_argument("--url-file", help="write the endpoint URL here once listening (removed on exit)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("seed", help="build a world on a running emulator")
+    p.add_argument("world", choices=["story"], help="which world: `story` (the seed document's estate)")
+    p.add_argument("--endpoint", required=True, help="the emulator's URL, e.g. http://127.0.0.1:5000")
+    p.add_argument("--config-out", default=None, help="where to write kirikae.toml (default <repo>/examples/story/kirikae.toml)")
+    p.add_argument("--quiet", action="store_true", help="print only the config path")
+    p.set_defaults(func=_seed)
+
+    p = sub.add_parser("totp", help="print the current TOTP code for a base32 secret file")
+    p.add_argument("secretfile")
+    p.set_defaults(func=_totp)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
