@@ -1,11 +1,12 @@
 //! `hash`: a keyed digest of the value, `length` characters (1..=32) of an alphabet: `hex`
 //! (default) or `digits`. Unique when the full 32 hex digits are kept.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::prf::{sql_draw, Prf};
+use crate::prf::Prf;
 use crate::schema::{Column, ColumnKind};
 use crate::transform::{Dialect, RowView, SqlContext, Transform};
 
@@ -26,6 +27,9 @@ pub struct Hash {
     /// Values hashed under the same domain map alike across tables (default "hash").
     #[serde(default = "default_domain")]
     domain: String,
+    /// Set by `check` when the column is numeric: the SQL form then yields a number.
+    #[serde(skip)]
+    numeric_column: AtomicBool,
 }
 
 fn default_length() -> u32 {
@@ -83,6 +87,7 @@ impl Transform for Hash {
             ColumnKind::Integer | ColumnKind::Decimal { .. }
                 if self.alphabet == Alphabet::Digits && self.length <= 18 =>
             {
+                self.numeric_column.store(true, Ordering::Relaxed);
                 Ok(())
             }
             _ => Err(super::wrong_type(
@@ -104,42 +109,30 @@ impl Transform for Hash {
     }
     fn sql(&self, ctx: &SqlContext<'_>) -> Option<String> {
         let d = ctx.dialect;
-        let hex = ctx
-            .prf
-            .sql_digest_hex(d, &self.domain, &d.as_text(ctx.column));
-        let body = match self.alphabet {
-            Alphabet::Hex => match d {
-                Dialect::MySql => format!("SUBSTRING({hex}, 1, {})", self.length),
-                Dialect::Postgres => format!("substr({hex}, 1, {})", self.length),
-            },
-            Alphabet::Digits => {
-                let parts: Vec<String> = (0..4)
-                    .map(|i| {
-                        let n = format!("({} % 1000000000)", sql_draw(d, "h.x", i));
-                        match d {
-                            Dialect::MySql => format!("LPAD({n}, 9, '0')"),
-                            Dialect::Postgres => format!("lpad(({n})::text, 9, '0')"),
-                        }
-                    })
-                    .collect();
-                // The digest is computed once per row in a derived value `h.x`.
-                let joined = match d {
-                    Dialect::MySql => format!("CONCAT({})", parts.join(", ")),
-                    Dialect::Postgres => parts.join(" || "),
-                };
-                let inner = match d {
-                    Dialect::MySql => format!("SUBSTRING({joined}, 1, {})", self.length),
-                    Dialect::Postgres => format!("substr({joined}, 1, {})", self.length),
-                };
-                match d {
-                    Dialect::MySql => format!("(SELECT {inner} FROM (SELECT {hex} AS x) AS h)"),
-                    Dialect::Postgres => format!("(SELECT {inner} FROM (SELECT {hex} AS x) AS h)"),
+        let input = d.as_text(ctx.column);
+        let len = self.length.to_string();
+        let expr = super::sqlkit::with_digest(ctx, &self.domain, &input, ctx.column, |h| {
+            let h = h.as_str();
+            match self.alphabet {
+                Alphabet::Hex => super::sqlkit::substr(d, h, "1", Some(&len)),
+                Alphabet::Digits => {
+                    // Only the draws the length needs: each MD5 use costs, and the digest is
+                    // bound once per row when used more than once.
+                    let parts: Vec<String> = (0..self.length.div_ceil(9) as usize)
+                        .map(|i| {
+                            let n = format!("({} % 1000000000)", super::sqlkit::draw(d, h, i));
+                            super::sqlkit::lpad_int(d, &n, 9)
+                        })
+                        .collect();
+                    super::sqlkit::substr(d, &super::sqlkit::concat(d, &parts), "1", Some(&len))
                 }
             }
-        };
-        Some(format!(
-            "CASE WHEN {} IS NULL THEN NULL ELSE {body} END",
-            ctx.column
-        ))
+        });
+        // On PostgreSQL text does not convert to a number on assignment.
+        if d == Dialect::Postgres && self.numeric_column.load(Ordering::Relaxed) {
+            Some(format!("({expr})::numeric"))
+        } else {
+            Some(expr)
+        }
     }
 }

@@ -3,14 +3,21 @@
 //!
 //! Adding a transform: add its file, and one line to [`REGISTRY`].
 
+#[path = "../dict/mod.rs"]
+pub mod dict;
+mod email;
 mod fixed;
 mod hash;
+mod jp_postal_code;
 mod keep;
 mod null;
+mod person_name;
+mod phone;
+pub(crate) mod sqlkit;
 
 use std::sync::Arc;
 
-use crate::transform::Transform;
+use crate::transform::{RowView, SqlContext, Transform};
 
 type Builder = fn(&toml::Table) -> Result<Arc<dyn Transform>, String>;
 
@@ -20,6 +27,10 @@ pub const REGISTRY: &[(&str, Builder)] = &[
     ("null", null::build),
     ("fixed", fixed::build),
     ("hash", hash::build),
+    ("person_name", person_name::build),
+    ("email", email::build),
+    ("phone", phone::build),
+    ("jp_postal_code", jp_postal_code::build),
 ];
 
 pub fn names() -> Vec<&'static str> {
@@ -68,4 +79,42 @@ pub(crate) fn wrong_type(transform: &str, wanted: &str, column: &crate::schema::
         "{transform} needs {wanted}, but column {} is {}",
         column.name, column.sql_type
     )
+}
+
+/// The text a pseudonym is drawn from: the original value of the `from` column when the rule
+/// has one and it is not NULL (so `name_kana` follows `name`), else the cell's own value.
+pub(crate) fn source<'a>(from: Option<&str>, value: &'a str, row: &'a RowView<'_>) -> &'a str {
+    from.and_then(|f| row.original(f)).unwrap_or(value)
+}
+
+/// [`source`] in SQL, as text.
+pub(crate) fn sql_source(ctx: &SqlContext<'_>, from: Option<&str>) -> String {
+    let own = ctx.dialect.as_text(ctx.column);
+    match from {
+        Some(f) => format!(
+            "COALESCE({}, {own})",
+            ctx.dialect.as_text(&(ctx.original)(f))
+        ),
+        None => own,
+    }
+}
+
+/// The refusal of a non-text column, for transforms that write text.
+pub(crate) fn need_text(
+    transform: &str,
+    column: &crate::schema::Column,
+    longest: Option<usize>,
+) -> Result<(), String> {
+    if !column.kind.is_text() {
+        return Err(wrong_type(transform, "a text column", column));
+    }
+    if let (Some(max), Some(longest)) = (column.max_chars, longest) {
+        if (max as usize) < longest {
+            return Err(format!(
+                "{transform} writes up to {longest} characters, but column {} is {}",
+                column.name, column.sql_type
+            ));
+        }
+    }
+    Ok(())
 }

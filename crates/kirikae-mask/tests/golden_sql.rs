@@ -1,0 +1,450 @@
+//! Golden tests: every transform with a SQL form gives, on the real local MariaDB and PostgreSQL,
+//! exactly what its Rust form gives for the same cells.
+//!
+//! For each case a table holds the input values in a column of the case's type; the SQL form is
+//! written into one column of that type, the Rust form (computed from the canonical text the
+//! server gives for each cell, as the streaming path sees it) into another, and the two stored
+//! values are compared as text; for text columns they are also compared with the Rust output.
+//! Each run creates its own uniquely named database and drops it.
+
+use std::sync::Arc;
+
+use kirikae_mask::prf::Prf;
+use kirikae_mask::schema::{Column, ColumnKind};
+use kirikae_mask::transform::{Dialect, RowView, SqlContext, Transform};
+
+/// Other columns of every golden table (for `from` and `template`), with the rules that mask
+/// them when a case's rule reads them.
+const OTHERS: &[(&str, &str)] = &[
+    ("name", r#"{ transform = "person_name" }"#),
+    (
+        "given",
+        r#"{ transform = "person_name", part = "given", locale = "en" }"#,
+    ),
+    (
+        "family",
+        r#"{ transform = "person_name", part = "family", locale = "en" }"#,
+    ),
+    ("addr", "\"keep\""),
+];
+
+const OTHER_VALUES: &[[Option<&str>; 4]] = &[
+    [
+        Some("山田 花子"),
+        Some("Hanako"),
+        Some("Yamada"),
+        Some("東京都港区芝公園4-2-8"),
+    ],
+    [Some("鈴木 一郎"), Some("John"), Some("O'Brien"), None],
+    [None, None, Some("Smith"), Some("大阪府大阪市北区梅田1-1-1")],
+    [Some("Ann Lee"), Some("Ann"), Some("Lee"), Some("1 Main St")],
+];
+
+struct Case {
+    rule: &'static str,
+    my_type: &'static str,
+    pg_type: &'static str,
+    text: bool,
+    kind: ColumnKind,
+    values: &'static [Option<&'static str>],
+}
+
+const TEXT_VALUES: &[Option<&str>] = &[
+    Some("山田 花子"),
+    Some("hanako.yamada@example.co.jp"),
+    Some(""),
+    None,
+    Some("it's a \\ backslash"),
+    Some("ヤマダ ハナコ"),
+    Some("a"),
+    Some("😀 emoji"),
+];
+
+const PHONES: &[Option<&str>] = &[
+    Some("090-1234-5678"),
+    Some("03-1234-5678"),
+    Some("09012345678"),
+    Some("0120-123-456"),
+    Some("0312345678"),
+    Some("+81-90-1234-5678"),
+    Some("+81 3 1234 5678"),
+    Some("+819012345678"),
+    Some("(03) 1234-5678"),
+    Some("０９０－１２３４－５６７８"),
+    Some("045-123-4567 内線12"),
+    Some("03-1234-5678 / 090-1111-2222 (mobile)"),
+    Some("不明"),
+    Some(""),
+    Some("1"),
+    None,
+];
+
+const POSTAL_CODES: &[Option<&str>] = &[
+    Some("105-0011"),
+    Some("1050011"),
+    Some("〒105-0011"),
+    Some("１０５－００１１"),
+    Some("105-00112345678"),
+    Some(""),
+    None,
+];
+
+fn cases() -> Vec<Case> {
+    let text = |rule| Case {
+        rule,
+        my_type: "varchar(255)",
+        pg_type: "varchar(255)",
+        text: true,
+        kind: ColumnKind::Text,
+        values: TEXT_VALUES,
+    };
+    vec![
+        text(r#""keep""#),
+        text(r#"{ transform = "fixed", value = "x'y" }"#),
+        text(r#"{ transform = "hash" }"#),
+        text(r#"{ transform = "hash", length = 7 }"#),
+        text(r#"{ transform = "hash", alphabet = "digits", length = 5 }"#),
+        text(r#"{ transform = "hash", alphabet = "digits", length = 20 }"#),
+        text(r#"{ transform = "hash", alphabet = "digits", length = 36 }"#),
+        text(r#"{ transform = "person_name" }"#),
+        text(r#"{ transform = "person_name", part = "family" }"#),
+        text(r#"{ transform = "person_name", part = "given", script = "hiragana" }"#),
+        text(r#"{ transform = "person_name", script = "katakana", from = "name" }"#),
+        text(r#"{ transform = "person_name", script = "latin", from = "name" }"#),
+        text(r#"{ transform = "person_name", locale = "en", separator = ", " }"#),
+        text(r#"{ transform = "email" }"#),
+        text(r#"{ transform = "email", domain = "keep", length = 32 }"#),
+        text(r#"{ transform = "email", domain = "staging.example.com" }"#),
+        Case {
+            values: PHONES,
+            ..text(r#"{ transform = "phone" }"#)
+        },
+        Case {
+            values: POSTAL_CODES,
+            ..text(r#"{ transform = "jp_postal_code" }"#)
+        },
+        Case {
+            rule: r#"{ transform = "hash", alphabet = "digits", length = 12 }"#,
+            my_type: "bigint",
+            pg_type: "bigint",
+            text: false,
+            kind: ColumnKind::Integer,
+            values: &[Some("1"), Some("-42"), None, Some("9007199254740993")],
+        },
+    ]
+}
+
+fn build(rule: &str) -> Arc<dyn Transform> {
+    let t: toml::Table = toml::from_str(&format!("r = {rule}")).expect("rule is TOML");
+    kirikae_mask::transforms::build(&t["r"]).unwrap_or_else(|e| panic!("{rule}: {e}"))
+}
+
+/// The SQL expression of a case's rule, with the other columns' rules available for `template`.
+fn sql_of(t: &dyn Transform, dialect: Dialect, prf: &Prf, column: &str) -> Option<String> {
+    let others: Vec<(String, Arc<dyn Transform>)> = OTHERS
+        .iter()
+        .map(|(c, r)| (c.to_string(), build(r)))
+        .collect();
+    let original = |c: &str| dialect.ident(c);
+    let masked = |c: &str| -> Option<String> {
+        let (_, t) = others.iter().find(|(n, _)| n == c)?;
+        if t.is_keep() {
+            return None;
+        }
+        let ident = dialect.ident(c);
+        let ctx = SqlContext {
+            dialect,
+            prf,
+            column: &ident,
+            original: &original,
+            masked: &|_| None,
+        };
+        t.sql(&ctx)
+    };
+    let ident = dialect.ident(column);
+    let ctx = SqlContext {
+        dialect,
+        prf,
+        column: &ident,
+        original: &original,
+        masked: &masked,
+    };
+    t.sql(&ctx)
+}
+
+/// The Rust form for one row, given the canonical texts of the row's cells.
+fn rust_of(
+    t: &dyn Transform,
+    prf: &Prf,
+    value: Option<&str>,
+    others: &[Option<String>],
+) -> Option<String> {
+    let mut columns: Vec<String> = OTHERS.iter().map(|(c, _)| c.to_string()).collect();
+    columns.push("c".into());
+    let mut original: Vec<Option<&str>> = others.iter().map(|o| o.as_deref()).collect();
+    original.push(value);
+    let mut masked: Vec<Option<Option<String>>> = Vec::new();
+    for (i, (_, r)) in OTHERS.iter().enumerate() {
+        let o = build(r);
+        masked.push(if o.is_keep() {
+            None
+        } else {
+            Some(o.apply(original[i], &RowView::EMPTY, prf))
+        });
+    }
+    masked.push(None);
+    let row = RowView {
+        columns: &columns,
+        original: &original,
+        masked: &masked,
+    };
+    t.apply(value, &row, prf)
+}
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("kirikae_golden_{}_{nanos}", std::process::id())
+}
+
+fn lit(d: Dialect, v: Option<&str>) -> String {
+    match v {
+        Some(s) => d.string_literal(s),
+        None => "NULL".into(),
+    }
+}
+
+/// One engine's connection, reduced to what the test needs.
+#[allow(async_fn_in_trait)]
+trait Db {
+    fn dialect(&self) -> Dialect;
+    async fn exec(&mut self, sql: &str);
+    async fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>>;
+}
+
+struct My(mysql_async::Conn);
+struct Pg(tokio_postgres::Client);
+
+impl Db for My {
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+    async fn exec(&mut self, sql: &str) {
+        use mysql_async::prelude::Queryable;
+        self.0
+            .query_drop(sql)
+            .await
+            .unwrap_or_else(|e| panic!("MariaDB: {e}\n{sql}"));
+    }
+    async fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use mysql_async::prelude::Queryable;
+        let rows: Vec<mysql_async::Row> = self
+            .0
+            .query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("MariaDB: {e}\n{sql}"));
+        rows.into_iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| match r.as_ref(i) {
+                        Some(mysql_async::Value::NULL) | None => None,
+                        Some(mysql_async::Value::Bytes(b)) => {
+                            Some(String::from_utf8(b.clone()).expect("utf-8"))
+                        }
+                        Some(v) => Some(v.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Db for Pg {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+    async fn exec(&mut self, sql: &str) {
+        self.0
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL: {e:?}\n{sql}"));
+    }
+    async fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        // The simple query protocol returns every value as text.
+        let msgs = self
+            .0
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL: {e:?}\n{sql}"));
+        msgs.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+async fn run_cases(db: &mut impl Db, cases: &[Case]) -> usize {
+    let d = db.dialect();
+    let prf = Prf::from_secret(b"golden key");
+    let mut compared = 0;
+    for (n, case) in cases.iter().enumerate() {
+        let t = build(case.rule);
+        let column = Column {
+            name: "c".into(),
+            sql_type: case.my_type.into(),
+            kind: case.kind.clone(),
+            nullable: true,
+            max_chars: None,
+        };
+        t.check(&column)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.rule));
+        let Some(expr) = sql_of(t.as_ref(), d, &prf, "c") else {
+            panic!("{} has no SQL form", case.rule)
+        };
+        let ty = match d {
+            Dialect::MySql => case.my_type,
+            Dialect::Postgres => case.pg_type,
+        };
+        let table = format!("g{n}");
+        let other_cols: Vec<String> = OTHERS
+            .iter()
+            .map(|(c, _)| format!("{} varchar(200)", d.ident(c)))
+            .collect();
+        db.exec(&format!(
+            "CREATE TABLE {table} (id int PRIMARY KEY, c {ty} NULL, {}, s {ty} NULL, r {ty} NULL)",
+            other_cols.join(", ")
+        ))
+        .await;
+        for (i, v) in case.values.iter().enumerate() {
+            let o = &OTHER_VALUES[i % OTHER_VALUES.len()];
+            let others: Vec<String> = o.iter().map(|x| lit(d, *x)).collect();
+            db.exec(&format!(
+                "INSERT INTO {table} (id, c, {}) VALUES ({i}, {}, {})",
+                OTHERS
+                    .iter()
+                    .map(|(c, _)| d.ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                lit(d, *v),
+                others.join(", ")
+            ))
+            .await;
+        }
+        db.exec(&format!("UPDATE {table} SET s = {expr}")).await;
+        let select_others: Vec<String> = OTHERS.iter().map(|(c, _)| d.ident(c)).collect();
+        let rows = db
+            .rows(&format!(
+                "SELECT id, {}, {} FROM {table} ORDER BY id",
+                d.as_text("c"),
+                select_others.join(", ")
+            ))
+            .await;
+        let mut expected = Vec::new();
+        for row in &rows {
+            let id = row[0].clone().expect("id");
+            let r = rust_of(t.as_ref(), &prf, row[1].as_deref(), &row[2..]);
+            db.exec(&format!(
+                "UPDATE {table} SET r = {} WHERE id = {id}",
+                lit(d, r.as_deref())
+            ))
+            .await;
+            expected.push((row[1].clone(), r));
+        }
+        let got = db
+            .rows(&format!(
+                "SELECT {}, {} FROM {table} ORDER BY id",
+                d.as_text("s"),
+                d.as_text("r")
+            ))
+            .await;
+        assert_eq!(got.len(), case.values.len());
+        for (g, (input, rust)) in got.iter().zip(&expected) {
+            assert_eq!(
+                g[0], g[1],
+                "{d:?}: {} on {input:?}: SQL gave {:?}, Rust gave {:?}",
+                case.rule, g[0], g[1]
+            );
+            if case.text {
+                assert_eq!(&g[0], rust, "{d:?}: {} on {input:?}", case.rule);
+            }
+            compared += 1;
+        }
+    }
+    compared
+}
+
+#[tokio::test]
+async fn sql_forms_match_rust_forms_on_mariadb() {
+    use mysql_async::prelude::Queryable;
+    let name = unique_name();
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(3306)
+        .user(Some("root"));
+    let mut conn = mysql_async::Conn::new(opts.clone())
+        .await
+        .expect("MariaDB on 127.0.0.1:3306");
+    conn.query_drop(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+        .await
+        .unwrap();
+    let mut db = My(mysql_async::Conn::new(opts.db_name(Some(name.clone())))
+        .await
+        .unwrap());
+    db.exec("SET NAMES utf8mb4").await;
+    let cases = cases();
+    let result = tokio::spawn(async move {
+        let n = run_cases(&mut db, &cases).await;
+        (n, cases.len())
+    })
+    .await;
+    conn.query_drop(format!("DROP DATABASE {name}"))
+        .await
+        .unwrap();
+    let (n, c) = result.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    assert!(n >= 4 * c, "compared {n} values");
+}
+
+#[tokio::test]
+async fn sql_forms_match_rust_forms_on_postgresql() {
+    let name = unique_name();
+    let connect = |db: &str| {
+        let db = db.to_string();
+        async move {
+            let (client, conn) = tokio_postgres::connect(
+                &format!("host=127.0.0.1 port=5432 user=postgres dbname={db}"),
+                tokio_postgres::NoTls,
+            )
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
+            tokio::spawn(conn);
+            client
+        }
+    };
+    let admin = connect("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"
+        ))
+        .await
+        .unwrap();
+    let mut db = Pg(connect(&name).await);
+    let cases = cases();
+    let result = tokio::spawn(async move {
+        let n = run_cases(&mut db, &cases).await;
+        drop(db);
+        (n, cases.len())
+    })
+    .await;
+    admin
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    let (n, c) = result.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    assert!(n >= 4 * c, "compared {n} values");
+}
