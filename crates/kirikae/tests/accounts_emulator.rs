@@ -202,6 +202,9 @@ fn generated_profiles_work_with_the_real_aws_cli() {
             "--output",
             "json",
         ])
+        // The CLI caches assumed-role credentials under ~/.aws/cli/cache: a private HOME keeps
+        // another run's (another emulator's) credentials out.
+        .env("HOME", dir.path())
         .env("AWS_CONFIG_FILE", &aws_config)
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
