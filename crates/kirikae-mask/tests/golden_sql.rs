@@ -89,6 +89,44 @@ const POSTAL_CODES: &[Option<&str>] = &[
     None,
 ];
 
+const DATES: &[Option<&str>] = &[
+    Some("1985-07-23"),
+    Some("2024-02-29"),
+    Some("2000-01-01"),
+    Some("1999-12-31"),
+    Some("1970-01-01"),
+    None,
+];
+
+const TIMESTAMPS: &[Option<&str>] = &[
+    Some("2020-05-17 13:45:10"),
+    Some("2024-02-29 23:59:59.999999"),
+    Some("2000-01-01 00:00:00.5"),
+    Some("1999-12-31 12:00:00"),
+    None,
+];
+
+fn date(
+    rule: &'static str,
+    my_type: &'static str,
+    pg_type: &'static str,
+    values: &'static [Option<&'static str>],
+) -> Case {
+    let kind = if my_type == "date" {
+        ColumnKind::Date
+    } else {
+        ColumnKind::DateTime
+    };
+    Case {
+        rule,
+        my_type,
+        pg_type,
+        text: false,
+        kind,
+        values,
+    }
+}
+
 fn cases() -> Vec<Case> {
     let text = |rule| Case {
         rule,
@@ -123,6 +161,44 @@ fn cases() -> Vec<Case> {
             values: POSTAL_CODES,
             ..text(r#"{ transform = "jp_postal_code" }"#)
         },
+        text(r#"{ transform = "template", template = "{given}.{family}@example.invalid" }"#),
+        text(r#"{ transform = "template", template = "{name} ({addr}) {{x}}" }"#),
+        date(
+            r#"{ transform = "date_shift", max_days = 30 }"#,
+            "date",
+            "date",
+            DATES,
+        ),
+        date(
+            r#"{ transform = "date_shift", max_days = 400 }"#,
+            "datetime(6)",
+            "timestamp(6)",
+            TIMESTAMPS,
+        ),
+        date(
+            r#"{ transform = "date_shift", max_days = 2 }"#,
+            "datetime",
+            "timestamp",
+            TIMESTAMPS,
+        ),
+        date(
+            r#"{ transform = "date_generalize", keep = "year" }"#,
+            "date",
+            "date",
+            DATES,
+        ),
+        date(
+            r#"{ transform = "date_generalize", keep = "month" }"#,
+            "date",
+            "date",
+            DATES,
+        ),
+        date(
+            r#"{ transform = "date_generalize", keep = "month" }"#,
+            "datetime(6)",
+            "timestamp(6)",
+            TIMESTAMPS,
+        ),
         Case {
             rule: r#"{ transform = "hash", alphabet = "digits", length = 12 }"#,
             my_type: "bigint",

@@ -3,6 +3,8 @@
 //!
 //! Adding a transform: add its file, and one line to [`REGISTRY`].
 
+mod date_generalize;
+mod date_shift;
 #[path = "../dict/mod.rs"]
 pub mod dict;
 mod email;
@@ -14,6 +16,7 @@ mod null;
 mod person_name;
 mod phone;
 pub(crate) mod sqlkit;
+mod template;
 
 use std::sync::Arc;
 
@@ -31,6 +34,9 @@ pub const REGISTRY: &[(&str, Builder)] = &[
     ("email", email::build),
     ("phone", phone::build),
     ("jp_postal_code", jp_postal_code::build),
+    ("template", template::build),
+    ("date_shift", date_shift::build),
+    ("date_generalize", date_generalize::build),
 ];
 
 pub fn names() -> Vec<&'static str> {
