@@ -28,7 +28,8 @@ handlers and adds a WSGI check of session credentials:
   InvalidClientTokenId) and the session must not have expired (else 403 ExpiredToken). For
   tests of refresh-before-expiry, `POST /_kirikae/clock {"offset_seconds": N}` moves the
   emulator's notion of "now" for expiry checks forward (GET shows it; a reset clears it).
-* An IAM user's access key that is Inactive is refused (403 InvalidClientTokenId).
+* An IAM user's access key that is Inactive is refused (403 InvalidClientTokenId), and so are
+  temporary credentials (a key with a session token) that this emulator never issued.
 """
 
 from __future__ import annotations
@@ -592,6 +593,10 @@ def _credential_error(access_key: str, token: str | None) -> tuple[str, str] | N
         return None
     found = _find_long_term_key(access_key)
     if found is not None and found[1].user_name and getattr(found[1], "status", "Active") != "Active":
+        return "InvalidClientTokenId", MSG_TOKEN_INVALID
+    if found is None and token:
+        # Temporary credentials this emulator never issued (e.g. cached from an earlier emulator
+        # run): AWS refuses them; acting as some default account would hide the mistake.
         return "InvalidClientTokenId", MSG_TOKEN_INVALID
     return None
 

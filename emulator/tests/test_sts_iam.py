@@ -340,5 +340,17 @@ def test_reset_forgets_sessions(world, endpoint):
     creds = world.hanako().assume_role(RoleArn=arn, RoleSessionName="s1")["Credentials"]
     assert world.client_for(creds).get_caller_identity()["Account"] == PROD
     requests.post(f"{endpoint}/_kirikae/reset", timeout=30).raise_for_status()
-    # the key is unknown now: it no longer acts in prod
-    assert world.client_for(creds).get_caller_identity()["Account"] != PROD
+    # the session is unknown now: refused, as AWS refuses a token it never issued
+    with pytest.raises(ClientError) as e:
+        world.client_for(creds).get_caller_identity()
+    assert error_of(e)[:2] == (403, "InvalidClientTokenId")
+
+
+def test_temporary_credentials_it_never_issued_are_refused(world, client_factory):
+    # e.g. credentials a tool cached from an earlier emulator run: AWS says the token is invalid,
+    # instead of the call landing in some default account.
+    sts = client_factory("sts", access_key="ASIAXXXXXXXXXXXXXXXX", secret_key="s" * 40, session_token="stale")
+    with pytest.raises(ClientError) as e:
+        sts.get_caller_identity()
+    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
