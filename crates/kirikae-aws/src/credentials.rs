@@ -201,18 +201,26 @@ fn describe_credentials_error(e: &CredentialsError) -> String {
     s
 }
 
-impl ProvideCredentials for JumpCredentials {
-    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        provider::future::ProvideCredentials::new(async move {
-            self.credentials()
-                .await
-                .map_err(CredentialsError::provider_error)
-        })
-    }
+/// Both providers are SDK credentials providers through their `credentials()`; the typed
+/// [`AwsError`] is kept as the source of the SDK's error.
+macro_rules! provide_through_credentials {
+    ($t:ty) => {
+        impl ProvideCredentials for $t {
+            fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+            where
+                Self: 'a,
+            {
+                provider::future::ProvideCredentials::new(async move {
+                    self.credentials()
+                        .await
+                        .map_err(CredentialsError::provider_error)
+                })
+            }
+        }
+    };
 }
+
+provide_through_credentials!(JumpCredentials);
 
 /// One account's switch-role session, assumed from the jump session and re-assumed shortly
 /// before it expires (role sessions are short; the MFA session behind them is not).
@@ -298,15 +306,4 @@ impl RoleCredentials {
     }
 }
 
-impl ProvideCredentials for RoleCredentials {
-    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        provider::future::ProvideCredentials::new(async move {
-            self.credentials()
-                .await
-                .map_err(CredentialsError::provider_error)
-        })
-    }
-}
+provide_through_credentials!(RoleCredentials);
