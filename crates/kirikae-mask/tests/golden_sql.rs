@@ -127,6 +127,43 @@ fn date(
     }
 }
 
+const INTS: &[Option<&str>] = &[
+    Some("0"),
+    Some("1"),
+    Some("-1"),
+    Some("2"),
+    Some("123456"),
+    Some("-987654"),
+    Some("200000000"),
+    None,
+];
+
+const DECIMALS: &[Option<&str>] = &[
+    Some("0.00"),
+    Some("0.01"),
+    Some("-0.05"),
+    Some("1234.56"),
+    Some("-99999.99"),
+    Some("1000000000.00"),
+    None,
+];
+
+fn num(
+    rule: &'static str,
+    ty: &'static str,
+    kind: ColumnKind,
+    values: &'static [Option<&'static str>],
+) -> Case {
+    Case {
+        rule,
+        my_type: ty,
+        pg_type: if ty == "int" { "integer" } else { ty },
+        text: false,
+        kind,
+        values,
+    }
+}
+
 fn cases() -> Vec<Case> {
     let text = |rule| Case {
         rule,
@@ -198,6 +235,30 @@ fn cases() -> Vec<Case> {
             "datetime(6)",
             "timestamp(6)",
             TIMESTAMPS,
+        ),
+        num(
+            r#"{ transform = "number_noise", percent = 10 }"#,
+            "int",
+            ColumnKind::Integer,
+            INTS,
+        ),
+        num(
+            r#"{ transform = "number_noise", absolute = 3 }"#,
+            "bigint",
+            ColumnKind::Integer,
+            INTS,
+        ),
+        num(
+            r#"{ transform = "number_noise", percent = 37.5 }"#,
+            "decimal(12,2)",
+            ColumnKind::Decimal { scale: 2 },
+            DECIMALS,
+        ),
+        num(
+            r#"{ transform = "number_noise", absolute = 0.5 }"#,
+            "decimal(12,2)",
+            ColumnKind::Decimal { scale: 2 },
+            DECIMALS,
         ),
         Case {
             rule: r#"{ transform = "hash", alphabet = "digits", length = 12 }"#,

@@ -13,6 +13,7 @@ mod hash;
 mod jp_postal_code;
 mod keep;
 mod null;
+mod number_noise;
 mod person_name;
 mod phone;
 pub(crate) mod sqlkit;
@@ -37,6 +38,7 @@ pub const REGISTRY: &[(&str, Builder)] = &[
     ("template", template::build),
     ("date_shift", date_shift::build),
     ("date_generalize", date_generalize::build),
+    ("number_noise", number_noise::build),
 ];
 
 pub fn names() -> Vec<&'static str> {
