@@ -198,6 +198,14 @@ fn cases() -> Vec<Case> {
             values: POSTAL_CODES,
             ..text(r#"{ transform = "jp_postal_code" }"#)
         },
+        text(r#"{ transform = "jp_address" }"#),
+        text(r#"{ transform = "jp_address", part = "prefecture", from = "addr" }"#),
+        text(r#"{ transform = "jp_address", part = "city", from = "addr" }"#),
+        text(r#"{ transform = "jp_address", part = "street", from = "addr" }"#),
+        text(r#"{ transform = "address" }"#),
+        text(r#"{ transform = "address", part = "street", from = "addr" }"#),
+        text(r#"{ transform = "address", part = "postal_code" }"#),
+        text(r#"{ transform = "address", part = "state", from = "addr" }"#),
         text(r#"{ transform = "template", template = "{given}.{family}@example.invalid" }"#),
         text(r#"{ transform = "template", template = "{name} ({addr}) {{x}}" }"#),
         date(

@@ -3,6 +3,7 @@
 //!
 //! Adding a transform: add its file, and one line to [`REGISTRY`].
 
+mod address;
 mod date_generalize;
 mod date_shift;
 #[path = "../dict/mod.rs"]
@@ -10,6 +11,7 @@ pub mod dict;
 mod email;
 mod fixed;
 mod hash;
+mod jp_address;
 mod jp_postal_code;
 mod keep;
 mod null;
@@ -39,6 +41,8 @@ pub const REGISTRY: &[(&str, Builder)] = &[
     ("date_shift", date_shift::build),
     ("date_generalize", date_generalize::build),
     ("number_noise", number_noise::build),
+    ("jp_address", jp_address::build),
+    ("address", address::build),
 ];
 
 pub fn names() -> Vec<&'static str> {

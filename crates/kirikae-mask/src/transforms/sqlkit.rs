@@ -250,3 +250,11 @@ pub(crate) fn sql_replace_digits(d: Dialect, s: &str, digits: &str, n: usize) ->
         .collect();
     concat(d, &pieces)
 }
+
+/// Integer division of non-negative integer expressions (MySQL's `/` is decimal division).
+pub(crate) fn idiv(d: Dialect, a: &str, b: &str) -> String {
+    match d {
+        Dialect::MySql => format!("({a} DIV {b})"),
+        Dialect::Postgres => format!("({a} / {b})"),
+    }
+}
