@@ -4,6 +4,7 @@
 //! Adding a transform: add its file, and one line to [`REGISTRY`].
 
 mod address;
+mod card;
 mod date_generalize;
 mod date_shift;
 #[path = "../dict/mod.rs"]
@@ -13,6 +14,7 @@ mod fixed;
 mod hash;
 mod jp_address;
 mod jp_postal_code;
+mod json;
 mod keep;
 mod null;
 mod number_noise;
@@ -20,6 +22,7 @@ mod person_name;
 mod phone;
 pub(crate) mod sqlkit;
 mod template;
+mod text_scrub;
 
 use std::sync::Arc;
 
@@ -43,6 +46,9 @@ pub const REGISTRY: &[(&str, Builder)] = &[
     ("number_noise", number_noise::build),
     ("jp_address", jp_address::build),
     ("address", address::build),
+    ("card", card::build),
+    ("text_scrub", text_scrub::build),
+    ("json", json::build),
 ];
 
 pub fn names() -> Vec<&'static str> {
