@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::sqlkit::{self, Slot};
+use super::sqlkit;
 use crate::prf::Prf;
 use crate::schema::{Column, ColumnKind};
 use crate::transform::{Dialect, RowView, SqlContext, Transform};
@@ -118,19 +118,21 @@ impl Transform for DateShift {
         let input = d.as_text(ctx.column);
         let max = self.max_days;
         Some(sqlkit::with_digest(ctx, DOMAIN, &input, ctx.column, |h| {
-            let s = Slot::new("s");
-            let shift = format!(
-                "CASE WHEN {s} < {max} THEN {s} - {max} ELSE {s} - {max} + 1 END",
-                s = s.as_str()
-            );
-            let body = match d {
-                Dialect::MySql => format!("DATE_ADD({}, INTERVAL {shift} DAY)", ctx.column),
+            // s = draw(0) % 2max; the shift is s - max below max, s - max + 1 from max on: that
+            // is s - max + 0.5 (an exact decimal, never a whole number) rounded half away from
+            // zero, which both engines' ROUND do for exact values. One use of the digest, so it
+            // is inlined rather than bound (see sqlkit).
+            let s = format!("({} % {})", sqlkit::draw(d, h.as_str(), 0), 2 * max);
+            let shift = format!("ROUND({s} - {max} + 0.5)");
+            match d {
+                Dialect::MySql => format!(
+                    "DATE_ADD({}, INTERVAL CAST({shift} AS SIGNED) DAY)",
+                    ctx.column
+                ),
                 Dialect::Postgres => {
                     format!("({} + make_interval(days => ({shift})::int))", ctx.column)
                 }
-            };
-            let value = format!("({} % {})", sqlkit::draw(d, h.as_str(), 0), 2 * max);
-            sqlkit::bind(ctx, "date-shift", &s, &value, None, &body)
+            }
         }))
     }
 }
@@ -160,6 +162,21 @@ mod tests {
             t.apply_one(Some("2024-02-29"), &prf),
             t.apply_one(Some("2024-02-29"), &prf)
         );
+    }
+
+    #[test]
+    fn the_sql_shift_formula_is_the_rust_shift() {
+        // ROUND(s - max + 0.5), half away from zero, as the SQL form computes it.
+        for max in [1i64, 2, 3, 30, 400, 36_500] {
+            let t = DateShift { max_days: max };
+            for s in 0..2 * max {
+                let x = 2 * (s - max) + 1; // twice s - max + 0.5, odd
+                let rounded = if x > 0 { (x + 1) / 2 } else { (x - 1) / 2 };
+                // The Rust form, for a draw whose remainder is s.
+                let rust = if s < t.max_days { s - max } else { s - max + 1 };
+                assert_eq!(rounded, rust, "max {max}, s {s}");
+            }
+        }
     }
 
     #[test]

@@ -118,25 +118,160 @@ impl Transform for Phone {
     fn sql(&self, ctx: &SqlContext<'_>) -> Option<String> {
         let d = ctx.dialect;
         let s = d.as_text(ctx.column);
-        Some(sqlkit::with_digest(ctx, DOMAIN, &s, ctx.column, |h| {
-            let digits = Slot::new("d");
-            let p = sql_kept_prefix(d, &s);
-            let replaced = sqlkit::sql_replace_digits(d, &s, digits.as_str(), MAX_CHARS);
-            let left = match d {
-                Dialect::MySql => format!("LEFT({s}, {p})"),
-                Dialect::Postgres => format!("left({s}, {p})"),
-            };
-            let body = sqlkit::concat(
-                d,
-                &[
-                    left,
-                    sqlkit::substr(d, &replaced, &format!("{p} + 1"), None),
-                ],
-            );
-            let value = sqlkit::sql_digits36(d, h.as_str());
-            sqlkit::bind(ctx, "phone-digits", &digits, &value, None, &body)
-        }))
+        // The common shapes first (see `fast`), then the general form. A NULL matches no shape.
+        let mut out = String::from("CASE");
+        for shape in [Shape::Grouped, Shape::Digits] {
+            for (max_len, draws) in [(18, 2), (MAX_CHARS, 3)] {
+                let (when, then) = fast(ctx, &s, shape, max_len, draws);
+                out.push_str(&format!(" WHEN {when} THEN {then}"));
+            }
+        }
+        out.push_str(&format!(" ELSE {} END", general_sql(ctx, &s)));
+        Some(out)
     }
+}
+
+/// The shapes of the SQL fast path: ASCII digits only, and no cut (at most 24 characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Three groups of digits, the first of 1 to 5, separated by hyphens ("090-1234-5678",
+    /// "03-1234-5678", "0120-123-456"): the kept prefix is the first group, and only the digits
+    /// between and after the two hyphens change. (Spaces as separators take the general form:
+    /// finding them costs more string functions, which are what costs on PostgreSQL.)
+    Grouped,
+    /// 6 to 24 digits ("09012345678"): the kept prefix is 4, 3 or 2 digits by the prefix lists,
+    /// the rest are digits.
+    Digits,
+}
+
+impl Shape {
+    /// The regular expression, written for both engines (no `$`: on MariaDB it also matches
+    /// before a final newline).
+    fn pattern(self, d: Dialect) -> &'static str {
+        match (self, d) {
+            (Shape::Grouped, Dialect::MySql) => r"^[0-9]{1,5}-[0-9]+-[0-9]+\z",
+            (Shape::Grouped, Dialect::Postgres) => r"^[0-9]{1,5}-[0-9]+-[0-9]+$",
+            (Shape::Digits, Dialect::MySql) => r"^[0-9]{6,24}\z",
+            (Shape::Digits, Dialect::Postgres) => r"^[0-9]{6,24}$",
+        }
+    }
+}
+
+/// A fast branch of the SQL form for values of `shape` of at most `max_len` characters, with
+/// the replacement digits from `draws` draws of the digest (9 digits each): (condition, value).
+///
+/// The digit that replaces the digit at (1-based) position i is character i of the digit
+/// string ([`sqlkit::digits36`]), so for these shapes the result is the kept prefix, then the
+/// digit string from the next position on, with the separators put back at their places.
+/// The digit string is used once, so the digest is computed once per row on MySQL/MariaDB
+/// (a variable) and two or three times on PostgreSQL without a subquery (see sqlkit).
+fn fast(
+    ctx: &SqlContext<'_>,
+    s: &str,
+    shape: Shape,
+    max_len: usize,
+    draws: usize,
+) -> (String, String) {
+    let d = ctx.dialect;
+    let (len, re) = match d {
+        Dialect::MySql => (format!("CHAR_LENGTH({s})"), "REGEXP"),
+        Dialect::Postgres => (format!("length({s})"), "~"),
+    };
+    let when = format!(
+        "{len} <= {max_len} AND {s} {re} {}",
+        d.string_literal(shape.pattern(d))
+    );
+    let slot = Slot::new("h");
+    let digits = {
+        let parts: Vec<String> = (0..draws)
+            .map(|i| {
+                let n = format!("({} % 1000000000)", sqlkit::draw(d, slot.as_str(), i));
+                sqlkit::lpad_int(d, &n, 9)
+            })
+            .collect();
+        sqlkit::concat(d, &parts)
+    };
+    let body = match shape {
+        Shape::Grouped => {
+            // p1: the position of the first hyphen; q: the second's, counted from p1.
+            let (p1, q) = match d {
+                Dialect::MySql => {
+                    let p1 = format!("LOCATE('-', {s})");
+                    let q = format!("(LOCATE('-', {s}, {p1} + 1) - {p1})");
+                    (p1, q)
+                }
+                Dialect::Postgres => {
+                    let p1 = format!("strpos({s}, '-')");
+                    let q = format!("strpos(substr({s}, {p1} + 1), '-')");
+                    (p1, q)
+                }
+            };
+            let rest = sqlkit::substr(
+                d,
+                &digits,
+                &format!("{p1} + 1"),
+                Some(&format!("{len} - {p1}")),
+            );
+            let rest = match d {
+                Dialect::MySql => format!("INSERT({rest}, {q}, 1, '-')"),
+                Dialect::Postgres => format!("overlay({rest} placing '-' from {q} for 1)"),
+            };
+            let head = match d {
+                Dialect::MySql => format!("LEFT({s}, {p1})"),
+                Dialect::Postgres => format!("left({s}, {p1})"),
+            };
+            sqlkit::concat(d, &[head, rest])
+        }
+        Shape::Digits => {
+            let list = |l: &[&str]| {
+                l.iter()
+                    .map(|p| format!("'{p}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let p = format!(
+                "(CASE WHEN {} IN ({}) THEN 4 WHEN {} IN ({}) THEN 3 ELSE 2 END)",
+                sqlkit::substr(d, s, "1", Some("4")),
+                list(&FREE_DIAL),
+                sqlkit::substr(d, s, "1", Some("3")),
+                list(&MOBILE)
+            );
+            let head = sqlkit::substr(d, s, "1", Some(&p));
+            let rest = sqlkit::substr(
+                d,
+                &digits,
+                &format!("{p} + 1"),
+                Some(&format!("{len} - {p}")),
+            );
+            sqlkit::concat(d, &[head, rest])
+        }
+    };
+    let hex = ctx.prf.sql_digest_hex(d, DOMAIN, s);
+    let what = format!("{DOMAIN}-{shape:?}-{max_len}");
+    (when, sqlkit::bind(ctx, &what, &slot, &hex, None, &body))
+}
+
+/// The general SQL form: any value, character by character.
+fn general_sql(ctx: &SqlContext<'_>, s: &str) -> String {
+    let d = ctx.dialect;
+    sqlkit::with_digest(ctx, DOMAIN, s, ctx.column, |h| {
+        let digits = Slot::new("d");
+        let p = sql_kept_prefix(d, s);
+        let replaced = sqlkit::sql_replace_digits(d, s, digits.as_str(), MAX_CHARS);
+        let left = match d {
+            Dialect::MySql => format!("LEFT({s}, {p})"),
+            Dialect::Postgres => format!("left({s}, {p})"),
+        };
+        let body = sqlkit::concat(
+            d,
+            &[
+                left,
+                sqlkit::substr(d, &replaced, &format!("{p} + 1"), None),
+            ],
+        );
+        let value = sqlkit::sql_digits36(d, h.as_str());
+        sqlkit::bind(ctx, "phone-digits", &digits, &value, None, &body)
+    })
 }
 
 #[cfg(test)]
