@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::sqlkit::{self, Slot};
 use crate::prf::Prf;
 use crate::schema::Column;
-use crate::transform::{RowView, SqlContext, Transform};
+use crate::transform::{Dialect, RowView, SqlContext, Transform};
 
 const DOMAIN: &str = "jp_postal_code";
 const MAX_CHARS: usize = 10;
@@ -42,15 +42,47 @@ impl Transform for JpPostalCode {
         sqlkit::replace_digits(&buf[..n], 0, &digits, &mut out);
         Some(out)
     }
+    /// The common shapes "NNN-NNNN" and "NNNNNNN" (ASCII digits) first: their digits are the
+    /// first 8 or 7 of the digit string, which lie in the first draw, so the digest is used once
+    /// (no variable, no subquery) and only a few string functions run. Then the general form.
+    /// A NULL matches neither shape.
     fn sql(&self, ctx: &SqlContext<'_>) -> Option<String> {
         let d = ctx.dialect;
         let s = d.as_text(ctx.column);
-        Some(sqlkit::with_digest(ctx, DOMAIN, &s, ctx.column, |h| {
+        let first9 = {
+            let hex = ctx.prf.sql_digest_hex(d, DOMAIN, &s);
+            let n = format!("({} % 1000000000)", sqlkit::draw(d, &hex, 0));
+            sqlkit::lpad_int(d, &n, 9)
+        };
+        let (matches, hyphenated, plain) = match d {
+            Dialect::MySql => (
+                "REGEXP",
+                format!("INSERT(LEFT({first9}, 8), 4, 1, '-')"),
+                format!("LEFT({first9}, 7)"),
+            ),
+            Dialect::Postgres => (
+                "~",
+                format!("overlay(left({first9}, 8) placing '-' from 4 for 1)"),
+                format!("left({first9}, 7)"),
+            ),
+        };
+        // `$` also matches before a final newline on MariaDB.
+        let end = match d {
+            Dialect::MySql => r"\z",
+            Dialect::Postgres => "$",
+        };
+        let hyphen_re = d.string_literal(&format!("^[0-9]{{3}}-[0-9]{{4}}{end}"));
+        let plain_re = d.string_literal(&format!("^[0-9]{{7}}{end}"));
+        let general = sqlkit::with_digest(ctx, DOMAIN, &s, ctx.column, |h| {
             let digits = Slot::new("d");
             let body = sqlkit::sql_replace_digits(d, &s, digits.as_str(), MAX_CHARS);
             let value = sqlkit::sql_digits36(d, h.as_str());
             sqlkit::bind(ctx, "postal-digits", &digits, &value, None, &body)
-        }))
+        });
+        Some(format!(
+            "CASE WHEN {s} {matches} {hyphen_re} THEN {hyphenated} \
+             WHEN {s} {matches} {plain_re} THEN {plain} ELSE {general} END"
+        ))
     }
 }
 
