@@ -6,9 +6,9 @@
 //! value (the digest, derived digits) more than once, [`bind`] evaluates it once per row: on
 //! MySQL/MariaDB into a user variable assigned in the leading `CASE WHEN` (which is evaluated
 //! first), on PostgreSQL in a one-row `OFFSET 0` subquery (without `OFFSET 0` PostgreSQL inlines
-//! the subquery and computes the value again at every use). A value used once is inlined, and on
-//! PostgreSQL also a value used twice: there the per-row subquery costs more (about 0.55 µs a row
-//! on the benchmark machine) than a second MD5 (about 0.3 µs). Measured with bench/mask/sql-forms.
+//! the subquery and computes the value again at every use). A value used once is inlined. (On
+//! PostgreSQL, inlining a value used twice, two MD5s, was measured slower in `INSERT ... SELECT`
+//! than the subquery: bench/mask/sql-forms.md.)
 
 use crate::prf::Digest128;
 use crate::transform::{Dialect, SqlContext};
@@ -50,11 +50,7 @@ pub(crate) fn bind(
     body: &str,
 ) -> String {
     let uses = body.matches(slot.as_str()).count();
-    let inline_up_to = match ctx.dialect {
-        Dialect::MySql => 1,
-        Dialect::Postgres => 2,
-    };
-    if uses <= inline_up_to {
+    if uses <= 1 {
         let inlined = body.replace(slot.as_str(), value);
         return match null_if {
             Some(n) => format!("CASE WHEN {n} IS NULL THEN NULL ELSE {inlined} END"),
