@@ -25,11 +25,18 @@
 //! assert_eq!(a.unwrap().len(), 12);
 //! ```
 
+pub mod check;
+pub mod db;
+pub mod init;
+pub mod plan;
 pub mod prf;
 pub mod rules;
+pub mod run;
 pub mod schema;
+pub mod state;
 pub mod transform;
 pub mod transforms;
+pub mod verify;
 
 pub use rules::{Rules, RulesError};
 pub use transform::{Dialect, Transform};

@@ -37,6 +37,9 @@ pub struct ColumnRule {
     pub table: String,
     pub column: String,
     pub transform: Arc<dyn Transform>,
+    /// The rule as written (a name or a table of parameters): two columns with equal specs map
+    /// equal values alike, which is what a foreign key between them needs.
+    pub spec: toml::Value,
     /// The line of the rule in the file.
     pub line: Option<usize>,
 }
@@ -203,6 +206,7 @@ impl Rules {
                                         table: tname.clone(),
                                         column: cname.clone(),
                                         transform,
+                                        spec: cvalue.clone(),
                                         line: cline,
                                     },
                                 );

@@ -1,0 +1,585 @@
+//! The one narrow interface to the database: a connection to MySQL/MariaDB or PostgreSQL from a
+//! URL, text queries, bulk loading, and the live schema (introspection). Every other module
+//! talks to the server through [`Conn`], so tests point it at the real local databases.
+//!
+//! Values travel as text in both directions (MySQL's text protocol, PostgreSQL's simple query
+//! protocol and COPY text format): that text is what the transforms' Rust forms see, and it is
+//! the same canonical text the SQL forms are written against (`Dialect::as_text`).
+//!
+//! No TLS yet: connections are plain TCP (reach a remote database through a tunnel or a private
+//! network).
+
+pub mod mysql;
+pub mod postgres;
+
+use std::collections::BTreeMap;
+
+use crate::schema::{Schema, Table};
+use crate::transform::Dialect;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("cannot connect to {target}: {message}")]
+    Connect { target: String, message: String },
+    #[error("{target}: {message}\n  in: {sql}")]
+    Sql {
+        target: String,
+        sql: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// A database URL: `mysql://user:pass@host:port/db` or `postgres://user:pass@host:port/db`.
+#[derive(Clone)]
+pub struct DbUrl {
+    raw: String,
+    pub dialect: Dialect,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DbUrl({self})")
+    }
+}
+
+impl std::fmt::Display for DbUrl {
+    /// The URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = match self.dialect {
+            Dialect::MySql => "mysql",
+            Dialect::Postgres => "postgres",
+        };
+        write!(
+            f,
+            "{scheme}://{}@{}:{}/{}",
+            self.user, self.host, self.port, self.database
+        )
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent-escape in {s:?}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> DbResult<DbUrl> {
+        let bad = |why: &str| {
+            DbError::BadUrl(format!(
+                "bad database URL ({why}): expected mysql://user:password@host:port/database \
+                 or postgres://user:password@host:port/database"
+            ))
+        };
+        let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("no scheme"))?;
+        let dialect = match scheme {
+            "mysql" | "mariadb" => Dialect::MySql,
+            "postgres" | "postgresql" => Dialect::Postgres,
+            other => return Err(bad(&format!("unknown scheme {other:?}"))),
+        };
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no database"))?;
+        let database = percent_decode(path).map_err(|e| bad(&e))?;
+        if database.is_empty() || database.contains('/') {
+            return Err(bad("no database"));
+        }
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let user = match userinfo {
+            Some(u) => {
+                percent_decode(u.split(':').next().unwrap_or_default()).map_err(|e| bad(&e))?
+            }
+            None => String::new(),
+        };
+        let user = if user.is_empty() {
+            match dialect {
+                Dialect::MySql => "root".to_string(),
+                Dialect::Postgres => "postgres".to_string(),
+            }
+        } else {
+            user
+        };
+        let default_port = match dialect {
+            Dialect::MySql => 3306,
+            Dialect::Postgres => 5432,
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || p.is_empty() => (
+                h.to_string(),
+                p.parse::<u16>()
+                    .map_err(|_| bad(&format!("bad port {p:?}")))?,
+            ),
+            _ => (hostport.to_string(), default_port),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        Ok(DbUrl {
+            raw: raw.to_string(),
+            dialect,
+            host,
+            port,
+            user,
+            database,
+        })
+    }
+
+    /// A name for this database usable in a file name (the state directory).
+    pub fn slug(&self) -> String {
+        let s = format!(
+            "{}-{}-{}-{}",
+            match self.dialect {
+                Dialect::MySql => "mysql",
+                Dialect::Postgres => "postgres",
+            },
+            self.host,
+            self.port,
+            self.database
+        );
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
+    /// The URL as given, password included: only for the drivers.
+    fn raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+/// What the engine knows about a table beyond [`schema::Table`](crate::schema::Table): what a
+/// rebuild must carry over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableExtras {
+    /// Generated (computed) columns: never written, the server recomputes them.
+    pub generated: Vec<String>,
+}
+
+/// The live schema and the extras per table.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub schema: Schema,
+    pub extras: BTreeMap<String, TableExtras>,
+}
+
+impl Live {
+    pub fn extras(&self, table: &str) -> TableExtras {
+        self.extras.get(table).cloned().unwrap_or_default()
+    }
+}
+
+/// The prefix of kirikae's work tables (the table being rebuilt, the original until it is
+/// dropped, the progress table). `check` and `init` ignore them.
+pub const WORK_PREFIX: &str = "_kirikae_";
+
+/// The name of a work table for `table` (`kind` is `n` for new, `o` for old), within the
+/// engines' identifier limits (63 bytes on PostgreSQL, 64 on MySQL).
+pub fn work_table(kind: &str, table: &str) -> String {
+    let name = format!("{WORK_PREFIX}{kind}_{table}");
+    if name.len() <= 60 {
+        return name;
+    }
+    let d = md5_hex(table);
+    let mut cut = 40;
+    while !table.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{WORK_PREFIX}{kind}_{}_{}", &table[..cut], &d[..8])
+}
+
+/// The table where each chunk's commit records its progress, in the same transaction.
+pub const PROGRESS_TABLE: &str = "_kirikae_progress";
+
+pub(crate) fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub type Rows = Vec<Vec<Option<String>>>;
+
+/// One connection to the database.
+pub enum Conn {
+    My {
+        conn: mysql_async::Conn,
+        target: String,
+    },
+    Pg {
+        client: tokio_postgres::Client,
+        task: tokio::task::JoinHandle<()>,
+        target: String,
+    },
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Conn::Pg { task, .. } = self {
+            task.abort();
+        }
+    }
+}
+
+impl Conn {
+    pub async fn connect(url: &DbUrl) -> DbResult<Conn> {
+        let target = url.to_string();
+        let err = |message: String| DbError::Connect {
+            target: target.clone(),
+            message,
+        };
+        match url.dialect {
+            Dialect::MySql => {
+                let opts =
+                    mysql_async::Opts::from_url(url.raw()).map_err(|e| err(e.to_string()))?;
+                let opts = mysql_async::OptsBuilder::from_opts(opts).prefer_socket(false);
+                let mut conn = mysql_async::Conn::new(opts)
+                    .await
+                    .map_err(|e| err(e.to_string()))?;
+                use mysql_async::prelude::Queryable;
+                // utf8mb4 both ways, and no silent truncation of what we write.
+                conn.query_drop(
+                    "SET NAMES utf8mb4, SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, 'STRICT_ALL_TABLES')",
+                )
+                .await
+                .map_err(|e| err(e.to_string()))?;
+                Ok(Conn::My { conn, target })
+            }
+            Dialect::Postgres => {
+                let config: tokio_postgres::Config = url
+                    .raw()
+                    .parse()
+                    .map_err(|e: tokio_postgres::Error| err(format!("bad URL: {e}")))?;
+                let (client, connection) = config
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| err(pg_message(&e)))?;
+                let task = tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client
+                    .batch_execute("SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'")
+                    .await
+                    .map_err(|e| err(pg_message(&e)))?;
+                Ok(Conn::Pg {
+                    client,
+                    task,
+                    target,
+                })
+            }
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::My { .. } => Dialect::MySql,
+            Conn::Pg { .. } => Dialect::Postgres,
+        }
+    }
+
+    pub fn target(&self) -> &str {
+        match self {
+            Conn::My { target, .. } | Conn::Pg { target, .. } => target,
+        }
+    }
+
+    fn sql_error(&self, sql: &str, message: String) -> DbError {
+        let mut sql = sql.to_string();
+        if sql.len() > 400 {
+            let mut cut = 400;
+            while !sql.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            sql.truncate(cut);
+            sql.push_str(" ...");
+        }
+        DbError::Sql {
+            target: self.target().to_string(),
+            sql,
+            message,
+        }
+    }
+
+    /// Runs statements that return no rows (PostgreSQL: several separated by `;`).
+    pub async fn exec(&mut self, sql: &str) -> DbResult<()> {
+        let r = match self {
+            Conn::My { conn, .. } => {
+                use mysql_async::prelude::Queryable;
+                conn.query_drop(sql).await.map_err(|e| e.to_string())
+            }
+            Conn::Pg { client, .. } => client.batch_execute(sql).await.map_err(|e| pg_message(&e)),
+        };
+        r.map_err(|m| self.sql_error(sql, m))
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    pub async fn exec_count(&mut self, sql: &str) -> DbResult<u64> {
+        let r = match self {
+            Conn::My { conn, .. } => {
+                use mysql_async::prelude::Queryable;
+                match conn.query_drop(sql).await {
+                    Ok(()) => Ok(conn.affected_rows()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Conn::Pg { client, .. } => match client.simple_query(sql).await {
+                Ok(msgs) => Ok(msgs
+                    .iter()
+                    .map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::CommandComplete(n) => *n,
+                        _ => 0,
+                    })
+                    .sum()),
+                Err(e) => Err(pg_message(&e)),
+            },
+        };
+        r.map_err(|m| self.sql_error(sql, m))
+    }
+
+    /// Every row of a query, every value as text (`None` is NULL).
+    pub async fn rows(&mut self, sql: &str) -> DbResult<Rows> {
+        let r: Result<Rows, String> = match self {
+            Conn::My { conn, .. } => {
+                use mysql_async::prelude::Queryable;
+                match conn.query::<mysql_async::Row, _>(sql).await {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|r| {
+                            (0..r.len())
+                                .map(|i| match r.as_ref(i) {
+                                    Some(mysql_async::Value::NULL) | None => Ok(None),
+                                    Some(mysql_async::Value::Bytes(b)) => {
+                                        String::from_utf8(b.clone()).map(Some).map_err(|_| {
+                                            "a value is not UTF-8 text (binary column?)".to_string()
+                                        })
+                                    }
+                                    Some(v) => Ok(Some(v.as_sql(true))),
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Conn::Pg { client, .. } => match client.simple_query(sql).await {
+                Ok(msgs) => Ok(msgs
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => {
+                            Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                        }
+                        _ => None,
+                    })
+                    .collect()),
+                Err(e) => Err(pg_message(&e)),
+            },
+        };
+        r.map_err(|m| self.sql_error(sql, m))
+    }
+
+    /// The first column of the first row.
+    pub async fn value(&mut self, sql: &str) -> DbResult<Option<String>> {
+        Ok(self
+            .rows(sql)
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .flatten())
+    }
+
+    /// Bulk-loads rows in the text format both engines share (tab-separated, `\N` for NULL,
+    /// backslash escapes; see [`encode_text_row`]) into `table`'s `columns`: MySQL
+    /// `LOAD DATA LOCAL INFILE`, PostgreSQL `COPY ... FROM STDIN`.
+    pub async fn load(&mut self, table: &str, columns: &[String], data: Vec<u8>) -> DbResult<u64> {
+        let d = self.dialect();
+        let cols: Vec<String> = columns.iter().map(|c| d.ident(c)).collect();
+        match self {
+            Conn::My { conn, .. } => {
+                use futures_util::StreamExt;
+                use mysql_async::prelude::Queryable;
+                let bytes = bytes::Bytes::from(data);
+                conn.set_infile_handler(async move {
+                    Ok(futures_util::stream::iter([Ok(bytes)]).boxed())
+                });
+                let sql = format!(
+                    "LOAD DATA LOCAL INFILE 'kirikae' INTO TABLE {} CHARACTER SET utf8mb4 \
+                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+                    d.ident(table),
+                    cols.join(", ")
+                );
+                match conn.query_drop(&sql).await {
+                    Ok(()) => Ok(conn.affected_rows()),
+                    Err(e) => Err(self.sql_error(&sql, e.to_string())),
+                }
+            }
+            Conn::Pg { client, .. } => {
+                use futures_util::SinkExt;
+                let sql = format!("COPY {} ({}) FROM STDIN", d.ident(table), cols.join(", "));
+                let r: Result<u64, tokio_postgres::Error> = async {
+                    let sink = client.copy_in::<_, bytes::Bytes>(&sql).await?;
+                    futures_util::pin_mut!(sink);
+                    sink.send(bytes::Bytes::from(data)).await?;
+                    sink.as_mut().finish().await
+                }
+                .await;
+                r.map_err(|e| self.sql_error(&sql, pg_message(&e)))
+            }
+        }
+    }
+
+    /// The live schema of the connection's database (MySQL) or current schema (PostgreSQL),
+    /// kirikae's own work tables left out.
+    pub async fn introspect(&mut self) -> DbResult<Live> {
+        let mut live = match self.dialect() {
+            Dialect::MySql => mysql::introspect(self).await?,
+            Dialect::Postgres => postgres::introspect(self).await?,
+        };
+        live.schema
+            .tables
+            .retain(|t| !t.name.starts_with(WORK_PREFIX));
+        live.schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(live)
+    }
+
+    /// Whether a table exists (work tables included).
+    pub async fn table_exists(&mut self, table: &str) -> DbResult<bool> {
+        let d = self.dialect();
+        let sql = match d {
+            Dialect::MySql => format!(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME = {}",
+                d.string_literal(table)
+            ),
+            Dialect::Postgres => format!(
+                "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relname = {} AND c.relkind IN ('r', 'p')",
+                d.string_literal(table)
+            ),
+        };
+        Ok(self.value(&sql).await?.as_deref() != Some("0"))
+    }
+}
+
+pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{}: {}", db.severity(), db.message());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!(" ({d})"));
+            }
+            s
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Appends one row in the bulk-load text format (MySQL LOAD DATA defaults = PostgreSQL COPY
+/// text): fields separated by tabs, `\N` for NULL, backslash, tab, newline and carriage return
+/// escaped.
+pub fn encode_text_row(out: &mut Vec<u8>, values: &[Option<&str>]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        match v {
+            None => out.extend_from_slice(b"\\N"),
+            Some(s) => {
+                for b in s.bytes() {
+                    match b {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        b => out.push(b),
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+/// The table's key for chunking: the rules' `key`, else the primary key.
+pub fn key_of(table: &Table, rule_key: Option<&Vec<String>>) -> Vec<String> {
+    match rule_key {
+        Some(k) => k.clone(),
+        None => table.primary_key.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_and_hide_the_password() {
+        let u = DbUrl::parse("mysql://app:s%40cret@db.internal:3307/shop").unwrap();
+        assert_eq!(u.dialect, Dialect::MySql);
+        assert_eq!(
+            (u.host.as_str(), u.port, u.user.as_str()),
+            ("db.internal", 3307, "app")
+        );
+        assert_eq!(u.database, "shop");
+        assert_eq!(u.to_string(), "mysql://app@db.internal:3307/shop");
+        assert!(!format!("{u:?}").contains("cret"));
+        let p = DbUrl::parse("postgres://127.0.0.1/app").unwrap();
+        assert_eq!((p.port, p.user.as_str()), (5432, "postgres"));
+        for bad in [
+            "shop",
+            "oracle://x/y",
+            "mysql://host",
+            "mysql://host/",
+            "mysql://h:x/d",
+        ] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn work_tables_fit_the_identifier_limit() {
+        assert_eq!(work_table("n", "users"), "_kirikae_n_users");
+        let long = "t".repeat(64);
+        assert!(work_table("o", &long).len() <= 63);
+        assert_ne!(work_table("o", &long), work_table("n", &long));
+    }
+
+    #[test]
+    fn text_rows_escape_what_the_loaders_unescape() {
+        let mut out = Vec::new();
+        encode_text_row(&mut out, &[Some("a\tb\\c\nd"), None, Some("")]);
+        assert_eq!(out, b"a\\tb\\\\c\\nd\t\\N\t\n");
+    }
+}

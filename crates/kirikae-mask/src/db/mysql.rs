@@ -1,0 +1,502 @@
+//! MySQL/MariaDB: introspection from information_schema, and the swap of a rebuilt table.
+//!
+//! What a rebuild must carry over, and how (each has a test in tests/swap.rs):
+//! - columns, indexes, defaults, table options: `CREATE TABLE new LIKE t`;
+//! - AUTO_INCREMENT: set on the new table to the original's next value before the swap;
+//! - the swap itself: one `RENAME TABLE t TO old, new TO t` (atomic);
+//! - foreign keys of t, foreign keys of other tables pointing at t, triggers: RENAME moves them
+//!   to `old` (InnoDB follows the rename), so they are recorded before the swap ([`SwapPlan`])
+//!   and recreated on `t` after it, under their own names (constraint and trigger names are
+//!   unique per database, so each is dropped from `old` first), with foreign_key_checks off
+//!   (the keys are unchanged or masked alike on both sides, and `verify` checks them);
+//! - grants: MySQL table and column privileges are kept by name, so they apply to the new
+//!   table as they did to the old one; nothing to do.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Conn, DbResult, Live, TableExtras};
+use crate::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+use crate::transform::Dialect;
+
+const D: Dialect = Dialect::MySql;
+
+fn lit(s: &str) -> String {
+    D.string_literal(s)
+}
+
+fn id(s: &str) -> String {
+    D.ident(s)
+}
+
+pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
+    let tables = conn
+        .rows(
+            "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+        )
+        .await?;
+    let columns = conn
+        .rows(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, \
+             CHARACTER_MAXIMUM_LENGTH, NUMERIC_SCALE, EXTRA FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        )
+        .await?;
+    // MariaDB's JSON is longtext with a json_valid() check.
+    let json_checks = conn
+        .rows(
+            "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE LIKE 'json_valid(%'",
+        )
+        .await
+        .unwrap_or_default();
+    let indexes = conn
+        .rows(
+            "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+        )
+        .await?;
+    let fks = conn
+        .rows(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, \
+             REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
+             WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL \
+             AND REFERENCED_TABLE_SCHEMA = DATABASE() \
+             ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+        )
+        .await?;
+    let mut live = Live::default();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    for t in &tables {
+        let name = text(&t[0]);
+        let mut table = Table {
+            name: name.clone(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique: Vec::new(),
+            foreign_keys: Vec::new(),
+            rows_estimate: t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
+        };
+        let mut extras = TableExtras::default();
+        for c in columns.iter().filter(|c| c[0].as_deref() == Some(&name)) {
+            let cname = text(&c[1]);
+            let sql_type = text(&c[2]);
+            let data_type = text(&c[3]).to_ascii_lowercase();
+            let is_json = json_checks.iter().any(|j| {
+                j[0].as_deref() == Some(&name)
+                    && j[1].as_deref().is_some_and(|cl| {
+                        cl.contains(&format!("`{cname}`")) || cl.contains(&format!("({cname})"))
+                    })
+            });
+            let kind = if is_json {
+                ColumnKind::Json
+            } else {
+                kind_of(&data_type, &sql_type, c[6].as_deref())
+            };
+            let extra = text(&c[7]).to_ascii_uppercase();
+            if extra.contains("GENERATED") || extra.contains("VIRTUAL") || extra.contains("STORED")
+            {
+                extras.generated.push(cname.clone());
+            }
+            let max_chars = if kind.is_text() {
+                c[5].as_deref()
+                    .and_then(|m| m.parse::<u64>().ok())
+                    .map(|m| m.min(u32::MAX as u64) as u32)
+            } else {
+                None
+            };
+            table.columns.push(Column {
+                name: cname,
+                sql_type,
+                kind,
+                nullable: c[4].as_deref() == Some("YES"),
+                max_chars,
+            });
+        }
+        let mut current: Option<(String, bool, Vec<String>)> = None;
+        let mut finished = Vec::new();
+        for i in indexes.iter().filter(|i| i[0].as_deref() == Some(&name)) {
+            let iname = text(&i[1]);
+            let unique = i[2].as_deref() == Some("0");
+            match &mut current {
+                Some((n, _, cols)) if *n == iname => cols.push(text(&i[3])),
+                _ => {
+                    if let Some(c) = current.take() {
+                        finished.push(c);
+                    }
+                    current = Some((iname, unique, vec![text(&i[3])]));
+                }
+            }
+        }
+        finished.extend(current);
+        for (iname, unique, cols) in finished {
+            if iname == "PRIMARY" {
+                table.primary_key = cols;
+            } else if unique && !table.unique.contains(&cols) {
+                table.unique.push(cols);
+            }
+        }
+        let mut fk_current: Option<ForeignKey> = None;
+        for f in fks.iter().filter(|f| f[0].as_deref() == Some(&name)) {
+            let fname = text(&f[1]);
+            match &mut fk_current {
+                Some(fk) if fk.name == fname => {
+                    fk.columns.push(text(&f[2]));
+                    fk.referenced_columns.push(text(&f[4]));
+                }
+                _ => {
+                    table.foreign_keys.extend(fk_current.take());
+                    fk_current = Some(ForeignKey {
+                        name: fname,
+                        table: name.clone(),
+                        columns: vec![text(&f[2])],
+                        referenced_table: text(&f[3]),
+                        referenced_columns: vec![text(&f[4])],
+                    });
+                }
+            }
+        }
+        table.foreign_keys.extend(fk_current);
+        live.extras.insert(name, extras);
+        live.schema.tables.push(table);
+    }
+    Ok(Live {
+        schema: Schema {
+            tables: live.schema.tables,
+        },
+        extras: live.extras,
+    })
+}
+
+fn kind_of(data_type: &str, sql_type: &str, scale: Option<&str>) -> ColumnKind {
+    match data_type {
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => ColumnKind::Text,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+            ColumnKind::Integer
+        }
+        "decimal" | "numeric" => ColumnKind::Decimal {
+            scale: scale.and_then(|s| s.parse().ok()).unwrap_or(0),
+        },
+        "float" | "double" | "real" => ColumnKind::Float,
+        "date" => ColumnKind::Date,
+        "datetime" | "timestamp" => ColumnKind::DateTime,
+        "time" => ColumnKind::Time,
+        "json" => ColumnKind::Json,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+            ColumnKind::Binary
+        }
+        "bit" if sql_type == "bit(1)" => ColumnKind::Boolean,
+        "enum" | "set" => ColumnKind::Enum {
+            values: enum_values(sql_type),
+        },
+        _ => ColumnKind::Other,
+    }
+}
+
+/// The values of `enum('a','b''c')`.
+fn enum_values(sql_type: &str) -> Vec<String> {
+    let Some(start) = sql_type.find('(') else {
+        return Vec::new();
+    };
+    let body = sql_type[start + 1..].trim_end_matches(')');
+    let mut values = Vec::new();
+    let mut cur = String::new();
+    let mut in_str = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (in_str, c) {
+            (false, '\'') => in_str = true,
+            (true, '\'') if chars.peek() == Some(&'\'') => {
+                chars.next();
+                cur.push('\'');
+            }
+            (true, '\'') => {
+                in_str = false;
+                values.push(std::mem::take(&mut cur));
+            }
+            (true, c) => cur.push(c),
+            _ => {}
+        }
+    }
+    values
+}
+
+/// One foreign key as it must be recreated.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FkDef {
+    pub table: String,
+    pub name: String,
+    pub columns: Vec<String>,
+    pub referenced_table: String,
+    pub referenced_columns: Vec<String>,
+    pub on_update: String,
+    pub on_delete: String,
+}
+
+impl FkDef {
+    fn add_sql(&self, table: &str, referenced: &str) -> String {
+        let cols = |c: &[String]| c.iter().map(|c| id(c)).collect::<Vec<_>>().join(", ");
+        format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}",
+            id(table),
+            id(&self.name),
+            cols(&self.columns),
+            id(referenced),
+            cols(&self.referenced_columns),
+            self.on_update,
+            self.on_delete
+        )
+    }
+}
+
+/// One trigger as it must be recreated.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TriggerDef {
+    pub name: String,
+    pub timing: String,
+    pub event: String,
+    pub statement: String,
+    pub definer: String,
+    pub sql_mode: String,
+}
+
+/// What the swap of one table moves from the original to the rebuilt table, recorded in the
+/// journal before the swap so that finishing it after a crash needs nothing from `old`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SwapPlan {
+    /// Foreign keys of the table itself (self-references included).
+    pub own_fks: Vec<FkDef>,
+    /// Foreign keys of other tables pointing at the table.
+    pub incoming_fks: Vec<FkDef>,
+    pub triggers: Vec<TriggerDef>,
+    pub auto_increment: Option<u64>,
+}
+
+async fn fk_defs(conn: &mut Conn, filter: &str) -> DbResult<Vec<FkDef>> {
+    let rows = conn
+        .rows(&format!(
+            "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, \
+             k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
+             FROM information_schema.KEY_COLUMN_USAGE k \
+             JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+               ON r.CONSTRAINT_SCHEMA = k.TABLE_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+              AND r.TABLE_NAME = k.TABLE_NAME \
+             WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL AND {filter} \
+             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+        ))
+        .await?;
+    let mut out: Vec<FkDef> = Vec::new();
+    for r in rows {
+        let v = |i: usize| r[i].clone().unwrap_or_default();
+        match out.last_mut() {
+            Some(f) if f.table == v(0) && f.name == v(1) => {
+                f.columns.push(v(2));
+                f.referenced_columns.push(v(4));
+            }
+            _ => out.push(FkDef {
+                table: v(0),
+                name: v(1),
+                columns: vec![v(2)],
+                referenced_table: v(3),
+                referenced_columns: vec![v(4)],
+                on_update: v(5),
+                on_delete: v(6),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Records what the swap of `table` must carry over (run before the swap).
+pub async fn swap_plan(conn: &mut Conn, table: &str) -> DbResult<SwapPlan> {
+    let own_fks = fk_defs(conn, &format!("k.TABLE_NAME = {}", lit(table))).await?;
+    let incoming_fks = fk_defs(
+        conn,
+        &format!(
+            "k.REFERENCED_TABLE_NAME = {t} AND k.REFERENCED_TABLE_SCHEMA = DATABASE() \
+             AND k.TABLE_NAME <> {t}",
+            t = lit(table)
+        ),
+    )
+    .await?;
+    let triggers = conn
+        .rows(&format!(
+            "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, DEFINER, SQL_MODE \
+             FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+             AND EVENT_OBJECT_TABLE = {} ORDER BY ACTION_ORDER",
+            lit(table)
+        ))
+        .await?
+        .into_iter()
+        .map(|r| {
+            let v = |i: usize| r[i].clone().unwrap_or_default();
+            TriggerDef {
+                name: v(0),
+                timing: v(1),
+                event: v(2),
+                statement: v(3),
+                definer: v(4),
+                sql_mode: v(5),
+            }
+        })
+        .collect();
+    // MySQL 8 caches information_schema statistics; MariaDB has no such variable.
+    let _ = conn
+        .exec("SET SESSION information_schema_stats_expiry = 0")
+        .await;
+    let auto_increment = conn
+        .value(&format!(
+            "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = {}",
+            lit(table)
+        ))
+        .await?
+        .and_then(|v| v.parse().ok());
+    Ok(SwapPlan {
+        own_fks,
+        incoming_fks,
+        triggers,
+        auto_increment,
+    })
+}
+
+/// Creates the empty rebuilt table.
+pub async fn create_new(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
+    conn.exec(&format!("CREATE TABLE {} LIKE {}", id(new), id(table)))
+        .await
+}
+
+/// The atomic swap: `table` becomes `old`, `new` becomes `table`.
+pub async fn swap(
+    conn: &mut Conn,
+    table: &str,
+    new: &str,
+    old: &str,
+    plan: &SwapPlan,
+) -> DbResult<()> {
+    if let Some(ai) = plan.auto_increment {
+        conn.exec(&format!("ALTER TABLE {} AUTO_INCREMENT = {ai}", id(new)))
+            .await?;
+    }
+    conn.exec(&format!(
+        "RENAME TABLE {} TO {}, {} TO {}",
+        id(table),
+        id(old),
+        id(new),
+        id(table)
+    ))
+    .await
+}
+
+async fn constraint_on(conn: &mut Conn, table: &str, name: &str) -> DbResult<Option<String>> {
+    conn.value(&format!(
+        "SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = {} AND CONSTRAINT_NAME = {}",
+        lit(table),
+        lit(name)
+    ))
+    .await
+}
+
+/// After the swap: moves foreign keys and triggers from `old` to `table`, re-points the
+/// foreign keys of other tables, drops `old`. Every step looks before it acts, so running it
+/// again after a crash finishes the job.
+pub async fn finish_swap(conn: &mut Conn, table: &str, old: &str, plan: &SwapPlan) -> DbResult<()> {
+    conn.exec("SET SESSION foreign_key_checks = 0").await?;
+    let r = finish_swap_inner(conn, table, old, plan).await;
+    let reset = conn.exec("SET SESSION foreign_key_checks = 1").await;
+    r.and(reset)
+}
+
+async fn finish_swap_inner(
+    conn: &mut Conn,
+    table: &str,
+    old: &str,
+    plan: &SwapPlan,
+) -> DbResult<()> {
+    let old_exists = conn.table_exists(old).await?;
+    for fk in &plan.own_fks {
+        if old_exists && constraint_on(conn, old, &fk.name).await?.is_some() {
+            conn.exec(&format!(
+                "ALTER TABLE {} DROP FOREIGN KEY {}",
+                id(old),
+                id(&fk.name)
+            ))
+            .await?;
+        }
+        if constraint_on(conn, table, &fk.name).await?.is_none() {
+            let referenced = if fk.referenced_table == table {
+                table
+            } else {
+                &fk.referenced_table
+            };
+            conn.exec(&fk.add_sql(table, referenced)).await?;
+        }
+    }
+    for fk in &plan.incoming_fks {
+        match constraint_on(conn, &fk.table, &fk.name).await? {
+            Some(r) if r == table => continue,
+            Some(_) => {
+                conn.exec(&format!(
+                    "ALTER TABLE {} DROP FOREIGN KEY {}",
+                    id(&fk.table),
+                    id(&fk.name)
+                ))
+                .await?;
+            }
+            None => {}
+        }
+        conn.exec(&fk.add_sql(&fk.table, table)).await?;
+    }
+    for t in &plan.triggers {
+        let on = conn
+            .value(&format!(
+                "SELECT EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+                 WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = {}",
+                lit(&t.name)
+            ))
+            .await?;
+        if on.as_deref() == Some(table) {
+            continue;
+        }
+        if on.is_some() {
+            conn.exec(&format!("DROP TRIGGER {}", id(&t.name))).await?;
+        }
+        let definer = match t.definer.rsplit_once('@') {
+            Some((u, h)) => format!("DEFINER = {}@{} ", lit(u), lit(h)),
+            None => String::new(),
+        };
+        conn.exec(&format!("SET SESSION sql_mode = {}", lit(&t.sql_mode)))
+            .await?;
+        let created = conn
+            .exec(&format!(
+                "CREATE {definer}TRIGGER {} {} {} ON {} FOR EACH ROW {}",
+                id(&t.name),
+                t.timing,
+                t.event,
+                id(table),
+                t.statement
+            ))
+            .await;
+        conn.exec("SET SESSION sql_mode = CONCAT_WS(',', @@GLOBAL.sql_mode, 'STRICT_ALL_TABLES')")
+            .await?;
+        created?;
+    }
+    if old_exists {
+        conn.exec(&format!("DROP TABLE {}", id(old))).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_values_unquote() {
+        assert_eq!(
+            enum_values("enum('M','F','it''s')"),
+            vec!["M".to_string(), "F".into(), "it's".into()]
+        );
+    }
+}

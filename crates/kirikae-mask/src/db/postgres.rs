@@ -1,0 +1,420 @@
+//! PostgreSQL: introspection from the catalogs (the current schema only), and the swap of a
+//! rebuilt table.
+//!
+//! PostgreSQL's DDL is transactional, so the whole swap is one transaction: either everything
+//! below happened or nothing did. What it carries over (each has a test in tests/swap.rs):
+//! - columns, defaults, CHECK constraints, indexes, comments, identity: `CREATE TABLE new
+//!   (LIKE t INCLUDING ALL)`; after the renames the new table's indexes (and so its primary key
+//!   and unique constraints) take the original names;
+//! - foreign keys of t and of other tables pointing at t (PostgreSQL follows the table's oid,
+//!   not its name, so they are recreated from `pg_get_constraintdef` taken before the renames);
+//! - triggers (`pg_get_triggerdef`), owner and table privileges (`relacl`);
+//! - sequences: a `serial` column's sequence stays the same object and is re-owned by the new
+//!   column; an identity column's new sequence continues from the original's value.
+//!
+//! Views that depend on the table would follow the old table: the swap refuses them.
+
+use super::{Conn, DbError, DbResult, Live, TableExtras};
+use crate::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+use crate::transform::Dialect;
+
+const D: Dialect = Dialect::Postgres;
+const SEP: char = '\u{1f}';
+
+fn lit(s: &str) -> String {
+    D.string_literal(s)
+}
+
+fn id(s: &str) -> String {
+    D.ident(s)
+}
+
+/// `'table'::regclass` for a table of the current schema.
+fn regclass(table: &str) -> String {
+    format!("{}::regclass", lit(&id(table)))
+}
+
+fn split(v: &Option<String>) -> Vec<String> {
+    v.as_deref()
+        .map(|s| s.split(SEP).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
+    let tables = conn
+        .rows(
+            "SELECT c.relname, GREATEST(c.reltuples, 0)::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+             ORDER BY c.relname",
+        )
+        .await?;
+    let columns = conn
+        .rows(
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typname, \
+             t.typtype, NOT a.attnotnull, a.attgenerated <> '', \
+             CASE WHEN a.atttypmod > 4 AND t.typname IN ('varchar', 'bpchar') THEN a.atttypmod - 4 END, \
+             CASE WHEN t.typname = 'numeric' AND a.atttypmod > 4 THEN (a.atttypmod - 4) & 65535 END, \
+             (SELECT string_agg(e.enumlabel, E'\\x1f' ORDER BY e.enumsortorder) FROM pg_enum e \
+               WHERE e.enumtypid = t.oid) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 \
+             AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+        )
+        .await?;
+    let indexes = conn
+        .rows(
+            "SELECT c.relname, ix.indisprimary, \
+             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY k.n) \
+                FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, n) \
+                JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum) \
+             FROM pg_index ix JOIN pg_class c ON c.oid = ix.indrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND ix.indisunique AND ix.indexprs IS NULL \
+             AND ix.indpred IS NULL ORDER BY c.relname, ix.indexrelid",
+        )
+        .await?;
+    let fks = conn
+        .rows(
+            "SELECT c.relname, con.conname, r.relname, \
+             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY k.n) \
+                FROM unnest(con.conkey) WITH ORDINALITY k(attnum, n) \
+                JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum), \
+             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY k.n) \
+                FROM unnest(con.confkey) WITH ORDINALITY k(attnum, n) \
+                JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) \
+             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+             JOIN pg_class r ON r.oid = con.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND con.contype = 'f' ORDER BY c.relname, con.conname",
+        )
+        .await?;
+    let mut live = Live::default();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    for t in &tables {
+        let name = text(&t[0]);
+        let mut table = Table {
+            name: name.clone(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique: Vec::new(),
+            foreign_keys: Vec::new(),
+            rows_estimate: t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
+        };
+        let mut extras = TableExtras::default();
+        for c in columns.iter().filter(|c| c[0].as_deref() == Some(&name)) {
+            let cname = text(&c[1]);
+            let sql_type = text(&c[2]);
+            let kind = if c[4].as_deref() == Some("e") {
+                ColumnKind::Enum {
+                    values: split(&c[9]),
+                }
+            } else {
+                kind_of(&text(&c[3]), c[8].as_deref())
+            };
+            if c[6].as_deref() == Some("t") {
+                extras.generated.push(cname.clone());
+            }
+            let max_chars = if kind.is_text() {
+                c[7].as_deref().and_then(|m| m.parse().ok())
+            } else {
+                None
+            };
+            table.columns.push(Column {
+                name: cname,
+                sql_type,
+                kind,
+                nullable: c[5].as_deref() == Some("t"),
+                max_chars,
+            });
+        }
+        for i in indexes.iter().filter(|i| i[0].as_deref() == Some(&name)) {
+            let cols = split(&i[2]);
+            if i[1].as_deref() == Some("t") {
+                table.primary_key = cols;
+            } else if !table.unique.contains(&cols) {
+                table.unique.push(cols);
+            }
+        }
+        for f in fks.iter().filter(|f| f[0].as_deref() == Some(&name)) {
+            table.foreign_keys.push(ForeignKey {
+                name: text(&f[1]),
+                table: name.clone(),
+                columns: split(&f[3]),
+                referenced_table: text(&f[2]),
+                referenced_columns: split(&f[4]),
+            });
+        }
+        live.extras.insert(name, extras);
+        live.schema.tables.push(table);
+    }
+    Ok(Live {
+        schema: Schema {
+            tables: live.schema.tables,
+        },
+        extras: live.extras,
+    })
+}
+
+fn kind_of(typname: &str, scale: Option<&str>) -> ColumnKind {
+    match typname {
+        "text" | "varchar" | "bpchar" | "name" | "citext" => ColumnKind::Text,
+        "int2" | "int4" | "int8" => ColumnKind::Integer,
+        "numeric" => ColumnKind::Decimal {
+            scale: scale.and_then(|s| s.parse().ok()).unwrap_or(0),
+        },
+        "float4" | "float8" => ColumnKind::Float,
+        "date" => ColumnKind::Date,
+        "timestamp" | "timestamptz" => ColumnKind::DateTime,
+        "time" | "timetz" => ColumnKind::Time,
+        "json" | "jsonb" => ColumnKind::Json,
+        "bytea" => ColumnKind::Binary,
+        "bool" => ColumnKind::Boolean,
+        _ => ColumnKind::Other,
+    }
+}
+
+/// Creates the empty rebuilt table.
+pub async fn create_new(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
+    conn.exec(&format!(
+        "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
+        id(new),
+        id(table)
+    ))
+    .await
+}
+
+/// Index definitions without the index and table names, to pair the new table's indexes with
+/// the original's.
+fn index_shape(def: &str) -> String {
+    // "CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING btree (cols) ..."
+    let unique = def.starts_with("CREATE UNIQUE");
+    let rest = def.split_once(" USING ").map(|(_, r)| r).unwrap_or(def);
+    format!("{unique}:{rest}")
+}
+
+/// The atomic swap, in one transaction: `table` becomes the rebuilt `new`, with everything the
+/// module's documentation lists carried over; the original is dropped. `also` runs in the same
+/// transaction (the run marks the table done there).
+pub async fn swap(conn: &mut Conn, table: &str, new: &str, also: &str) -> DbResult<()> {
+    let views = conn
+        .rows(&format!(
+            "SELECT DISTINCT v.relname FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid \
+             JOIN pg_class v ON v.oid = w.ev_class WHERE d.refobjid = {} AND v.oid <> d.refobjid",
+            regclass(table)
+        ))
+        .await?;
+    if !views.is_empty() {
+        let names: Vec<String> = views.into_iter().filter_map(|v| v[0].clone()).collect();
+        return Err(DbError::Other(format!(
+            "table {table} has dependent views ({}): kirikae cannot swap it yet; drop and \
+             recreate the views around the masking run",
+            names.join(", ")
+        )));
+    }
+    conn.exec("BEGIN").await?;
+    let r = match swap_in_transaction(conn, table, new).await {
+        Ok(()) => conn.exec(also).await,
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(()) => conn.exec("COMMIT").await,
+        Err(e) => {
+            let _ = conn.exec("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+async fn swap_in_transaction(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
+    let t = regclass(table);
+    let old = super::work_table("o", table);
+    let own_fks = conn
+        .rows(&format!(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid = {t} AND contype = 'f' ORDER BY conname"
+        ))
+        .await?;
+    let incoming = conn
+        .rows(&format!(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE confrelid = {t} AND conrelid <> confrelid AND contype = 'f' ORDER BY 1, 2"
+        ))
+        .await?;
+    let triggers = conn
+        .rows(&format!(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger \
+             WHERE tgrelid = {t} AND NOT tgisinternal ORDER BY tgname"
+        ))
+        .await?;
+    let owner = conn
+        .value(&format!(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = {t}"
+        ))
+        .await?;
+    let grants = conn
+        .rows(&format!(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
+             a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a \
+             WHERE c.oid = {t} AND a.grantee <> c.relowner"
+        ))
+        .await?;
+    let index_defs = |rel: &str| {
+        format!(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = {} ORDER BY i.oid",
+            regclass(rel)
+        )
+    };
+    let old_indexes = conn.rows(&index_defs(table)).await?;
+    let new_indexes = conn.rows(&index_defs(new)).await?;
+    // serial: the sequence is owned by the original column ('a'); identity ('i'): its own.
+    let sequences = conn
+        .rows(&format!(
+            "SELECT s.oid::regclass::text, a.attname, d.deptype, s.relname FROM pg_depend d \
+             JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' \
+             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+             WHERE d.refobjid = {t} AND d.deptype IN ('a', 'i')"
+        ))
+        .await?;
+
+    conn.exec(&format!(
+        "ALTER TABLE {} RENAME TO {}; ALTER TABLE {} RENAME TO {}",
+        id(table),
+        id(&old),
+        id(new),
+        id(table)
+    ))
+    .await?;
+    // Index names are unique per schema: move the original's out of the way first.
+    let mut used = vec![false; new_indexes.len()];
+    for (n, o) in old_indexes.iter().enumerate() {
+        let (Some(oname), Some(odef)) = (&o[0], &o[1]) else {
+            continue;
+        };
+        let shape = index_shape(odef);
+        let pair = new_indexes.iter().enumerate().find(|(i, ni)| {
+            !used[*i] && ni[1].as_deref().map(index_shape).as_deref() == Some(&shape)
+        });
+        let Some((i, ni)) = pair else {
+            return Err(DbError::Other(format!(
+                "index {oname} of {table} has no counterpart in the rebuilt table"
+            )));
+        };
+        used[i] = true;
+        let Some(nname) = &ni[0] else { continue };
+        let parked = format!("_kirikae_i{n}_{}", &super::md5_hex(&old)[..8]);
+        conn.exec(&format!(
+            "ALTER INDEX {} RENAME TO {}; ALTER INDEX {} RENAME TO {}",
+            id(oname),
+            id(&parked),
+            id(nname),
+            id(oname)
+        ))
+        .await?;
+    }
+    for fk in &own_fks {
+        if let (Some(name), Some(def)) = (&fk[0], &fk[1]) {
+            conn.exec(&format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {def}",
+                id(table),
+                id(name)
+            ))
+            .await?;
+        }
+    }
+    for fk in &incoming {
+        if let (Some(child), Some(name), Some(def)) = (&fk[0], &fk[1], &fk[2]) {
+            // conrelid::regclass::text is already quoted as needed.
+            conn.exec(&format!(
+                "ALTER TABLE {child} DROP CONSTRAINT {n}, ADD CONSTRAINT {n} {def}",
+                n = id(name)
+            ))
+            .await?;
+        }
+    }
+    for tg in &triggers {
+        if let (Some(name), Some(def)) = (&tg[0], &tg[1]) {
+            conn.exec(&format!("DROP TRIGGER {} ON {}; {def}", id(name), id(&old)))
+                .await?;
+        }
+    }
+    if let Some(owner) = owner {
+        conn.exec(&format!(
+            "ALTER TABLE {} OWNER TO {}",
+            id(table),
+            id(&owner)
+        ))
+        .await?;
+    }
+    for g in &grants {
+        if let (Some(grantee), Some(privilege)) = (&g[0], &g[1]) {
+            let with = if g[2].as_deref() == Some("t") {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            };
+            conn.exec(&format!(
+                "GRANT {privilege} ON {} TO {grantee}{with}",
+                id(table)
+            ))
+            .await?;
+        }
+    }
+    let mut identity_names = Vec::new();
+    for s in &sequences {
+        let (Some(seq), Some(col)) = (&s[0], &s[1]) else {
+            continue;
+        };
+        if s[2].as_deref() == Some("a") {
+            conn.exec(&format!(
+                "ALTER SEQUENCE {seq} OWNED BY {}.{}",
+                id(table),
+                id(col)
+            ))
+            .await?;
+        } else {
+            let new_seq = conn
+                .value(&format!(
+                    "SELECT pg_get_serial_sequence({}, {})",
+                    lit(&id(table)),
+                    lit(col)
+                ))
+                .await?;
+            if let Some(new_seq) = new_seq {
+                conn.exec(&format!(
+                    "SELECT setval({}::regclass, last_value, is_called) FROM {seq}",
+                    lit(&new_seq)
+                ))
+                .await?;
+                if let Some(name) = &s[3] {
+                    identity_names.push((new_seq, name.clone()));
+                }
+            }
+        }
+    }
+    conn.exec(&format!("DROP TABLE {}", id(&old))).await?;
+    // The identity sequence of the new table takes the original's name (gone with `old`).
+    for (new_seq, name) in identity_names {
+        conn.exec(&format!("ALTER SEQUENCE {new_seq} RENAME TO {}", id(&name)))
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_shapes_ignore_names() {
+        assert_eq!(
+            index_shape("CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email)"),
+            index_shape("CREATE UNIQUE INDEX _kirikae_n_users_email_key ON public._kirikae_n_users USING btree (email)")
+        );
+        assert_ne!(
+            index_shape("CREATE INDEX a ON public.t USING btree (email)"),
+            index_shape("CREATE UNIQUE INDEX a ON public.t USING btree (email)")
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The planner: per table, which path masks it and the SQL that path runs.
+//!
+//! - `keep`: every column is kept, nothing is written.
+//! - `rebuild` (server-side SQL): every masked column has a SQL form. The table is copied by
+//!   key ranges into a new table with `INSERT INTO new SELECT <masked expressions> FROM t`, then
+//!   swapped in. Measured on a default MariaDB, this copy runs at about 92,000 rows/s where a
+//!   full-table `UPDATE` ran at about 5,400 rows/s, so in-place UPDATE is not used.
+//! - `stream`: some column's transform exists only in Rust. Those columns (and the columns their
+//!   rules read) are read by key range, masked in Rust, bulk-loaded (`LOAD DATA LOCAL INFILE` /
+//!   `COPY`) into a temporary table holding the key and the masked values, and joined back in
+//!   the same `INSERT INTO new SELECT` that computes every other column in SQL. Kept columns
+//!   never leave the server.
+//!
+//! Columns are evaluated in dependency order (a `template` after the columns it uses).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::db::TableExtras;
+use crate::prf::Prf;
+use crate::rules::TableRules;
+use crate::schema::Table;
+use crate::transform::{Dialect, SqlContext};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Path {
+    Keep,
+    Rebuild,
+    Stream,
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Path::Keep => "keep (nothing to mask)",
+            Path::Rebuild => "rebuild (server-side SQL)",
+            Path::Stream => "stream (Rust transforms, bulk load)",
+        })
+    }
+}
+
+/// The alias of the source table in the copy statement, and of the temporary table.
+pub const SRC: &str = "kirikae_src";
+pub const TMP_ALIAS: &str = "kirikae_tmp";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TablePlan {
+    pub table: String,
+    pub path: Path,
+    pub key: Vec<String>,
+    /// The masked columns (not `keep`).
+    pub masked: Vec<String>,
+    /// Columns masked in Rust (stream path), in evaluation order.
+    pub streamed: Vec<String>,
+    /// Columns the Rust side reads (the streamed ones and what their rules read).
+    pub stream_reads: Vec<String>,
+    pub rows_estimate: u64,
+    /// The columns written, and the SQL expression of each (on `SRC`, and `TMP_ALIAS` for the
+    /// streamed ones).
+    #[serde(skip)]
+    pub insert_columns: Vec<String>,
+    #[serde(skip)]
+    pub select_exprs: Vec<String>,
+}
+
+/// The columns of a table in an order where each comes after the columns its rule reads;
+/// `Err` is a cycle.
+pub fn column_order(tr: &TableRules, table: &Table) -> Result<Vec<String>, Vec<String>> {
+    let names: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let reads = |c: &str| -> Vec<String> {
+        tr.column(c)
+            .map(|r| {
+                r.transform
+                    .reads()
+                    .into_iter()
+                    .filter(|x| x != c && names.contains(x))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut order = Vec::new();
+    // 0 = unvisited, 1 = in progress, 2 = done
+    let mut state: BTreeMap<String, u8> = BTreeMap::new();
+    fn visit(
+        c: &str,
+        reads: &dyn Fn(&str) -> Vec<String>,
+        state: &mut BTreeMap<String, u8>,
+        order: &mut Vec<String>,
+        path: &mut Vec<String>,
+    ) -> Result<(), Vec<String>> {
+        match state.get(c).copied().unwrap_or(0) {
+            2 => return Ok(()),
+            1 => {
+                let mut cycle = path.clone();
+                cycle.push(c.to_string());
+                return Err(cycle);
+            }
+            _ => {}
+        }
+        state.insert(c.to_string(), 1);
+        path.push(c.to_string());
+        for r in reads(c) {
+            visit(&r, reads, state, order, path)?;
+        }
+        path.pop();
+        state.insert(c.to_string(), 2);
+        order.push(c.to_string());
+        Ok(())
+    }
+    for n in &names {
+        visit(n, &reads, &mut state, &mut order, &mut Vec::new())?;
+    }
+    Ok(order)
+}
+
+/// The plan of one table (the rules must have passed `check`).
+pub fn plan_table(
+    dialect: Dialect,
+    prf: &Prf,
+    tr: &TableRules,
+    table: &Table,
+    extras: &TableExtras,
+) -> TablePlan {
+    let key = crate::db::key_of(table, tr.key.as_ref());
+    let order = column_order(tr, table)
+        .unwrap_or_else(|_| table.columns.iter().map(|c| c.name.clone()).collect());
+    let is_masked = |c: &str| tr.column(c).is_some_and(|r| !r.transform.is_keep());
+    let masked: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|c| is_masked(c) && !extras.generated.contains(c))
+        .collect();
+    let q = |c: &str| format!("{SRC}.{}", dialect.ident(c));
+    // Which masked columns have a SQL form: try each in order, with the masked expressions of
+    // the columns before it available.
+    let mut exprs: BTreeMap<String, String> = BTreeMap::new();
+    let mut rust_only: Vec<String> = Vec::new();
+    for c in &order {
+        if !masked.contains(c) {
+            continue;
+        }
+        let Some(rule) = tr.column(c) else { continue };
+        // A column reading a Rust-only column is computed in Rust too.
+        let reads_rust = rule.transform.reads().iter().any(|r| rust_only.contains(r));
+        let ident = q(c);
+        let sql = if reads_rust {
+            None
+        } else {
+            let original = |o: &str| q(o);
+            let masked_of = |o: &str| exprs.get(o).cloned();
+            let ctx = SqlContext {
+                dialect,
+                prf,
+                column: &ident,
+                original: &original,
+                masked: &masked_of,
+            };
+            rule.transform.sql(&ctx)
+        };
+        match sql {
+            Some(e) => {
+                exprs.insert(c.clone(), e);
+            }
+            None => rust_only.push(c.clone()),
+        }
+    }
+    // The Rust side evaluates the Rust-only columns and, so that `template`s among them see
+    // masked values, every masked column they read (transitively), in dependency order.
+    let mut streamed: Vec<String> = Vec::new();
+    let mut stack = rust_only.clone();
+    while let Some(c) = stack.pop() {
+        if streamed.contains(&c) {
+            continue;
+        }
+        streamed.push(c.clone());
+        if let Some(r) = tr.column(&c) {
+            for read in r.transform.reads() {
+                if masked.contains(&read) {
+                    stack.push(read);
+                }
+            }
+        }
+    }
+    let streamed: Vec<String> = order
+        .iter()
+        .filter(|c| streamed.contains(c))
+        .cloned()
+        .collect();
+    let mut stream_reads: Vec<String> = streamed.clone();
+    for c in &streamed {
+        if let Some(r) = tr.column(c) {
+            for read in r.transform.reads() {
+                if !stream_reads.contains(&read) && table.column(&read).is_some() {
+                    stream_reads.push(read);
+                }
+            }
+        }
+    }
+    // SQL expressions of the columns computed in SQL see the streamed ones through the
+    // temporary table.
+    if !streamed.is_empty() {
+        exprs.clear();
+        for c in &order {
+            if !masked.contains(c) || streamed.contains(c) {
+                continue;
+            }
+            let Some(rule) = tr.column(c) else { continue };
+            let ident = q(c);
+            let original = |o: &str| q(o);
+            let masked_of = |o: &str| match streamed.iter().position(|s| s == o) {
+                Some(i) => Some(format!("{TMP_ALIAS}.{}", dialect.ident(&tmp_column(i)))),
+                None => exprs.get(o).cloned(),
+            };
+            let ctx = SqlContext {
+                dialect,
+                prf,
+                column: &ident,
+                original: &original,
+                masked: &masked_of,
+            };
+            if let Some(e) = rule.transform.sql(&ctx) {
+                exprs.insert(c.clone(), e);
+            }
+        }
+    }
+    let mut insert_columns = Vec::new();
+    let mut select_exprs = Vec::new();
+    for c in &table.columns {
+        if extras.generated.contains(&c.name) {
+            continue;
+        }
+        insert_columns.push(c.name.clone());
+        let e = if let Some(i) = streamed.iter().position(|s| s == &c.name) {
+            format!("{TMP_ALIAS}.{}", dialect.ident(&tmp_column(i)))
+        } else if let Some(e) = exprs.get(&c.name) {
+            e.clone()
+        } else {
+            q(&c.name)
+        };
+        select_exprs.push(e);
+    }
+    let path = if masked.is_empty() {
+        Path::Keep
+    } else if streamed.is_empty() {
+        Path::Rebuild
+    } else {
+        Path::Stream
+    };
+    TablePlan {
+        table: table.name.clone(),
+        path,
+        key,
+        masked,
+        streamed,
+        stream_reads,
+        rows_estimate: table.rows_estimate,
+        insert_columns,
+        select_exprs,
+    }
+}
+
+/// The temporary table's column for the i-th streamed column, and for the i-th key column.
+pub fn tmp_column(i: usize) -> String {
+    format!("kirikae_m{i}")
+}
+pub fn tmp_key(i: usize) -> String {
+    format!("kirikae_k{i}")
+}
+
+/// `key > last` for a (possibly composite) key, on the source alias.
+pub fn key_after(d: Dialect, prefix: &str, key: &[String], last: &[String]) -> String {
+    key_compare(d, prefix, key, last, ">")
+}
+
+/// `key <= upper`.
+pub fn key_upto(d: Dialect, prefix: &str, key: &[String], upper: &[String]) -> String {
+    key_compare(d, prefix, key, upper, "<=")
+}
+
+fn key_compare(d: Dialect, prefix: &str, key: &[String], vals: &[String], op: &str) -> String {
+    // (a, b) > (x, y)  ==  a > x OR (a = x AND b > y): index-friendly on both engines.
+    let col = |i: usize| format!("{prefix}{}", d.ident(&key[i]));
+    let strict = if op == "<=" { "<" } else { op };
+    let mut ors = Vec::new();
+    for i in 0..key.len() {
+        let mut ands: Vec<String> = (0..i)
+            .map(|j| format!("{} = {}", col(j), d.string_literal(&vals[j])))
+            .collect();
+        let last_op = if i + 1 == key.len() { op } else { strict };
+        ands.push(format!(
+            "{} {last_op} {}",
+            col(i),
+            d.string_literal(&vals[i])
+        ));
+        ors.push(format!("({})", ands.join(" AND ")));
+    }
+    format!("({})", ors.join(" OR "))
+}
+
+/// `ORDER BY` the key.
+pub fn key_order(d: Dialect, prefix: &str, key: &[String]) -> String {
+    key.iter()
+        .map(|k| format!("{prefix}{}", d.ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_key_ranges_are_lexicographic() {
+        let k = vec!["a".to_string(), "b".to_string()];
+        let v = vec!["1".to_string(), "x".to_string()];
+        assert_eq!(
+            key_after(Dialect::Postgres, "", &k, &v),
+            "((\"a\" > '1') OR (\"a\" = '1' AND \"b\" > 'x'))"
+        );
+        assert_eq!(
+            key_upto(Dialect::MySql, "s.", &k, &v),
+            "((s.`a` < '1') OR (s.`a` = '1' AND s.`b` <= 'x'))"
+        );
+    }
+}

@@ -1,0 +1,1045 @@
+//! `mask run`: masks a database in place, table by table, each by the path the planner chose
+//! ([`crate::plan`]), resumable after a crash or a lost connection.
+//!
+//! Exactly once: the original table is never written. Rows are copied, masked, into a new
+//! table by key ranges; each chunk commits on its own *together with* its progress row in
+//! `_kirikae_progress` (same transaction), so after a crash the database itself says which
+//! chunks are in: `--resume` continues after the last committed key and no row is copied (so
+//! masked) twice. The swap is the one step that is not idempotent: on PostgreSQL it is one
+//! transaction that also marks the table done; on MySQL the progress row records the swap's
+//! plan (foreign keys and triggers to move) and the state `swapping` before `RENAME TABLE`, and
+//! finishing looks at what exists before acting ([`crate::db::mysql::finish_swap`]).
+//!
+//! Before a table is masked, keyed fingerprints of its masked columns' originals are written
+//! to the state directory ([`crate::state`]) for `verify`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::check::Problem;
+use crate::db::{self, Conn, DbError, DbUrl, Live, PROGRESS_TABLE};
+use crate::plan::{self, Path, TablePlan, SRC, TMP_ALIAS};
+use crate::prf::Prf;
+use crate::rules::Rules;
+use crate::state::{self, RunInfo, StateDir, StateError};
+use crate::transform::{Dialect, RowView};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("the rules do not fit the database ({} problem{}); run `kirikae mask check` for the list", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Check(Vec<Problem>),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Where the masking key came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "path")]
+pub enum KeySource {
+    Env,
+    File(PathBuf),
+    /// No key given: random for this run (saved in the state directory for `--resume` only).
+    Random,
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Env => f.write_str("$KIRIKAE_MASK_KEY"),
+            KeySource::File(p) => write!(f, "{}", p.display()),
+            KeySource::Random => f.write_str("a random key (results are not reproducible)"),
+        }
+    }
+}
+
+/// The environment variable holding the masking key.
+pub const KEY_ENV: &str = "KIRIKAE_MASK_KEY";
+
+/// The secret key: from the environment or a file, never from the rules file.
+#[derive(Clone)]
+pub struct MaskKey {
+    secret: Vec<u8>,
+    pub source: KeySource,
+}
+
+impl std::fmt::Debug for MaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MaskKey(<secret> from {})", self.source)
+    }
+}
+
+impl MaskKey {
+    pub fn new(secret: &[u8], source: KeySource) -> MaskKey {
+        MaskKey {
+            secret: secret.to_vec(),
+            source,
+        }
+    }
+
+    /// `--key-file`, else `$KIRIKAE_MASK_KEY`, else none (a random key at run time).
+    pub fn from_env_or_file(key_file: Option<&std::path::Path>) -> Result<Option<MaskKey>, String> {
+        if let Some(p) = key_file {
+            let bytes = std::fs::read(p)
+                .map_err(|e| format!("cannot read the key file {}: {e}", p.display()))?;
+            let trimmed = String::from_utf8_lossy(&bytes).trim().to_string();
+            if trimmed.is_empty() {
+                return Err(format!("the key file {} is empty", p.display()));
+            }
+            return Ok(Some(MaskKey::new(
+                trimmed.as_bytes(),
+                KeySource::File(p.to_path_buf()),
+            )));
+        }
+        match std::env::var(KEY_ENV) {
+            Ok(v) if !v.trim().is_empty() => {
+                Ok(Some(MaskKey::new(v.trim().as_bytes(), KeySource::Env)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub fn prf(&self) -> Prf {
+        Prf::from_secret(&self.secret)
+    }
+
+    fn check_value(&self) -> String {
+        self.prf().digest("kirikae-key-check", "").hex()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Rows per chunk (each chunk commits on its own).
+    pub chunk_rows: u64,
+    /// Continue an interrupted run.
+    pub resume: bool,
+    /// Tables masked at once (one connection each).
+    pub jobs: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            chunk_rows: 20_000,
+            resume: false,
+            jobs: 2,
+        }
+    }
+}
+
+/// What a run reports as it goes (the CLI renders it; the journal records it).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started {
+        database: String,
+        key: KeySource,
+        resumed: bool,
+        state_dir: PathBuf,
+    },
+    Planned {
+        table: String,
+        path: Path,
+        masked: Vec<String>,
+        streamed: Vec<String>,
+        rows_estimate: u64,
+    },
+    Fingerprinted {
+        table: String,
+        rows: u64,
+        columns: Vec<String>,
+    },
+    Progress(Progress),
+    Swapped {
+        table: String,
+    },
+    TableDone {
+        table: String,
+        path: Path,
+        rows: u64,
+        seconds: f64,
+    },
+    Finished {
+        tables: usize,
+        rows: u64,
+        seconds: f64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub table: String,
+    pub rows: u64,
+    pub table_total: u64,
+    pub rows_per_s: f64,
+    pub table_eta_s: Option<f64>,
+    pub overall_rows: u64,
+    pub overall_total: u64,
+    pub overall_eta_s: Option<f64>,
+}
+
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// A reporter that shows nothing.
+pub struct Quiet;
+impl Reporter for Quiet {
+    fn event(&self, _: &Event) {}
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub path: Path,
+    pub rows: u64,
+    pub seconds: f64,
+    pub rows_per_s: f64,
+    /// Already done by the interrupted run being resumed.
+    pub skipped: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub database: String,
+    pub key: KeySource,
+    pub reproducible: bool,
+    pub state_dir: PathBuf,
+    pub tables: Vec<TableReport>,
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+/// Shared by the workers of one run.
+struct Shared {
+    state: StateDir,
+    info: Mutex<RunInfo>,
+    reporter: Arc<dyn Reporter>,
+    started: Instant,
+    overall_done: Mutex<(u64, u64)>,
+    opts: RunOptions,
+    prf: Prf,
+    fp_prf: Prf,
+    rules: Rules,
+    /// Swaps run one at a time: a swap alters the tables that reference the swapped one, which
+    /// may be swapping themselves.
+    swap_lock: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    fn emit(&self, e: Event) {
+        self.reporter.event(&e);
+        // Progress lines are many: the journal keeps them too (they are the record of rates).
+        if let Ok(v) = serde_json::to_value(&e) {
+            let mut v = v;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("at".into(), json!(state::now()));
+            }
+            let _ = self.state.journal(&v);
+        }
+    }
+
+    fn save_info(&self) -> Result<(), StateError> {
+        let info = self.info.lock().map(|i| i.clone()).unwrap_or_default();
+        self.state.write_run(&info)
+    }
+}
+
+/// The check and the plans, without touching any row (`run` does this first).
+pub async fn prepare(
+    conn: &mut Conn,
+    rules: &Rules,
+    prf: &Prf,
+) -> Result<(Live, Vec<TablePlan>), RunError> {
+    let live = conn.introspect().await?;
+    let problems = crate::check::check(rules, &live.schema);
+    if !problems.is_empty() {
+        return Err(RunError::Check(problems));
+    }
+    let plans = live
+        .schema
+        .tables
+        .iter()
+        .filter_map(|t| {
+            let tr = rules.table(&t.name)?;
+            Some(plan::plan_table(
+                conn.dialect(),
+                prf,
+                tr,
+                t,
+                &live.extras(&t.name),
+            ))
+        })
+        .collect();
+    Ok((live, plans))
+}
+
+fn random_secret() -> String {
+    Prf::random().key_hex().to_string()
+}
+
+/// Masks the database. `key` is `None` for a random key.
+pub async fn run(
+    url: &DbUrl,
+    rules: &Rules,
+    key: Option<MaskKey>,
+    state_dir: &std::path::Path,
+    opts: &RunOptions,
+    reporter: Arc<dyn Reporter>,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let state = StateDir::open(state_dir)?;
+    let mut conn = Conn::connect(url).await?;
+    let d = conn.dialect();
+    let progress_exists = conn.table_exists(PROGRESS_TABLE).await?;
+    if progress_exists && !opts.resume {
+        return Err(RunError::Refused(format!(
+            "a previous masking run on {url} did not finish (table {PROGRESS_TABLE} exists): \
+             run `kirikae mask run --resume` with the same rules and key to finish it"
+        )));
+    }
+    let previous = state.read_run()?;
+    if opts.resume && !progress_exists {
+        return Err(RunError::Refused(format!(
+            "nothing to resume on {url}: no interrupted run (no table {PROGRESS_TABLE})"
+        )));
+    }
+    // The key.
+    let key = match key {
+        Some(k) => k,
+        None if opts.resume => {
+            let p = state.random_key_file();
+            let secret = std::fs::read_to_string(&p).map_err(|_| {
+                RunError::Refused(format!(
+                    "the interrupted run used a key that was not given now: set ${KEY_ENV} or \
+                     --key-file as for that run (no random key saved in {})",
+                    p.display()
+                ))
+            })?;
+            MaskKey::new(secret.trim().as_bytes(), KeySource::Random)
+        }
+        None => MaskKey::new(random_secret().as_bytes(), KeySource::Random),
+    };
+    let prf = key.prf();
+    let info = if opts.resume {
+        let Some(info) = previous else {
+            return Err(RunError::Refused(format!(
+                "cannot resume: the state directory {} has no run.json (pass the --state-dir of \
+                 the interrupted run)",
+                state.path.display()
+            )));
+        };
+        if info.key_check != key.check_value() {
+            return Err(RunError::Refused(
+                "cannot resume with another key than the interrupted run's: the tables already \
+                 masked would not match the rest"
+                    .into(),
+            ));
+        }
+        info
+    } else {
+        state.reset()?;
+        if key.source == KeySource::Random {
+            state.save_random_key(&String::from_utf8_lossy(&key.secret))?;
+        }
+        RunInfo {
+            fingerprint_key: random_secret(),
+            key_check: key.check_value(),
+            key_source: key.source.to_string(),
+            database: url.to_string(),
+            started: state::now(),
+            ..RunInfo::default()
+        }
+    };
+    state.write_run(&info)?;
+    let (_live, plans) = prepare(&mut conn, rules, &prf).await?;
+    if !progress_exists {
+        let ddl = match d {
+            Dialect::MySql => format!(
+                "CREATE TABLE {} (tbl VARCHAR(190) NOT NULL PRIMARY KEY, state VARCHAR(16) NOT NULL, \
+                 last_key TEXT NULL, rows_done BIGINT NOT NULL DEFAULT 0, plan LONGTEXT NULL) \
+                 ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+                d.ident(PROGRESS_TABLE)
+            ),
+            Dialect::Postgres => format!(
+                "CREATE TABLE {} (tbl text PRIMARY KEY, state text NOT NULL, last_key text, \
+                 rows_done bigint NOT NULL DEFAULT 0, plan text)",
+                d.ident(PROGRESS_TABLE)
+            ),
+        };
+        conn.exec(&ddl).await?;
+    }
+    let fp_prf = Prf::from_secret(info.fingerprint_key.as_bytes());
+    let shared = Arc::new(Shared {
+        state,
+        info: Mutex::new(info),
+        reporter,
+        started,
+        overall_done: Mutex::new((0, plans.iter().map(|p| p.rows_estimate).sum())),
+        opts: opts.clone(),
+        prf,
+        fp_prf,
+        rules: rules.clone(),
+        swap_lock: tokio::sync::Mutex::new(()),
+    });
+    shared.emit(Event::Started {
+        database: url.to_string(),
+        key: key.source.clone(),
+        resumed: opts.resume,
+        state_dir: shared.state.path.clone(),
+    });
+    for p in &plans {
+        shared.emit(Event::Planned {
+            table: p.table.clone(),
+            path: p.path,
+            masked: p.masked.clone(),
+            streamed: p.streamed.clone(),
+            rows_estimate: p.rows_estimate,
+        });
+    }
+    let queue = Arc::new(Mutex::new(plans.into_iter().collect::<VecDeque<_>>()));
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let jobs = opts.jobs.max(1);
+    let mut workers = tokio::task::JoinSet::new();
+    let mut first = Some(conn);
+    for _ in 0..jobs {
+        let conn = match first.take() {
+            Some(c) => c,
+            None => Conn::connect(url).await?,
+        };
+        let (queue, reports, shared) = (queue.clone(), reports.clone(), shared.clone());
+        workers.spawn(async move {
+            let mut conn = conn;
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(plan) = next else { break };
+                let r = mask_table(&mut conn, &plan, &shared).await?;
+                if let Ok(mut v) = reports.lock() {
+                    v.push(r);
+                }
+            }
+            Ok::<(), RunError>(())
+        });
+    }
+    let mut first_error = None;
+    while let Some(r) = workers.join_next().await {
+        let r = r.unwrap_or_else(|e| Err(RunError::Refused(format!("a worker failed: {e}"))));
+        if let Err(e) = r {
+            // Stop the others at their next table; their committed chunks stay committed.
+            if let Ok(mut q) = queue.lock() {
+                q.clear();
+            }
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut conn = Conn::connect(url).await?;
+    conn.exec(&format!("DROP TABLE {}", d.ident(PROGRESS_TABLE)))
+        .await?;
+    if let Ok(mut i) = shared.info.lock() {
+        i.finished = true;
+    }
+    shared.save_info()?;
+    let mut tables = reports.lock().map(|r| r.clone()).unwrap_or_default();
+    tables.sort_by(|a, b| a.table.cmp(&b.table));
+    let rows = tables.iter().map(|t| t.rows).sum();
+    let seconds = started.elapsed().as_secs_f64();
+    shared.emit(Event::Finished {
+        tables: tables.len(),
+        rows,
+        seconds,
+    });
+    Ok(RunReport {
+        database: url.to_string(),
+        reproducible: key.source != KeySource::Random,
+        key: key.source,
+        state_dir: shared.state.path.clone(),
+        tables,
+        rows,
+        seconds,
+    })
+}
+
+/// The progress row of a table.
+struct ProgressRow {
+    state: String,
+    last_key: Option<Vec<String>>,
+    rows: u64,
+    plan: Option<String>,
+}
+
+async fn progress_row(conn: &mut Conn, table: &str) -> Result<Option<ProgressRow>, RunError> {
+    let d = conn.dialect();
+    let rows = conn
+        .rows(&format!(
+            "SELECT state, last_key, rows_done, plan FROM {} WHERE tbl = {}",
+            d.ident(PROGRESS_TABLE),
+            d.string_literal(table)
+        ))
+        .await?;
+    Ok(rows.into_iter().next().map(|r| ProgressRow {
+        state: r[0].clone().unwrap_or_default(),
+        last_key: r[1]
+            .as_deref()
+            .and_then(|k| serde_json::from_str::<Vec<String>>(k).ok()),
+        rows: r[2].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0),
+        plan: r[3].clone(),
+    }))
+}
+
+fn set_progress(
+    d: Dialect,
+    table: &str,
+    state: &str,
+    last_key: Option<&[String]>,
+    add_rows: u64,
+) -> String {
+    let key = match last_key {
+        Some(k) => d.string_literal(&serde_json::to_string(k).unwrap_or_default()),
+        None => "last_key".into(),
+    };
+    format!(
+        "UPDATE {} SET state = {}, last_key = {key}, rows_done = rows_done + {add_rows} WHERE tbl = {}",
+        d.ident(PROGRESS_TABLE),
+        d.string_literal(state),
+        d.string_literal(table)
+    )
+}
+
+async fn mask_table(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    shared: &Shared,
+) -> Result<TableReport, RunError> {
+    let d = conn.dialect();
+    let t0 = Instant::now();
+    let table = &plan.table;
+    let new = db::work_table("n", table);
+    let old = db::work_table("o", table);
+    let row = progress_row(conn, table).await?;
+    if let Some(r) = &row {
+        if r.state == "done" {
+            return Ok(TableReport {
+                table: table.clone(),
+                path: plan.path,
+                rows: r.rows,
+                seconds: 0.0,
+                rows_per_s: 0.0,
+                skipped: true,
+            });
+        }
+    }
+    if plan.path == Path::Keep {
+        conn.exec(&format!(
+            "INSERT INTO {} (tbl, state) VALUES ({}, 'done')",
+            d.ident(PROGRESS_TABLE),
+            d.string_literal(table)
+        ))
+        .await?;
+        let report = TableReport {
+            table: table.clone(),
+            path: plan.path,
+            rows: 0,
+            seconds: 0.0,
+            rows_per_s: 0.0,
+            skipped: false,
+        };
+        shared.emit(Event::TableDone {
+            table: table.clone(),
+            path: plan.path,
+            rows: 0,
+            seconds: 0.0,
+        });
+        return Ok(report);
+    }
+    let row = match row {
+        Some(r) => r,
+        None => {
+            let fingerprinted = shared
+                .info
+                .lock()
+                .map(|i| i.fingerprinted.contains_key(table))
+                .unwrap_or(false);
+            if !fingerprinted {
+                fingerprint_table(conn, plan, shared).await?;
+            }
+            conn.exec(&format!("DROP TABLE IF EXISTS {}", d.ident(&new)))
+                .await?;
+            match d {
+                Dialect::MySql => db::mysql::create_new(conn, table, &new).await?,
+                Dialect::Postgres => db::postgres::create_new(conn, table, &new).await?,
+            }
+            conn.exec(&format!(
+                "INSERT INTO {} (tbl, state) VALUES ({}, 'copying')",
+                d.ident(PROGRESS_TABLE),
+                d.string_literal(table)
+            ))
+            .await?;
+            ProgressRow {
+                state: "copying".into(),
+                last_key: None,
+                rows: 0,
+                plan: None,
+            }
+        }
+    };
+    let mut rows = row.rows;
+    if row.state == "copying" {
+        rows = copy_chunks(conn, plan, &new, row.last_key, row.rows, shared).await?;
+    }
+    // The swap.
+    let _swapping = shared.swap_lock.lock().await;
+    match d {
+        Dialect::Postgres => {
+            db::postgres::swap(conn, table, &new, &set_progress(d, table, "done", None, 0)).await?;
+        }
+        Dialect::MySql => {
+            let swap_plan = match row.plan.as_deref().filter(|_| row.state == "swapping") {
+                Some(p) => serde_json::from_str(p).map_err(|e| {
+                    RunError::Refused(format!(
+                        "the recorded swap plan of {table} is unreadable: {e}"
+                    ))
+                })?,
+                None => {
+                    let p = db::mysql::swap_plan(conn, table).await?;
+                    conn.exec(&format!(
+                        "UPDATE {} SET state = 'swapping', plan = {} WHERE tbl = {}",
+                        d.ident(PROGRESS_TABLE),
+                        d.string_literal(&serde_json::to_string(&p).unwrap_or_default()),
+                        d.string_literal(table)
+                    ))
+                    .await?;
+                    p
+                }
+            };
+            if conn.table_exists(&new).await? {
+                db::mysql::swap(conn, table, &new, &old, &swap_plan).await?;
+            }
+            db::mysql::finish_swap(conn, table, &old, &swap_plan).await?;
+            conn.exec(&set_progress(d, table, "done", None, 0)).await?;
+        }
+    }
+    shared.emit(Event::Swapped {
+        table: table.clone(),
+    });
+    let seconds = t0.elapsed().as_secs_f64();
+    shared.emit(Event::TableDone {
+        table: table.clone(),
+        path: plan.path,
+        rows,
+        seconds,
+    });
+    Ok(TableReport {
+        table: table.clone(),
+        path: plan.path,
+        rows,
+        seconds,
+        rows_per_s: if seconds > 0.0 {
+            rows as f64 / seconds
+        } else {
+            0.0
+        },
+        skipped: false,
+    })
+}
+
+fn key_texts(d: Dialect, prefix: &str, key: &[String]) -> Vec<String> {
+    key.iter()
+        .map(|k| d.as_text(&format!("{prefix}{}", d.ident(k))))
+        .collect()
+}
+
+/// Copies the table into `new` chunk by chunk from after `last` (each chunk one transaction,
+/// with its progress row); returns the rows copied in all.
+async fn copy_chunks(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    new: &str,
+    mut last: Option<Vec<String>>,
+    mut rows: u64,
+    shared: &Shared,
+) -> Result<u64, RunError> {
+    let d = conn.dialect();
+    let n = shared.opts.chunk_rows.max(1);
+    let table = &plan.table;
+    let src = format!("{} AS {SRC}", d.ident(table));
+    let pre = format!("{SRC}.");
+    let total = shared
+        .info
+        .lock()
+        .ok()
+        .and_then(|i| i.rows_before.get(table).copied())
+        .unwrap_or(plan.rows_estimate);
+    let insert_cols: Vec<String> = plan.insert_columns.iter().map(|c| d.ident(c)).collect();
+    let overriding = if d == Dialect::Postgres {
+        " OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    };
+    let insert_head = format!(
+        "INSERT INTO {} ({}){overriding} SELECT {}",
+        d.ident(new),
+        insert_cols.join(", "),
+        plan.select_exprs.join(", ")
+    );
+    let tmp = format!("kirikae_tmp_{}", &db::md5_hex(table)[..10]);
+    if plan.path == Path::Stream {
+        create_tmp(conn, plan, &tmp).await?;
+    }
+    let t0 = Instant::now();
+    let start_rows = rows;
+    loop {
+        let after = last
+            .as_ref()
+            .map(|l| plan::key_after(d, &pre, &plan.key, l));
+        let (added, next_last, finished) = match plan.path {
+            Path::Rebuild => {
+                let upper_sql = format!(
+                    "SELECT {} FROM {src}{} ORDER BY {} LIMIT 1 OFFSET {}",
+                    key_texts(d, &pre, &plan.key).join(", "),
+                    after
+                        .as_ref()
+                        .map(|a| format!(" WHERE {a}"))
+                        .unwrap_or_default(),
+                    plan::key_order(d, &pre, &plan.key),
+                    n - 1
+                );
+                let upper: Option<Vec<String>> = conn
+                    .rows(&upper_sql)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect());
+                let mut conds: Vec<String> = after.iter().cloned().collect();
+                if let Some(u) = &upper {
+                    conds.push(plan::key_upto(d, &pre, &plan.key, u));
+                }
+                let where_ = if conds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", conds.join(" AND "))
+                };
+                conn.exec("BEGIN").await?;
+                let r = async {
+                    let added = conn
+                        .exec_count(&format!("{insert_head} FROM {src}{where_}"))
+                        .await?;
+                    let state = if upper.is_some() { "copying" } else { "copied" };
+                    conn.exec(&set_progress(d, table, state, upper.as_deref(), added))
+                        .await?;
+                    conn.exec("COMMIT").await?;
+                    Ok::<u64, DbError>(added)
+                }
+                .await;
+                let added = rollback_on_error(conn, r).await?;
+                let finished = upper.is_none();
+                (added, upper, finished)
+            }
+            Path::Stream => {
+                let (added, next) = stream_chunk(
+                    conn,
+                    plan,
+                    &src,
+                    &pre,
+                    after.as_deref(),
+                    n,
+                    &tmp,
+                    &insert_head,
+                    shared,
+                )
+                .await?;
+                let finished = next.is_none();
+                (added, next.or(last.clone()), finished)
+            }
+            Path::Keep => (0, None, true),
+        };
+        rows += added;
+        last = next_last;
+        report_progress(shared, table, rows, total, start_rows, t0, added);
+        if finished {
+            break;
+        }
+    }
+    if plan.path == Path::Stream {
+        let drop = match d {
+            Dialect::MySql => format!("DROP TEMPORARY TABLE IF EXISTS {}", d.ident(&tmp)),
+            Dialect::Postgres => format!("DROP TABLE IF EXISTS pg_temp.{}", d.ident(&tmp)),
+        };
+        conn.exec(&drop).await?;
+    }
+    Ok(rows)
+}
+
+async fn rollback_on_error<T>(conn: &mut Conn, r: Result<T, DbError>) -> Result<T, RunError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let _ = conn.exec("ROLLBACK").await;
+            Err(e.into())
+        }
+    }
+}
+
+fn report_progress(
+    shared: &Shared,
+    table: &str,
+    rows: u64,
+    total: u64,
+    start_rows: u64,
+    t0: Instant,
+    added: u64,
+) {
+    let elapsed = t0.elapsed().as_secs_f64().max(1e-6);
+    let rate = (rows - start_rows) as f64 / elapsed;
+    let total = total.max(rows);
+    let (overall_rows, overall_total) = match shared.overall_done.lock() {
+        Ok(mut o) => {
+            o.0 += added;
+            o.1 = o.1.max(o.0);
+            *o
+        }
+        Err(_) => (0, 0),
+    };
+    let overall_elapsed = shared.started.elapsed().as_secs_f64().max(1e-6);
+    let overall_rate = overall_rows as f64 / overall_elapsed;
+    let eta = |left: u64, rate: f64| (rate > 0.0).then(|| left as f64 / rate);
+    shared.emit(Event::Progress(Progress {
+        table: table.to_string(),
+        rows,
+        table_total: total,
+        rows_per_s: rate,
+        table_eta_s: eta(total - rows, rate),
+        overall_rows,
+        overall_total,
+        overall_eta_s: eta(overall_total - overall_rows, overall_rate),
+    }));
+}
+
+async fn create_tmp(conn: &mut Conn, plan: &TablePlan, tmp: &str) -> Result<(), RunError> {
+    let d = conn.dialect();
+    let mut cols: Vec<String> = plan
+        .key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{} AS {}", d.ident(k), d.ident(&plan::tmp_key(i))))
+        .collect();
+    cols.extend(
+        plan.streamed
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} AS {}", d.ident(c), d.ident(&plan::tmp_column(i)))),
+    );
+    let keys: Vec<String> = (0..plan.key.len())
+        .map(|i| d.ident(&plan::tmp_key(i)))
+        .collect();
+    let sql = match d {
+        Dialect::MySql => format!(
+            "DROP TEMPORARY TABLE IF EXISTS {t}; CREATE TEMPORARY TABLE {t} ENGINE = InnoDB \
+             SELECT {} FROM {} LIMIT 0",
+            cols.join(", "),
+            d.ident(&plan.table),
+            t = d.ident(tmp)
+        ),
+        Dialect::Postgres => format!(
+            "DROP TABLE IF EXISTS pg_temp.{t}; CREATE TEMP TABLE {t} AS SELECT {} FROM {} WITH NO DATA",
+            cols.join(", "),
+            d.ident(&plan.table),
+            t = d.ident(tmp)
+        ),
+    };
+    for stmt in sql.split("; ") {
+        conn.exec(stmt).await?;
+    }
+    // Masked columns may be NOT NULL in the table but are written only by our loader.
+    let index = match d {
+        Dialect::MySql => format!(
+            "ALTER TABLE {} ADD PRIMARY KEY ({})",
+            d.ident(tmp),
+            keys.join(", ")
+        ),
+        Dialect::Postgres => format!("CREATE INDEX ON {} ({})", d.ident(tmp), keys.join(", ")),
+    };
+    conn.exec(&index).await?;
+    Ok(())
+}
+
+/// One chunk of the streaming path; returns the rows copied and the chunk's last key (`None`
+/// when this was the last chunk).
+#[allow(clippy::too_many_arguments)]
+async fn stream_chunk(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    src: &str,
+    pre: &str,
+    after: Option<&str>,
+    n: u64,
+    tmp: &str,
+    insert_head: &str,
+    shared: &Shared,
+) -> Result<(u64, Option<Vec<String>>), RunError> {
+    let d = conn.dialect();
+    let nk = plan.key.len();
+    let mut select = key_texts(d, pre, &plan.key);
+    select.extend(
+        plan.stream_reads
+            .iter()
+            .map(|c| format!("{pre}{}", d.ident(c))),
+    );
+    let rows = conn
+        .rows(&format!(
+            "SELECT {} FROM {src}{} ORDER BY {} LIMIT {n}",
+            select.join(", "),
+            after.map(|a| format!(" WHERE {a}")).unwrap_or_default(),
+            plan::key_order(d, pre, &plan.key)
+        ))
+        .await?;
+    let Some(last_row) = rows.last() else {
+        conn.exec(&set_progress(d, &plan.table, "copied", None, 0))
+            .await?;
+        return Ok((0, None));
+    };
+    let last: Vec<String> = last_row[..nk]
+        .iter()
+        .map(|v| v.clone().unwrap_or_default())
+        .collect();
+    let more = rows.len() as u64 == n;
+    // Mask in Rust, in dependency order.
+    let rules = &shared.rules_for(&plan.table);
+    let columns = plan.stream_reads.clone();
+    let mut data = Vec::with_capacity(rows.len() * 64);
+    for r in &rows {
+        let original: Vec<Option<&str>> = r[nk..].iter().map(|v| v.as_deref()).collect();
+        let mut masked: Vec<Option<Option<String>>> = vec![None; columns.len()];
+        for (i, c) in plan.streamed.iter().enumerate() {
+            let Some(t) = rules.get(c) else { continue };
+            let value = {
+                let view = RowView {
+                    columns: &columns,
+                    original: &original,
+                    masked: &masked,
+                };
+                t.apply(original[i], &view, &shared.prf)
+            };
+            masked[i] = Some(value);
+        }
+        let mut fields: Vec<Option<&str>> = r[..nk].iter().map(|v| v.as_deref()).collect();
+        for m in masked.iter().take(plan.streamed.len()) {
+            fields.push(m.as_ref().and_then(|v| v.as_deref()));
+        }
+        db::encode_text_row(&mut data, &fields);
+    }
+    let mut tmp_cols: Vec<String> = (0..nk).map(plan::tmp_key).collect();
+    tmp_cols.extend((0..plan.streamed.len()).map(plan::tmp_column));
+    let on: Vec<String> = plan
+        .key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            format!(
+                "{pre}{} = {TMP_ALIAS}.{}",
+                d.ident(k),
+                d.ident(&plan::tmp_key(i))
+            )
+        })
+        .collect();
+    conn.exec("BEGIN").await?;
+    let r = async {
+        conn.exec(&format!("DELETE FROM {}", d.ident(tmp))).await?;
+        conn.load(tmp, &tmp_cols, data).await?;
+        let added = conn
+            .exec_count(&format!(
+                "{insert_head} FROM {src} JOIN {} AS {TMP_ALIAS} ON {}",
+                d.ident(tmp),
+                on.join(" AND ")
+            ))
+            .await?;
+        let state = if more { "copying" } else { "copied" };
+        conn.exec(&set_progress(d, &plan.table, state, Some(&last), added))
+            .await?;
+        conn.exec("COMMIT").await?;
+        Ok::<u64, DbError>(added)
+    }
+    .await;
+    let added = rollback_on_error(conn, r).await?;
+    Ok((added, more.then_some(last)))
+}
+
+impl Shared {
+    /// The transforms of a table's columns.
+    fn rules_for(&self, table: &str) -> BTreeMap<String, Arc<dyn crate::transform::Transform>> {
+        self.rules
+            .table(table)
+            .map(|t| {
+                t.columns
+                    .iter()
+                    .map(|(c, r)| (c.clone(), r.transform.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Fingerprints of the originals of the table's masked columns, by key range, into the state
+/// directory; and the table's row count.
+async fn fingerprint_table(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    shared: &Shared,
+) -> Result<(), RunError> {
+    let table = &plan.table;
+    let cols = plan.masked.clone();
+    crate::verify::fingerprint_columns(
+        conn,
+        table,
+        &plan.key,
+        &cols,
+        &shared.fp_prf,
+        |c, what, fps| {
+            state::append_fingerprints(&shared.state.fingerprint_file(table, c, what), fps)
+        },
+        shared.opts.chunk_rows,
+    )
+    .await?;
+    let dir = shared.state.fingerprint_dir(table);
+    if dir.exists() {
+        for e in std::fs::read_dir(&dir).map_err(|e| StateError {
+            path: dir.clone(),
+            message: e.to_string(),
+        })? {
+            let e = e.map_err(|e| StateError {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+            state::seal(&e.path())?;
+        }
+    }
+    let d = conn.dialect();
+    let count: u64 = conn
+        .value(&format!("SELECT COUNT(*) FROM {}", d.ident(table)))
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if let Ok(mut i) = shared.info.lock() {
+        i.rows_before.insert(table.clone(), count);
+        i.fingerprinted.insert(table.clone(), cols.clone());
+        i.keys.insert(table.clone(), plan.key.clone());
+    }
+    shared.save_info()?;
+    shared.emit(Event::Fingerprinted {
+        table: table.clone(),
+        rows: count,
+        columns: cols,
+    });
+    Ok(())
+}
