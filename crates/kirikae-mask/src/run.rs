@@ -384,7 +384,14 @@ pub async fn run(
         info: Mutex::new(info),
         reporter,
         started,
-        overall_done: Mutex::new((0, plans.iter().map(|p| p.rows_estimate).sum())),
+        overall_done: Mutex::new((
+            0,
+            plans
+                .iter()
+                .filter(|p| p.path != Path::Keep)
+                .map(|p| p.rows_estimate)
+                .sum(),
+        )),
         opts: opts.clone(),
         prf,
         fp_prf,

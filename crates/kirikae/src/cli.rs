@@ -12,6 +12,7 @@ Examples:
   kirikae accounts profiles --file ~/.aws/config
   kirikae accounts console prod
   kirikae accounts exec dev -- aws s3 ls
+  kirikae mask check --url mysql://root@127.0.0.1/shop --rules shop.toml
 
 The config is --config <file>, else $KIRIKAE_CONFIG, else ./kirikae.toml.
 Exit codes: 0 ok; 1 the work failed or found problems; 2 bad arguments or config (nothing ran).";
@@ -58,9 +59,9 @@ pub enum Command {
     /// Rebuild staging from production with secret data masked (not yet available)
     #[command(after_help = "Example:\n  kirikae refresh plan staging")]
     Refresh(Pending),
-    /// Mask personal data in a MySQL/MariaDB or PostgreSQL database (not yet available)
-    #[command(after_help = "Example:\n  kirikae mask check --url mysql://root@127.0.0.1/shop")]
-    Mask(Pending),
+    /// Mask personal data in a MySQL/MariaDB or PostgreSQL database: init, check, run, verify
+    #[command(subcommand)]
+    Mask(MaskCommand),
     /// Find, mark, review and delete leftover resources (not yet available)
     #[command(after_help = "Example:\n  kirikae sweep scan --account prod")]
     Sweep(Pending),
@@ -77,6 +78,120 @@ pub enum Command {
 pub struct Pending {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+/// Where the database is, for every `mask` command.
+#[derive(Debug, Args, Clone)]
+pub struct MaskDb {
+    /// mysql://user:password@host:3306/db or postgres://user:password@host:5432/db (no TLS yet)
+    #[arg(
+        long,
+        env = "KIRIKAE_MASK_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: String,
+}
+
+/// The rules file and the state of runs.
+#[derive(Debug, Args, Clone)]
+pub struct MaskRules {
+    /// The masking rules (TOML; `kirikae mask init` writes a starter file)
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Journal, fingerprints and reports [default: .kirikae-mask/<database>/ next to the rules]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+const MASK_RUN_HELP: &str = "\
+Examples:
+  KIRIKAE_MASK_KEY=$(cat ~/.kirikae/mask.key) \\
+    kirikae mask run --url mysql://root@127.0.0.1/shop --rules shop.toml
+  kirikae mask run --url postgres://postgres@127.0.0.1/shop --rules shop.toml --resume
+
+The key: --key-file, else $KIRIKAE_MASK_KEY, never the rules file. Without one, a random key is
+used and results are not reproducible (the same value masks differently in another run).
+Each table: rules checked first (fail closed), fingerprints of the originals taken for verify,
+rows copied masked into a new table by key ranges (each chunk commits with its progress), then
+swapped in keeping indexes, foreign keys, triggers, grants and auto-increment values.
+After a crash or a lost connection, --resume continues where the database says it stopped.";
+
+#[derive(Debug, Subcommand)]
+pub enum MaskCommand {
+    /// Write a starter rules file: every column classified from its name, type and values
+    #[command(
+        after_help = "Examples:\n  kirikae mask init --url mysql://root@127.0.0.1/shop --out shop.toml\n  \
+        kirikae mask init --url postgres://postgres@127.0.0.1/shop > shop.toml\n\n\
+        Columns nothing was detected in are \"keep\" with a `# review` marker. The file passes \
+        `kirikae mask check`."
+    )]
+    Init {
+        #[command(flatten)]
+        db: MaskDb,
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite --out if it exists
+        #[arg(long)]
+        force: bool,
+        /// Rows sampled per table to classify columns by their values
+        #[arg(long, default_value_t = 200)]
+        sample_rows: usize,
+    },
+    /// Compare the rules with the live schema and list every problem (exit 1 if any)
+    #[command(
+        after_help = "Example:\n  kirikae mask check --url mysql://root@127.0.0.1/shop --rules shop.toml\n\n\
+        Problems: a table or column without a rule, a rule for something that does not exist, a \
+        transform that does not fit the column type, a rule that would break a unique index or a \
+        foreign key, a table without a primary key and without `key` in the rules."
+    )]
+    Check {
+        #[command(flatten)]
+        db: MaskDb,
+        /// The masking rules
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+    },
+    /// Mask the database in place (checks the rules first; resumable)
+    #[command(after_help = MASK_RUN_HELP)]
+    Run {
+        #[command(flatten)]
+        db: MaskDb,
+        #[command(flatten)]
+        rules: MaskRules,
+        /// A file holding the secret key [default: $KIRIKAE_MASK_KEY]
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+        /// Continue an interrupted run (same rules and key)
+        #[arg(long)]
+        resume: bool,
+        /// Rows per chunk; each chunk commits on its own
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+        chunk_rows: u64,
+        /// Tables masked at once (one connection each)
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
+        jobs: u16,
+    },
+    /// Prove the result of the last run and write a JSON report (exit 1 on any finding)
+    #[command(
+        after_help = "Example:\n  kirikae mask verify --url mysql://root@127.0.0.1/shop --rules shop.toml\n\n\
+        Checks: no original value of a masked column survives (keyed fingerprints taken by `run`), \
+        row counts unchanged, unique indexes and foreign keys hold, kept text/JSON columns hold no \
+        emails, phone or card numbers."
+    )]
+    Verify {
+        #[command(flatten)]
+        db: MaskDb,
+        #[command(flatten)]
+        rules: MaskRules,
+        /// The run's key, to tell values a transform maps to themselves from unmasked ones
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+        /// Where to write the JSON report [default: in the state directory]
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,0 +1,444 @@
+//! `kirikae mask init | check | run | verify`: parses, calls kirikae-mask, renders. Progress of
+//! `run` goes to stderr: a live line on a terminal, plain lines (at most one a second per
+//! table) otherwise.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::anyhow;
+use kirikae_mask::check::Problem;
+use kirikae_mask::db::{Conn, DbError, DbUrl};
+use kirikae_mask::run::{Event, MaskKey, Reporter, RunError, RunOptions};
+use kirikae_mask::Rules;
+
+use crate::cli::{GlobalArgs, MaskCommand, MaskRules, OutputFormat};
+use crate::render::{self, Table};
+use crate::{Failure, Outcome};
+
+pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
+    match command {
+        MaskCommand::Init {
+            db,
+            out,
+            force,
+            sample_rows,
+        } => init(global, &db.url, out, force, sample_rows).await,
+        MaskCommand::Check { db, rules } => check(global, &db.url, &rules).await,
+        MaskCommand::Run {
+            db,
+            rules,
+            key_file,
+            resume,
+            chunk_rows,
+            jobs,
+        } => {
+            let opts = RunOptions {
+                chunk_rows,
+                resume,
+                jobs: jobs.into(),
+            };
+            mask_run(global, &db.url, &rules, key_file.as_deref(), opts).await
+        }
+        MaskCommand::Verify {
+            db,
+            rules,
+            key_file,
+            report,
+        } => {
+            verify(
+                global,
+                &db.url,
+                &rules,
+                key_file.as_deref(),
+                report.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
+fn parse_url(url: &str) -> Result<DbUrl, Failure> {
+    DbUrl::parse(url).map_err(|e| Failure::BadInput(anyhow!(e)))
+}
+
+fn load_rules(path: &Path) -> Result<Rules, Failure> {
+    Rules::load(path).map_err(|e| Failure::BadInput(anyhow!(e)))
+}
+
+fn db_failure(e: DbError) -> Failure {
+    match e {
+        DbError::BadUrl(_) => Failure::BadInput(anyhow!(e)),
+        e => Failure::Failed(anyhow!(e)),
+    }
+}
+
+fn state_dir(rules: &MaskRules, url: &DbUrl) -> PathBuf {
+    rules
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| kirikae_mask::state::default_dir(&rules.rules, &url.slug()))
+}
+
+fn key(key_file: Option<&Path>) -> Result<Option<MaskKey>, Failure> {
+    MaskKey::from_env_or_file(key_file).map_err(|e| Failure::BadInput(anyhow!(e)))
+}
+
+fn print_problems(problems: &[Problem], rules: &Path) {
+    for (table, ps) in kirikae_mask::check::by_table(problems) {
+        println!("{}", render::red(&format!("table {table}:")));
+        for p in ps {
+            let at = p
+                .line
+                .map(|l| format!(" ({}:{l})", rules.display()))
+                .unwrap_or_default();
+            let col = p
+                .column
+                .as_deref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default();
+            println!("  {col}{}{at} [{}]", p.message, p.id);
+        }
+    }
+}
+
+async fn init(
+    global: &GlobalArgs,
+    url: &str,
+    out: Option<PathBuf>,
+    force: bool,
+    sample_rows: usize,
+) -> Outcome {
+    let url = parse_url(url)?;
+    if let Some(o) = &out {
+        if o.exists() && !force {
+            return Err(Failure::BadInput(anyhow!(
+                "{} exists: pass --force to overwrite it, or another --out",
+                o.display()
+            )));
+        }
+    }
+    let mut conn = Conn::connect(&url).await.map_err(db_failure)?;
+    let text = kirikae_mask::init::init(&mut conn, &url.to_string(), sample_rows)
+        .await
+        .map_err(db_failure)?;
+    let columns = text
+        .lines()
+        .filter(|l| l.contains(" = ") && l.contains("  # "))
+        .count();
+    let review = text.lines().filter(|l| l.contains("# review")).count();
+    match &out {
+        Some(o) => {
+            std::fs::write(o, &text)
+                .map_err(|e| Failure::Failed(anyhow!("cannot write {}: {e}", o.display())))?;
+            if global.output == OutputFormat::Json {
+                render::print_json(&serde_json::json!({
+                    "file": o, "columns": columns, "review": review,
+                }))?;
+            } else {
+                println!(
+                    "wrote {}: {columns} columns, {review} to review (marked `# review`); then run \
+                     `kirikae mask check --url {url} --rules {}`",
+                    o.display(),
+                    o.display()
+                );
+            }
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(global: &GlobalArgs, url: &str, rules_path: &Path) -> Outcome {
+    let url = parse_url(url)?;
+    let rules = load_rules(rules_path)?;
+    let mut conn = Conn::connect(&url).await.map_err(db_failure)?;
+    let live = conn.introspect().await.map_err(db_failure)?;
+    let problems = kirikae_mask::check::check(&rules, &live.schema);
+    let columns: usize = live.schema.tables.iter().map(|t| t.columns.len()).sum();
+    if global.output == OutputFormat::Json {
+        render::print_json(&serde_json::json!({
+            "ok": problems.is_empty(),
+            "database": url.to_string(),
+            "tables": live.schema.tables.len(),
+            "columns": columns,
+            "problems": problems,
+        }))?;
+    } else if problems.is_empty() {
+        println!(
+            "{}",
+            render::green(&format!(
+                "{}: every one of {} tables and {columns} columns has a rule that fits",
+                rules_path.display(),
+                live.schema.tables.len()
+            ))
+        );
+    } else {
+        print_problems(&problems, rules_path);
+        println!(
+            "{}",
+            render::red(&format!(
+                "{} problem{} in {} against {url}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                rules_path.display()
+            ))
+        );
+    }
+    Ok(ExitCode::from(if problems.is_empty() { 0 } else { 1 }))
+}
+
+/// Renders run events on stderr.
+struct Progress {
+    tty: bool,
+    state: Mutex<ProgressState>,
+}
+
+struct ProgressState {
+    last_line: Option<Instant>,
+    live: bool,
+}
+
+fn duration(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl Reporter for Progress {
+    fn event(&self, event: &Event) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        let mut err = std::io::stderr().lock();
+        let clear = |st: &mut ProgressState, err: &mut std::io::StderrLock| {
+            if st.live {
+                let _ = write!(err, "\r\x1b[2K");
+                st.live = false;
+            }
+        };
+        match event {
+            Event::Started { key, resumed, .. } => {
+                if matches!(key, kirikae_mask::run::KeySource::Random) {
+                    let _ = writeln!(
+                        err,
+                        "kirikae mask: no key given ($KIRIKAE_MASK_KEY or --key-file): using a random \
+                         key; results will not be reproducible"
+                    );
+                }
+                if *resumed {
+                    let _ = writeln!(err, "kirikae mask: resuming the interrupted run");
+                }
+            }
+            Event::Planned {
+                table,
+                path,
+                streamed,
+                ..
+            } => {
+                clear(&mut st, &mut err);
+                let rust = if streamed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (in Rust: {})", streamed.join(", "))
+                };
+                let _ = writeln!(err, "  {table}: {path}{rust}");
+            }
+            Event::Progress(p) => {
+                let line = format!(
+                    "{}: {}/{} rows, {:.0} rows/s, ETA {} | all: {}/{} rows, ETA {}",
+                    p.table,
+                    p.rows,
+                    p.table_total,
+                    p.rows_per_s,
+                    p.table_eta_s.map(duration).unwrap_or("-".into()),
+                    p.overall_rows,
+                    p.overall_total,
+                    p.overall_eta_s.map(duration).unwrap_or("-".into()),
+                );
+                if self.tty {
+                    let _ = write!(err, "\r\x1b[2K{line}");
+                    st.live = true;
+                } else if st
+                    .last_line
+                    .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
+                {
+                    let _ = writeln!(err, "{line}");
+                    st.last_line = Some(Instant::now());
+                }
+            }
+            Event::TableDone {
+                table,
+                rows,
+                seconds,
+                ..
+            } => {
+                clear(&mut st, &mut err);
+                let _ = writeln!(
+                    err,
+                    "  {table}: done, {rows} rows in {}",
+                    duration(*seconds)
+                );
+            }
+            _ => {}
+        }
+        let _ = err.flush();
+    }
+}
+
+async fn mask_run(
+    global: &GlobalArgs,
+    url: &str,
+    rules: &MaskRules,
+    key_file: Option<&Path>,
+    opts: RunOptions,
+) -> Outcome {
+    let url = parse_url(url)?;
+    let parsed = load_rules(&rules.rules)?;
+    let key = key(key_file)?;
+    let dir = state_dir(rules, &url);
+    let reporter = Arc::new(Progress {
+        tty: std::io::stderr().is_terminal(),
+        state: Mutex::new(ProgressState {
+            last_line: None,
+            live: false,
+        }),
+    });
+    let report = match kirikae_mask::run::run(&url, &parsed, key, &dir, &opts, reporter).await {
+        Ok(r) => r,
+        Err(RunError::Check(problems)) => {
+            if global.output == OutputFormat::Json {
+                render::print_json(&serde_json::json!({"ok": false, "problems": problems}))?;
+            } else {
+                print_problems(&problems, &rules.rules);
+            }
+            return Err(Failure::Failed(anyhow!(
+                "nothing was masked: {} problem{} in the rules (fail closed); fix them and run \
+                 `kirikae mask check` until it passes",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            )));
+        }
+        Err(RunError::Refused(m)) => return Err(Failure::BadInput(anyhow!(m))),
+        Err(e) => {
+            return Err(Failure::Failed(anyhow!(
+                "{e}\nwhat was committed stays committed: run again with --resume to continue"
+            )))
+        }
+    };
+    if global.output == OutputFormat::Json {
+        render::print_json(&report)?;
+    } else {
+        let mut t = Table::new(&["TABLE", "PATH", "ROWS", "SECONDS", "ROWS/S"]);
+        for r in &report.tables {
+            t.row(vec![
+                r.table.clone(),
+                if r.skipped {
+                    "done before (resumed)".into()
+                } else {
+                    r.path.to_string()
+                },
+                r.rows.to_string(),
+                format!("{:.1}", r.seconds),
+                format!("{:.0}", r.rows_per_s),
+            ]);
+        }
+        print!("{}", t.render());
+        println!(
+            "{}",
+            render::green(&format!(
+                "masked {} rows in {} tables in {:.1} s; key: {}; state: {}",
+                report.rows,
+                report.tables.len(),
+                report.seconds,
+                report.key,
+                report.state_dir.display()
+            ))
+        );
+        println!(
+            "next: kirikae mask verify --url {} --rules {}",
+            report.database,
+            rules.rules.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(
+    global: &GlobalArgs,
+    url: &str,
+    rules: &MaskRules,
+    key_file: Option<&Path>,
+    report_file: Option<&Path>,
+) -> Outcome {
+    let url = parse_url(url)?;
+    let parsed = load_rules(&rules.rules)?;
+    let key = key(key_file)?;
+    let dir = state_dir(rules, &url);
+    let report = kirikae_mask::verify::verify(&url, &parsed, key, &dir, report_file, 20_000)
+        .await
+        .map_err(|e| match e {
+            RunError::Refused(m) => Failure::BadInput(anyhow!(m)),
+            e => Failure::Failed(anyhow!(e)),
+        })?;
+    if global.output == OutputFormat::Json {
+        render::print_json(&report)?;
+    } else {
+        let mut t = Table::new(&[
+            "TABLE",
+            "ROWS BEFORE",
+            "ROWS NOW",
+            "MASKED CHECKED",
+            "KEPT SCANNED",
+        ]);
+        for c in &report.tables {
+            t.row(vec![
+                c.table.clone(),
+                c.rows_before.map(|r| r.to_string()).unwrap_or("-".into()),
+                c.rows_after.to_string(),
+                c.masked_columns_checked.len().to_string(),
+                c.kept_columns_scanned.len().to_string(),
+            ]);
+        }
+        print!("{}", t.render());
+        for f in &report.findings {
+            let col = f
+                .column
+                .as_deref()
+                .map(|c| format!(".{c}"))
+                .unwrap_or_default();
+            let keys = if f.sample_keys.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (keys: {})",
+                    f.sample_keys
+                        .iter()
+                        .map(|k| k.join("/"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            println!(
+                "{} {}{col}: {}{keys}",
+                render::red(f.id),
+                f.table,
+                f.message
+            );
+        }
+        let summary = if report.ok {
+            render::green("verify: no findings")
+        } else {
+            render::red(&format!("verify: {} findings", report.findings.len()))
+        };
+        println!("{summary}; report: {}", report.report_file.display());
+    }
+    Ok(ExitCode::from(if report.ok { 0 } else { 1 }))
+}

@@ -1,0 +1,566 @@
+//! `kirikae mask` as people run it, on the real local MariaDB and PostgreSQL: check listing every
+//! problem, init writing rules that pass check, run refusing bad rules, resume after the process
+//! is killed mid-table (no row masked twice: the result equals a clean run with the same key),
+//! and the employees sample with its example rules.
+
+#[path = "../../kirikae-mask/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use kirikae_mask::transform::Dialect;
+
+fn kirikae() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kirikae"));
+    c.env_remove("KIRIKAE_CONFIG")
+        .env_remove("KIRIKAE_MASK_KEY")
+        .env_remove("KIRIKAE_MASK_URL");
+    c
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn check_lists_every_problem_and_run_refuses() {
+    let db = TestDb::new(Dialect::MySql, "check");
+    db.exec(
+        "CREATE TABLE a (id INT PRIMARY KEY, email VARCHAR(10) NOT NULL, n INT, UNIQUE KEY (email));
+CREATE TABLE b (x INT);
+CREATE TABLE c (id INT PRIMARY KEY, a_id INT, note TEXT, CONSTRAINT fk_c_a FOREIGN KEY (a_id) REFERENCES a (id));
+INSERT INTO a VALUES (1, 'a@b.jp', 5);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        r#"
+[tables.a.columns]
+id = { transform = "hash", length = 8, alphabet = "digits" }
+email = { transform = "hash", length = 12 }
+n = { transform = "email" }
+ghost = "keep"
+
+[tables.b]
+key = ["x"]
+[tables.b.columns]
+x = "keep"
+
+[tables.c.columns]
+id = "keep"
+a_id = "keep"
+
+[tables.nowhere.columns]
+id = "keep"
+"#,
+    );
+    let o = kirikae()
+        .args(["mask", "check", "--url", &db.url, "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    for expected in [
+        "email: hash of length 12 does not fit column email (varchar(10))",
+        "n: email needs",
+        "[unknown_column]",
+        "[unknown_table]",
+        "note: column (text) has no rule",
+        "[breaks_unique_index]",
+        "[breaks_foreign_key]",
+        "[bad_key]",
+    ] {
+        assert!(out.contains(expected), "{expected} missing from:\n{out}");
+    }
+    // The same as JSON, each problem with its stable id.
+    let o = kirikae()
+        .args([
+            "mask", "check", "--output", "json", "--url", &db.url, "--rules",
+        ])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let mut ids: Vec<String> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids,
+        [
+            "bad_key",
+            "breaks_foreign_key",
+            "breaks_unique_index",
+            "column_without_rule",
+            "type_mismatch",
+            "unknown_column",
+            "unknown_table"
+        ]
+    );
+    // run performs the same check first and touches nothing.
+    let o = kirikae()
+        .env("KIRIKAE_MASK_KEY", "k")
+        .args(["mask", "run", "--url", &db.url, "--rules"])
+        .arg(&rules)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("nothing was masked"), "{err}");
+    assert_eq!(
+        db.rows("SELECT email FROM a").await,
+        vec![vec![Some("a@b.jp".to_string())]]
+    );
+    // A table without a primary key and without `key`.
+    let o = kirikae()
+        .args(["mask", "check", "--url", &db.url, "--rules"])
+        .arg(write(
+            dir.path(),
+            "nokey.toml",
+            "[tables.b.columns]\nx = \"keep\"\n",
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).0.contains("table has no primary key"),
+        "{}",
+        text(&o).0
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let o = kirikae()
+        .args([
+            "mask",
+            "check",
+            "--url",
+            "oracle://x/y",
+            "--rules",
+            "r.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("bad database URL"), "{}", text(&o).1);
+    let o = kirikae().args(["mask", "run", "--help"]).output().unwrap();
+    let out = text(&o).0;
+    assert!(
+        out.contains("--resume") && out.contains("KIRIKAE_MASK_KEY") && out.contains("Examples:")
+    );
+}
+
+const PEOPLE_MY: &str = "CREATE TABLE kokyaku (id INT AUTO_INCREMENT PRIMARY KEY, shimei VARCHAR(40), shimei_kana VARCHAR(60), mail VARCHAR(120) NOT NULL UNIQUE, denwa VARCHAR(20), yubin VARCHAR(10), jusho VARCHAR(200), seinengappi DATE, biko TEXT, card_no VARCHAR(25), status VARCHAR(8) NOT NULL, created_at DATETIME NOT NULL);";
+const PEOPLE_PG: &str = "CREATE TABLE kokyaku (id serial PRIMARY KEY, shimei varchar(40), shimei_kana varchar(60), mail varchar(120) NOT NULL UNIQUE, denwa varchar(20), yubin varchar(10), jusho varchar(200), seinengappi date, biko text, card_no varchar(25), status varchar(8) NOT NULL, created_at timestamp NOT NULL);";
+const PEOPLE_DATA: &str = "
+INSERT INTO kokyaku (shimei, shimei_kana, mail, denwa, yubin, jusho, seinengappi, biko, card_no, status, created_at) VALUES ('山田 花子', 'ヤマダ ハナコ', 'hanako@example.co.jp', '090-1234-5678', '105-0011', '東京都港区芝公園4-2-8', '1985-07-23', '連絡は 03-1234-5678 まで', '4111 1111 1111 1111', 'gold', '2020-01-02 03:04:05');
+INSERT INTO kokyaku (shimei, shimei_kana, mail, denwa, yubin, jusho, seinengappi, biko, card_no, status, created_at) VALUES ('鈴木 一郎', 'スズキ イチロウ', 'ichiro@example.ne.jp', '03-1234-5678', '530-0001', '大阪府大阪市北区梅田1-1-1', '1990-01-01', NULL, '5555 5555 5555 4444', 'std', '2021-05-06 07:08:09');
+INSERT INTO kokyaku (shimei, shimei_kana, mail, denwa, yubin, jusho, seinengappi, biko, card_no, status, created_at) VALUES ('佐藤 次郎', 'サトウ ジロウ', 'jiro@example.jp', '080-9876-5432', '060-0001', '北海道札幌市中央区北1条西2-1', NULL, 'mail: jiro@gmail.com', NULL, 'std', '2022-01-01 00:00:00');
+";
+
+async fn init_check_run_verify(d: Dialect) {
+    let db = TestDb::new(d, "init");
+    db.exec(db.pick(PEOPLE_MY, PEOPLE_PG)).await;
+    db.exec(PEOPLE_DATA).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    let o = kirikae()
+        .args(["mask", "init", "--url", &db.url, "--out"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let toml = std::fs::read_to_string(&rules).unwrap();
+    for expected in [
+        r#"shimei = { transform = "person_name", locale = "ja" }"#,
+        r#"shimei_kana = { transform = "person_name", locale = "ja", script = "katakana", from = "shimei" }"#,
+        r#"mail = { transform = "email" }"#,
+        r#"denwa = { transform = "phone" }"#,
+        r#"yubin = { transform = "jp_postal_code" }"#,
+        r#"jusho = { transform = "jp_address", part = "full" }"#,
+        r#"seinengappi = { transform = "date_generalize", keep = "year" }"#,
+        r#"biko = { transform = "text_scrub" }"#,
+        r#"card_no = { transform = "card" }"#,
+        r#"status = "keep"  # review"#,
+        r#"id = "keep"  # key column"#,
+    ] {
+        assert!(toml.contains(expected), "{expected} missing from:\n{toml}");
+    }
+    // Refuses to overwrite.
+    let o = kirikae()
+        .args(["mask", "init", "--url", &db.url, "--out"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = kirikae()
+        .args(["mask", "check", "--url", &db.url, "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    // Run with the starter rules (streaming path: card and text_scrub are Rust-only).
+    let state = dir.path().join("state");
+    let o = kirikae()
+        .env("KIRIKAE_MASK_KEY", "init test key")
+        .args([
+            "mask",
+            "run",
+            "--chunk-rows",
+            "2",
+            "--url",
+            &db.url,
+            "--rules",
+        ])
+        .arg(&rules)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(
+        err.contains("kokyaku: stream (Rust transforms, bulk load) (in Rust: biko, card_no)"),
+        "{err}"
+    );
+    let rows = db
+        .rows("SELECT shimei, shimei_kana, mail, biko, card_no, status FROM kokyaku ORDER BY id")
+        .await;
+    assert_ne!(rows[0][0].as_deref(), Some("山田 花子"));
+    assert!(rows[0][1]
+        .as_deref()
+        .unwrap()
+        .chars()
+        .all(|c| c == ' ' || ('\u{30a0}'..='\u{30ff}').contains(&c)));
+    assert!(rows[0][2].as_deref().unwrap().ends_with("@example.invalid"));
+    assert!(!rows[0][3].as_deref().unwrap().contains("03-1234-5678"));
+    assert!(rows[0][3].as_deref().unwrap().starts_with("連絡は "));
+    assert!(!rows[2][3].as_deref().unwrap().contains("jiro@gmail.com"));
+    assert_ne!(rows[0][4].as_deref(), Some("4111 1111 1111 1111"));
+    assert_eq!(rows[0][5].as_deref(), Some("gold"));
+    let o = kirikae()
+        .env("KIRIKAE_MASK_KEY", "init test key")
+        .args([
+            "mask", "verify", "--output", "json", "--url", &db.url, "--rules",
+        ])
+        .arg(&rules)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(Path::new(v["report_file"].as_str().unwrap()).exists());
+}
+
+#[tokio::test]
+async fn init_writes_rules_that_check_run_and_verify_accept_on_mariadb() {
+    init_check_run_verify(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn init_writes_rules_that_check_run_and_verify_accept_on_postgresql() {
+    init_check_run_verify(Dialect::Postgres).await;
+}
+
+const BIG_ROWS: u64 = 300_000;
+
+async fn big_table(db: &TestDb) {
+    match db.dialect {
+        Dialect::MySql => {
+            db.exec(&format!(
+                "CREATE TABLE big (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(50), card VARCHAR(25), UNIQUE KEY (email));
+INSERT INTO big SELECT seq, CONCAT('user', seq, '@example.com'), CONCAT('name ', seq MOD 977), CASE WHEN seq MOD 3 = 0 THEN '4111 1111 1111 1111' END FROM seq_1_to_{BIG_ROWS};"
+            ))
+            .await
+        }
+        Dialect::Postgres => {
+            db.exec(&format!(
+                "CREATE TABLE big (id int PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, name varchar(50), card varchar(25));
+INSERT INTO big SELECT s, 'user' || s || '@example.com', 'name ' || (s % 977), CASE WHEN s % 3 = 0 THEN '4111 1111 1111 1111' END FROM generate_series(1, {BIG_ROWS}) s;"
+            ))
+            .await
+        }
+    }
+}
+
+fn run_cmd(db: &TestDb, rules: &Path, state: &Path, resume: bool) -> Command {
+    let mut c = kirikae();
+    c.env("KIRIKAE_MASK_KEY", "resume test key")
+        .args([
+            "mask",
+            "run",
+            "--chunk-rows",
+            "5000",
+            "--url",
+            &db.url,
+            "--rules",
+        ])
+        .arg(rules)
+        .arg("--state-dir")
+        .arg(state);
+    if resume {
+        c.arg("--resume");
+    }
+    c
+}
+
+async fn checksum(db: &TestDb) -> Vec<Vec<Option<String>>> {
+    let mut conn = db.conn().await;
+    if db.dialect == Dialect::MySql {
+        // GROUP_CONCAT must hold the whole table.
+        conn.exec("SET SESSION group_concat_max_len = 1073741824")
+            .await
+            .unwrap();
+    }
+    conn.rows(db.pick(
+        "SELECT COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS('|', id, email, name, COALESCE(card, '-')) ORDER BY id SEPARATOR ',')) FROM big",
+        "SELECT COUNT(*), md5(string_agg(concat_ws('|', id, email, name, COALESCE(card, '-')), ',' ORDER BY id)) FROM big",
+    ))
+    .await
+    .unwrap()
+}
+
+/// Kills the run mid-table, resumes it, and compares with a clean run of the same data.
+async fn resume_after_kill(d: Dialect, card_rule: &str) {
+    let rules_text = format!(
+        "[tables.big.columns]\nid = \"keep\"\nemail = {{ transform = \"hash\", length = 32 }}\nname = {{ transform = \"hash\", length = 10 }}\ncard = {card_rule}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "rules.toml", &rules_text);
+    // The clean run.
+    let clean = TestDb::new(d, "clean");
+    big_table(&clean).await;
+    let o = run_cmd(&clean, &rules, &dir.path().join("clean"), false)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let expected = checksum(&clean).await;
+    drop(clean);
+
+    let db = TestDb::new(d, "resume");
+    big_table(&db).await;
+    let state = dir.path().join("state");
+    let mut child = run_cmd(&db, &rules, &state, false)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some chunks of the table are committed, well before the end.
+    let started = Instant::now();
+    let mut conn = db.conn().await;
+    let mut killed_at = None;
+    while started.elapsed() < Duration::from_secs(120) {
+        let done = conn
+            .value("SELECT rows_done FROM _kirikae_progress WHERE tbl = 'big'")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(n) = done {
+            if n >= 10_000 {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                killed_at = Some(n);
+                break;
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if killed_at.is_none() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    let killed_at = killed_at.expect("the run was killed mid-table");
+    assert!(killed_at < BIG_ROWS, "killed at {killed_at}");
+    // A new run without --resume refuses: the interrupted one must be finished first.
+    let o = run_cmd(&db, &rules, &state, false).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("--resume"), "{}", text(&o).1);
+    let o = run_cmd(&db, &rules, &state, true).output().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("resuming"), "{err}");
+    assert_eq!(
+        checksum(&db).await,
+        expected,
+        "resumed result differs from a clean run"
+    );
+    let o = kirikae()
+        .env("KIRIKAE_MASK_KEY", "resume test key")
+        .args(["mask", "verify", "--url", &db.url, "--rules"])
+        .arg(&rules)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let journal = std::fs::read_to_string(state.join("journal.jsonl")).unwrap();
+    assert!(
+        journal
+            .lines()
+            .filter(|l| l.contains("\"event\":\"started\""))
+            .count()
+            == 2
+    );
+}
+
+#[tokio::test]
+async fn resume_after_kill_on_mariadb_rebuild_path() {
+    resume_after_kill(Dialect::MySql, "\"null\"").await;
+}
+
+#[tokio::test]
+async fn resume_after_kill_on_postgresql_rebuild_path() {
+    resume_after_kill(Dialect::Postgres, "\"null\"").await;
+}
+
+#[tokio::test]
+async fn resume_after_kill_on_mariadb_streaming_path() {
+    resume_after_kill(Dialect::MySql, "{ transform = \"card\" }").await;
+}
+
+#[tokio::test]
+async fn resume_after_kill_on_postgresql_streaming_path() {
+    resume_after_kill(Dialect::Postgres, "{ transform = \"card\" }").await;
+}
+
+/// The employees sample with examples/masking/employees.toml: check passes, run masks it,
+/// verify finds nothing, the views over the tables still work.
+#[tokio::test]
+async fn employees_sample_with_its_example_rules() {
+    let db = TestDb::new(Dialect::MySql, "emp");
+    let dataset = Path::new("/work/shared/datasets/employees/test_db-subset10k");
+    if !dataset.exists() {
+        panic!("the employees sample is missing: {}", dataset.display());
+    }
+    let script = std::fs::read_to_string(dataset.join("employees.sql")).unwrap();
+    let script = script
+        .replace(
+            "DROP DATABASE IF EXISTS employees;",
+            &format!("DROP DATABASE IF EXISTS `{}`;", db.name),
+        )
+        .replace(
+            "CREATE DATABASE IF NOT EXISTS employees;",
+            &format!("CREATE DATABASE IF NOT EXISTS `{}`;", db.name),
+        )
+        .replace("USE employees;", &format!("USE `{}`;", db.name));
+    let mut load = Command::new("mariadb")
+        .args(["-h127.0.0.1", "-uroot"])
+        .current_dir(dataset)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    load.stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(load.wait().unwrap().success());
+    let before = db
+        .rows("SELECT emp_no, first_name, last_name, birth_date, hire_date FROM employees ORDER BY emp_no LIMIT 3")
+        .await;
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/masking/employees.toml");
+    let o = kirikae()
+        .args(["mask", "check", "--url", &db.url, "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let o = kirikae()
+        .env("KIRIKAE_MASK_KEY", "employees")
+        .args([
+            "mask", "run", "--output", "json", "--url", &db.url, "--rules",
+        ])
+        .arg(&rules)
+        .arg("--state-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let paths: Vec<(String, String, u64)> = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["path"].as_str().unwrap().to_string(),
+                t["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        paths.contains(&("employees".into(), "rebuild".into(), 10_000)),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&("salaries".into(), "rebuild".into(), 94_917)),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&("titles".into(), "keep".into(), 0)),
+        "{paths:?}"
+    );
+    let after = db
+        .rows("SELECT emp_no, first_name, last_name, birth_date, hire_date FROM employees ORDER BY emp_no LIMIT 3")
+        .await;
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a[0], b[0]);
+        assert_ne!((&a[1], &a[2]), (&b[1], &b[2]));
+        assert_eq!(
+            &a[3].as_deref().unwrap()[..4],
+            &b[3].as_deref().unwrap()[..4]
+        );
+        assert!(a[3].as_deref().unwrap().ends_with("-01-01"));
+        assert_ne!(a[4], b[4]);
+    }
+    // The sample's views still read the (new) tables.
+    assert_eq!(
+        db.rows("SELECT COUNT(*) FROM current_dept_emp").await,
+        vec![vec![Some("10000".to_string())]]
+    );
+    let o = kirikae()
+        .env("KIRIKAE_MASK_KEY", "employees")
+        .args(["mask", "verify", "--url", &db.url, "--rules"])
+        .arg(&rules)
+        .arg("--state-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("verify: no findings"), "{out}");
+}
