@@ -632,6 +632,7 @@ async fn mask_table(
             };
             if conn.table_exists(&new).await? {
                 db::mysql::swap(conn, table, &new, &old, &swap_plan).await?;
+                db::fault("mysql_after_rename")?;
             }
             db::mysql::finish_swap(conn, table, &old, &swap_plan).await?;
             conn.exec(&set_progress(d, table, "done", None, 0)).await?;

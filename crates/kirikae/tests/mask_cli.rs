@@ -564,3 +564,139 @@ async fn employees_sample_with_its_example_rules() {
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     assert!(out.contains("verify: no findings"), "{out}");
 }
+
+const SWAP_MY: &str = r#"
+CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL, parent_id INT NULL, UNIQUE KEY uq_email (email), CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES customers (id)) ENGINE=InnoDB;
+CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id)) ENGINE=InnoDB;
+CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100)) ENGINE=InnoDB;
+CREATE TRIGGER customers_ai AFTER INSERT ON customers FOR EACH ROW INSERT INTO audit (what) VALUES (CONCAT('new ', NEW.id));
+"#;
+
+const SWAP_PG: &str = r#"
+CREATE TABLE customers (id serial PRIMARY KEY, email varchar(200) NOT NULL CONSTRAINT uq_email UNIQUE, parent_id int REFERENCES customers (id));
+CREATE TABLE orders (id serial PRIMARY KEY, customer_id int NOT NULL CONSTRAINT fk_orders_customer REFERENCES customers (id));
+CREATE TABLE audit (id serial PRIMARY KEY, what varchar(100));
+CREATE FUNCTION audit_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit (what) VALUES ('new ' || NEW.id); RETURN NEW; END $$;;
+CREATE TRIGGER customers_ai AFTER INSERT ON customers FOR EACH ROW EXECUTE FUNCTION audit_fn();
+"#;
+
+/// A crash inside the swap (after MySQL's RENAME, halfway through moving foreign keys and
+/// triggers; before PostgreSQL's COMMIT): `--resume` finishes it, nothing is lost or doubled.
+async fn crash_in_swap(d: Dialect, fault: &str) {
+    let db = TestDb::new(d, "swapcrash");
+    db.exec(db.pick(SWAP_MY, SWAP_PG)).await;
+    db.exec(
+        "INSERT INTO customers (email) VALUES ('a@example.com');
+INSERT INTO customers (email, parent_id) VALUES ('b@example.com', 1);
+INSERT INTO orders (customer_id) VALUES (2);
+DELETE FROM audit;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.customers.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32 }\nparent_id = \"keep\"\n\
+         [tables.orders.columns]\nid = \"keep\"\ncustomer_id = \"keep\"\n\
+         [tables.audit.columns]\nid = \"keep\"\nwhat = \"keep\"\n",
+    );
+    let state = dir.path().join("state");
+    let o = run_cmd(&db, &rules, &state, false)
+        .env("KIRIKAE_MASK_FAULT", fault)
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains(&format!("injected fault at {fault}")), "{err}");
+    let o = run_cmd(&db, &rules, &state, true).output().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let prf = kirikae_mask::prf::Prf::from_secret(b"resume test key");
+    let hash =
+        kirikae_mask::transforms::build(&toml_value(r#"{ transform = "hash", length = 32 }"#))
+            .unwrap();
+    let rows = db
+        .rows("SELECT id, email, parent_id FROM customers ORDER BY id")
+        .await;
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                Some("1".into()),
+                hash.apply_one(Some("a@example.com"), &prf),
+                None
+            ],
+            vec![
+                Some("2".into()),
+                hash.apply_one(Some("b@example.com"), &prf),
+                Some("1".into())
+            ],
+        ],
+        "masked exactly once"
+    );
+    let live = db.conn().await.introspect().await.unwrap();
+    let fks: Vec<(String, String, String)> = live
+        .schema
+        .tables
+        .iter()
+        .flat_map(|t| &t.foreign_keys)
+        .map(|f| {
+            (
+                f.table.clone(),
+                f.referenced_table.clone(),
+                f.columns.join(","),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fks,
+        [
+            (
+                "customers".to_string(),
+                "customers".to_string(),
+                "parent_id".to_string()
+            ),
+            ("orders".into(), "customers".into(), "customer_id".into())
+        ]
+    );
+    let work = db
+        .rows(db.pick(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_kirikae%'",
+            "SELECT relname FROM pg_class WHERE relname LIKE '\\_kirikae%'",
+        ))
+        .await;
+    assert!(work.is_empty(), "{work:?}");
+    let mut conn = db.conn().await;
+    conn.exec("INSERT INTO customers (email, parent_id) VALUES ('c@example.invalid', 2)")
+        .await
+        .unwrap();
+    assert_eq!(
+        conn.rows("SELECT what FROM audit").await.unwrap(),
+        vec![vec![Some("new 3".to_string())]],
+        "the trigger is on the new table, once"
+    );
+    assert!(conn
+        .exec("INSERT INTO customers (email, parent_id) VALUES ('d@example.invalid', 99)")
+        .await
+        .is_err());
+}
+
+fn toml_value(rule: &str) -> toml::Value {
+    let t: toml::Table = format!("r = {rule}").parse().unwrap();
+    t["r"].clone()
+}
+
+#[tokio::test]
+async fn crash_after_rename_on_mariadb_resumes() {
+    crash_in_swap(Dialect::MySql, "mysql_after_rename").await;
+}
+
+#[tokio::test]
+async fn crash_halfway_through_moving_keys_and_triggers_on_mariadb_resumes() {
+    crash_in_swap(Dialect::MySql, "mysql_mid_finish").await;
+}
+
+#[tokio::test]
+async fn crash_before_the_swap_commits_on_postgresql_resumes() {
+    crash_in_swap(Dialect::Postgres, "postgres_before_commit").await;
+}

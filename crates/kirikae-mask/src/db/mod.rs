@@ -232,6 +232,15 @@ pub(crate) fn md5_hex(s: &str) -> String {
 
 pub type Rows = Vec<Vec<Option<String>>>;
 
+/// Test hook (debug builds only): `KIRIKAE_MASK_FAULT=<point>` makes the run fail at that
+/// point as if the process had died there, so tests can prove that `--resume` finishes the job.
+pub(crate) fn fault(point: &str) -> DbResult<()> {
+    if cfg!(debug_assertions) && std::env::var("KIRIKAE_MASK_FAULT").as_deref() == Ok(point) {
+        return Err(DbError::Other(format!("injected fault at {point}")));
+    }
+    Ok(())
+}
+
 /// One connection to the database.
 pub enum Conn {
     My {

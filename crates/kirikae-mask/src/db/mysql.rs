@@ -448,6 +448,7 @@ async fn finish_swap_inner(
         }
         conn.exec(&fk.add_sql(&fk.table, table)).await?;
     }
+    super::fault("mysql_mid_finish")?;
     for t in &plan.triggers {
         let on = conn
             .value(&format!(

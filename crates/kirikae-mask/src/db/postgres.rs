@@ -214,7 +214,10 @@ pub async fn swap(conn: &mut Conn, table: &str, new: &str, also: &str) -> DbResu
     }
     conn.exec("BEGIN").await?;
     let r = match swap_in_transaction(conn, table, new).await {
-        Ok(()) => conn.exec(also).await,
+        Ok(()) => match conn.exec(also).await {
+            Ok(()) => super::fault("postgres_before_commit"),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match r {
