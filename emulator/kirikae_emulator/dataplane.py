@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .settings import EmulatorSettings
 
@@ -322,24 +322,33 @@ def _copy_mysql(src_db: str, dst_db: str, dst_owner: str | None) -> None:
                 "--skip-comments", "--no-create-db", "--skip-lock-tables", src_db]
     load_cmd = [_tool("mariadb", "mysql"), *common, "--default-character-set=utf8mb4", dst_db]
     replacement = (b"DEFINER=`" + dst_owner.encode().replace(b"`", b"``") + b"`@`%`") if dst_owner else None
+    def rewrite(line: bytes) -> bytes:
+        if replacement is not None and b"DEFINER=" in line and not line.startswith(b"INSERT INTO"):
+            return _DEFINER.sub(replacement, line)
+        return line
+
     try:
-        dump = subprocess.Popen(dump_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        load = subprocess.Popen(load_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env=env)
-        assert dump.stdout is not None and load.stdin is not None
-        for line in dump.stdout:
-            if replacement is not None and b"DEFINER=" in line and not line.startswith(b"INSERT INTO"):
-                line = _DEFINER.sub(replacement, line)
-            load.stdin.write(line)
-        load.stdin.close()
-        dump_err = dump.stderr.read() if dump.stderr else b""
-        load_err = load.stderr.read() if load.stderr else b""
-        if dump.wait() != 0 or load.wait() != 0:
-            raise RuntimeError(f"copying {src_db} -> {dst_db} failed: {dump_err.decode(errors='replace')}"
-                               f"{load_err.decode(errors='replace')}")
+        _pipe(dump_cmd, load_cmd, env, rewrite, f"{src_db} -> {dst_db}")
     except BaseException:
         _exec("mysql", f"DROP DATABASE IF EXISTS {_q_my(dst_db)}")
         raise
+
+
+def _pipe(dump_cmd: list[str], load_cmd: list[str], env: dict[str, str],
+          rewrite: Callable[[bytes], bytes], what: str) -> None:
+    """Streams a dump tool's output, line by line through `rewrite`, into a load tool."""
+    dump = subprocess.Popen(dump_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    load = subprocess.Popen(load_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    assert dump.stdout is not None and load.stdin is not None
+    for line in dump.stdout:
+        load.stdin.write(rewrite(line))
+    load.stdin.close()
+    dump_err = dump.stderr.read() if dump.stderr else b""
+    load_err = load.stderr.read() if load.stderr else b""
+    if dump.wait() != 0 or load.wait() != 0:
+        raise RuntimeError(f"copying {what} failed: {dump_err.decode(errors='replace')}"
+                           f"{load_err.decode(errors='replace')}")
 
 
 def _tool(*names: str) -> str:
@@ -400,28 +409,23 @@ def _copy_pg_dump(src_db: str, dst_db: str, owner: str | None, src_owner: str | 
     dump_cmd = [_tool("pg_dump"), *common, "--no-comments", src_db]
     load_cmd = [_tool("psql"), *common, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst_db]
     pattern = re.compile(rb"\b" + re.escape(src_owner.encode()) + rb"\b") if (src_owner and owner and owner != src_owner) else None
+    in_copy = False
+
+    def rewrite(line: bytes) -> bytes:
+        # Data lines of COPY blocks are never rewritten; only ownership and grant statements.
+        nonlocal in_copy
+        if in_copy:
+            if line.rstrip(b"\r\n") == b"\\.":
+                in_copy = False
+        elif _COPY_START.match(line):
+            in_copy = True
+        elif pattern is not None and (line.startswith(b"ALTER ") or line.startswith(b"GRANT ")
+                                      or line.startswith(b"REVOKE ")):
+            return pattern.sub(owner.encode(), line)  # type: ignore[union-attr]
+        return line
+
     try:
-        dump = subprocess.Popen(dump_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        load = subprocess.Popen(load_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env=env)
-        assert dump.stdout is not None and load.stdin is not None
-        in_copy = False
-        for line in dump.stdout:
-            if in_copy:
-                if line.rstrip(b"\r\n") == b"\\.":
-                    in_copy = False
-            elif _COPY_START.match(line):
-                in_copy = True
-            elif pattern is not None and (line.startswith(b"ALTER ") or line.startswith(b"GRANT ")
-                                          or line.startswith(b"REVOKE ")):
-                line = pattern.sub(owner.encode(), line)  # type: ignore[union-attr]
-            load.stdin.write(line)
-        load.stdin.close()
-        dump_err = dump.stderr.read() if dump.stderr else b""
-        load_err = load.stderr.read() if load.stderr else b""
-        if dump.wait() != 0 or load.wait() != 0:
-            raise RuntimeError(f"copying {src_db} -> {dst_db} failed: {dump_err.decode(errors='replace')}"
-                               f"{load_err.decode(errors='replace')}")
+        _pipe(dump_cmd, load_cmd, env, rewrite, f"{src_db} -> {dst_db}")
     except BaseException:
         _exec("postgres", f"DROP DATABASE IF EXISTS {_q_pg(dst_db)} WITH (FORCE)")
         raise
