@@ -76,6 +76,18 @@ pub struct Table {
 }
 
 impl Table {
+    /// A table as introspection starts it: no columns or keys yet.
+    pub fn new(name: String, rows_estimate: u64) -> Table {
+        Table {
+            name,
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique: Vec::new(),
+            foreign_keys: Vec::new(),
+            rows_estimate,
+        }
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

@@ -69,14 +69,10 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     for t in &tables {
         let name = text(&t[0]);
-        let mut table = Table {
-            name: name.clone(),
-            columns: Vec::new(),
-            primary_key: Vec::new(),
-            unique: Vec::new(),
-            foreign_keys: Vec::new(),
-            rows_estimate: t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
-        };
+        let mut table = Table::new(
+            name.clone(),
+            t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
+        );
         let mut extras = TableExtras::default();
         for c in columns.iter().filter(|c| c[0].as_deref() == Some(&name)) {
             let cname = text(&c[1]);
