@@ -28,6 +28,7 @@
 pub mod check;
 pub mod db;
 pub mod init;
+mod load;
 pub mod plan;
 pub mod prf;
 pub mod rules;

@@ -11,6 +11,13 @@
 //!   the same `INSERT INTO new SELECT` that computes every other column in SQL. Kept columns
 //!   never leave the server.
 //!
+//! - `load`: every column is read by key range, the masked ones are masked in Rust (with the
+//!   keyed fingerprints `verify` needs, in the same pass), and the rows are bulk-loaded straight
+//!   into the new table, reading the next chunk while one loads. Only for tables whose every
+//!   column survives a trip through text unchanged (on MySQL: no binary, bit, spatial or
+//!   floating-point columns; on PostgreSQL `COPY` reads back what it writes). Measured in
+//!   bench/mask/RESULTS.md against the other two.
+//!
 //! Columns are evaluated in dependency order (a `template` after the columns it uses).
 
 use std::collections::BTreeMap;
@@ -29,6 +36,23 @@ pub enum Path {
     Keep,
     Rebuild,
     Stream,
+    Load,
+}
+
+/// Which path the planner should prefer (`mask run --path`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathChoice {
+    /// `load` where the table's columns allow it, else `rebuild` when every rule has a SQL
+    /// form, else `stream`.
+    #[default]
+    Auto,
+    /// `rebuild` when every rule has a SQL form, else `stream` (only the Rust-only columns
+    /// leave the server).
+    Sql,
+    /// Every masked column in Rust: `load`, or `stream` when the table cannot be loaded
+    /// through text.
+    Rust,
 }
 
 impl std::fmt::Display for Path {
@@ -37,6 +61,7 @@ impl std::fmt::Display for Path {
             Path::Keep => "keep (nothing to mask)",
             Path::Rebuild => "rebuild (server-side SQL)",
             Path::Stream => "stream (Rust transforms, bulk load)",
+            Path::Load => "load (Rust transforms, bulk load into the new table)",
         })
     }
 }
@@ -122,6 +147,7 @@ pub fn plan_table(
     tr: &TableRules,
     table: &Table,
     extras: &TableExtras,
+    choice: PathChoice,
 ) -> TablePlan {
     let key = crate::db::key_of(table, tr.key.as_ref());
     let order = column_order(tr, table)
@@ -242,16 +268,105 @@ pub fn plan_table(
         };
         select_exprs.push(e);
     }
+    let loadable = insert_columns.iter().all(|c| {
+        table
+            .column(c)
+            .is_some_and(|c| survives_text(dialect, &c.kind))
+    }) && !key.is_empty();
     let path = if masked.is_empty() {
         Path::Keep
+    } else if loadable && choice != PathChoice::Sql {
+        // Measured faster than the server-side rebuild on both engines (bench/mask/RESULTS.md).
+        Path::Load
+    } else if choice == PathChoice::Rust {
+        // Rust asked for, but the table cannot be loaded through text: every masked column is
+        // streamed and joined back.
+        return stream_everything(dialect, tr, table, key, masked, &order, insert_columns);
     } else if streamed.is_empty() {
         Path::Rebuild
     } else {
         Path::Stream
     };
+    if path == Path::Load {
+        // Everything is read; every masked column is computed in Rust.
+        let streamed: Vec<String> = order
+            .iter()
+            .filter(|c| masked.contains(c))
+            .cloned()
+            .collect();
+        return TablePlan {
+            table: table.name.clone(),
+            path,
+            key,
+            masked,
+            streamed,
+            stream_reads: insert_columns.clone(),
+            rows_estimate: table.rows_estimate,
+            select_exprs: Vec::new(),
+            insert_columns,
+        };
+    }
     TablePlan {
         table: table.name.clone(),
         path,
+        key,
+        masked,
+        streamed,
+        stream_reads,
+        rows_estimate: table.rows_estimate,
+        insert_columns,
+        select_exprs,
+    }
+}
+
+/// Whether a column of this kind reads back unchanged from its text form through `LOAD DATA` /
+/// `COPY`. MySQL prints FLOAT with 6 significant digits and binary data is not text; PostgreSQL's
+/// `COPY` text format takes any type's output back.
+pub fn survives_text(dialect: Dialect, kind: &crate::schema::ColumnKind) -> bool {
+    use crate::schema::ColumnKind as K;
+    match dialect {
+        Dialect::Postgres => true,
+        Dialect::MySql => !matches!(kind, K::Binary | K::Float | K::Other),
+    }
+}
+
+/// The stream-and-join plan with every masked column computed in Rust (`--path rust` on a table
+/// that cannot be loaded through text).
+#[allow(clippy::too_many_arguments)]
+fn stream_everything(
+    dialect: Dialect,
+    tr: &TableRules,
+    table: &Table,
+    key: Vec<String>,
+    masked: Vec<String>,
+    order: &[String],
+    insert_columns: Vec<String>,
+) -> TablePlan {
+    let streamed: Vec<String> = order
+        .iter()
+        .filter(|c| masked.contains(c))
+        .cloned()
+        .collect();
+    let mut stream_reads = streamed.clone();
+    for c in &streamed {
+        if let Some(r) = tr.column(c) {
+            for read in r.transform.reads() {
+                if !stream_reads.contains(&read) && table.column(&read).is_some() {
+                    stream_reads.push(read);
+                }
+            }
+        }
+    }
+    let select_exprs = insert_columns
+        .iter()
+        .map(|c| match streamed.iter().position(|s| s == c) {
+            Some(i) => format!("{TMP_ALIAS}.{}", dialect.ident(&tmp_column(i))),
+            None => format!("{SRC}.{}", dialect.ident(c)),
+        })
+        .collect();
+    TablePlan {
+        table: table.name.clone(),
+        path: Path::Stream,
         key,
         masked,
         streamed,

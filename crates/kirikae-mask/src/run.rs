@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::check::Problem;
 use crate::db::{self, Conn, DbError, DbUrl, Live, PROGRESS_TABLE};
-use crate::plan::{self, Path, TablePlan, SRC, TMP_ALIAS};
+use crate::plan::{self, Path, PathChoice, TablePlan, SRC, TMP_ALIAS};
 use crate::prf::Prf;
 use crate::rules::Rules;
 use crate::state::{self, RunInfo, StateDir, StateError};
@@ -124,6 +124,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Tables masked at once (one connection each).
     pub jobs: usize,
+    /// Which path the planner prefers.
+    pub path: PathChoice,
 }
 
 impl Default for RunOptions {
@@ -132,6 +134,7 @@ impl Default for RunOptions {
             chunk_rows: 20_000,
             resume: false,
             jobs: 2,
+            path: PathChoice::Auto,
         }
     }
 }
@@ -220,15 +223,16 @@ pub struct RunReport {
 }
 
 /// Shared by the workers of one run.
-struct Shared {
-    state: StateDir,
-    info: Mutex<RunInfo>,
+pub(crate) struct Shared {
+    pub(crate) url: DbUrl,
+    pub(crate) state: StateDir,
+    pub(crate) info: Mutex<RunInfo>,
     reporter: Arc<dyn Reporter>,
     started: Instant,
     overall_done: Mutex<(u64, u64)>,
-    opts: RunOptions,
-    prf: Prf,
-    fp_prf: Prf,
+    pub(crate) opts: RunOptions,
+    pub(crate) prf: Prf,
+    pub(crate) fp_prf: state::Fingerprinter,
     rules: Rules,
     /// Swaps run one at a time: a swap alters the tables that reference the swapped one, which
     /// may be swapping themselves.
@@ -259,6 +263,7 @@ pub async fn prepare(
     conn: &mut Conn,
     rules: &Rules,
     prf: &Prf,
+    choice: PathChoice,
 ) -> Result<(Live, Vec<TablePlan>), RunError> {
     let live = conn.introspect().await?;
     let problems = crate::check::check(rules, &live.schema);
@@ -277,6 +282,7 @@ pub async fn prepare(
                 tr,
                 t,
                 &live.extras(&t.name),
+                choice,
             ))
         })
         .collect();
@@ -338,6 +344,13 @@ pub async fn run(
                 state.path.display()
             )));
         };
+        if info.fingerprint_scheme != state::FINGERPRINT_SCHEME {
+            return Err(RunError::Refused(
+                "cannot resume a run started by an older kirikae (its fingerprints were taken \
+                 another way): finish it with that version"
+                    .into(),
+            ));
+        }
         if info.key_check != key.check_value() {
             return Err(RunError::Refused(
                 "cannot resume with another key than the interrupted run's: the tables already \
@@ -354,6 +367,7 @@ pub async fn run(
         RunInfo {
             fingerprint_key: random_secret(),
             key_check: key.check_value(),
+            fingerprint_scheme: state::FINGERPRINT_SCHEME.to_string(),
             key_source: key.source.to_string(),
             database: url.to_string(),
             started: state::now(),
@@ -361,7 +375,7 @@ pub async fn run(
         }
     };
     state.write_run(&info)?;
-    let (_live, plans) = prepare(&mut conn, rules, &prf).await?;
+    let (_live, plans) = prepare(&mut conn, rules, &prf, opts.path).await?;
     if !progress_exists {
         let ddl = match d {
             Dialect::MySql => format!(
@@ -378,8 +392,9 @@ pub async fn run(
         };
         conn.exec(&ddl).await?;
     }
-    let fp_prf = Prf::from_secret(info.fingerprint_key.as_bytes());
+    let fp_prf = state::Fingerprinter::new(&Prf::from_secret(info.fingerprint_key.as_bytes()));
     let shared = Arc::new(Shared {
+        url: url.clone(),
         state,
         info: Mutex::new(info),
         reporter,
@@ -505,7 +520,7 @@ async fn progress_row(conn: &mut Conn, table: &str) -> Result<Option<ProgressRow
     }))
 }
 
-fn set_progress(
+pub(crate) fn set_progress(
     d: Dialect,
     table: &str,
     state: &str,
@@ -578,7 +593,10 @@ async fn mask_table(
                 .lock()
                 .map(|i| i.fingerprinted.contains_key(table))
                 .unwrap_or(false);
-            if !fingerprinted {
+            if plan.path == Path::Load {
+                // Fingerprints are taken in the copy's own pass.
+                start_fingerprints(conn, plan, shared).await?;
+            } else if !fingerprinted {
                 fingerprint_table(conn, plan, shared).await?;
             }
             conn.exec(&format!("DROP TABLE IF EXISTS {}", d.ident(&new)))
@@ -603,7 +621,14 @@ async fn mask_table(
     };
     let mut rows = row.rows;
     if row.state == "copying" {
-        rows = copy_chunks(conn, plan, &new, row.last_key, row.rows, shared).await?;
+        rows = if plan.path == Path::Load {
+            crate::load::copy(conn, plan, &new, row.last_key, row.rows, shared).await?
+        } else {
+            copy_chunks(conn, plan, &new, row.last_key, row.rows, shared).await?
+        };
+    }
+    if plan.path == Path::Load {
+        seal_fingerprints(plan, shared)?;
     }
     // The swap.
     let _swapping = shared.swap_lock.lock().await;
@@ -770,7 +795,7 @@ async fn copy_chunks(
                 let finished = next.is_none();
                 (added, next.or(last.clone()), finished)
             }
-            Path::Keep => (0, None, true),
+            Path::Keep | Path::Load => (0, None, true),
         };
         rows += added;
         last = next_last;
@@ -789,7 +814,10 @@ async fn copy_chunks(
     Ok(rows)
 }
 
-async fn rollback_on_error<T>(conn: &mut Conn, r: Result<T, DbError>) -> Result<T, RunError> {
+pub(crate) async fn rollback_on_error<T>(
+    conn: &mut Conn,
+    r: Result<T, DbError>,
+) -> Result<T, RunError> {
     match r {
         Ok(v) => Ok(v),
         Err(e) => {
@@ -799,7 +827,7 @@ async fn rollback_on_error<T>(conn: &mut Conn, r: Result<T, DbError>) -> Result<
     }
 }
 
-fn report_progress(
+pub(crate) fn report_progress(
     shared: &Shared,
     table: &str,
     rows: u64,
@@ -985,7 +1013,10 @@ async fn stream_chunk(
 
 impl Shared {
     /// The transforms of a table's columns.
-    fn rules_for(&self, table: &str) -> BTreeMap<String, Arc<dyn crate::transform::Transform>> {
+    pub(crate) fn rules_for(
+        &self,
+        table: &str,
+    ) -> BTreeMap<String, Arc<dyn crate::transform::Transform>> {
         self.rules
             .table(table)
             .map(|t| {
@@ -996,6 +1027,72 @@ impl Shared {
             })
             .unwrap_or_default()
     }
+}
+
+/// Before a `load` copy starts afresh: the row count, the key, and no fingerprint files left
+/// from an attempt that never got its progress row.
+async fn start_fingerprints(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    shared: &Shared,
+) -> Result<(), RunError> {
+    let dir = shared.state.fingerprint_dir(&plan.table);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| StateError {
+            path: dir.clone(),
+            message: e.to_string(),
+        })?;
+    }
+    let d = conn.dialect();
+    let count: u64 = conn
+        .value(&format!("SELECT COUNT(*) FROM {}", d.ident(&plan.table)))
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if let Ok(mut i) = shared.info.lock() {
+        i.rows_before.insert(plan.table.clone(), count);
+        i.keys.insert(plan.table.clone(), plan.key.clone());
+    }
+    shared.save_info()?;
+    Ok(())
+}
+
+/// After a `load` copy: the fingerprint files sorted and recorded (again, harmlessly, when a
+/// resumed run gets here a second time).
+fn seal_fingerprints(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
+    let table = &plan.table;
+    let done = shared
+        .info
+        .lock()
+        .map(|i| i.fingerprinted.contains_key(table))
+        .unwrap_or(false);
+    if done {
+        return Ok(());
+    }
+    for c in &plan.masked {
+        for what in ["rows", "values"] {
+            let f = shared.state.fingerprint_file(table, c, what);
+            if !f.exists() {
+                // A table with no rows: empty sets.
+                state::append_fingerprints(&f, &[])?;
+            }
+            state::seal(&f)?;
+        }
+    }
+    let rows = {
+        let mut i = shared.info.lock().map_err(|_| {
+            RunError::Refused("the run's state was poisoned by a failed worker".into())
+        })?;
+        i.fingerprinted.insert(table.clone(), plan.masked.clone());
+        i.rows_before.get(table).copied().unwrap_or(0)
+    };
+    shared.save_info()?;
+    shared.emit(Event::Fingerprinted {
+        table: table.clone(),
+        rows,
+        columns: plan.masked.clone(),
+    });
+    Ok(())
 }
 
 /// Fingerprints of the originals of the table's masked columns, by key range, into the state

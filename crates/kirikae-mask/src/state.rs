@@ -69,6 +69,9 @@ pub struct RunInfo {
     pub keys: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub finished: bool,
+    /// [`FINGERPRINT_SCHEME`] of the run that took the fingerprints (empty: an older kirikae).
+    #[serde(default)]
+    pub fingerprint_scheme: String,
 }
 
 pub struct StateDir {
@@ -190,11 +193,45 @@ fn safe_name(s: &str) -> String {
     }
 }
 
-/// A keyed 64-bit fingerprint of a text.
-pub fn fingerprint(prf: &Prf, text: &str) -> u64 {
-    let d = prf.digest("fingerprint", text);
-    let b = d.bytes();
-    u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+/// The fingerprint scheme a run records, so that `verify` never compares fingerprints taken
+/// one way with fingerprints taken another.
+pub const FINGERPRINT_SCHEME: &str = "siphash24-v1";
+
+/// Keyed 64-bit fingerprints: SipHash-2-4 (a PRF made for short inputs, several times cheaper
+/// than MD5 here) keyed from the run's random fingerprint secret. Computed in Rust on both sides
+/// (`run` on the originals, `verify` on the result), never in SQL.
+#[derive(Clone)]
+pub struct Fingerprinter {
+    k0: u64,
+    k1: u64,
+}
+
+impl Fingerprinter {
+    pub fn new(secret: &Prf) -> Fingerprinter {
+        let b = *secret.digest("fingerprint key", "").bytes();
+        let half = |i: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(x)
+        };
+        Fingerprinter {
+            k0: half(0),
+            k1: half(8),
+        }
+    }
+
+    /// The fingerprint of `parts` joined by the separator.
+    pub fn of(&self, parts: &[&str]) -> u64 {
+        use std::hash::Hasher;
+        let mut h = siphasher::sip::SipHasher24::new_with_keys(self.k0, self.k1);
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                h.write(&[crate::prf::SEP as u8]);
+            }
+            h.write(p.as_bytes());
+        }
+        h.finish()
+    }
 }
 
 /// Appends fingerprints to a file (unsorted; [`seal`] sorts it).

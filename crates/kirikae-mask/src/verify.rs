@@ -22,8 +22,7 @@ use crate::prf::Prf;
 use crate::rules::Rules;
 use crate::run::RunError;
 use crate::schema::ColumnKind;
-use crate::state::{self, StateDir, StateError};
-use crate::transform::Dialect;
+use crate::state::{self, Fingerprinter, StateDir, StateError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -56,31 +55,28 @@ pub struct VerifyReport {
     pub report_file: PathBuf,
 }
 
-/// The SQL of a 64-bit keyed fingerprint of a text expression (NULL stays NULL), matching
-/// [`state::fingerprint`].
-fn sql_fp(d: Dialect, prf: &Prf, text: &str) -> String {
-    let hex = prf.sql_digest_hex(d, "fingerprint", text);
-    match d {
-        Dialect::MySql => format!("CONV(SUBSTRING({hex}, 1, 16), 16, 10)"),
-        Dialect::Postgres => format!("(('x' || substr({hex}, 1, 16))::bit(64)::bigint)"),
-    }
-}
-
-fn parse_fp(v: &str) -> Option<u64> {
-    v.parse::<u64>()
-        .ok()
-        .or_else(|| v.parse::<i64>().ok().map(|i| i as u64))
-}
-
-/// The text both fingerprints are taken of: (key texts, value text) joined by the separator.
-fn row_text(d: Dialect, key: &[String], col: &str) -> String {
-    let sep = d.string_literal(&crate::prf::SEP.to_string());
-    let mut parts: Vec<String> = key.iter().map(|k| d.as_text(&d.ident(k))).collect();
-    parts.push(d.as_text(&d.ident(col)));
-    match d {
-        Dialect::MySql => format!("CONCAT({})", parts.join(&format!(", {sep}, "))),
-        Dialect::Postgres => format!("({})", parts.join(&format!(" || {sep} || "))),
-    }
+/// The fingerprints of one row's value: of (key texts, value text) joined by the separator, and
+/// of the value text alone; `None` when the value is NULL, and no row fingerprint when a key part
+/// is. Computed here rather than in SQL: two keyed MD5s per column and row cost the server more
+/// than the masking itself.
+pub fn row_fingerprints(
+    fp: &Fingerprinter,
+    key: &[Option<String>],
+    value: Option<&str>,
+) -> Option<(Option<u64>, u64)> {
+    let v = value?;
+    let by_row = match key {
+        [Some(k)] => Some(fp.of(&[k, v])),
+        _ => {
+            let mut parts: Vec<&str> = Vec::with_capacity(key.len() + 1);
+            for k in key {
+                parts.push(k.as_deref()?);
+            }
+            parts.push(v);
+            Some(fp.of(&parts))
+        }
+    };
+    Some((by_row, fp.of(&[v])))
 }
 
 /// Reads a table by key ranges: `select` after the key texts; calls `each` with each chunk.
@@ -132,7 +128,7 @@ pub async fn fingerprint_columns(
     table: &str,
     key: &[String],
     columns: &[String],
-    prf: &Prf,
+    prf: &Fingerprinter,
     mut sink: impl FnMut(&str, &str, &[u64]) -> Result<(), StateError>,
     chunk: u64,
 ) -> Result<(), RunError> {
@@ -140,21 +136,20 @@ pub async fn fingerprint_columns(
         return Ok(());
     }
     let d = conn.dialect();
-    let mut select = Vec::new();
-    for c in columns {
-        select.push(sql_fp(d, prf, &row_text(d, key, c)));
-        select.push(sql_fp(d, prf, &d.as_text(&d.ident(c))));
-    }
+    let select: Vec<String> = columns.iter().map(|c| d.as_text(&d.ident(c))).collect();
     let nk = key.len();
     by_chunks(conn, table, key, &select, chunk.max(1), |rows| {
         for (i, c) in columns.iter().enumerate() {
-            for (j, what) in ["rows", "values"].iter().enumerate() {
-                let fps: Vec<u64> = rows
-                    .iter()
-                    .filter_map(|r| r[nk + 2 * i + j].as_deref().and_then(parse_fp))
-                    .collect();
-                sink(c, what, &fps)?;
+            let mut by_row = Vec::with_capacity(rows.len());
+            let mut by_value = Vec::with_capacity(rows.len());
+            for r in rows {
+                if let Some((fr, fv)) = row_fingerprints(prf, &r[..nk], r[nk + i].as_deref()) {
+                    by_row.extend(fr);
+                    by_value.push(fv);
+                }
             }
+            sink(c, "rows", &by_row)?;
+            sink(c, "values", &by_value)?;
         }
         Ok(())
     })
@@ -246,7 +241,14 @@ pub async fn verify(
             state_dir.display()
         )));
     };
-    let fp_prf = Prf::from_secret(info.fingerprint_key.as_bytes());
+    if info.fingerprint_scheme != state::FINGERPRINT_SCHEME {
+        return Err(RunError::Refused(format!(
+            "the run recorded in {} took its fingerprints another way (an older kirikae): run \
+             `kirikae mask run` again on a fresh copy, then verify",
+            state_dir.display()
+        )));
+    }
+    let fp_prf = Fingerprinter::new(&Prf::from_secret(info.fingerprint_key.as_bytes()));
     let mask_prf = match key {
         Some(k) => k.prf(),
         None => match std::fs::read_to_string(state.random_key_file()) {
@@ -344,26 +346,27 @@ pub async fn verify(
                 t.reads().is_empty() && t.apply_one(Some(v), &mask_prf) == Some(v.to_string())
             };
             let recorded_key = info.keys.get(&table.name).cloned().unwrap_or(key.clone());
-            let select = vec![
-                d.as_text(&d.ident(col)),
-                sql_fp(d, &fp_prf, &row_text(d, &recorded_key, col)),
-                sql_fp(d, &fp_prf, &d.as_text(&d.ident(col))),
-            ];
+            let select: Vec<String> = recorded_key
+                .iter()
+                .chain(std::iter::once(col))
+                .map(|c| d.as_text(&d.ident(c)))
+                .collect();
             let nk = key.len();
+            let nr = recorded_key.len();
             let (mut in_row, mut elsewhere) = (0u64, 0u64);
             let (mut s_row, mut s_else) = (Vec::new(), Vec::new());
             by_chunks(&mut conn, &table.name, &key, &select, chunk, |rows| {
                 for r in rows {
-                    let Some(v) = r[nk].as_deref() else { continue };
-                    let row_hit = r[nk + 1]
-                        .as_deref()
-                        .and_then(parse_fp)
-                        .is_some_and(|f| rows_set.binary_search(&f).is_ok());
-                    let value_hit = !row_hit
-                        && r[nk + 2]
-                            .as_deref()
-                            .and_then(parse_fp)
-                            .is_some_and(|f| values_set.binary_search(&f).is_ok());
+                    let Some(v) = r[nk + nr].as_deref() else {
+                        continue;
+                    };
+                    let Some((by_row, by_value)) =
+                        row_fingerprints(&fp_prf, &r[nk..nk + nr], Some(v))
+                    else {
+                        continue;
+                    };
+                    let row_hit = by_row.is_some_and(|f| rows_set.binary_search(&f).is_ok());
+                    let value_hit = !row_hit && values_set.binary_search(&by_value).is_ok();
                     if (row_hit || value_hit) && fixed_point(v) {
                         continue;
                     }

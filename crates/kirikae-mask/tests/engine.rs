@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::TestDb;
-use kirikae_mask::plan::Path;
+use kirikae_mask::plan::{Path, PathChoice};
 use kirikae_mask::prf::Prf;
 use kirikae_mask::run::{self, KeySource, MaskKey, Quiet, RunOptions};
 use kirikae_mask::schema::ColumnKind;
@@ -123,7 +123,7 @@ async fn introspection_on_postgresql() {
 }
 
 /// The whole scenario on one engine and one path.
-async fn mask_and_verify(d: Dialect, card_rule: &str, expect_path: Path) {
+async fn mask_and_verify(d: Dialect, card_rule: &str, choice: PathChoice, expect_path: Path) {
     let db = TestDb::new(d, "run");
     setup(&db).await;
     let role = format!("kk_reader_{}", &db.name[db.name.len() - 9..]);
@@ -149,6 +149,7 @@ async fn mask_and_verify(d: Dialect, card_rule: &str, expect_path: Path) {
     let state = tempfile::tempdir().unwrap();
     let opts = RunOptions {
         chunk_rows: 2,
+        path: choice,
         ..RunOptions::default()
     };
     let report = run::run(
@@ -359,20 +360,45 @@ fn common_admin_drop_user(d: Dialect, sql: &str) {
 
 #[tokio::test]
 async fn rebuild_path_on_mariadb() {
-    mask_and_verify(Dialect::MySql, r#""null""#, Path::Rebuild).await;
+    mask_and_verify(Dialect::MySql, r#""null""#, PathChoice::Sql, Path::Rebuild).await;
 }
 
 #[tokio::test]
 async fn rebuild_path_on_postgresql() {
-    mask_and_verify(Dialect::Postgres, r#""null""#, Path::Rebuild).await;
+    mask_and_verify(
+        Dialect::Postgres,
+        r#""null""#,
+        PathChoice::Sql,
+        Path::Rebuild,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn streaming_path_on_mariadb() {
-    mask_and_verify(Dialect::MySql, r#"{ transform = "card" }"#, Path::Stream).await;
+    let card = r#"{ transform = "card" }"#;
+    mask_and_verify(Dialect::MySql, card, PathChoice::Sql, Path::Stream).await;
 }
 
 #[tokio::test]
 async fn streaming_path_on_postgresql() {
-    mask_and_verify(Dialect::Postgres, r#"{ transform = "card" }"#, Path::Stream).await;
+    let card = r#"{ transform = "card" }"#;
+    mask_and_verify(Dialect::Postgres, card, PathChoice::Sql, Path::Stream).await;
+}
+
+#[tokio::test]
+async fn load_path_on_mariadb() {
+    let card = r#"{ transform = "card" }"#;
+    mask_and_verify(Dialect::MySql, card, PathChoice::Auto, Path::Load).await;
+}
+
+#[tokio::test]
+async fn load_path_on_postgresql() {
+    let card = r#"{ transform = "card" }"#;
+    mask_and_verify(Dialect::Postgres, card, PathChoice::Auto, Path::Load).await;
+}
+
+#[tokio::test]
+async fn load_path_with_every_rule_in_sql_too() {
+    mask_and_verify(Dialect::MySql, r#""null""#, PathChoice::Rust, Path::Load).await;
 }

@@ -172,6 +172,10 @@ pub enum MaskCommand {
         /// Tables masked at once (one connection each)
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
         jobs: u16,
+        /// Which path masks the tables: auto (the fastest for each table), sql (server-side
+        /// where every rule has a SQL form), rust (mask in Rust and bulk-load)
+        #[arg(long, value_enum, default_value_t = MaskPath::Auto)]
+        path: MaskPath,
     },
     /// Prove the result of the last run and write a JSON report (exit 1 on any finding)
     #[command(
@@ -248,4 +252,12 @@ pub enum AccountsCommand {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+}
+
+/// `mask run --path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MaskPath {
+    Auto,
+    Sql,
+    Rust,
 }

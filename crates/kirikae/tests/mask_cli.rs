@@ -242,7 +242,7 @@ async fn init_check_run_verify(d: Dialect) {
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     assert!(
-        err.contains("kokyaku: stream (Rust transforms, bulk load) (in Rust: biko, card_no)"),
+        err.contains("kokyaku: load (Rust transforms, bulk load into the new table)"),
         "{err}"
     );
     let rows = db
@@ -308,12 +308,14 @@ INSERT INTO big SELECT s, 'user' || s || '@example.com', 'name ' || (s % 977), C
     }
 }
 
-fn run_cmd(db: &TestDb, rules: &Path, state: &Path, resume: bool) -> Command {
+fn run_cmd(db: &TestDb, rules: &Path, state: &Path, resume: bool, path: &str) -> Command {
     let mut c = kirikae();
     c.env("KIRIKAE_MASK_KEY", "resume test key")
         .args([
             "mask",
             "run",
+            "--path",
+            path,
             "--chunk-rows",
             "5000",
             "--url",
@@ -346,7 +348,7 @@ async fn checksum(db: &TestDb) -> Vec<Vec<Option<String>>> {
 }
 
 /// Kills the run mid-table, resumes it, and compares with a clean run of the same data.
-async fn resume_after_kill(d: Dialect, card_rule: &str) {
+async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
     let rules_text = format!(
         "[tables.big.columns]\nid = \"keep\"\nemail = {{ transform = \"hash\", length = 32 }}\nname = {{ transform = \"hash\", length = 10 }}\ncard = {card_rule}\n"
     );
@@ -355,7 +357,7 @@ async fn resume_after_kill(d: Dialect, card_rule: &str) {
     // The clean run.
     let clean = TestDb::new(d, "clean");
     big_table(&clean).await;
-    let o = run_cmd(&clean, &rules, &dir.path().join("clean"), false)
+    let o = run_cmd(&clean, &rules, &dir.path().join("clean"), false, path)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
@@ -365,7 +367,7 @@ async fn resume_after_kill(d: Dialect, card_rule: &str) {
     let db = TestDb::new(d, "resume");
     big_table(&db).await;
     let state = dir.path().join("state");
-    let mut child = run_cmd(&db, &rules, &state, false)
+    let mut child = run_cmd(&db, &rules, &state, false, path)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -401,10 +403,10 @@ async fn resume_after_kill(d: Dialect, card_rule: &str) {
     let killed_at = killed_at.expect("the run was killed mid-table");
     assert!(killed_at < BIG_ROWS, "killed at {killed_at}");
     // A new run without --resume refuses: the interrupted one must be finished first.
-    let o = run_cmd(&db, &rules, &state, false).output().unwrap();
+    let o = run_cmd(&db, &rules, &state, false, path).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("--resume"), "{}", text(&o).1);
-    let o = run_cmd(&db, &rules, &state, true).output().unwrap();
+    let o = run_cmd(&db, &rules, &state, true, path).output().unwrap();
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     assert!(err.contains("resuming"), "{err}");
@@ -434,22 +436,32 @@ async fn resume_after_kill(d: Dialect, card_rule: &str) {
 
 #[tokio::test]
 async fn resume_after_kill_on_mariadb_rebuild_path() {
-    resume_after_kill(Dialect::MySql, "\"null\"").await;
+    resume_after_kill(Dialect::MySql, "\"null\"", "sql").await;
 }
 
 #[tokio::test]
 async fn resume_after_kill_on_postgresql_rebuild_path() {
-    resume_after_kill(Dialect::Postgres, "\"null\"").await;
+    resume_after_kill(Dialect::Postgres, "\"null\"", "sql").await;
 }
 
 #[tokio::test]
 async fn resume_after_kill_on_mariadb_streaming_path() {
-    resume_after_kill(Dialect::MySql, "{ transform = \"card\" }").await;
+    resume_after_kill(Dialect::MySql, "{ transform = \"card\" }", "sql").await;
 }
 
 #[tokio::test]
 async fn resume_after_kill_on_postgresql_streaming_path() {
-    resume_after_kill(Dialect::Postgres, "{ transform = \"card\" }").await;
+    resume_after_kill(Dialect::Postgres, "{ transform = \"card\" }", "sql").await;
+}
+
+#[tokio::test]
+async fn resume_after_kill_on_mariadb_load_path() {
+    resume_after_kill(Dialect::MySql, "{ transform = \"card\" }", "auto").await;
+}
+
+#[tokio::test]
+async fn resume_after_kill_on_postgresql_load_path() {
+    resume_after_kill(Dialect::Postgres, "{ transform = \"card\" }", "auto").await;
 }
 
 /// The employees sample with examples/masking/employees.toml: check passes, run masks it,
@@ -523,11 +535,11 @@ async fn employees_sample_with_its_example_rules() {
         })
         .collect();
     assert!(
-        paths.contains(&("employees".into(), "rebuild".into(), 10_000)),
+        paths.contains(&("employees".into(), "load".into(), 10_000)),
         "{paths:?}"
     );
     assert!(
-        paths.contains(&("salaries".into(), "rebuild".into(), 94_917)),
+        paths.contains(&("salaries".into(), "load".into(), 94_917)),
         "{paths:?}"
     );
     assert!(
@@ -601,14 +613,14 @@ DELETE FROM audit;",
          [tables.audit.columns]\nid = \"keep\"\nwhat = \"keep\"\n",
     );
     let state = dir.path().join("state");
-    let o = run_cmd(&db, &rules, &state, false)
+    let o = run_cmd(&db, &rules, &state, false, "auto")
         .env("KIRIKAE_MASK_FAULT", fault)
         .output()
         .unwrap();
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
     assert!(err.contains(&format!("injected fault at {fault}")), "{err}");
-    let o = run_cmd(&db, &rules, &state, true).output().unwrap();
+    let o = run_cmd(&db, &rules, &state, true, "auto").output().unwrap();
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     let prf = kirikae_mask::prf::Prf::from_secret(b"resume test key");

@@ -456,10 +456,27 @@ impl Conn {
                     d.ident(table),
                     cols.join(", ")
                 );
-                match conn.query_drop(&sql).await {
-                    Ok(()) => Ok(conn.affected_rows()),
-                    Err(e) => Err(self.sql_error(&sql, e.to_string())),
+                let loaded = match conn.query_drop(&sql).await {
+                    Ok(()) => conn.affected_rows(),
+                    Err(e) => return Err(self.sql_error(&sql, e.to_string())),
+                };
+                // LOCAL loads turn data errors into warnings (a truncated value, a skipped
+                // duplicate): any warning fails the load, which the caller rolls back.
+                if conn.get_warnings() > 0 {
+                    let shown: Vec<(String, u32, String)> = conn
+                        .query("SHOW WARNINGS LIMIT 3")
+                        .await
+                        .unwrap_or_default();
+                    let list: Vec<String> = shown
+                        .into_iter()
+                        .map(|(level, code, message)| format!("{level} {code}: {message}"))
+                        .collect();
+                    return Err(self.sql_error(
+                        &sql,
+                        format!("the load raised warnings: {}", list.join("; ")),
+                    ));
                 }
+                Ok(loaded)
             }
             Conn::Pg { client, .. } => {
                 use futures_util::SinkExt;

@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::anyhow;
 use kirikae_mask::check::Problem;
 use kirikae_mask::db::{Conn, DbError, DbUrl};
+use kirikae_mask::plan::PathChoice;
 use kirikae_mask::run::{Event, MaskKey, Reporter, RunError, RunOptions};
 use kirikae_mask::Rules;
 
@@ -34,11 +35,17 @@ pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
             resume,
             chunk_rows,
             jobs,
+            path,
         } => {
             let opts = RunOptions {
                 chunk_rows,
                 resume,
                 jobs: jobs.into(),
+                path: match path {
+                    crate::cli::MaskPath::Auto => PathChoice::Auto,
+                    crate::cli::MaskPath::Sql => PathChoice::Sql,
+                    crate::cli::MaskPath::Rust => PathChoice::Rust,
+                },
             };
             mask_run(global, &db.url, &rules, key_file.as_deref(), opts).await
         }

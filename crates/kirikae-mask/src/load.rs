@@ -1,0 +1,252 @@
+//! The `load` path: the whole table is read by key range, its masked columns are masked in Rust
+//! (and the keyed fingerprints of their originals taken in the same pass), and the rows are
+//! bulk-loaded (`LOAD DATA LOCAL INFILE` / `COPY`) straight into the new table.
+//!
+//! Three stages overlap: a reader connection selects the next chunk while the previous one is
+//! masked on a blocking thread and the one before that is loaded and committed on the run's own
+//! connection. Each chunk's load and its progress row commit together, so `--resume` starts
+//! after the last committed chunk and no row is loaded twice. Fingerprints of a chunk are
+//! appended to the state directory before its commit; a chunk redone after a crash appends them
+//! again, which the sealed (sorted, deduplicated) files absorb.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::db::{self, Conn, DbError};
+use crate::plan::{self, TablePlan};
+use crate::prf::Prf;
+use crate::run::{report_progress, rollback_on_error, set_progress, RunError, Shared};
+use crate::state;
+use crate::transform::{RowView, Transform};
+
+/// One chunk, masked and encoded for the loader.
+struct Masked {
+    data: Vec<u8>,
+    rows: u64,
+    /// The chunk's last key (texts).
+    last: Vec<String>,
+    /// Per masked column: fingerprints of (key, original) and of the original alone.
+    fingerprints: Vec<(Vec<u64>, Vec<u64>)>,
+    more: bool,
+}
+
+/// What the masking of a chunk needs, shared by the blocking threads.
+struct Masker {
+    /// The columns read and written, in the new table's insert order.
+    columns: Vec<String>,
+    key_len: usize,
+    /// (index into `columns`, transform) of each masked column, in evaluation order.
+    masked: Vec<(usize, Arc<dyn Transform>)>,
+    prf: Prf,
+    fp_prf: state::Fingerprinter,
+}
+
+impl Masker {
+    fn mask(&self, rows: Vec<Vec<Option<String>>>, n: u64) -> Masked {
+        let nk = self.key_len;
+        let mut data = Vec::with_capacity(rows.len() * 160);
+        let mut fingerprints: Vec<(Vec<u64>, Vec<u64>)> = self
+            .masked
+            .iter()
+            .map(|_| {
+                (
+                    Vec::with_capacity(rows.len()),
+                    Vec::with_capacity(rows.len()),
+                )
+            })
+            .collect();
+        let mut slots: Vec<Option<Option<String>>> = vec![None; self.columns.len()];
+        for r in &rows {
+            let (key, values) = r.split_at(nk);
+            let original: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+            slots.iter_mut().for_each(|s| *s = None);
+            for (j, (i, t)) in self.masked.iter().enumerate() {
+                if let Some((by_row, by_value)) =
+                    crate::verify::row_fingerprints(&self.fp_prf, key, original[*i])
+                {
+                    fingerprints[j].0.extend(by_row);
+                    fingerprints[j].1.push(by_value);
+                }
+                let value = {
+                    let view = RowView {
+                        columns: &self.columns,
+                        original: &original,
+                        masked: &slots,
+                    };
+                    t.apply(original[*i], &view, &self.prf)
+                };
+                slots[*i] = Some(value);
+            }
+            let fields: Vec<Option<&str>> = original
+                .iter()
+                .zip(&slots)
+                .map(|(o, m)| match m {
+                    Some(m) => m.as_deref(),
+                    None => *o,
+                })
+                .collect();
+            db::encode_text_row(&mut data, &fields);
+        }
+        let last = rows
+            .last()
+            .map(|r| {
+                r[..nk]
+                    .iter()
+                    .map(|v| v.clone().unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Masked {
+            data,
+            rows: rows.len() as u64,
+            last,
+            fingerprints,
+            more: rows.len() as u64 == n,
+        }
+    }
+}
+
+type Pending = tokio::task::JoinHandle<Masked>;
+
+/// Copies the table into `new` from after `last`; returns the rows copied in all.
+pub(crate) async fn copy(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    new: &str,
+    last: Option<Vec<String>>,
+    mut rows: u64,
+    shared: &Shared,
+) -> Result<u64, RunError> {
+    let d = conn.dialect();
+    let table = plan.table.clone();
+    let n = shared.opts.chunk_rows.max(1);
+    let total = shared
+        .info
+        .lock()
+        .ok()
+        .and_then(|i| i.rows_before.get(&table).copied())
+        .unwrap_or(plan.rows_estimate);
+    let rules: BTreeMap<String, Arc<dyn Transform>> = shared.rules_for(&table);
+    let columns = plan.stream_reads.clone();
+    let masker = Arc::new(Masker {
+        key_len: plan.key.len(),
+        masked: plan
+            .streamed
+            .iter()
+            .filter_map(|c| {
+                let i = columns.iter().position(|x| x == c)?;
+                Some((i, rules.get(c)?.clone()))
+            })
+            .collect(),
+        columns: columns.clone(),
+        prf: shared.prf.clone(),
+        fp_prf: shared.fp_prf.clone(),
+    });
+    // The reader: its own connection, one chunk ahead of the masking, two ahead of the load.
+    let mut reader = Conn::connect(&shared.url).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Pending, RunError>>(2);
+    // Qualified: `ORDER BY id` would be ambiguous between the column and the key's text.
+    let pre = format!("{}.", plan::SRC);
+    let select_cols: Vec<String> = {
+        let mut v: Vec<String> = plan
+            .key
+            .iter()
+            .map(|k| d.as_text(&format!("{pre}{}", d.ident(k))))
+            .collect();
+        v.extend(columns.iter().map(|c| format!("{pre}{}", d.ident(c))));
+        v
+    };
+    let (key, src) = (
+        plan.key.clone(),
+        format!("{} AS {}", d.ident(&table), plan::SRC),
+    );
+    let read_masker = masker.clone();
+    let read = tokio::spawn(async move {
+        let mut after = last;
+        loop {
+            let where_ = after
+                .as_ref()
+                .map(|l| format!(" WHERE {}", plan::key_after(d, &pre, &key, l)))
+                .unwrap_or_default();
+            let sql = format!(
+                "SELECT {} FROM {src}{where_} ORDER BY {} LIMIT {n}",
+                select_cols.join(", "),
+                plan::key_order(d, &pre, &key)
+            );
+            let chunk = match reader.rows(&sql).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            let more = chunk.len() as u64 == n;
+            if let Some(l) = chunk.last() {
+                after = Some(
+                    l[..key.len()]
+                        .iter()
+                        .map(|v| v.clone().unwrap_or_default())
+                        .collect(),
+                );
+            }
+            let m = read_masker.clone();
+            let job = tokio::task::spawn_blocking(move || m.mask(chunk, n));
+            if tx.send(Ok(job)).await.is_err() || !more {
+                return;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let start_rows = rows;
+    let result = async {
+        while let Some(next) = rx.recv().await {
+            let m = next?.await.map_err(|e| {
+                RunError::Refused(format!("masking a chunk of {table} failed: {e}"))
+            })?;
+            for (j, c) in plan.streamed.iter().enumerate() {
+                let (by_row, by_value) = &m.fingerprints[j];
+                state::append_fingerprints(
+                    &shared.state.fingerprint_file(&table, c, "rows"),
+                    by_row,
+                )?;
+                state::append_fingerprints(
+                    &shared.state.fingerprint_file(&table, c, "values"),
+                    by_value,
+                )?;
+            }
+            let state_name = if m.more { "copying" } else { "copied" };
+            let last = (m.rows > 0).then_some(m.last.as_slice());
+            conn.exec("BEGIN").await?;
+            let r = async {
+                if m.rows > 0 {
+                    let loaded = conn.load(new, &columns, m.data).await?;
+                    if loaded != m.rows {
+                        return Err(DbError::Other(format!(
+                            "bulk load into {new}: {loaded} rows were loaded of the {} read \
+                             from {table}",
+                            m.rows
+                        )));
+                    }
+                    db::fault("load_after_chunk")?;
+                }
+                conn.exec(&set_progress(d, &table, state_name, last, m.rows))
+                    .await?;
+                conn.exec("COMMIT").await?;
+                Ok(())
+            }
+            .await;
+            rollback_on_error(conn, r).await?;
+            rows += m.rows;
+            report_progress(shared, &table, rows, total, start_rows, t0, m.rows);
+            if !m.more {
+                break;
+            }
+        }
+        Ok::<(), RunError>(())
+    }
+    .await;
+    read.abort();
+    result?;
+    Ok(rows)
+}
