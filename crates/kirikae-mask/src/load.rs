@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::db::{self, Conn, DbError};
+use crate::db::{self, Conn, DbError, FlatRows};
 use crate::plan::{self, TablePlan};
 use crate::prf::Prf;
 use crate::run::{report_progress, rollback_on_error, set_progress, RunError, Shared};
@@ -43,9 +43,10 @@ struct Masker {
 }
 
 impl Masker {
-    fn mask(&self, rows: Vec<Vec<Option<String>>>, n: u64) -> Masked {
+    fn mask(&self, rows: FlatRows, n: u64) -> Masked {
         let nk = self.key_len;
-        let mut data = Vec::with_capacity(rows.len() * 160);
+        // The encoded rows are about as long as the text read, plus escapes and separators.
+        let mut data = Vec::with_capacity(rows.size().0 + rows.size().1 * 2 + 1024);
         let mut fingerprints: Vec<(Vec<u64>, Vec<u64>)> = self
             .masked
             .iter()
@@ -57,9 +58,13 @@ impl Masker {
             })
             .collect();
         let mut slots: Vec<Option<Option<String>>> = vec![None; self.columns.len()];
-        for r in &rows {
-            let (key, values) = r.split_at(nk);
-            let original: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
+        let mut key: Vec<Option<String>> = Vec::with_capacity(nk);
+        for row in 0..rows.len() {
+            let mut values = rows.row(row);
+            key.clear();
+            key.extend(values.by_ref().take(nk).map(|v| v.map(str::to_string)));
+            let original: Vec<Option<&str>> = values.collect();
+            let key = key.as_slice();
             slots.iter_mut().for_each(|s| *s = None);
             for (j, (i, t)) in self.masked.iter().enumerate() {
                 if let Some((by_row, by_value)) =
@@ -88,15 +93,8 @@ impl Masker {
                 .collect();
             db::encode_text_row(&mut data, &fields);
         }
-        let last = rows
-            .last()
-            .map(|r| {
-                r[..nk]
-                    .iter()
-                    .map(|v| v.clone().unwrap_or_default())
-                    .collect()
-            })
-            .unwrap_or_default();
+        // The loop left the last row's key in `key`.
+        let last = key.iter().map(|v| v.clone().unwrap_or_default()).collect();
         Masked {
             data,
             rows: rows.len() as u64,
@@ -145,7 +143,7 @@ pub(crate) async fn copy(
     });
     // The reader: its own connection, one chunk ahead of the masking, two ahead of the load.
     let mut reader = Conn::connect(&shared.url).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Pending, RunError>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Pending, RunError>>(1);
     // Qualified: `ORDER BY id` would be ambiguous between the column and the key's text.
     let pre = format!("{}.", plan::SRC);
     let select_cols: Vec<String> = {
@@ -164,6 +162,7 @@ pub(crate) async fn copy(
     let read_masker = masker.clone();
     let read = tokio::spawn(async move {
         let mut after = last;
+        let mut hint = (0, 0);
         loop {
             let where_ = after
                 .as_ref()
@@ -174,7 +173,7 @@ pub(crate) async fn copy(
                 select_cols.join(", "),
                 plan::key_order(d, &pre, &key)
             );
-            let chunk = match reader.rows(&sql).await {
+            let chunk = match reader.flat_rows(&sql, hint).await {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = tx.send(Err(e.into())).await;
@@ -182,11 +181,13 @@ pub(crate) async fn copy(
                 }
             };
             let more = chunk.len() as u64 == n;
-            if let Some(l) = chunk.last() {
+            hint = chunk.size();
+            if !chunk.is_empty() {
                 after = Some(
-                    l[..key.len()]
-                        .iter()
-                        .map(|v| v.clone().unwrap_or_default())
+                    chunk
+                        .row(chunk.len() - 1)
+                        .take(key.len())
+                        .map(|v| v.unwrap_or_default().to_string())
                         .collect(),
                 );
             }

@@ -232,6 +232,58 @@ pub(crate) fn md5_hex(s: &str) -> String {
 
 pub type Rows = Vec<Vec<Option<String>>>;
 
+/// Rows of text packed into one buffer: a few bytes of overhead per value instead of a `String`
+/// each, which keeps a chunk of a wide table small while it waits in the load pipeline.
+#[derive(Debug, Default)]
+pub struct FlatRows {
+    text: String,
+    /// (start, end) of each value in `text`, row after row; `None` is NULL.
+    cells: Vec<Option<(u32, u32)>>,
+    width: usize,
+}
+
+impl FlatRows {
+    pub fn len(&self) -> usize {
+        self.cells.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// (text bytes, values): the hint for the next similar read.
+    pub fn size(&self) -> (usize, usize) {
+        (self.text.len(), self.cells.len())
+    }
+
+    /// Row `i`'s values.
+    pub fn row(&self, i: usize) -> impl Iterator<Item = Option<&str>> + '_ {
+        self.cells[i * self.width..(i + 1) * self.width]
+            .iter()
+            .map(|c| c.map(|(a, b)| &self.text[a as usize..b as usize]))
+    }
+
+    fn push(&mut self, value: Option<&str>) -> Result<(), String> {
+        self.cells.push(match value {
+            None => None,
+            Some(v) => {
+                let start = self.text.len();
+                self.text.push_str(v);
+                let (a, b) = (u32::try_from(start), u32::try_from(self.text.len()));
+                match (a, b) {
+                    (Ok(a), Ok(b)) => Some((a, b)),
+                    _ => {
+                        return Err(
+                            "a chunk holds more than 4 GB of text: lower --chunk-rows".into()
+                        )
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
 /// Test hook (debug builds only): `KIRIKAE_MASK_FAULT=<point>` makes the run fail at that
 /// point as if the process had died there, so tests can prove that `--resume` finishes the job.
 pub(crate) fn fault(point: &str) -> DbResult<()> {
@@ -423,6 +475,77 @@ impl Conn {
             },
         };
         r.map_err(|m| self.sql_error(sql, m))
+    }
+
+    /// Every row of a query packed into one buffer (see [`FlatRows`]), streamed from the server
+    /// rather than collected first.
+    /// `hint` is the size of a similar earlier result ([`FlatRows::size`]): the buffers are
+    /// allocated once at about that size instead of growing by doubling (which leaves the
+    /// allocator fragmented over a long run).
+    pub async fn flat_rows(&mut self, sql: &str, hint: (usize, usize)) -> DbResult<FlatRows> {
+        let mut out = FlatRows {
+            text: String::with_capacity(hint.0 + hint.0 / 8),
+            cells: Vec::with_capacity(hint.1 + hint.1 / 8),
+            width: 0,
+        };
+        let r: Result<(), String> = match self {
+            Conn::My { conn, .. } => {
+                use mysql_async::prelude::Queryable;
+                async {
+                    let mut result = conn.query_iter(sql).await.map_err(|e| e.to_string())?;
+                    let mut bad = None;
+                    result
+                        .for_each(|row| {
+                            if bad.is_some() {
+                                return;
+                            }
+                            out.width = row.len();
+                            for i in 0..row.len() {
+                                let r = match row.as_ref(i) {
+                                    Some(mysql_async::Value::NULL) | None => out.push(None),
+                                    Some(mysql_async::Value::Bytes(b)) => {
+                                        match std::str::from_utf8(b) {
+                                            Ok(t) => out.push(Some(t)),
+                                            Err(_) => Err("a value is not UTF-8 text (binary \
+                                                           column?)"
+                                                .to_string()),
+                                        }
+                                    }
+                                    Some(v) => out.push(Some(&v.as_sql(true))),
+                                };
+                                if let Err(e) = r {
+                                    bad = Some(e);
+                                    return;
+                                }
+                            }
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    match bad {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    }
+                }
+                .await
+            }
+            Conn::Pg { client, .. } => match client.simple_query(sql).await {
+                Ok(msgs) => {
+                    let mut r = Ok(());
+                    for m in msgs {
+                        if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
+                            out.width = row.len();
+                            for i in 0..row.len() {
+                                r = r.and_then(|_| out.push(row.get(i)));
+                            }
+                        }
+                    }
+                    r
+                }
+                Err(e) => Err(pg_message(&e)),
+            },
+        };
+        r.map_err(|m| self.sql_error(sql, m))?;
+        Ok(out)
     }
 
     /// The first column of the first row.
