@@ -322,8 +322,15 @@ def _copy_mysql(src_db: str, dst_db: str, dst_owner: str | None) -> None:
                 "--skip-comments", "--no-create-db", "--skip-lock-tables", src_db]
     load_cmd = [_tool("mariadb", "mysql"), *common, "--default-character-set=utf8mb4", dst_db]
     replacement = (b"DEFINER=`" + dst_owner.encode().replace(b"`", b"``") + b"`@`%`") if dst_owner else None
+    # A view's definition names its own database (`src`.`table`.`column`) wherever MariaDB
+    # qualified it; in the copy it must name the copy, else a copy of a copy fails to load.
+    src_prefix = b"`" + src_db.encode().replace(b"`", b"``") + b"`."
     def rewrite(line: bytes) -> bytes:
-        if replacement is not None and b"DEFINER=" in line and not line.startswith(b"INSERT INTO"):
+        if line.startswith(b"INSERT INTO"):
+            return line
+        if src_prefix in line:
+            line = line.replace(src_prefix, b"")
+        if replacement is not None and b"DEFINER=" in line:
             return _DEFINER.sub(replacement, line)
         return line
 

@@ -205,6 +205,42 @@ pub struct RefreshSettings {
     pub masking: PathBuf,
     #[serde(default)]
     pub connect: Option<ConnectSettings>,
+    /// How many retired staging clusters (`<target>-retired-<run id>`) to keep; older ones are
+    /// deleted after a switch-over. Default 0: the previous cluster is deleted at once.
+    #[serde(default)]
+    pub keep_retired: u32,
+    /// Time budgets of the waits, in minutes.
+    #[serde(default)]
+    pub budget: RefreshBudget,
+}
+
+/// How long a refresh waits for AWS before giving up on a step (a real restore of a large
+/// cluster takes hours; a writer instance tens of minutes).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBudget {
+    /// Snapshot, copy, restore or clone until available.
+    #[serde(default = "default_copy_minutes")]
+    pub copy_minutes: u64,
+    /// Every other wait (writer instance, renames, deletions).
+    #[serde(default = "default_step_minutes")]
+    pub step_minutes: u64,
+}
+
+impl Default for RefreshBudget {
+    fn default() -> Self {
+        RefreshBudget {
+            copy_minutes: default_copy_minutes(),
+            step_minutes: default_step_minutes(),
+        }
+    }
+}
+
+fn default_copy_minutes() -> u64 {
+    240
+}
+fn default_step_minutes() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -212,6 +248,11 @@ pub struct RefreshSettings {
 pub struct ClusterRef {
     pub account: String,
     pub cluster: String,
+    /// A customer-managed KMS key in the source account (id, alias or ARN) that snapshots
+    /// encrypted with the default `aws/rds` key are re-encrypted with before being shared; its
+    /// key policy must let the target account use it.
+    #[serde(default)]
+    pub kms_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

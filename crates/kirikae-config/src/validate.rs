@@ -221,6 +221,17 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
                 ),
             );
         }
+        for (key, minutes) in [
+            ("copy_minutes", r.budget.copy_minutes),
+            ("step_minutes", r.budget.step_minutes),
+        ] {
+            if minutes == 0 {
+                problem(
+                    format!("refresh.{name}.budget.{key}"),
+                    "a time budget of 0 minutes would fail every wait: give minutes (>= 1)".into(),
+                );
+            }
+        }
         if let SwitchMethod::Cname { zone, record } = &r.switch {
             if zone.is_empty() || record.is_empty() {
                 problem(

@@ -239,3 +239,37 @@ fn locate_prefers_flag_then_env_then_working_dir() {
         ("kirikae.toml", ConfigSource::WorkingDir)
     );
 }
+
+#[test]
+fn refresh_budget_of_zero_and_misspelt_refresh_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.toml"), "").unwrap();
+    let base = format!(
+        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\nkeep_retired = 2\n\
+         source = {{ account = \"prod\", cluster = \"shop-prod\", kms_key = \"alias/snap\" }}\n\
+         target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
+    );
+    let c = Config::from_str(&base, &dir.path().join("kirikae.toml")).unwrap();
+    let r = &c.refresh["staging"];
+    assert_eq!(r.keep_retired, 2);
+    assert_eq!(r.source.kms_key.as_deref(), Some("alias/snap"));
+    assert_eq!(r.budget.copy_minutes, 240);
+
+    let zero = format!("{base}[refresh.staging.budget]\ncopy_minutes = 0\n");
+    let e = Config::from_str(&zero, &dir.path().join("kirikae.toml")).unwrap_err();
+    assert_eq!(
+        e.problems()[0].key,
+        "refresh.staging.budget.copy_minutes",
+        "{e}"
+    );
+    assert!(e.problems()[0].message.contains(">= 1"), "{e}");
+
+    let typo = base.replace("keep_retired", "keep_retried");
+    let e = Config::from_str(&typo, &dir.path().join("kirikae.toml")).unwrap_err();
+    assert!(
+        e.problems()[0]
+            .message
+            .contains("unknown key `keep_retried`"),
+        "{e}"
+    );
+}
