@@ -129,7 +129,10 @@ def seed_dev(client, endpoint: str) -> dict:
         if e.response["Error"]["Code"] != "ResourceExistsException":
             raise
         secret = sm.put_secret_value(SecretId="staging/master", SecretString=secret_value)["ARN"]
-    if STAGING not in _clusters(rds):
+    # A rerun leaves an existing staging as it is: a refresh may have replaced it (its password is
+    # then in the refresh's secret, and its data is the masked copy).
+    created = STAGING not in _clusters(rds)
+    if created:
         rds.create_db_cluster(
             DBClusterIdentifier=STAGING, Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
             MasterUsername="admin", MasterUserPassword=STAGING_PASSWORD, DatabaseName="shop",
@@ -139,10 +142,8 @@ def seed_dev(client, endpoint: str) -> dict:
             Tags=[{"Key": "env", "Value": "staging"}, {"Key": SECRET_TAG, "Value": secret}])
         rds.create_db_instance(DBInstanceIdentifier=f"{STAGING}-1", DBClusterIdentifier=STAGING,
                                Engine="aurora-mysql", DBInstanceClass="db.t4g.medium")
-    else:
-        rds.modify_db_cluster(DBClusterIdentifier=STAGING, MasterUserPassword=STAGING_PASSWORD, ApplyImmediately=True)
     cluster = _clusters(rds)[STAGING]
-    if cluster["Endpoint"] in ("127.0.0.1", "localhost", "::1"):
+    if created and cluster["Endpoint"] in ("127.0.0.1", "localhost", "::1"):
         import pymysql
 
         conn = pymysql.connect(host=cluster["Endpoint"], port=int(cluster["Port"]), user=cluster["MasterUsername"],

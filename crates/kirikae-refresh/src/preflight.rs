@@ -567,6 +567,15 @@ impl Refresh {
                 });
             }
         }
+        if let kirikae_config::SwitchMethod::Cname { zone, record } = &s.switch {
+            checks.push(bad(
+                "switch method",
+                format!(
+                    "switch = cname (zone {zone}, record {record}) is not implemented yet: only the rename switch-over is"
+                ),
+                format!("remove refresh.{}.switch (the default is the rename: <name>-retired-<run id>, new -> <name>)", self.name),
+            ));
+        }
         // The rules (checked against the live schema of the copy before any row is touched:
         // kirikae has no production database password, and needs none).
         match kirikae_mask::Rules::load(&s.masking) {

@@ -93,7 +93,7 @@ impl RefreshStep {
                 "set a new random master password, stored in the target account's Secrets Manager"
             }
             RefreshStep::Mask => "mask the copy with the rules",
-            RefreshStep::Verify => "verify: no original value survives, no unlisted personal data",
+            RefreshStep::Verify => "prove no original value survives and no unlisted column holds personal data",
             RefreshStep::SwitchOver => {
                 "rename: serving cluster -> <name>-retired-<run>, new -> <name>; check, roll back if it does not answer"
             }
