@@ -207,20 +207,8 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
                     .into(),
             );
         }
-        if raw
-            .accounts
-            .get(&r.target.account)
-            .is_some_and(|a| a.protected)
-        {
-            problem(
-                format!("refresh.{name}.target.account"),
-                format!(
-                    "the target account {:?} is protected; a refresh replaces the target cluster, \
-                     so its target must be an unprotected account",
-                    r.target.account
-                ),
-            );
-        }
+        // A target in a protected account is allowed here: `kirikae refresh run` asks for
+        // `--confirm <alias>` (the refresh replaces the target cluster).
         for (key, minutes) in [
             ("copy_minutes", r.budget.copy_minutes),
             ("step_minutes", r.budget.step_minutes),

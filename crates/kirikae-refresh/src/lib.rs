@@ -53,6 +53,8 @@ pub enum RefreshError {
     Preflight(Vec<Check>),
     #[error("{0}")]
     CloneLimit(String),
+    #[error("{0}")]
+    NeedsConfirm(String),
     #[error("{step}: waited {waited_s:.0} s for {what}, over the budget of {budget_s} s (raise refresh.<name>.budget.{budget_key}, then `kirikae refresh resume <run id>`)")]
     Timeout {
         step: RefreshStep,
@@ -81,7 +83,9 @@ impl RefreshError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            RefreshError::UnknownRefresh { .. } | RefreshError::UnknownRun(..)
+            RefreshError::UnknownRefresh { .. }
+                | RefreshError::UnknownRun(..)
+                | RefreshError::NeedsConfirm(..)
         )
     }
 }
@@ -105,9 +109,30 @@ pub struct Refresh {
     pub target: Cloud,
     pub counter: CallCounter,
     pub state_dir: PathBuf,
+    /// The target account is `protected`: `run` needs `--confirm <this>`.
+    pub target_confirm: Option<String>,
 }
 
 impl Refresh {
+    /// A protected target account needs `--confirm <alias>`: the refresh replaces its cluster.
+    pub fn check_confirm(&self, confirm: Option<&str>) -> Result<(), RefreshError> {
+        match &self.target_confirm {
+            Some(alias) if confirm != Some(alias.as_str()) => {
+                Err(RefreshError::NeedsConfirm(format!(
+                    "the target account {} is protected and this refresh replaces its cluster {}: \
+                 pass --confirm {alias} if that is what you mean{}",
+                    self.target.account,
+                    self.settings.target.cluster,
+                    match confirm {
+                        Some(c) => format!(" (--confirm {c} is not its alias)"),
+                        None => String::new(),
+                    }
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub async fn open(estate: Arc<Estate>, name: &str) -> Result<Refresh, RefreshError> {
         let config = estate.config();
         let Some(settings) = config.refresh.get(name).cloned() else {
@@ -136,6 +161,10 @@ impl Refresh {
                 Ok::<_, RefreshError>(Cloud::new(&account, &id, &sdk, &counter))
             }
         };
+        let target_confirm = config
+            .account(&settings.target.account)
+            .filter(|(_, a)| a.protected)
+            .map(|(name, a)| a.alias.clone().unwrap_or_else(|| name.to_string()));
         let source = cloud(&settings.source.account).await?;
         let target = cloud(&settings.target.account).await?;
         Ok(Refresh {
@@ -145,6 +174,7 @@ impl Refresh {
             source,
             target,
             counter,
+            target_confirm,
         })
     }
 }

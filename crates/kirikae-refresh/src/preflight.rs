@@ -567,6 +567,15 @@ impl Refresh {
                 });
             }
         }
+        if let Some(alias) = &self.target_confirm {
+            checks.push(ok(
+                "protected target",
+                format!(
+                    "{} is a protected account: `refresh run` needs --confirm {alias}",
+                    self.target.account
+                ),
+            ));
+        }
         if let kirikae_config::SwitchMethod::Cname { zone, record } = &s.switch {
             checks.push(bad(
                 "switch method",

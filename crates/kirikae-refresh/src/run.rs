@@ -27,6 +27,8 @@ pub const CRASH_ENV: &str = "KIRIKAE_REFRESH_CRASH_AFTER";
 pub struct RunOptions {
     /// Leave what a failed run created, for inspection (and `resume`).
     pub keep_on_failure: bool,
+    /// `--confirm <alias>`: needed when the target account is protected.
+    pub confirm: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -256,6 +258,7 @@ impl Refresh {
         opts: &RunOptions,
         reporter: Arc<dyn Reporter>,
     ) -> Result<RunOutcome, RefreshError> {
+        self.check_confirm(opts.confirm.as_deref())?;
         // One run of a refresh at a time: an interrupted one is resumed, not doubled.
         for st in crate::list(&self.state_dir) {
             if st.name == self.name && !st.finished && st.failed.is_none() {
@@ -366,6 +369,7 @@ pub async fn resume(
         )));
     }
     let refresh = Refresh::open(estate, &st.name).await?;
+    refresh.check_confirm(opts.confirm.as_deref())?;
     journal
         .append(
             "resumed",

@@ -226,6 +226,9 @@ pub enum RefreshCommand {
         /// Leave what a failed run created, for inspection and `resume`
         #[arg(long)]
         keep_on_failure: bool,
+        /// The alias of a protected target account: the refresh replaces its cluster
+        #[arg(long, value_name = "ALIAS")]
+        confirm: Option<String>,
     },
     /// Continue a run after a crash, or retry one kept with --keep-on-failure
     #[command(after_help = "Example:\n  kirikae refresh resume 20261125-040012-3f2a")]
@@ -235,6 +238,9 @@ pub enum RefreshCommand {
         /// Leave what it created if it fails again
         #[arg(long)]
         keep_on_failure: bool,
+        /// The alias of a protected target account: the refresh replaces its cluster
+        #[arg(long, value_name = "ALIAS")]
+        confirm: Option<String>,
     },
     /// Where a run is: steps done with their times, what it created and what is left
     #[command(after_help = "Example:\n  kirikae refresh status 20261125-040012-3f2a")]

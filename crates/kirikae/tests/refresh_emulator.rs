@@ -524,15 +524,33 @@ fn bad_input_is_refused_with_the_fix_and_creates_nothing() {
     let o = refresh(&s.config, &["refresh", "status", "nope"]);
     assert_eq!(o.status.code(), Some(2));
 
-    // The target names production's account (protected): refused by the config check.
+    // The target is in production's account (protected): --confirm <alias> is needed.
     edit(&s.config, "account = \"dev\"", "account = \"prod\"");
-    let o = run(&s.config, &["refresh", "run", "staging"]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
     assert!(
-        text(&o).1.contains("refresh.staging.target.account") && text(&o).1.contains("protected"),
+        text(&o).1.contains("protected") && text(&o).1.contains("--confirm shop-prod"),
         "{}",
         text(&o).1
     );
+    let o = refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--confirm", "shop-dev"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("is not its alias"), "{}", text(&o).1);
+    // confirmed, it gets as far as preflight, which finds no staging network in prod: nothing made
+    let o = refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--confirm", "shop-prod"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("no DB subnet group staging-db in prod"),
+        "{}",
+        text(&o).1
+    );
+    assert!(leftovers(&s.emu).is_empty());
     edit(
         &s.config,
         "[refresh.staging.target]\naccount = \"prod\"",

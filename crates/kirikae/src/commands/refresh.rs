@@ -115,11 +115,18 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
         RefreshCommand::Run {
             name,
             keep_on_failure,
+            confirm,
         } => {
             let estate = estate(global, config).await?;
             let refresh = Refresh::open(estate, &name).await.map_err(failure)?;
             let outcome = refresh
-                .run(&RunOptions { keep_on_failure }, Arc::new(Stderr))
+                .run(
+                    &RunOptions {
+                        keep_on_failure,
+                        confirm,
+                    },
+                    Arc::new(Stderr),
+                )
                 .await
                 .map_err(failure)?;
             done(global, &outcome)
@@ -127,12 +134,16 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
         RefreshCommand::Resume {
             run_id,
             keep_on_failure,
+            confirm,
         } => {
             let estate = estate(global, config).await?;
             let outcome = kirikae_refresh::resume(
                 estate,
                 &run_id,
-                &RunOptions { keep_on_failure },
+                &RunOptions {
+                    keep_on_failure,
+                    confirm,
+                },
                 Arc::new(Stderr),
             )
             .await
