@@ -128,6 +128,7 @@ pub struct Cloud {
     kms: aws_sdk_kms::Client,
     sm: aws_sdk_secretsmanager::Client,
     ram: aws_sdk_ram::Client,
+    route53: aws_sdk_route53::Client,
 }
 
 fn err<E: ProvideErrorMetadata>(operation: &'static str, account: &str, e: E) -> CallError {
@@ -166,6 +167,10 @@ impl Cloud {
             .interceptor(counter.clone())
             .build();
         let ram = aws_sdk_ram::config::Builder::from(sdk)
+            .retry_config(retry.clone())
+            .interceptor(counter.clone())
+            .build();
+        let route53 = aws_sdk_route53::config::Builder::from(sdk)
             .retry_config(retry)
             .interceptor(counter.clone())
             .build();
@@ -176,6 +181,7 @@ impl Cloud {
             kms: aws_sdk_kms::Client::from_conf(kms),
             sm: aws_sdk_secretsmanager::Client::from_conf(sm),
             ram: aws_sdk_ram::Client::from_conf(ram),
+            route53: aws_sdk_route53::Client::from_conf(route53),
         }
     }
 
@@ -651,6 +657,98 @@ impl Cloud {
                 }
             }
         }
+    }
+
+    pub async fn remove_tags(&self, arn: &str, keys: &[&str]) -> CallResult<()> {
+        self.rds
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(keys.iter().map(|k| k.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| self.e("RemoveTagsFromResource", e.into_service_error()))?;
+        Ok(())
+    }
+
+    // --- Route 53 -------------------------------------------------------------------------
+
+    pub async fn hosted_zone(&self, zone: &str) -> CallResult<Option<String>> {
+        match self.route53.get_hosted_zone().id(zone).send().await {
+            Ok(o) => Ok(o.hosted_zone().map(|z| z.name().to_string())),
+            Err(e) => {
+                let e = self.e("GetHostedZone", e.into_service_error());
+                if e.not_found() || e.is("NoSuchHostedZone") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The value of the CNAME record `name` in `zone`, if there is one.
+    pub async fn cname(&self, zone: &str, name: &str) -> CallResult<Option<String>> {
+        let o = self
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone)
+            .start_record_name(name)
+            .start_record_type(aws_sdk_route53::types::RrType::Cname)
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| self.e("ListResourceRecordSets", e.into_service_error()))?;
+        let want = name.trim_end_matches('.');
+        Ok(o.resource_record_sets()
+            .iter()
+            .find(|r| {
+                r.name().trim_end_matches('.') == want
+                    && r.r#type() == &aws_sdk_route53::types::RrType::Cname
+            })
+            .and_then(|r| r.resource_records().first().map(|v| v.value().to_string())))
+    }
+
+    /// Points the CNAME record `name` at `value` (created if missing); TTL 60 s.
+    pub async fn upsert_cname(&self, zone: &str, name: &str, value: &str) -> CallResult<()> {
+        use aws_sdk_route53::types::{
+            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+        };
+        let bad = |what: &str| CallError {
+            operation: "ChangeResourceRecordSets",
+            account: self.account.clone(),
+            code: "InvalidInput".into(),
+            message: what.to_string(),
+        };
+        let record = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::Cname)
+            .ttl(60)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value(value)
+                    .build()
+                    .map_err(|e| bad(&e.to_string()))?,
+            )
+            .build()
+            .map_err(|e| bad(&e.to_string()))?;
+        let change = Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(record)
+            .build()
+            .map_err(|e| bad(&e.to_string()))?;
+        self.route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .map_err(|e| bad(&e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| self.e("ChangeResourceRecordSets", e.into_service_error()))?;
+        Ok(())
     }
 
     // --- RAM ------------------------------------------------------------------------------

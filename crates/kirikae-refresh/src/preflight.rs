@@ -577,13 +577,22 @@ impl Refresh {
             ));
         }
         if let kirikae_config::SwitchMethod::Cname { zone, record } = &s.switch {
-            checks.push(bad(
-                "switch method",
-                format!(
-                    "switch = cname (zone {zone}, record {record}) is not implemented yet: only the rename switch-over is"
+            checks.push(match self.target.hosted_zone(zone).await? {
+                Some(zone_name) if record.trim_end_matches('.').ends_with(zone_name.trim_end_matches('.')) => ok(
+                    "switch record",
+                    format!("{record} in the hosted zone {zone} ({zone_name}) of {}: a CNAME to the new cluster's endpoint", self.target.account),
                 ),
-                format!("remove refresh.{}.switch (the default is the rename: <name>-retired-<run id>, new -> <name>)", self.name),
-            ));
+                Some(zone_name) => bad(
+                    "switch record",
+                    format!("{record} is not inside the hosted zone {zone} ({zone_name})"),
+                    format!("fix refresh.{}.switch.record (a name ending in {zone_name})", self.name),
+                ),
+                None => bad(
+                    "switch record",
+                    format!("no Route 53 hosted zone {zone} in {} ({})", self.target.account, self.target.account_id),
+                    format!("fix refresh.{}.switch.zone (aws route53 list-hosted-zones)", self.name),
+                ),
+            });
         }
         // The rules (checked against the live schema of the copy before any row is touched:
         // kirikae has no production database password, and needs none).

@@ -817,6 +817,15 @@ async fn reset_password(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 
 /// The masking engine's URL of the new cluster, with the password from the secret.
 async fn db_url(ctx: &Ctx<'_>, cluster_id: &str) -> Result<DbUrl, RefreshError> {
+    db_url_via(ctx, cluster_id, None).await
+}
+
+/// `host`: connect there instead (the switched DNS name) with the cluster's credentials.
+async fn db_url_via(
+    ctx: &Ctx<'_>,
+    cluster_id: &str,
+    host: Option<&str>,
+) -> Result<DbUrl, RefreshError> {
     let target = &ctx.r.target;
     let c = target
         .cluster(cluster_id)
@@ -838,12 +847,13 @@ async fn db_url(ctx: &Ctx<'_>, cluster_id: &str) -> Result<DbUrl, RefreshError> 
             )))
         }
     };
-    let (host, port) = match &ctx.r.settings.connect {
-        Some(via) => match via.via.rsplit_once(':') {
+    let (host, port) = match (&ctx.r.settings.connect, host) {
+        (_, Some(h)) => (h.to_string(), c.port.unwrap_or(3306)),
+        (Some(via), None) => match via.via.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), p.parse::<i32>().unwrap_or(3306)),
             None => (via.via.clone(), c.port.unwrap_or(3306)),
         },
-        None => (
+        (None, None) => (
             c.endpoint.clone().unwrap_or_default(),
             c.port.unwrap_or(3306),
         ),
@@ -979,6 +989,124 @@ async fn answers(ctx: &Ctx<'_>) -> Result<(), String> {
 }
 
 async fn switch_over(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let detail = match ctx.r.settings.switch.clone() {
+        kirikae_config::SwitchMethod::Rename => switch_rename(ctx).await?,
+        kirikae_config::SwitchMethod::Cname { zone, record } => {
+            switch_cname(ctx, &zone, &record).await?
+        }
+    };
+    // From here the new cluster serves: a later failure must not delete it.
+    let keep: Vec<Created> = ctx
+        .st
+        .created
+        .iter()
+        .filter(|c| matches!(c.kind.as_str(), "cluster" | "instance" | "secret"))
+        .cloned()
+        .collect();
+    for c in keep {
+        ctx.removed(&c)?;
+    }
+    Ok(detail)
+}
+
+/// The tag naming the DNS record a cluster serves (cname switch-over).
+const SERVES_TAG: &str = "kirikae:serves";
+
+async fn switch_cname(ctx: &mut Ctx<'_>, zone: &str, record: &str) -> Result<Value, RefreshError> {
+    let t = ctx.r.target.clone();
+    let (new_id, retired) = (ctx.names.new_cluster.clone(), ctx.names.retired.clone());
+    let clusters = t.clusters().await?;
+    let new = clusters
+        .iter()
+        .find(|c| c.id == new_id)
+        .cloned()
+        .ok_or_else(|| RefreshError::Refused(format!("the new cluster {new_id} is gone")))?;
+    let endpoint = new.endpoint.clone().unwrap_or_default();
+    // The serving cluster: the one tagged as serving the record, else the configured name.
+    let old = clusters
+        .iter()
+        .find(|c| c.id != new_id && c.tags.get(SERVES_TAG).map(String::as_str) == Some(record))
+        .or_else(|| {
+            clusters
+                .iter()
+                .find(|c| c.id != new_id && c.id == ctx.r.settings.target.cluster)
+        })
+        .cloned();
+    let previous = t.cname(zone, record).await?;
+    let flip = Instant::now();
+    if previous.as_deref() != Some(endpoint.as_str()) {
+        ctx.say(&format!(
+            "switch_over: {record} -> {endpoint} (was {})",
+            previous.as_deref().unwrap_or("none")
+        ));
+        t.upsert_cname(zone, record, &endpoint).await?;
+    }
+    let flip_ms = flip.elapsed().as_millis() as u64;
+    // The check through the name: the record's value, with the new cluster's credentials.
+    let mut last = String::new();
+    for attempt in 0..5u32 {
+        let r: Result<(), String> = async {
+            let host = t
+                .cname(zone, record)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no record {record}"))?;
+            if host != endpoint {
+                return Err(format!("{record} points to {host}, not {endpoint}"));
+            }
+            let url = db_url_via(ctx, &new_id, Some(&host))
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
+            conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                last.clear();
+                break;
+            }
+            Err(e) => {
+                last = e;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
+            }
+        }
+    }
+    if !last.is_empty() {
+        if let Some(p) = &previous {
+            t.upsert_cname(zone, record, p).await?;
+        }
+        return Err(RefreshError::Switch(format!(
+            "the new cluster did not answer through {record}: {last}; the record points back to {}",
+            previous.as_deref().unwrap_or("(it did not exist)")
+        )));
+    }
+    t.add_tags(
+        &new.arn,
+        &BTreeMap::from([(SERVES_TAG.to_string(), record.to_string())]),
+    )
+    .await?;
+    let mut retired_list = Vec::new();
+    if let Some(old) = old {
+        if old.id != retired {
+            ctx.say(&format!(
+                "switch_over: {} -> {retired} (no longer behind {record})",
+                old.id
+            ));
+            t.rename_cluster(&old.id, &retired).await?;
+            ctx.wait_cluster(RefreshStep::SwitchOver, &t, &retired, false)
+                .await?;
+        }
+        if let Some(o) = t.cluster(&retired).await? {
+            t.remove_tags(&o.arn, &[SERVES_TAG]).await?;
+        }
+        retired_list.push(retired);
+    }
+    Ok(json!({"flip_ms": flip_ms, "record": record, "endpoint": endpoint, "retired": retired_list}))
+}
+
+async fn switch_rename(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let t = ctx.r.target.clone();
     let name = ctx.r.settings.target.cluster.clone();
     let (new_id, retired) = (ctx.names.new_cluster.clone(), ctx.names.retired.clone());
@@ -1036,17 +1164,6 @@ async fn switch_over(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
                 .await?;
         }
         return Err(RefreshError::Switch(format!("the new cluster did not answer through {name}: {last}; rolled back, {name} serves the previous cluster")));
-    }
-    // From here the new cluster serves: a later failure must not delete it.
-    let keep: Vec<Created> = ctx
-        .st
-        .created
-        .iter()
-        .filter(|c| matches!(c.kind.as_str(), "cluster" | "instance" | "secret"))
-        .cloned()
-        .collect();
-    for c in keep {
-        ctx.removed(&c)?;
     }
     Ok(json!({"flip_ms": flip_ms, "retired": retired_list}))
 }

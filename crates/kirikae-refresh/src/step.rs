@@ -95,7 +95,7 @@ impl RefreshStep {
             RefreshStep::Mask => "mask the copy with the rules",
             RefreshStep::Verify => "prove no original value survives and no unlisted column holds personal data",
             RefreshStep::SwitchOver => {
-                "rename: serving cluster -> <name>-retired-<run>, new -> <name>; check, roll back if it does not answer"
+                "rename (serving -> <name>-retired-<run>, new -> <name>) or point the CNAME at the new cluster; check through the name, roll back if it does not answer"
             }
             RefreshStep::RetireOld => "delete retired clusters beyond keep_retired",
             RefreshStep::CleanUp => "unshare and delete temporary snapshots and shares",

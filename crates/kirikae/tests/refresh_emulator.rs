@@ -659,19 +659,70 @@ fn a_failure_cleans_up_unless_kept_and_a_kept_run_resumes() {
 }
 
 #[test]
-fn a_cname_switch_is_refused_by_preflight_until_it_exists() {
+fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_one() {
     let s = story();
+    // A zone that does not exist: preflight says so, nothing is created.
     edit(
         &s.config,
         "[refresh.staging]\n",
-        "[refresh.staging]\nswitch = { method = \"cname\", zone = \"Z123\", record = \"db.staging.internal\" }\n",
+        "[refresh.staging]\nswitch = { method = \"cname\", zone = \"ZNOSUCHZONE\", record = \"db.staging.internal\" }\n",
     );
     let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
     assert!(
-        err.contains("switch method") && err.contains("not implemented"),
-        "{err}"
+        text(&o).1.contains("no Route 53 hosted zone ZNOSUCHZONE"),
+        "{}",
+        text(&o).1
     );
-    assert!(leftovers(&s.emu).is_empty());
+
+    let zone = world(&s.emu, &["zone", "staging.internal"]);
+    edit(&s.config, "ZNOSUCHZONE", &zone);
+    let serving = |emu: &Emulator| -> Vec<String> {
+        let v: Value = serde_json::from_str(&world(emu, &["clusters"])).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["tags"]["kirikae:serves"] == "db.staging.internal")
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut previous = "staging".to_string();
+    for round in 0..2 {
+        let v = json_of(&refresh(
+            &s.config,
+            &["refresh", "run", "staging", "--output", "json"],
+        ));
+        let run_id = v["run_id"].as_str().unwrap();
+        let new = format!("staging-{run_id}");
+        assert_eq!(serving(&s.emu), std::slice::from_ref(&new), "round {round}");
+        let record: Value =
+            serde_json::from_str(&world(&s.emu, &["cname", &zone, "db.staging.internal"])).unwrap();
+        assert!(record.is_string(), "the record exists: {record}");
+        // the previous serving cluster was renamed retired and deleted (keep_retired = 0)
+        assert_eq!(
+            v["retired"][0],
+            format!("staging-retired-{run_id}"),
+            "{v:#}"
+        );
+        assert_eq!(
+            v["deleted"][0],
+            format!("staging-retired-{run_id}"),
+            "{v:#}"
+        );
+        let ids: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
+        let ids: Vec<&str> = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [new.as_str()],
+            "only the serving cluster is left (previous: {previous})"
+        );
+        let row: Value = serde_json::from_str(&world(&s.emu, &["row", &new])).unwrap();
+        assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
+        previous = new;
+    }
 }

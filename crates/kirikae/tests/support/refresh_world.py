@@ -90,6 +90,25 @@ def drop_dev_from_policy(url, key):
     kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=refresh_seed.key_policy(PROD, []))
 
 
+def zone(url, name):
+    r53 = seed.client("route53", url, DEV)
+    return r53.create_hosted_zone(Name=name, CallerReference=f"kirikae-test-{time.time()}")["HostedZone"]["Id"].split("/")[-1]
+
+
+def clusters(url):
+    rds = seed.client("rds", url, DEV)
+    return [{"id": c["DBClusterIdentifier"], "tags": {t["Key"]: t["Value"] for t in c.get("TagList", [])}}
+            for c in rds.describe_db_clusters()["DBClusters"]]
+
+
+def cname(url, zone_id, name):
+    r53 = seed.client("route53", url, DEV)
+    for r in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]:
+        if r["Type"] == "CNAME" and r["Name"].rstrip(".") == name.rstrip("."):
+            return r["ResourceRecords"][0]["Value"]
+    return None
+
+
 if __name__ == "__main__":
     cmd, url = sys.argv[1], sys.argv[2]
     if cmd == "row":
@@ -98,5 +117,11 @@ if __name__ == "__main__":
         print(json.dumps(leftovers(url)))
     elif cmd == "probe":
         probe(url, sys.argv[3], sys.argv[4])
+    elif cmd == "zone":
+        print(zone(url, sys.argv[3]))
+    elif cmd == "clusters":
+        print(json.dumps(clusters(url)))
+    elif cmd == "cname":
+        print(json.dumps(cname(url, sys.argv[3], sys.argv[4])))
     elif cmd == "drop-dev-from-policy":
         drop_dev_from_policy(url, sys.argv[3])
