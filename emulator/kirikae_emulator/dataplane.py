@@ -190,7 +190,12 @@ def allocate_name(fam: str, account: str, identifier: str, kind: str = "") -> st
         n = 1
         while True:
             suffix = "" if n == 1 else f"_{n}"
-            name = base[: MAX_NAME - len(suffix)] + suffix
+            stem = base[: MAX_NAME - len(suffix)]
+            # MariaDB's GRANT takes the name with every `_` escaped (`\_`), and refuses a
+            # database name longer than 64 characters in that form too.
+            while fam == "mysql" and len(stem + suffix) + (stem + suffix).count("_") > 64:
+                stem = stem[:-1]
+            name = stem + suffix
             if name not in _reserved and not _exists(fam, name):
                 _reserved.add(name)
                 return name

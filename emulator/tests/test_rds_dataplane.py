@@ -245,3 +245,13 @@ def test_rename_keeps_the_instances_with_the_renamed_cluster(prod):
     assert members("staging") == []
     i = prod.describe_db_instances(DBInstanceIdentifier="staging-1")["DBInstances"][0]
     assert i["DBClusterIdentifier"] == "staging-retired-r1"
+
+
+def test_a_long_cluster_identifier_with_many_hyphens_gets_a_usable_database(prod):
+    # 56 characters, 9 hyphens: the database name's escaped form must fit MariaDB's 64
+    name = "kirikae-staging-20261125-043851-6b1a-mask-a-b-c-d-e-f"
+    create_cluster(prod, name)
+    c = describe(prod, name)
+    assert len(c["DatabaseName"]) + c["DatabaseName"].count("_") <= 64
+    execute(connect(c), "CREATE TABLE t (v INT)", "INSERT INTO t VALUES (1)")
+    assert query(connect(c), "SELECT v FROM t") == [(1,)]

@@ -212,6 +212,18 @@ pub struct RefreshSettings {
     /// Time budgets of the waits, in minutes.
     #[serde(default)]
     pub budget: RefreshBudget,
+    /// Where the copy is masked: `target` (default) or `source` (a temporary cluster in the
+    /// source account, so only masked data is ever shared).
+    #[serde(default)]
+    pub mask_in: MaskIn,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaskIn {
+    #[default]
+    Target,
+    Source,
 }
 
 /// How long a refresh waits for AWS before giving up on a step (a real restore of a large
@@ -253,6 +265,12 @@ pub struct ClusterRef {
     /// key policy must let the target account use it.
     #[serde(default)]
     pub kms_key: Option<String>,
+    /// `mask_in = "source"`: the DB subnet group and security groups of the temporary cluster
+    /// masked in the source account (default: the account's `default` subnet group).
+    #[serde(default)]
+    pub subnet_group: Option<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -220,6 +220,14 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
                 );
             }
         }
+        if r.mask_in == MaskIn::Source && r.strategy == RefreshStrategy::Clone {
+            problem(
+                format!("refresh.{name}.strategy"),
+                "mask_in = \"source\" shares only a snapshot of the masked copy, so it cannot clone: \
+                 use strategy = \"auto\" or \"snapshot\""
+                    .into(),
+            );
+        }
         if let SwitchMethod::Cname { zone, record } = &r.switch {
             if zone.is_empty() || record.is_empty() {
                 problem(

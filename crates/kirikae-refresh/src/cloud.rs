@@ -364,7 +364,10 @@ impl Cloud {
             .snapshot_identifier(snapshot_arn)
             .engine(&c.engine)
             .db_subnet_group_name(&c.subnet_group)
-            .set_vpc_security_group_ids(Some(c.security_groups.clone()))
+            .set_vpc_security_group_ids(
+                // an empty list is sent as an empty parameter, which is not "none given"
+                Some(c.security_groups.clone()).filter(|g| !g.is_empty()),
+            )
             .set_kms_key_id(c.kms_key.clone())
             .set_db_cluster_parameter_group_name(c.parameter_group.clone())
             .deletion_protection(true)
@@ -384,7 +387,10 @@ impl Cloud {
             .restore_type("copy-on-write")
             .use_latest_restorable_time(true)
             .db_subnet_group_name(&c.subnet_group)
-            .set_vpc_security_group_ids(Some(c.security_groups.clone()))
+            .set_vpc_security_group_ids(
+                // an empty list is sent as an empty parameter, which is not "none given"
+                Some(c.security_groups.clone()).filter(|g| !g.is_empty()),
+            )
             .set_kms_key_id(c.kms_key.clone())
             .set_db_cluster_parameter_group_name(c.parameter_group.clone())
             .deletion_protection(true)

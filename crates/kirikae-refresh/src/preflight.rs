@@ -393,6 +393,13 @@ impl Refresh {
             let holder = clone_holder(&target_clusters, &src.arn);
             use kirikae_config::RefreshStrategy as S;
             let (path, reason) = match (s.strategy, clone_possible, holder) {
+                _ if s.mask_in == kirikae_config::MaskIn::Source => (
+                    Some(CopyPath::Snapshot),
+                    format!(
+                        "mask_in = \"source\": masked in a temporary cluster in {}, only a snapshot of the masked copy is shared",
+                        self.source.account
+                    ),
+                ),
                 (S::Snapshot, _, _) => (Some(CopyPath::Snapshot), "strategy = \"snapshot\"".to_string()),
                 (_, false, _) if src.default_key => (
                     if s.strategy == S::Clone { None } else { Some(CopyPath::Snapshot) },
@@ -637,6 +644,21 @@ impl Refresh {
         let mut v = vec![Preflight];
         match path {
             CopyPath::Clone => v.extend([ShareCluster, CloneCluster]),
+            CopyPath::Snapshot if self.settings.mask_in == kirikae_config::MaskIn::Source => {
+                v.extend([
+                    CreateSnapshot,
+                    RestoreInSource,
+                    Mask,
+                    Verify,
+                    SnapshotMasked,
+                ]);
+                if reencrypt {
+                    v.push(ReencryptSnapshot);
+                }
+                v.extend([ShareSnapshot, RestoreCluster, CreateWriter, ResetPassword]);
+                v.extend([SwitchOver, RetireOld, CleanUp]);
+                return v;
+            }
             CopyPath::Snapshot => {
                 v.push(CreateSnapshot);
                 if reencrypt {

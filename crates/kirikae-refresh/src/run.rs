@@ -64,6 +64,11 @@ struct Names {
     snapshot_cmk: String,
     ram_share: String,
     secret: String,
+    /// `mask_in = "source"`: the temporary cluster, its writer and secret, the masked snapshot.
+    temp_cluster: String,
+    temp_writer: String,
+    temp_secret: String,
+    snapshot_masked: String,
 }
 
 impl Names {
@@ -76,6 +81,10 @@ impl Names {
             snapshot_cmk: format!("kirikae-{name}-{run_id}-cmk"),
             ram_share: format!("kirikae-{name}-{run_id}"),
             secret: format!("kirikae/refresh/{name}/{run_id}"),
+            temp_cluster: format!("kirikae-{name}-{run_id}-mask"),
+            temp_writer: format!("kirikae-{name}-{run_id}-mask-1"),
+            temp_secret: format!("kirikae/refresh/{name}/{run_id}/mask"),
+            snapshot_masked: format!("kirikae-{name}-{run_id}-masked"),
         }
     }
 }
@@ -411,6 +420,8 @@ async fn step(ctx: &mut Ctx<'_>, step: RefreshStep) -> Result<(), RefreshError> 
         CloneCluster => clone_cluster(ctx).await?,
         CreateSnapshot => create_snapshot(ctx).await?,
         ReencryptSnapshot => reencrypt_snapshot(ctx).await?,
+        RestoreInSource => restore_in_source(ctx).await?,
+        SnapshotMasked => snapshot_masked(ctx).await?,
         ShareSnapshot => share_snapshot(ctx).await?,
         RestoreCluster => restore_cluster(ctx).await?,
         CreateWriter => create_writer(ctx).await?,
@@ -439,14 +450,19 @@ async fn step(ctx: &mut Ctx<'_>, step: RefreshStep) -> Result<(), RefreshError> 
 async fn execute(ctx: &mut Ctx<'_>) -> Result<RunOutcome, RefreshError> {
     use RefreshStep::*;
     step(ctx, Preflight).await?;
-    loop {
+    'path: loop {
         let path = match ctx.st.copy_path.as_deref() {
             Some("clone") => CopyPath::Clone,
             _ => CopyPath::Snapshot,
         };
-        if path == CopyPath::Clone {
-            step(ctx, ShareCluster).await?;
-            match step(ctx, CloneCluster).await {
+        let reencrypt = ctx
+            .st
+            .details
+            .get("preflight")
+            .and_then(|d| d["reencrypt"].as_bool())
+            == Some(true);
+        for s in ctx.r.steps_for(path, reencrypt).into_iter().skip(1) {
+            match step(ctx, s).await {
                 Err(RefreshError::CloneLimit(msg))
                     if ctx.r.settings.strategy == kirikae_config::RefreshStrategy::Auto =>
                 {
@@ -463,33 +479,13 @@ async fn execute(ctx: &mut Ctx<'_>) -> Result<RunOutcome, RefreshError> {
                     ctx.st.copy_path = Some("snapshot".into());
                     ctx.st.copy_reason = Some(reason);
                     remove_kind(ctx, "ram_share").await?;
-                    continue;
+                    continue 'path;
                 }
                 other => other?,
             }
-        } else {
-            step(ctx, CreateSnapshot).await?;
-            if ctx
-                .st
-                .details
-                .get("preflight")
-                .and_then(|d| d["reencrypt"].as_bool())
-                == Some(true)
-            {
-                step(ctx, ReencryptSnapshot).await?;
-            }
-            step(ctx, ShareSnapshot).await?;
-            step(ctx, RestoreCluster).await?;
         }
         break;
     }
-    step(ctx, CreateWriter).await?;
-    step(ctx, ResetPassword).await?;
-    step(ctx, Mask).await?;
-    step(ctx, Verify).await?;
-    step(ctx, SwitchOver).await?;
-    step(ctx, RetireOld).await?;
-    step(ctx, CleanUp).await?;
 
     let calls = ctx.r.counter.snapshot();
     let seconds: f64 = ctx.st.done.iter().map(|(_, s)| s).sum();
@@ -682,25 +678,30 @@ async fn create_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 async fn reencrypt_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let id = ctx.names.snapshot_cmk.clone();
     let key = ctx.r.settings.source.kms_key.clone().unwrap_or_default();
+    // mask_in = "source": the masked copy is what gets shared, so it is what is re-encrypted.
+    let base = if mask_in_source(ctx) {
+        ctx.names.snapshot_masked.clone()
+    } else {
+        ctx.names.snapshot.clone()
+    };
     if ctx.r.source.snapshot(&id).await?.is_none() {
         ctx.created("snapshot", &ctx.r.source.clone(), &id)?;
         let tags = BTreeMap::from([
             (REFRESH_TAG.to_string(), ctx.r.name.clone()),
             (RUN_TAG.to_string(), ctx.st.run_id.clone()),
         ]);
-        ctx.r
-            .source
-            .copy_snapshot(&ctx.names.snapshot, &id, &key, &tags)
-            .await?;
+        ctx.r.source.copy_snapshot(&base, &id, &key, &tags).await?;
     }
     ctx.wait_snapshot(RefreshStep::ReencryptSnapshot, &ctx.r.source, &id)
         .await?;
-    Ok(json!({"snapshot": id, "kms_key": key}))
+    Ok(json!({"snapshot": id, "from": base, "kms_key": key}))
 }
 
 fn shared_snapshot_id(ctx: &Ctx<'_>) -> String {
     if ctx.st.is_done(RefreshStep::ReencryptSnapshot) {
         ctx.names.snapshot_cmk.clone()
+    } else if mask_in_source(ctx) {
+        ctx.names.snapshot_masked.clone()
     } else {
         ctx.names.snapshot.clone()
     }
@@ -768,14 +769,29 @@ async fn create_writer(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 }
 
 async fn reset_password(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
-    let target = ctx.r.target.clone();
-    let cluster = target
-        .cluster(&ctx.names.new_cluster)
+    let (target, id, secret) = (
+        ctx.r.target.clone(),
+        ctx.names.new_cluster.clone(),
+        ctx.names.secret.clone(),
+    );
+    let arn = new_password(ctx, &target, &id, &secret, RefreshStep::ResetPassword).await?;
+    Ok(json!({"secret": arn}))
+}
+
+/// A new random master password for `cluster_id`, kept in `secret_name` of the same account
+/// (reused when a rerun finds it), named by the cluster's tag `kirikae:secret`.
+async fn new_password(
+    ctx: &mut Ctx<'_>,
+    cloud: &Cloud,
+    cluster_id: &str,
+    secret_name: &str,
+    step: RefreshStep,
+) -> Result<String, RefreshError> {
+    let cluster = cloud
+        .cluster(cluster_id)
         .await?
-        .ok_or_else(|| {
-            RefreshError::Refused(format!("the new cluster {} is gone", ctx.names.new_cluster))
-        })?;
-    let (arn, password) = match target.secret(&ctx.names.secret).await? {
+        .ok_or_else(|| RefreshError::Refused(format!("the cluster {cluster_id} is gone")))?;
+    let (arn, password) = match cloud.secret(secret_name).await? {
         Some((arn, value)) => {
             let v: Value = serde_json::from_str(&value).unwrap_or_default();
             (arn, v["password"].as_str().unwrap_or_default().to_string())
@@ -786,16 +802,15 @@ async fn reset_password(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
             let value = json!({
                 "username": cluster.master_user, "password": password, "engine": cluster.engine,
                 "host": cluster.endpoint, "port": cluster.port, "dbname": cluster.database,
-                "dbClusterIdentifier": ctx.r.settings.target.cluster,
+                "dbClusterIdentifier": cluster_id,
             });
-            let secret_name = ctx.names.secret.clone();
-            ctx.created("secret", &target, &secret_name)?;
-            let arn = target
+            ctx.created("secret", cloud, secret_name)?;
+            let arn = cloud
                 .create_secret(
-                    &ctx.names.secret,
+                    secret_name,
                     &value.to_string(),
                     &format!(
-                        "master password of the staging cluster made by kirikae refresh run {}",
+                        "master password of a cluster made by kirikae refresh run {}",
                         ctx.st.run_id
                     ),
                 )
@@ -803,30 +818,118 @@ async fn reset_password(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
             (arn, password)
         }
     };
-    target.set_password(&cluster.id, &password).await?;
-    target
+    cloud.set_password(&cluster.id, &password).await?;
+    cloud
         .add_tags(
             &cluster.arn,
             &BTreeMap::from([(SECRET_TAG.to_string(), arn.clone())]),
         )
         .await?;
-    ctx.wait_cluster(RefreshStep::ResetPassword, &target, &cluster.id, false)
+    ctx.wait_cluster(step, cloud, &cluster.id, false).await?;
+    Ok(arn)
+}
+
+async fn restore_in_source(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let src = ctx.r.source.clone();
+    let (id, writer) = (
+        ctx.names.temp_cluster.clone(),
+        ctx.names.temp_writer.clone(),
+    );
+    let snap = src.snapshot(&ctx.names.snapshot).await?.ok_or_else(|| {
+        RefreshError::Refused(format!("the snapshot {} is gone", ctx.names.snapshot))
+    })?;
+    if src.cluster(&id).await?.is_none() {
+        let spec = NewCluster {
+            id: id.clone(),
+            engine: pre(ctx, "engine"),
+            subnet_group: ctx
+                .r
+                .settings
+                .source
+                .subnet_group
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            security_groups: ctx.r.settings.source.security_groups.clone(),
+            kms_key: None,
+            parameter_group: None,
+            tags: BTreeMap::from([
+                (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+                (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+            ]),
+        };
+        ctx.created("cluster", &src, &id)?;
+        src.restore_from_snapshot(&snap.arn, &spec).await?;
+    }
+    ctx.wait_cluster(RefreshStep::RestoreInSource, &src, &id, true)
         .await?;
-    Ok(json!({"secret": arn}))
+    if src.instance_status(&writer).await?.is_none() {
+        ctx.created("instance", &src, &writer)?;
+        src.create_instance(
+            &writer,
+            &id,
+            &pre(ctx, "engine"),
+            &ctx.r.settings.target.instance_class,
+            &BTreeMap::from([(RUN_TAG.to_string(), ctx.st.run_id.clone())]),
+        )
+        .await?;
+    }
+    ctx.wait_instance(RefreshStep::RestoreInSource, &src, &writer, false)
+        .await?;
+    let secret = ctx.names.temp_secret.clone();
+    let arn = new_password(ctx, &src, &id, &secret, RefreshStep::RestoreInSource).await?;
+    Ok(json!({"cluster": id, "secret": arn}))
+}
+
+async fn snapshot_masked(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let src = ctx.r.source.clone();
+    let id = ctx.names.snapshot_masked.clone();
+    if src.snapshot(&id).await?.is_none() {
+        ctx.created("snapshot", &src, &id)?;
+        let tags = BTreeMap::from([
+            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+        ]);
+        src.create_snapshot(&ctx.names.temp_cluster, &id, &tags)
+            .await?;
+    }
+    ctx.wait_snapshot(RefreshStep::SnapshotMasked, &src, &id)
+        .await?;
+    Ok(json!({"snapshot": id}))
+}
+
+fn mask_in_source(ctx: &Ctx<'_>) -> bool {
+    ctx.r.settings.mask_in == kirikae_config::MaskIn::Source
+}
+
+/// Where the copy is masked: the temporary cluster in the source account, or the new one.
+fn mask_site(ctx: &Ctx<'_>) -> (Cloud, String) {
+    if mask_in_source(ctx) {
+        (ctx.r.source.clone(), ctx.names.temp_cluster.clone())
+    } else {
+        (ctx.r.target.clone(), ctx.names.new_cluster.clone())
+    }
 }
 
 /// The masking engine's URL of the new cluster, with the password from the secret.
 async fn db_url(ctx: &Ctx<'_>, cluster_id: &str) -> Result<DbUrl, RefreshError> {
-    db_url_via(ctx, cluster_id, None).await
+    db_url_in(ctx, &ctx.r.target, cluster_id, None).await
 }
 
-/// `host`: connect there instead (the switched DNS name) with the cluster's credentials.
 async fn db_url_via(
     ctx: &Ctx<'_>,
     cluster_id: &str,
     host: Option<&str>,
 ) -> Result<DbUrl, RefreshError> {
-    let target = &ctx.r.target;
+    db_url_in(ctx, &ctx.r.target, cluster_id, host).await
+}
+
+/// `host`: connect there instead (the switched DNS name) with the cluster's credentials.
+async fn db_url_in(
+    ctx: &Ctx<'_>,
+    target: &Cloud,
+    cluster_id: &str,
+    host: Option<&str>,
+) -> Result<DbUrl, RefreshError> {
     let c = target
         .cluster(cluster_id)
         .await?
@@ -881,7 +984,8 @@ fn mask_key() -> Result<Option<MaskKey>, RefreshError> {
 }
 
 async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
-    let url = db_url(ctx, &ctx.names.new_cluster).await?;
+    let (cloud, site) = mask_site(ctx);
+    let url = db_url_in(ctx, &cloud, &site, None).await?;
     let rules = kirikae_mask::Rules::load(&ctx.r.settings.masking)
         .map_err(|e| RefreshError::Mask(e.to_string()))?;
     let dir = mask_state_dir(ctx);
@@ -940,7 +1044,8 @@ async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 }
 
 async fn verify(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
-    let url = db_url(ctx, &ctx.names.new_cluster).await?;
+    let (cloud, site) = mask_site(ctx);
+    let url = db_url_in(ctx, &cloud, &site, None).await?;
     let rules = kirikae_mask::Rules::load(&ctx.r.settings.masking)
         .map_err(|e| RefreshError::Mask(e.to_string()))?;
     let dir = mask_state_dir(ctx);
@@ -1000,7 +1105,10 @@ async fn switch_over(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
         .st
         .created
         .iter()
-        .filter(|c| matches!(c.kind.as_str(), "cluster" | "instance" | "secret"))
+        .filter(|c| {
+            c.account == ctx.r.target.account
+                && [&ctx.names.new_cluster, &ctx.names.writer, &ctx.names.secret].contains(&&c.id)
+        })
         .cloned()
         .collect();
     for c in keep {
@@ -1256,7 +1364,16 @@ async fn remove_kind(ctx: &mut Ctx<'_>, kind: &str) -> Result<(), RefreshError> 
 
 async fn clean_up(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let before = ctx.st.left_over();
-    for kind in ["snapshot_share", "snapshot", "ram_share"] {
+    // The temporary cluster of mask_in = "source" (the new cluster, its writer and secret
+    // were taken off the list at the switch-over), then the snapshots and shares.
+    for kind in [
+        "instance",
+        "cluster",
+        "secret",
+        "snapshot_share",
+        "snapshot",
+        "ram_share",
+    ] {
         remove_kind(ctx, kind).await?;
     }
     Ok(

@@ -13,6 +13,11 @@ pub enum RefreshStep {
     CloneCluster,
     /// Snapshot path: a manual snapshot of the source cluster.
     CreateSnapshot,
+    /// `mask_in = "source"`: a temporary cluster (with writer and new password) in the source
+    /// account, restored from the snapshot, to be masked there.
+    RestoreInSource,
+    /// `mask_in = "source"`: a snapshot of the masked temporary cluster (the only one shared).
+    SnapshotMasked,
     /// Snapshot path, default-key source: a copy re-encrypted with a customer-managed key.
     ReencryptSnapshot,
     /// Snapshot path: the target account may restore the snapshot.
@@ -33,11 +38,13 @@ pub enum RefreshStep {
     CleanUp,
 }
 
-pub const ALL: [RefreshStep; 14] = [
+pub const ALL: [RefreshStep; 16] = [
     RefreshStep::Preflight,
     RefreshStep::ShareCluster,
     RefreshStep::CloneCluster,
     RefreshStep::CreateSnapshot,
+    RefreshStep::RestoreInSource,
+    RefreshStep::SnapshotMasked,
     RefreshStep::ReencryptSnapshot,
     RefreshStep::ShareSnapshot,
     RefreshStep::RestoreCluster,
@@ -57,6 +64,8 @@ impl RefreshStep {
             RefreshStep::ShareCluster => "share_cluster",
             RefreshStep::CloneCluster => "clone_cluster",
             RefreshStep::CreateSnapshot => "create_snapshot",
+            RefreshStep::RestoreInSource => "restore_in_source",
+            RefreshStep::SnapshotMasked => "snapshot_masked",
             RefreshStep::ReencryptSnapshot => "reencrypt_snapshot",
             RefreshStep::ShareSnapshot => "share_snapshot",
             RefreshStep::RestoreCluster => "restore_cluster",
@@ -81,6 +90,10 @@ impl RefreshStep {
             RefreshStep::ShareCluster => "share the source cluster with the target account (AWS RAM)",
             RefreshStep::CloneCluster => "clone it (copy-on-write) into the target account",
             RefreshStep::CreateSnapshot => "take a manual snapshot of the source cluster",
+            RefreshStep::RestoreInSource => {
+                "restore a temporary cluster in the source account (writer, new password) to mask there"
+            }
+            RefreshStep::SnapshotMasked => "snapshot the masked temporary cluster: only this is shared",
             RefreshStep::ReencryptSnapshot => {
                 "copy the snapshot re-encrypted with the customer-managed key"
             }

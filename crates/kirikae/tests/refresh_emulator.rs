@@ -726,3 +726,81 @@ fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_
         previous = new;
     }
 }
+
+#[test]
+fn mask_in_source_shares_only_the_masked_copy() {
+    let s = story();
+    // the default-key source: the masked copy is re-encrypted before it is shared
+    edit(
+        &s.config,
+        "cluster = \"shop-prod-cmk\"",
+        "cluster = \"shop-prod\"",
+    );
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        "[refresh.staging]\nmask_in = \"source\"\n",
+    );
+    let plan = json_of(&refresh(
+        &s.config,
+        &["refresh", "plan", "staging", "--output", "json"],
+    ));
+    assert!(
+        plan["reason"].as_str().unwrap().contains("mask_in"),
+        "{plan:#}"
+    );
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(
+        steps(&v),
+        [
+            "preflight",
+            "create_snapshot",
+            "restore_in_source",
+            "mask",
+            "verify",
+            "snapshot_masked",
+            "reencrypt_snapshot",
+            "share_snapshot",
+            "restore_cluster",
+            "create_writer",
+            "reset_password",
+            "switch_over",
+            "retire_old",
+            "clean_up"
+        ]
+    );
+    // what was shared is the re-encrypted copy of the masked snapshot, nothing else
+    let journal = std::fs::read_to_string(v["journal"].as_str().unwrap()).unwrap();
+    let shared: Vec<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "created" && e["kind"] == "snapshot_share")
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let run_id = v["run_id"].as_str().unwrap();
+    assert_eq!(shared, [format!("kirikae-staging-{run_id}-cmk")]);
+    let copied_from = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"] == "step_done" && e["step"] == "reencrypt_snapshot")
+        .unwrap()["detail"]["from"]
+        .clone();
+    assert_eq!(copied_from, format!("kirikae-staging-{run_id}-masked"));
+    let row = staging_row(&s.emu);
+    assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
+    assert_ne!(row["first_name"], "Masked", "{row}");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // clone cannot be combined with it: a config error
+    edit(
+        &s.config,
+        "mask_in = \"source\"\n",
+        "mask_in = \"source\"\nstrategy = \"clone\"\n",
+    );
+    let o = run(&s.config, &["refresh", "plan", "staging"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("cannot clone"), "{}", text(&o).1);
+}

@@ -56,6 +56,13 @@ def leftovers(url):
     for i in dev_rds.describe_db_instances()["DBInstances"]:
         if i["DBInstanceIdentifier"] not in staging_members:
             out.append(f"instance {i['DBInstanceIdentifier']} in dev")
+    prod_clusters = {c["DBClusterIdentifier"] for c in prod_rds.describe_db_clusters()["DBClusters"]}
+    out += [f"cluster {c} in prod" for c in sorted(prod_clusters - {"shop-prod", "shop-prod-cmk"})]
+    for i in prod_rds.describe_db_instances()["DBInstances"]:
+        if i["DBInstanceIdentifier"] not in ("shop-prod-1", "shop-prod-cmk-1"):
+            out.append(f"instance {i['DBInstanceIdentifier']} in prod")
+    out += [f"secret {s['Name']} in prod" for s in seed.client("secretsmanager", url, PROD).list_secrets()["SecretList"]
+            if s["Name"].startswith("kirikae/")]
     ram = seed.client("ram", url, PROD)
     for s in ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]:
         if s["status"] not in ("DELETED", "DELETING"):
