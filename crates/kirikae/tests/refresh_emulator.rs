@@ -804,3 +804,45 @@ fn mask_in_source_shares_only_the_masked_copy() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("cannot clone"), "{}", text(&o).1);
 }
+
+#[test]
+fn mask_in_source_killed_after_its_own_steps_resumes_and_leaves_nothing() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = story();
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        "[refresh.staging]\nmask_in = \"source\"\n",
+    );
+    for crash_at in ["restore_in_source", "snapshot_masked"] {
+        let o = support::kirikae()
+            .args(["refresh", "run", "staging", "--config"])
+            .arg(&s.config)
+            .env("KIRIKAE_MASK_KEY", "refresh-test-key")
+            .env("KIRIKAE_REFRESH_CRASH_AFTER", crash_at)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.signal(), Some(9), "{crash_at}: {:?}", text(&o));
+        let runs = json_of(&refresh(
+            &s.config,
+            &["refresh", "list", "--output", "json"],
+        ));
+        let run_id = runs.as_array().unwrap().last().unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = json_of(&refresh(
+            &s.config,
+            &["refresh", "resume", &run_id, "--output", "json"],
+        ));
+        assert!(steps(&v).contains(&"snapshot_masked".to_string()), "{v:#}");
+        assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+        assert!(
+            leftovers(&s.emu).is_empty(),
+            "{crash_at}: {:?}",
+            leftovers(&s.emu)
+        );
+    }
+}
