@@ -190,7 +190,12 @@ def allocate_name(fam: str, account: str, identifier: str, kind: str = "") -> st
         n = 1
         while True:
             suffix = "" if n == 1 else f"_{n}"
-            name = base[: MAX_NAME - len(suffix)] + suffix
+            stem = base[: MAX_NAME - len(suffix)]
+            # MariaDB's GRANT takes the name with every `_` escaped (`\_`), and refuses a
+            # database name longer than 64 characters in that form too.
+            while fam == "mysql" and len(stem + suffix) + (stem + suffix).count("_") > 64:
+                stem = stem[:-1]
+            name = stem + suffix
             if name not in _reserved and not _exists(fam, name):
                 _reserved.add(name)
                 return name
@@ -322,8 +327,15 @@ def _copy_mysql(src_db: str, dst_db: str, dst_owner: str | None) -> None:
                 "--skip-comments", "--no-create-db", "--skip-lock-tables", src_db]
     load_cmd = [_tool("mariadb", "mysql"), *common, "--default-character-set=utf8mb4", dst_db]
     replacement = (b"DEFINER=`" + dst_owner.encode().replace(b"`", b"``") + b"`@`%`") if dst_owner else None
+    # A view's definition names its own database (`src`.`table`.`column`) wherever MariaDB
+    # qualified it; in the copy it must name the copy, else a copy of a copy fails to load.
+    src_prefix = b"`" + src_db.encode().replace(b"`", b"``") + b"`."
     def rewrite(line: bytes) -> bytes:
-        if replacement is not None and b"DEFINER=" in line and not line.startswith(b"INSERT INTO"):
+        if line.startswith(b"INSERT INTO"):
+            return line
+        if src_prefix in line:
+            line = line.replace(src_prefix, b"")
+        if replacement is not None and b"DEFINER=" in line:
             return _DEFINER.sub(replacement, line)
         return line
 

@@ -255,7 +255,13 @@ def modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
         raise rds_models.RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
     cluster = self.clusters[cluster_id]
     old_password = _cluster_password(cluster)
+    # moto links instances to a cluster by its identifier: after a rename they would belong to
+    # whichever cluster takes the old name next. On AWS a renamed cluster keeps its instances.
+    members = list(cluster._members) if new_id else []
     result = _ORIG["modify_db_cluster"](self, kwargs)
+    if new_id:
+        for instance in members:
+            instance.db_cluster_identifier = result.db_cluster_identifier
     data: ClusterData | None = getattr(cluster, "kemu_data", None)
     if data is not None:
         cluster.port = dataplane.server_endpoint(data.family)[1]

@@ -326,7 +326,7 @@ def mfa_command(secret_file: Path) -> str:
             f"{shlex.quote(str(secret_file))}")
 
 
-def render_config(endpoint: str, serial: str, secret_file: Path) -> str:
+def render_config(endpoint: str, serial: str, secret_file: Path, refresh: str = "") -> str:
     return f"""# Written by `scripts/emulator seed story`: the story's world on the local emulator.
 [aws]
 region = {_toml_str(REGION)}
@@ -351,10 +351,11 @@ protected = true
 id = "{DEV}"
 role = "ops"
 alias = "shop-dev"
-"""
+""" + refresh
 
 
-def write_files(config_out: Path, endpoint: str, key: dict, serial: str, seed: str) -> dict[str, Path]:
+def write_files(config_out: Path, endpoint: str, key: dict, serial: str, seed: str,
+                refresh: str = "") -> dict[str, Path]:
     directory = config_out.parent
     directory.mkdir(parents=True, exist_ok=True)
     secret_file = directory / "mfa.secret"
@@ -367,7 +368,7 @@ def write_files(config_out: Path, endpoint: str, key: dict, serial: str, seed: s
         f"aws_secret_access_key = {key['SecretAccessKey']}\n"
     ))
     tmp = config_out.with_name(config_out.name + ".tmp")
-    tmp.write_text(render_config(endpoint, serial, secret_file.resolve()), encoding="utf-8")
+    tmp.write_text(render_config(endpoint, serial, secret_file.resolve(), refresh), encoding="utf-8")
     tmp.replace(config_out)
     return {"config": config_out, "credentials": credentials, "mfa_secret": secret_file}
 
@@ -391,7 +392,13 @@ def seed_story(endpoint: str, config_out: Path, load_data: bool = True) -> dict:
                      "the cluster exists in the control plane only, without data")
     elif load_data:
         rows = load_story_data(target)
-    files = write_files(config_out, endpoint, key, serial, seed)
+    refresh = ""
+    if rows is not None:
+        from . import refresh_seed
+
+        world = refresh_seed.seed(client, endpoint)
+        refresh = refresh_seed.render_config(world["dev"], str(REPO / "examples" / "masking" / "employees.toml"))
+    files = write_files(config_out, endpoint, key, serial, seed, refresh)
     return {"endpoint": endpoint, "key": key["AccessKeyId"], "serial": serial, "roles": roles,
             "cluster": cluster, "target": target, "rows": rows, "data_note": data_note, "files": files}
 

@@ -231,3 +231,27 @@ def test_copying_a_story_sized_database_keeps_every_row(fam, emulator_settings):
     print(f"copying 120k rows ({fam}) took {elapsed:.1f}s")
     dataplane.drop_database(fam, src, src)
     dataplane.drop_database(fam, dst, dst)
+
+
+def test_rename_keeps_the_instances_with_the_renamed_cluster(prod):
+    create_cluster(prod, "staging")
+    prod.create_db_instance(DBInstanceIdentifier="staging-1", DBClusterIdentifier="staging", Engine="aurora-mysql",
+                            DBInstanceClass="db.t4g.medium")
+    prod.modify_db_cluster(DBClusterIdentifier="staging", NewDBClusterIdentifier="staging-retired-r1",
+                           ApplyImmediately=True)
+    create_cluster(prod, "staging")
+    members = lambda c: [m["DBInstanceIdentifier"] for m in describe(prod, c)["DBClusterMembers"]]  # noqa: E731
+    assert members("staging-retired-r1") == ["staging-1"]
+    assert members("staging") == []
+    i = prod.describe_db_instances(DBInstanceIdentifier="staging-1")["DBInstances"][0]
+    assert i["DBClusterIdentifier"] == "staging-retired-r1"
+
+
+def test_a_long_cluster_identifier_with_many_hyphens_gets_a_usable_database(prod):
+    # 56 characters, 9 hyphens: the database name's escaped form must fit MariaDB's 64
+    name = "kirikae-staging-20261125-043851-6b1a-mask-a-b-c-d-e-f"
+    create_cluster(prod, name)
+    c = describe(prod, name)
+    assert len(c["DatabaseName"]) + c["DatabaseName"].count("_") <= 64
+    execute(connect(c), "CREATE TABLE t (v INT)", "INSERT INTO t VALUES (1)")
+    assert query(connect(c), "SELECT v FROM t") == [(1,)]

@@ -52,7 +52,7 @@ def test_config_has_exactly_the_agreed_schema(seeded, endpoint):
     text = out.read_text()
     assert text.startswith("# Written by `scripts/emulator seed story`")
     config = tomllib.loads(text)
-    assert set(config) == {"aws", "jump", "state", "accounts"}
+    assert set(config) == {"aws", "jump", "state", "accounts", "refresh"}
     assert config["aws"] == {"region": "ap-northeast-1", "endpoint_url": endpoint}
     assert set(config["jump"]) == {"profile", "credentials_file", "mfa_serial", "mfa_command"}
     assert config["jump"]["profile"] == "jump"
@@ -98,7 +98,8 @@ def test_seeded_files_let_hanako_switch_into_prod(seeded, endpoint, tmp_path):
     assert ident["Arn"] == "arn:aws:sts::111111111111:assumed-role/ops/hanako"
     rds = as_prod.client("rds", endpoint_url=endpoint)
     clusters = rds.describe_db_clusters()["DBClusters"]
-    assert [c["DBClusterIdentifier"] for c in clusters] == ["shop-prod"]
+    # shop-prod-cmk: the staging refresh's source on a customer-managed key (refresh_seed.py)
+    assert [c["DBClusterIdentifier"] for c in clusters] == ["shop-prod", "shop-prod-cmk"]
     assert [m["DBInstanceIdentifier"] for m in clusters[0]["DBClusterMembers"]] == ["shop-prod-1"]
     assert clusters[0]["Engine"] == "aurora-mysql"
     # readonly exists in dev only: asking for it in prod is "no such role" (AccessDenied)

@@ -205,6 +205,54 @@ pub struct RefreshSettings {
     pub masking: PathBuf,
     #[serde(default)]
     pub connect: Option<ConnectSettings>,
+    /// How many retired staging clusters (`<target>-retired-<run id>`) to keep; older ones are
+    /// deleted after a switch-over. Default 0: the previous cluster is deleted at once.
+    #[serde(default)]
+    pub keep_retired: u32,
+    /// Time budgets of the waits, in minutes.
+    #[serde(default)]
+    pub budget: RefreshBudget,
+    /// Where the copy is masked: `target` (default) or `source` (a temporary cluster in the
+    /// source account, so only masked data is ever shared).
+    #[serde(default)]
+    pub mask_in: MaskIn,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaskIn {
+    #[default]
+    Target,
+    Source,
+}
+
+/// How long a refresh waits for AWS before giving up on a step (a real restore of a large
+/// cluster takes hours; a writer instance tens of minutes).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBudget {
+    /// Snapshot, copy, restore or clone until available.
+    #[serde(default = "default_copy_minutes")]
+    pub copy_minutes: u64,
+    /// Every other wait (writer instance, renames, deletions).
+    #[serde(default = "default_step_minutes")]
+    pub step_minutes: u64,
+}
+
+impl Default for RefreshBudget {
+    fn default() -> Self {
+        RefreshBudget {
+            copy_minutes: default_copy_minutes(),
+            step_minutes: default_step_minutes(),
+        }
+    }
+}
+
+fn default_copy_minutes() -> u64 {
+    240
+}
+fn default_step_minutes() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -212,6 +260,17 @@ pub struct RefreshSettings {
 pub struct ClusterRef {
     pub account: String,
     pub cluster: String,
+    /// A customer-managed KMS key in the source account (id, alias or ARN) that snapshots
+    /// encrypted with the default `aws/rds` key are re-encrypted with before being shared; its
+    /// key policy must let the target account use it.
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    /// `mask_in = "source"`: the DB subnet group and security groups of the temporary cluster
+    /// masked in the source account (default: the account's `default` subnet group).
+    #[serde(default)]
+    pub subnet_group: Option<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -207,18 +207,25 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
                     .into(),
             );
         }
-        if raw
-            .accounts
-            .get(&r.target.account)
-            .is_some_and(|a| a.protected)
-        {
+        // A target in a protected account is allowed here: `kirikae refresh run` asks for
+        // `--confirm <alias>` (the refresh replaces the target cluster).
+        for (key, minutes) in [
+            ("copy_minutes", r.budget.copy_minutes),
+            ("step_minutes", r.budget.step_minutes),
+        ] {
+            if minutes == 0 {
+                problem(
+                    format!("refresh.{name}.budget.{key}"),
+                    "a time budget of 0 minutes would fail every wait: give minutes (>= 1)".into(),
+                );
+            }
+        }
+        if r.mask_in == MaskIn::Source && r.strategy == RefreshStrategy::Clone {
             problem(
-                format!("refresh.{name}.target.account"),
-                format!(
-                    "the target account {:?} is protected; a refresh replaces the target cluster, \
-                     so its target must be an unprotected account",
-                    r.target.account
-                ),
+                format!("refresh.{name}.strategy"),
+                "mask_in = \"source\" shares only a snapshot of the masked copy, so it cannot clone: \
+                 use strategy = \"auto\" or \"snapshot\""
+                    .into(),
             );
         }
         if let SwitchMethod::Cname { zone, record } = &r.switch {

@@ -150,7 +150,7 @@ fn refresh_naming_an_unknown_account_lists_every_problem() {
 }
 
 #[test]
-fn refresh_into_a_protected_account_or_missing_rules_is_refused() {
+fn refresh_with_missing_rules_is_refused_and_a_protected_target_is_left_to_confirm() {
     let text = format!(
         "{GOOD}\n[refresh.staging]\nsource = {{ account = \"dev\", cluster = \"a\" }}\n\
          target = {{ account = \"prod\", cluster = \"b\", subnet_group = \"s\", instance_class = \"db.r6g.large\" }}\n\
@@ -158,9 +158,11 @@ fn refresh_into_a_protected_account_or_missing_rules_is_refused() {
     );
     let e = error_of(&text);
     let msgs: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
+    // A protected target is not a config error: `kirikae refresh run` asks for --confirm <alias>.
     assert!(
-        msgs.iter()
-            .any(|m| m.contains("refresh.staging.target.account") && m.contains("protected")),
+        !msgs
+            .iter()
+            .any(|m| m.contains("refresh.staging.target.account")),
         "{e}"
     );
     assert!(
@@ -237,5 +239,39 @@ fn locate_prefers_flag_then_env_then_working_dir() {
     assert_eq!(
         (p.to_str().unwrap(), s),
         ("kirikae.toml", ConfigSource::WorkingDir)
+    );
+}
+
+#[test]
+fn refresh_budget_of_zero_and_misspelt_refresh_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.toml"), "").unwrap();
+    let base = format!(
+        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\nkeep_retired = 2\n\
+         source = {{ account = \"prod\", cluster = \"shop-prod\", kms_key = \"alias/snap\" }}\n\
+         target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
+    );
+    let c = Config::from_str(&base, &dir.path().join("kirikae.toml")).unwrap();
+    let r = &c.refresh["staging"];
+    assert_eq!(r.keep_retired, 2);
+    assert_eq!(r.source.kms_key.as_deref(), Some("alias/snap"));
+    assert_eq!(r.budget.copy_minutes, 240);
+
+    let zero = format!("{base}[refresh.staging.budget]\ncopy_minutes = 0\n");
+    let e = Config::from_str(&zero, &dir.path().join("kirikae.toml")).unwrap_err();
+    assert_eq!(
+        e.problems()[0].key,
+        "refresh.staging.budget.copy_minutes",
+        "{e}"
+    );
+    assert!(e.problems()[0].message.contains(">= 1"), "{e}");
+
+    let typo = base.replace("keep_retired", "keep_retried");
+    let e = Config::from_str(&typo, &dir.path().join("kirikae.toml")).unwrap_err();
+    assert!(
+        e.problems()[0]
+            .message
+            .contains("unknown key `keep_retried`"),
+        "{e}"
     );
 }

@@ -13,6 +13,7 @@ Examples:
   kirikae accounts console prod
   kirikae accounts exec dev -- aws s3 ls
   kirikae mask check --url mysql://root@127.0.0.1/shop --rules shop.toml
+  kirikae refresh plan staging
 
 The config is --config <file>, else $KIRIKAE_CONFIG, else ./kirikae.toml.
 Exit codes: 0 ok; 1 the work failed or found problems; 2 bad arguments or config (nothing ran).";
@@ -56,9 +57,9 @@ pub enum Command {
     /// Reach every account through the jump account: check, profiles, console links, exec
     #[command(subcommand)]
     Accounts(AccountsCommand),
-    /// Rebuild staging from production with secret data masked (not yet available)
-    #[command(after_help = "Example:\n  kirikae refresh plan staging")]
-    Refresh(Pending),
+    /// Rebuild staging from production with secret data masked: plan, run, resume, status, list
+    #[command(subcommand)]
+    Refresh(RefreshCommand),
     /// Mask personal data in a MySQL/MariaDB or PostgreSQL database: init, check, run, verify
     #[command(subcommand)]
     Mask(MaskCommand),
@@ -196,6 +197,64 @@ pub enum MaskCommand {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
+}
+
+const REFRESH_RUN_HELP: &str = "\
+Examples:
+  KIRIKAE_MASK_KEY=$(cat ~/.kirikae/mask.key) kirikae refresh run staging
+  kirikae refresh run staging --keep-on-failure --output json
+
+Steps: preflight; clone (when the target account's clone slot is free) or snapshot (re-encrypted
+with refresh.<name>.source.kms_key when the source uses the default aws/rds key), share, restore
+with the target settings; writer instance; new master password in Secrets Manager; mask; verify;
+switch-over (rename, checked, rolled back if the new cluster does not answer); retire old
+clusters beyond keep_retired; delete temporary snapshots and shares.
+The serving cluster is not touched before the switch-over. On failure, what the run created is
+removed unless --keep-on-failure. After a crash: `kirikae refresh resume <run id>`.";
+
+#[derive(Debug, Subcommand)]
+pub enum RefreshCommand {
+    /// Run every preflight check, change nothing; show the copy path (and why), steps, estimate
+    #[command(
+        after_help = "Example:\n  kirikae refresh plan staging\n\nExits 1 when a check fails, with the fix."
+    )]
+    Plan {
+        /// The refresh: a [refresh.<name>] of the config
+        name: String,
+    },
+    /// Refresh: copy production, mask, verify, switch over, retire the old cluster
+    #[command(after_help = REFRESH_RUN_HELP)]
+    Run {
+        /// The refresh: a [refresh.<name>] of the config
+        name: String,
+        /// Leave what a failed run created, for inspection and `resume`
+        #[arg(long)]
+        keep_on_failure: bool,
+        /// The alias of a protected target account: the refresh replaces its cluster
+        #[arg(long, value_name = "ALIAS")]
+        confirm: Option<String>,
+    },
+    /// Continue a run after a crash, or retry one kept with --keep-on-failure
+    #[command(after_help = "Example:\n  kirikae refresh resume 20261125-040012-3f2a")]
+    Resume {
+        /// The run id (`kirikae refresh list` shows them)
+        run_id: String,
+        /// Leave what it created if it fails again
+        #[arg(long)]
+        keep_on_failure: bool,
+        /// The alias of a protected target account: the refresh replaces its cluster
+        #[arg(long, value_name = "ALIAS")]
+        confirm: Option<String>,
+    },
+    /// Where a run is: steps done with their times, what it created and what is left
+    #[command(after_help = "Example:\n  kirikae refresh status 20261125-040012-3f2a")]
+    Status {
+        /// The run id (`kirikae refresh list` shows them)
+        run_id: String,
+    },
+    /// Every run recorded in the state directory
+    #[command(after_help = "Example:\n  kirikae refresh list --output json")]
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 mod accounts;
 mod config;
 mod mask;
+mod refresh;
 
 use std::process::ExitCode;
 
@@ -16,7 +17,7 @@ pub async fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Config(c) => config::run(&cli.global, c),
         Command::Accounts(c) => accounts::run(&cli.global, c).await,
-        Command::Refresh(_) => not_yet("refresh", "the staging refresh"),
+        Command::Refresh(c) => refresh::run(&cli.global, c).await,
         Command::Mask(c) => mask::run(&cli.global, c).await,
         Command::Sweep(_) => not_yet("sweep", "the sweep of leftover resources"),
         Command::Audit(_) => not_yet("audit", "the audits"),

@@ -1,0 +1,198 @@
+//! kirikae's staging refresh: rebuild the staging Aurora cluster of one account from the
+//! production cluster of another, masked, without staging downtime, and without tripping
+//! Aurora's one-cross-account-clone-per-account limit.
+//!
+//! A run is a journal-backed pipeline ([`step::RefreshStep`]): every step is idempotent and names
+//! what it creates after the run id, so [`resume`] continues after a crash at any point. The
+//! serving staging cluster is not touched before the switch-over; on failure everything the run
+//! created is removed (unless `keep_on_failure`).
+//!
+//! ```no_run
+//! # async fn example(estate: std::sync::Arc<kirikae_aws::Estate>) -> Result<(), kirikae_refresh::RefreshError> {
+//! let refresh = kirikae_refresh::Refresh::open(estate, "staging").await?;
+//! let plan = refresh.plan().await?;
+//! println!("{:?}: {}", plan.copy_path, plan.reason);
+//! let outcome = refresh
+//!     .run(&kirikae_refresh::RunOptions::default(), std::sync::Arc::new(kirikae_refresh::Silent))
+//!     .await?;
+//! println!("{} finished in {:.1} s", outcome.run_id, outcome.seconds);
+//! # Ok(()) }
+//! ```
+
+pub mod cloud;
+pub mod journal;
+pub mod preflight;
+mod run;
+pub mod step;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kirikae_aws::Estate;
+use kirikae_config::RefreshSettings;
+
+pub use cloud::{CallCounter, CallError, Cloud};
+pub use journal::{Created, Journal, RunState};
+pub use preflight::{Check, CopyPath, Plan};
+pub use run::{resume, RunOptions, RunOutcome};
+pub use step::RefreshStep;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("there is no [refresh.{name}] in the config (known: {known})")]
+    UnknownRefresh { name: String, known: String },
+    #[error(
+        "no refresh run {0} in the state directory {1} (`kirikae refresh list` shows the runs)"
+    )]
+    UnknownRun(String, PathBuf),
+    #[error(transparent)]
+    Credentials(#[from] kirikae_aws::AwsError),
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("preflight failed, nothing was created:\n{}", .0.iter().map(|c| format!("  - {}: {}\n    fix: {}", c.name, c.detail, c.fix.as_deref().unwrap_or("-"))).collect::<Vec<_>>().join("\n"))]
+    Preflight(Vec<Check>),
+    #[error("{0}")]
+    CloneLimit(String),
+    #[error("{0}")]
+    NeedsConfirm(String),
+    #[error("{step}: waited {waited_s:.0} s for {what}, over the budget of {budget_s} s (raise refresh.<name>.budget.{budget_key}, then `kirikae refresh resume <run id>`)")]
+    Timeout {
+        step: RefreshStep,
+        what: String,
+        waited_s: f64,
+        budget_s: u64,
+        budget_key: &'static str,
+    },
+    #[error("masking: {0}")]
+    Mask(String),
+    #[error("verify found {count} problem(s); the new cluster does not replace staging (report: {report})")]
+    Verify { count: usize, report: PathBuf },
+    #[error("switch-over: {0}")]
+    Switch(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("the journal {path}: {error}")]
+    Journal {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl RefreshError {
+    /// Input the user must fix before anything can run (exit 2 in the CLI).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            RefreshError::UnknownRefresh { .. }
+                | RefreshError::UnknownRun(..)
+                | RefreshError::NeedsConfirm(..)
+        )
+    }
+}
+
+/// What a run reports as it goes (the CLI prints it on stderr).
+pub trait Reporter: Send + Sync {
+    fn line(&self, text: &str);
+}
+
+/// A reporter that shows nothing.
+pub struct Silent;
+impl Reporter for Silent {
+    fn line(&self, _: &str) {}
+}
+
+/// One `[refresh.<name>]` with the clients of its two accounts.
+pub struct Refresh {
+    pub name: String,
+    pub settings: RefreshSettings,
+    pub source: Cloud,
+    pub target: Cloud,
+    pub counter: CallCounter,
+    pub state_dir: PathBuf,
+    /// The target account is `protected`: `run` needs `--confirm <this>`.
+    pub target_confirm: Option<String>,
+}
+
+impl Refresh {
+    /// A protected target account needs `--confirm <alias>`: the refresh replaces its cluster.
+    pub fn check_confirm(&self, confirm: Option<&str>) -> Result<(), RefreshError> {
+        match &self.target_confirm {
+            Some(alias) if confirm != Some(alias.as_str()) => {
+                Err(RefreshError::NeedsConfirm(format!(
+                    "the target account {} is protected and this refresh replaces its cluster {}: \
+                 pass --confirm {alias} if that is what you mean{}",
+                    self.target.account,
+                    self.settings.target.cluster,
+                    match confirm {
+                        Some(c) => format!(" (--confirm {c} is not its alias)"),
+                        None => String::new(),
+                    }
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn open(estate: Arc<Estate>, name: &str) -> Result<Refresh, RefreshError> {
+        let config = estate.config();
+        let Some(settings) = config.refresh.get(name).cloned() else {
+            let known: Vec<&str> = config.refresh.keys().map(String::as_str).collect();
+            return Err(RefreshError::UnknownRefresh {
+                name: name.to_string(),
+                known: if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                },
+            });
+        };
+        let counter = CallCounter::default();
+        let cloud = |account: &str| {
+            let estate = estate.clone();
+            let counter = counter.clone();
+            let account = account.to_string();
+            async move {
+                let id = estate
+                    .config()
+                    .account(&account)
+                    .map(|(_, a)| a.id.to_string())
+                    .unwrap_or_default();
+                let sdk = estate.sdk_config(&account).await?;
+                Ok::<_, RefreshError>(Cloud::new(&account, &id, &sdk, &counter))
+            }
+        };
+        let target_confirm = config
+            .account(&settings.target.account)
+            .filter(|(_, a)| a.protected)
+            .map(|(name, a)| a.alias.clone().unwrap_or_else(|| name.to_string()));
+        let source = cloud(&settings.source.account).await?;
+        let target = cloud(&settings.target.account).await?;
+        Ok(Refresh {
+            name: name.to_string(),
+            state_dir: kirikae_aws::state::state_dir(config.state_dir.as_deref()),
+            settings,
+            source,
+            target,
+            counter,
+            target_confirm,
+        })
+    }
+}
+
+/// Every run recorded in the state directory, oldest first.
+pub fn list(state_dir: &std::path::Path) -> Vec<RunState> {
+    Journal::all(state_dir)
+        .into_iter()
+        .filter_map(|j| j.replay().ok())
+        .collect()
+}
+
+/// Where one run is.
+pub fn status(state_dir: &std::path::Path, run_id: &str) -> Result<RunState, RefreshError> {
+    let j = Journal::find(state_dir, run_id)
+        .ok_or_else(|| RefreshError::UnknownRun(run_id.into(), state_dir.to_path_buf()))?;
+    j.replay().map_err(|error| RefreshError::Journal {
+        path: j.path.clone(),
+        error,
+    })
+}

@@ -1,0 +1,1398 @@
+//! `run` and `resume`: the steps, each idempotent (it looks at what exists before creating it,
+//! under names derived from the run id), journaled before and after, cleaned up on failure.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use kirikae_aws::Estate;
+use kirikae_mask::db::{Conn, DbUrl, PROGRESS_TABLE};
+use kirikae_mask::run::MaskKey;
+
+use crate::cloud::{Cloud, NewCluster};
+use crate::journal::{Created, Journal, RunState};
+use crate::preflight::{CopyPath, CLONE_OF_TAG, REFRESH_TAG, RUN_TAG, SECRET_TAG};
+use crate::step::RefreshStep;
+use crate::{Refresh, RefreshError, Reporter};
+
+/// The debug-build hook of the crash tests: SIGKILL this process right after the named step
+/// is journaled as done.
+pub const CRASH_ENV: &str = "KIRIKAE_REFRESH_CRASH_AFTER";
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Leave what a failed run created, for inspection (and `resume`).
+    pub keep_on_failure: bool,
+    /// `--confirm <alias>`: needed when the target account is protected.
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub name: String,
+    pub copy_path: String,
+    pub reason: String,
+    pub steps: Vec<StepTime>,
+    pub seconds: f64,
+    /// HTTP requests to AWS per `Service:Operation` (retries included), this process.
+    pub calls: BTreeMap<String, u64>,
+    pub calls_total: u64,
+    pub serving: String,
+    pub retired: Vec<String>,
+    pub deleted: Vec<String>,
+    pub journal: PathBuf,
+    pub verify_report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTime {
+    pub step: RefreshStep,
+    pub seconds: f64,
+}
+
+/// Names of everything a run makes: derived from the run id, so a rerun finds them.
+struct Names {
+    new_cluster: String,
+    writer: String,
+    retired: String,
+    snapshot: String,
+    snapshot_cmk: String,
+    ram_share: String,
+    secret: String,
+    /// `mask_in = "source"`: the temporary cluster, its writer and secret, the masked snapshot.
+    temp_cluster: String,
+    temp_writer: String,
+    temp_secret: String,
+    snapshot_masked: String,
+}
+
+impl Names {
+    fn of(name: &str, target: &str, run_id: &str) -> Names {
+        Names {
+            new_cluster: format!("{target}-{run_id}"),
+            writer: format!("{target}-{run_id}-1"),
+            retired: format!("{target}-retired-{run_id}"),
+            snapshot: format!("kirikae-{name}-{run_id}"),
+            snapshot_cmk: format!("kirikae-{name}-{run_id}-cmk"),
+            ram_share: format!("kirikae-{name}-{run_id}"),
+            secret: format!("kirikae/refresh/{name}/{run_id}"),
+            temp_cluster: format!("kirikae-{name}-{run_id}-mask"),
+            temp_writer: format!("kirikae-{name}-{run_id}-mask-1"),
+            temp_secret: format!("kirikae/refresh/{name}/{run_id}/mask"),
+            snapshot_masked: format!("kirikae-{name}-{run_id}-masked"),
+        }
+    }
+}
+
+fn new_run_id() -> String {
+    let t: String = kirikae_aws::format_utc(std::time::SystemTime::now())
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let rand = kirikae_mask::prf::Prf::random().key_hex()[..4].to_string();
+    // 20261125-040012-3f2a: sorts by time, fits an RDS identifier after the target's name
+    format!("{}-{}-{rand}", &t[..8.min(t.len())], &t[8.min(t.len())..])
+}
+
+struct Ctx<'a> {
+    r: &'a Refresh,
+    journal: Journal,
+    st: RunState,
+    names: Names,
+    reporter: Arc<dyn Reporter>,
+    started: Instant,
+}
+
+impl Ctx<'_> {
+    fn log(&self, event: &str, fields: Value) -> Result<(), RefreshError> {
+        self.journal
+            .append(event, fields)
+            .map_err(|error| RefreshError::Journal {
+                path: self.journal.path.clone(),
+                error,
+            })
+    }
+
+    fn say(&self, text: &str) {
+        let e = self.started.elapsed().as_secs_f64();
+        self.reporter.line(&format!("[{e:7.1}s] {text}"));
+    }
+
+    /// Journals the intent before the call: a crash between the two must not leak it.
+    fn created(&mut self, kind: &str, cloud: &Cloud, id: &str) -> Result<(), RefreshError> {
+        let c = Created {
+            kind: kind.into(),
+            account: cloud.account.clone(),
+            id: id.into(),
+        };
+        if !self.st.created.contains(&c) {
+            self.log("created", serde_json::to_value(&c).unwrap_or_default())?;
+            self.st.created.push(c);
+        }
+        Ok(())
+    }
+
+    fn removed(&mut self, c: &Created) -> Result<(), RefreshError> {
+        if !self.st.removed.contains(c) {
+            self.log("removed", serde_json::to_value(c).unwrap_or_default())?;
+            self.st.removed.push(c.clone());
+        }
+        Ok(())
+    }
+
+    fn budget(&self, copy: bool) -> (Duration, &'static str) {
+        let b = &self.r.settings.budget;
+        if copy {
+            (Duration::from_secs(b.copy_minutes * 60), "copy_minutes")
+        } else {
+            (Duration::from_secs(b.step_minutes * 60), "step_minutes")
+        }
+    }
+
+    /// Polls `probe` until it says done, with backoff (1 s doubling to 30 s), within the
+    /// step's budget, saying how long it has waited.
+    async fn wait<F, Fut>(
+        &self,
+        step: RefreshStep,
+        what: &str,
+        copy: bool,
+        mut probe: F,
+    ) -> Result<(), RefreshError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>, RefreshError>>,
+    {
+        let (budget, key) = self.budget(copy);
+        let start = Instant::now();
+        let mut delay = Duration::from_secs(1);
+        let mut last_said = Instant::now();
+        loop {
+            match probe().await? {
+                None => return Ok(()),
+                Some(state) => {
+                    let waited = start.elapsed();
+                    if waited >= budget {
+                        return Err(RefreshError::Timeout {
+                            step,
+                            what: format!("{what} ({state})"),
+                            waited_s: waited.as_secs_f64(),
+                            budget_s: budget.as_secs(),
+                            budget_key: key,
+                        });
+                    }
+                    if last_said.elapsed() >= Duration::from_secs(10) || waited < delay {
+                        self.say(&format!(
+                            "{step}: waiting for {what}: {state}, {:.0} s of {} s",
+                            waited.as_secs_f64(),
+                            budget.as_secs()
+                        ));
+                        last_said = Instant::now();
+                    }
+                    tokio::time::sleep(delay.min(budget.saturating_sub(waited))).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn wait_cluster(
+        &self,
+        step: RefreshStep,
+        cloud: &Cloud,
+        id: &str,
+        copy: bool,
+    ) -> Result<(), RefreshError> {
+        self.wait(step, &format!("cluster {id}"), copy, || async {
+            Ok(match cloud.cluster(id).await? {
+                Some(c) if c.status == "available" => None,
+                Some(c) => Some(c.status),
+                None => Some("not visible yet".into()),
+            })
+        })
+        .await
+    }
+
+    async fn wait_snapshot(
+        &self,
+        step: RefreshStep,
+        cloud: &Cloud,
+        id: &str,
+    ) -> Result<(), RefreshError> {
+        self.wait(step, &format!("snapshot {id}"), true, || async {
+            Ok(match cloud.snapshot(id).await? {
+                Some(s) if s.status == "available" => None,
+                Some(s) => Some(s.status),
+                None => Some("not visible yet".into()),
+            })
+        })
+        .await
+    }
+
+    async fn wait_instance(
+        &self,
+        step: RefreshStep,
+        cloud: &Cloud,
+        id: &str,
+        gone: bool,
+    ) -> Result<(), RefreshError> {
+        self.wait(step, &format!("instance {id}"), false, || async {
+            Ok(match (cloud.instance_status(id).await?, gone) {
+                (None, true) => None,
+                (Some(s), false) if s == "available" => None,
+                (Some(s), _) => Some(s),
+                (None, false) => Some("not visible yet".into()),
+            })
+        })
+        .await
+    }
+
+    fn cloud(&self, account: &str) -> &Cloud {
+        if account == self.r.source.account {
+            &self.r.source
+        } else {
+            &self.r.target
+        }
+    }
+}
+
+impl Refresh {
+    /// A new run: preflight, copy, fix-ups, mask, verify, switch-over, retire, clean up.
+    pub async fn run(
+        &self,
+        opts: &RunOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<RunOutcome, RefreshError> {
+        self.check_confirm(opts.confirm.as_deref())?;
+        // One run of a refresh at a time: an interrupted one is resumed, not doubled.
+        for st in crate::list(&self.state_dir) {
+            if st.name == self.name && !st.finished && st.failed.is_none() {
+                return Err(RefreshError::Refused(format!(
+                    "run {} of refresh {} was interrupted: continue it with `kirikae refresh resume {}` \
+                     (a second run would copy production again beside it)",
+                    st.run_id, self.name, st.run_id
+                )));
+            }
+        }
+        let run_id = new_run_id();
+        let journal = Journal::create(&self.state_dir, &self.name, &run_id).map_err(|error| {
+            RefreshError::Journal {
+                path: Journal::dir(&self.state_dir, &self.name),
+                error,
+            }
+        })?;
+        journal
+            .append(
+                "started",
+                json!({"name": self.name, "run_id": run_id, "keep_on_failure": opts.keep_on_failure,
+                       "strategy": self.settings.strategy}),
+            )
+            .map_err(|error| RefreshError::Journal {
+                path: journal.path.clone(),
+                error,
+            })?;
+        let st = journal.replay().map_err(|error| RefreshError::Journal {
+            path: journal.path.clone(),
+            error,
+        })?;
+        self.drive(journal, st, reporter).await
+    }
+
+    async fn drive(
+        &self,
+        journal: Journal,
+        st: RunState,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<RunOutcome, RefreshError> {
+        let names = Names::of(&self.name, &self.settings.target.cluster, &st.run_id);
+        let mut ctx = Ctx {
+            r: self,
+            journal,
+            st,
+            names,
+            reporter,
+            started: Instant::now(),
+        };
+        ctx.say(&format!(
+            "refresh {} run {} ({})",
+            self.name,
+            ctx.st.run_id,
+            ctx.journal.path.display()
+        ));
+        match execute(&mut ctx).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                let step = ctx.st.current.map(|s| s.name()).unwrap_or("-");
+                let _ = ctx.log("failed", json!({"step": step, "error": e.to_string()}));
+                ctx.st.failed = Some(e.to_string());
+                if ctx.st.keep_on_failure {
+                    ctx.say(&format!(
+                        "failed in {step}; --keep-on-failure: left {} resource(s) for inspection; `kirikae refresh resume {}` retries",
+                        ctx.st.left_over().len(),
+                        ctx.st.run_id
+                    ));
+                } else {
+                    ctx.say(&format!(
+                        "failed in {step}: cleaning up what this run created"
+                    ));
+                    if let Err(c) = clean_up_failed(&mut ctx).await {
+                        ctx.say(&format!("clean-up incomplete: {c}; `kirikae refresh status {}` lists what is left", ctx.st.run_id));
+                    } else {
+                        let _ = ctx.log("cleaned_up", json!({}));
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Continues a run after a crash (or a failure kept with `--keep-on-failure`).
+pub async fn resume(
+    estate: Arc<Estate>,
+    run_id: &str,
+    opts: &RunOptions,
+    reporter: Arc<dyn Reporter>,
+) -> Result<RunOutcome, RefreshError> {
+    let state_dir = kirikae_aws::state::state_dir(estate.config().state_dir.as_deref());
+    let journal = Journal::find(&state_dir, run_id)
+        .ok_or_else(|| RefreshError::UnknownRun(run_id.into(), state_dir.clone()))?;
+    let jerr = |error| RefreshError::Journal {
+        path: journal.path.clone(),
+        error,
+    };
+    let st = journal.replay().map_err(jerr)?;
+    if st.finished {
+        return Err(RefreshError::Refused(format!(
+            "run {run_id} already finished: nothing to resume"
+        )));
+    }
+    if st.cleaned_up {
+        return Err(RefreshError::Refused(format!(
+            "run {run_id} failed and what it created was removed: start a new one with `kirikae refresh run {}`",
+            st.name
+        )));
+    }
+    let refresh = Refresh::open(estate, &st.name).await?;
+    refresh.check_confirm(opts.confirm.as_deref())?;
+    journal
+        .append(
+            "resumed",
+            json!({"keep_on_failure": opts.keep_on_failure || st.keep_on_failure}),
+        )
+        .map_err(|error| RefreshError::Journal {
+            path: journal.path.clone(),
+            error,
+        })?;
+    let st = journal.replay().map_err(|error| RefreshError::Journal {
+        path: journal.path.clone(),
+        error,
+    })?;
+    refresh.drive(journal, st, reporter).await
+}
+
+fn crash_hook(step: RefreshStep) {
+    if cfg!(debug_assertions) && std::env::var(CRASH_ENV).ok().as_deref() == Some(step.name()) {
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .arg(std::process::id().to_string())
+            .status();
+        std::thread::sleep(Duration::from_secs(10));
+    }
+}
+
+async fn step(ctx: &mut Ctx<'_>, step: RefreshStep) -> Result<(), RefreshError> {
+    use RefreshStep::*;
+    if ctx.st.is_done(step) {
+        return Ok(());
+    }
+    ctx.log("step_started", json!({"step": step.name()}))?;
+    ctx.st.current = Some(step);
+    ctx.say(&format!("{step}: {}", step.describe()));
+    let t = Instant::now();
+    let detail = match step {
+        Preflight => preflight(ctx).await?,
+        ShareCluster => share_cluster(ctx).await?,
+        CloneCluster => clone_cluster(ctx).await?,
+        CreateSnapshot => create_snapshot(ctx).await?,
+        ReencryptSnapshot => reencrypt_snapshot(ctx).await?,
+        RestoreInSource => restore_in_source(ctx).await?,
+        SnapshotMasked => snapshot_masked(ctx).await?,
+        ShareSnapshot => share_snapshot(ctx).await?,
+        RestoreCluster => restore_cluster(ctx).await?,
+        CreateWriter => create_writer(ctx).await?,
+        ResetPassword => reset_password(ctx).await?,
+        Mask => mask(ctx).await?,
+        Verify => verify(ctx).await?,
+        SwitchOver => switch_over(ctx).await?,
+        RetireOld => retire_old(ctx).await?,
+        CleanUp => clean_up(ctx).await?,
+    };
+    let secs = t.elapsed().as_secs_f64();
+    ctx.log(
+        "step_done",
+        json!({"step": step.name(), "seconds": secs, "detail": detail}),
+    )?;
+    ctx.st.done.push((step, secs));
+    if !detail.is_null() {
+        ctx.st.details.insert(step.name().into(), detail);
+    }
+    ctx.st.current = None;
+    ctx.say(&format!("{step}: done in {secs:.2} s"));
+    crash_hook(step);
+    Ok(())
+}
+
+async fn execute(ctx: &mut Ctx<'_>) -> Result<RunOutcome, RefreshError> {
+    use RefreshStep::*;
+    step(ctx, Preflight).await?;
+    'path: loop {
+        let path = match ctx.st.copy_path.as_deref() {
+            Some("clone") => CopyPath::Clone,
+            _ => CopyPath::Snapshot,
+        };
+        let reencrypt = ctx
+            .st
+            .details
+            .get("preflight")
+            .and_then(|d| d["reencrypt"].as_bool())
+            == Some(true);
+        for s in ctx.r.steps_for(path, reencrypt).into_iter().skip(1) {
+            match step(ctx, s).await {
+                Err(RefreshError::CloneLimit(msg))
+                    if ctx.r.settings.strategy == kirikae_config::RefreshStrategy::Auto =>
+                {
+                    ctx.say(&format!(
+                        "clone refused ({msg}): falling back to the snapshot path"
+                    ));
+                    let reason = format!(
+                        "the clone was refused: {msg}; snapshot, share and restore instead"
+                    );
+                    ctx.log(
+                        "decided",
+                        json!({"copy_path": "snapshot", "reason": reason}),
+                    )?;
+                    ctx.st.copy_path = Some("snapshot".into());
+                    ctx.st.copy_reason = Some(reason);
+                    remove_kind(ctx, "ram_share").await?;
+                    continue 'path;
+                }
+                other => other?,
+            }
+        }
+        break;
+    }
+
+    let calls = ctx.r.counter.snapshot();
+    let seconds: f64 = ctx.st.done.iter().map(|(_, s)| s).sum();
+    ctx.log("finished", json!({"seconds": seconds, "calls": calls}))?;
+    ctx.say(&format!(
+        "finished: {} serves the new data",
+        ctx.r.settings.target.cluster
+    ));
+    let list = |k: &str, f: &str| -> Vec<String> {
+        ctx.st
+            .details
+            .get(k)
+            .and_then(|d| d[f].as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(RunOutcome {
+        run_id: ctx.st.run_id.clone(),
+        name: ctx.r.name.clone(),
+        copy_path: ctx.st.copy_path.clone().unwrap_or_default(),
+        reason: ctx.st.copy_reason.clone().unwrap_or_default(),
+        steps: ctx
+            .st
+            .done
+            .iter()
+            .map(|(s, t)| StepTime {
+                step: *s,
+                seconds: *t,
+            })
+            .collect(),
+        seconds,
+        calls_total: calls.values().sum(),
+        calls,
+        serving: ctx.r.settings.target.cluster.clone(),
+        retired: list("switch_over", "retired"),
+        deleted: list("retire_old", "deleted"),
+        journal: ctx.journal.path.clone(),
+        verify_report: ctx
+            .st
+            .details
+            .get("verify")
+            .and_then(|d| d["report"].as_str())
+            .map(PathBuf::from),
+    })
+}
+
+// --- the steps ---------------------------------------------------------------------------------
+
+async fn preflight(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let plan = ctx.r.plan().await?;
+    if !plan.ok {
+        return Err(RefreshError::Preflight(
+            plan.failed_checks().into_iter().cloned().collect(),
+        ));
+    }
+    let path = plan.copy_path.unwrap_or(CopyPath::Snapshot);
+    ctx.log(
+        "decided",
+        json!({"copy_path": path.name(), "reason": plan.reason}),
+    )?;
+    ctx.st.copy_path = Some(path.name().into());
+    ctx.st.copy_reason = Some(plan.reason.clone());
+    ctx.say(&format!("copy path: {} ({})", path.name(), plan.reason));
+    let src = plan.source.as_ref();
+    Ok(json!({
+        "reencrypt": plan.reencrypt,
+        "source_arn": src.map(|s| s.arn.clone()),
+        "engine": src.map(|s| s.engine.clone()),
+    }))
+}
+
+fn pre(ctx: &Ctx<'_>, key: &str) -> String {
+    ctx.st
+        .details
+        .get("preflight")
+        .and_then(|d| d[key].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn share_cluster(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let name = ctx.names.ram_share.clone();
+    if let Some(arn) = ctx.r.source.resource_share(&name).await? {
+        return Ok(json!({"share": arn}));
+    }
+    ctx.created("ram_share", &ctx.r.source.clone(), &name)?;
+    let arn = ctx
+        .r
+        .source
+        .create_resource_share(&name, &pre(ctx, "source_arn"), &ctx.r.target.account_id)
+        .await?;
+    Ok(json!({"share": arn}))
+}
+
+fn new_cluster(ctx: &Ctx<'_>, serving_tags: &BTreeMap<String, String>, clone: bool) -> NewCluster {
+    let t = &ctx.r.settings.target;
+    // The serving cluster's own tags carry over (cost allocation, owners); kirikae's are new.
+    let mut tags: BTreeMap<String, String> = serving_tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("kirikae:") && !k.starts_with("aws:"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    tags.insert(REFRESH_TAG.into(), ctx.r.name.clone());
+    tags.insert(RUN_TAG.into(), ctx.st.run_id.clone());
+    if clone {
+        tags.insert(CLONE_OF_TAG.into(), pre(ctx, "source_arn"));
+    }
+    NewCluster {
+        id: ctx.names.new_cluster.clone(),
+        engine: pre(ctx, "engine"),
+        subnet_group: t.subnet_group.clone(),
+        security_groups: t.security_groups.clone(),
+        kms_key: t.kms_key.clone(),
+        parameter_group: t.parameter_group.clone(),
+        tags,
+    }
+}
+
+async fn serving_tags(ctx: &Ctx<'_>) -> Result<BTreeMap<String, String>, RefreshError> {
+    Ok(ctx
+        .r
+        .target
+        .cluster(&ctx.r.settings.target.cluster)
+        .await?
+        .map(|c| c.tags)
+        .unwrap_or_default())
+}
+
+async fn clone_cluster(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let id = ctx.names.new_cluster.clone();
+    if ctx.r.target.cluster(&id).await?.is_none() {
+        let spec = new_cluster(ctx, &serving_tags(ctx).await?, true);
+        ctx.created("cluster", &ctx.r.target.clone(), &id)?;
+        if let Err(e) = ctx
+            .r
+            .target
+            .clone_cluster(&pre(ctx, "source_arn"), &spec)
+            .await
+        {
+            if e.is("InvalidDBClusterStateFault") && e.message.contains("clone") {
+                // Nothing was created: the cluster is not ours to delete later.
+                let c = Created {
+                    kind: "cluster".into(),
+                    account: ctx.r.target.account.clone(),
+                    id: id.clone(),
+                };
+                ctx.removed(&c)?;
+                return Err(RefreshError::CloneLimit(format!(
+                    "Aurora allows only one cross-account clone of a cluster per account, and {} already holds one of {}: {}{}",
+                    ctx.r.target.account,
+                    ctx.r.settings.source.cluster,
+                    e.message,
+                    if ctx.r.settings.strategy == kirikae_config::RefreshStrategy::Clone {
+                        format!(" (set refresh.{}.strategy = \"auto\" to fall back to a snapshot)", ctx.r.name)
+                    } else {
+                        String::new()
+                    }
+                )));
+            }
+            return Err(e.into());
+        }
+    }
+    ctx.wait_cluster(RefreshStep::CloneCluster, &ctx.r.target, &id, true)
+        .await?;
+    Ok(json!({"cluster": id}))
+}
+
+async fn create_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let id = ctx.names.snapshot.clone();
+    if ctx.r.source.snapshot(&id).await?.is_none() {
+        ctx.created("snapshot", &ctx.r.source.clone(), &id)?;
+        let tags = BTreeMap::from([
+            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+        ]);
+        ctx.r
+            .source
+            .create_snapshot(&ctx.r.settings.source.cluster, &id, &tags)
+            .await?;
+    }
+    ctx.wait_snapshot(RefreshStep::CreateSnapshot, &ctx.r.source, &id)
+        .await?;
+    Ok(json!({"snapshot": id}))
+}
+
+async fn reencrypt_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let id = ctx.names.snapshot_cmk.clone();
+    let key = ctx.r.settings.source.kms_key.clone().unwrap_or_default();
+    // mask_in = "source": the masked copy is what gets shared, so it is what is re-encrypted.
+    let base = if mask_in_source(ctx) {
+        ctx.names.snapshot_masked.clone()
+    } else {
+        ctx.names.snapshot.clone()
+    };
+    if ctx.r.source.snapshot(&id).await?.is_none() {
+        ctx.created("snapshot", &ctx.r.source.clone(), &id)?;
+        let tags = BTreeMap::from([
+            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+        ]);
+        ctx.r.source.copy_snapshot(&base, &id, &key, &tags).await?;
+    }
+    ctx.wait_snapshot(RefreshStep::ReencryptSnapshot, &ctx.r.source, &id)
+        .await?;
+    Ok(json!({"snapshot": id, "from": base, "kms_key": key}))
+}
+
+fn shared_snapshot_id(ctx: &Ctx<'_>) -> String {
+    if ctx.st.is_done(RefreshStep::ReencryptSnapshot) {
+        ctx.names.snapshot_cmk.clone()
+    } else if mask_in_source(ctx) {
+        ctx.names.snapshot_masked.clone()
+    } else {
+        ctx.names.snapshot.clone()
+    }
+}
+
+async fn share_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let id = shared_snapshot_id(ctx);
+    let Some(s) = ctx.r.source.snapshot(&id).await? else {
+        return Err(RefreshError::Refused(format!(
+            "the snapshot {id} disappeared from {}",
+            ctx.r.source.account
+        )));
+    };
+    if !s.shared_with.contains(&ctx.r.target.account_id) {
+        ctx.created("snapshot_share", &ctx.r.source.clone(), &id)?;
+        ctx.r
+            .source
+            .share_snapshot(&id, &ctx.r.target.account_id, true)
+            .await?;
+    }
+    Ok(json!({"snapshot": id, "arn": s.arn}))
+}
+
+async fn restore_cluster(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let id = ctx.names.new_cluster.clone();
+    let arn = ctx
+        .st
+        .details
+        .get("share_snapshot")
+        .and_then(|d| d["arn"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    if ctx.r.target.cluster(&id).await?.is_none() {
+        let spec = new_cluster(ctx, &serving_tags(ctx).await?, false);
+        ctx.created("cluster", &ctx.r.target.clone(), &id)?;
+        ctx.r.target.restore_from_snapshot(&arn, &spec).await?;
+    }
+    ctx.wait_cluster(RefreshStep::RestoreCluster, &ctx.r.target, &id, true)
+        .await?;
+    Ok(json!({"cluster": id, "from": arn}))
+}
+
+async fn create_writer(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let id = ctx.names.writer.clone();
+    if ctx.r.target.instance_status(&id).await?.is_none() {
+        ctx.created("instance", &ctx.r.target.clone(), &id)?;
+        let tags = BTreeMap::from([
+            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+        ]);
+        ctx.r
+            .target
+            .create_instance(
+                &id,
+                &ctx.names.new_cluster,
+                &pre(ctx, "engine"),
+                &ctx.r.settings.target.instance_class,
+                &tags,
+            )
+            .await?;
+    }
+    ctx.wait_instance(RefreshStep::CreateWriter, &ctx.r.target, &id, false)
+        .await?;
+    Ok(json!({"instance": id}))
+}
+
+async fn reset_password(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let (target, id, secret) = (
+        ctx.r.target.clone(),
+        ctx.names.new_cluster.clone(),
+        ctx.names.secret.clone(),
+    );
+    let arn = new_password(ctx, &target, &id, &secret, RefreshStep::ResetPassword).await?;
+    Ok(json!({"secret": arn}))
+}
+
+/// A new random master password for `cluster_id`, kept in `secret_name` of the same account
+/// (reused when a rerun finds it), named by the cluster's tag `kirikae:secret`.
+async fn new_password(
+    ctx: &mut Ctx<'_>,
+    cloud: &Cloud,
+    cluster_id: &str,
+    secret_name: &str,
+    step: RefreshStep,
+) -> Result<String, RefreshError> {
+    let cluster = cloud
+        .cluster(cluster_id)
+        .await?
+        .ok_or_else(|| RefreshError::Refused(format!("the cluster {cluster_id} is gone")))?;
+    let (arn, password) = match cloud.secret(secret_name).await? {
+        Some((arn, value)) => {
+            let v: Value = serde_json::from_str(&value).unwrap_or_default();
+            (arn, v["password"].as_str().unwrap_or_default().to_string())
+        }
+        None => {
+            // 32 hex characters: within Aurora's 8-41 and nothing a URL or shell mangles.
+            let password = kirikae_mask::prf::Prf::random().key_hex()[..32].to_string();
+            let value = json!({
+                "username": cluster.master_user, "password": password, "engine": cluster.engine,
+                "host": cluster.endpoint, "port": cluster.port, "dbname": cluster.database,
+                "dbClusterIdentifier": cluster_id,
+            });
+            ctx.created("secret", cloud, secret_name)?;
+            let arn = cloud
+                .create_secret(
+                    secret_name,
+                    &value.to_string(),
+                    &format!(
+                        "master password of a cluster made by kirikae refresh run {}",
+                        ctx.st.run_id
+                    ),
+                )
+                .await?;
+            (arn, password)
+        }
+    };
+    cloud.set_password(&cluster.id, &password).await?;
+    cloud
+        .add_tags(
+            &cluster.arn,
+            &BTreeMap::from([(SECRET_TAG.to_string(), arn.clone())]),
+        )
+        .await?;
+    ctx.wait_cluster(step, cloud, &cluster.id, false).await?;
+    Ok(arn)
+}
+
+async fn restore_in_source(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let src = ctx.r.source.clone();
+    let (id, writer) = (
+        ctx.names.temp_cluster.clone(),
+        ctx.names.temp_writer.clone(),
+    );
+    let snap = src.snapshot(&ctx.names.snapshot).await?.ok_or_else(|| {
+        RefreshError::Refused(format!("the snapshot {} is gone", ctx.names.snapshot))
+    })?;
+    if src.cluster(&id).await?.is_none() {
+        let spec = NewCluster {
+            id: id.clone(),
+            engine: pre(ctx, "engine"),
+            subnet_group: ctx
+                .r
+                .settings
+                .source
+                .subnet_group
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            security_groups: ctx.r.settings.source.security_groups.clone(),
+            kms_key: None,
+            parameter_group: None,
+            tags: BTreeMap::from([
+                (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+                (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+            ]),
+        };
+        ctx.created("cluster", &src, &id)?;
+        src.restore_from_snapshot(&snap.arn, &spec).await?;
+    }
+    ctx.wait_cluster(RefreshStep::RestoreInSource, &src, &id, true)
+        .await?;
+    if src.instance_status(&writer).await?.is_none() {
+        ctx.created("instance", &src, &writer)?;
+        src.create_instance(
+            &writer,
+            &id,
+            &pre(ctx, "engine"),
+            &ctx.r.settings.target.instance_class,
+            &BTreeMap::from([(RUN_TAG.to_string(), ctx.st.run_id.clone())]),
+        )
+        .await?;
+    }
+    ctx.wait_instance(RefreshStep::RestoreInSource, &src, &writer, false)
+        .await?;
+    let secret = ctx.names.temp_secret.clone();
+    let arn = new_password(ctx, &src, &id, &secret, RefreshStep::RestoreInSource).await?;
+    Ok(json!({"cluster": id, "secret": arn}))
+}
+
+async fn snapshot_masked(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let src = ctx.r.source.clone();
+    let id = ctx.names.snapshot_masked.clone();
+    if src.snapshot(&id).await?.is_none() {
+        ctx.created("snapshot", &src, &id)?;
+        let tags = BTreeMap::from([
+            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+        ]);
+        src.create_snapshot(&ctx.names.temp_cluster, &id, &tags)
+            .await?;
+    }
+    ctx.wait_snapshot(RefreshStep::SnapshotMasked, &src, &id)
+        .await?;
+    Ok(json!({"snapshot": id}))
+}
+
+fn mask_in_source(ctx: &Ctx<'_>) -> bool {
+    ctx.r.settings.mask_in == kirikae_config::MaskIn::Source
+}
+
+/// Where the copy is masked: the temporary cluster in the source account, or the new one.
+fn mask_site(ctx: &Ctx<'_>) -> (Cloud, String) {
+    if mask_in_source(ctx) {
+        (ctx.r.source.clone(), ctx.names.temp_cluster.clone())
+    } else {
+        (ctx.r.target.clone(), ctx.names.new_cluster.clone())
+    }
+}
+
+/// The masking engine's URL of the new cluster, with the password from the secret.
+async fn db_url(ctx: &Ctx<'_>, cluster_id: &str) -> Result<DbUrl, RefreshError> {
+    db_url_in(ctx, &ctx.r.target, cluster_id, None).await
+}
+
+async fn db_url_via(
+    ctx: &Ctx<'_>,
+    cluster_id: &str,
+    host: Option<&str>,
+) -> Result<DbUrl, RefreshError> {
+    db_url_in(ctx, &ctx.r.target, cluster_id, host).await
+}
+
+/// `host`: connect there instead (the switched DNS name) with the cluster's credentials.
+async fn db_url_in(
+    ctx: &Ctx<'_>,
+    target: &Cloud,
+    cluster_id: &str,
+    host: Option<&str>,
+) -> Result<DbUrl, RefreshError> {
+    let c = target
+        .cluster(cluster_id)
+        .await?
+        .ok_or_else(|| RefreshError::Refused(format!("the cluster {cluster_id} is gone")))?;
+    let secret = c
+        .tags
+        .get(SECRET_TAG)
+        .cloned()
+        .unwrap_or_else(|| ctx.names.secret.clone());
+    let password = match target.secret(&secret).await? {
+        Some((_, v)) => serde_json::from_str::<Value>(&v).unwrap_or_default()["password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        None => {
+            return Err(RefreshError::Refused(format!(
+                "the secret {secret} of {cluster_id} is gone"
+            )))
+        }
+    };
+    let (host, port) = match (&ctx.r.settings.connect, host) {
+        (_, Some(h)) => (h.to_string(), c.port.unwrap_or(3306)),
+        (Some(via), None) => match via.via.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse::<i32>().unwrap_or(3306)),
+            None => (via.via.clone(), c.port.unwrap_or(3306)),
+        },
+        (None, None) => (
+            c.endpoint.clone().unwrap_or_default(),
+            c.port.unwrap_or(3306),
+        ),
+    };
+    let scheme = if c.engine.contains("postgres") {
+        "postgres"
+    } else {
+        "mysql"
+    };
+    let url = format!(
+        "{scheme}://{}:{}@{host}:{port}/{}",
+        c.master_user.clone().unwrap_or_default(),
+        password,
+        c.database.clone().unwrap_or_default()
+    );
+    DbUrl::parse(&url).map_err(|e| RefreshError::Mask(e.to_string()))
+}
+
+fn mask_state_dir(ctx: &Ctx<'_>) -> PathBuf {
+    Journal::dir(&ctx.r.state_dir, &ctx.r.name).join(format!("{}.mask", ctx.st.run_id))
+}
+
+fn mask_key() -> Result<Option<MaskKey>, RefreshError> {
+    MaskKey::from_env_or_file(None).map_err(RefreshError::Mask)
+}
+
+async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let (cloud, site) = mask_site(ctx);
+    let url = db_url_in(ctx, &cloud, &site, None).await?;
+    let rules = kirikae_mask::Rules::load(&ctx.r.settings.masking)
+        .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    let dir = mask_state_dir(ctx);
+    let state =
+        kirikae_mask::state::StateDir::open(&dir).map_err(|e| RefreshError::Mask(e.to_string()))?;
+    if state.read_run().ok().flatten().is_some_and(|i| i.finished) {
+        return Ok(json!({"state_dir": dir, "already": true}));
+    }
+    let mut conn = Conn::connect(&url)
+        .await
+        .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    let resume = conn
+        .table_exists(PROGRESS_TABLE)
+        .await
+        .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    drop(conn);
+    let opts = kirikae_mask::run::RunOptions {
+        resume,
+        ..Default::default()
+    };
+    struct Relay(Arc<dyn Reporter>, Instant);
+    impl kirikae_mask::run::Reporter for Relay {
+        fn event(&self, e: &kirikae_mask::run::Event) {
+            use kirikae_mask::run::Event;
+            let text = match e {
+                Event::TableDone {
+                    table,
+                    rows,
+                    seconds,
+                    ..
+                } => format!("mask: {table}: {rows} rows in {seconds:.2} s"),
+                Event::Finished {
+                    tables,
+                    rows,
+                    seconds,
+                } => format!("mask: {tables} tables, {rows} rows in {seconds:.2} s"),
+                _ => return,
+            };
+            self.0
+                .line(&format!("[{:7.1}s] {text}", self.1.elapsed().as_secs_f64()));
+        }
+    }
+    let report = kirikae_mask::run::run(
+        &url,
+        &rules,
+        mask_key()?,
+        &dir,
+        &opts,
+        Arc::new(Relay(ctx.reporter.clone(), ctx.started)),
+    )
+    .await
+    .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    Ok(
+        json!({"state_dir": dir, "tables": report.tables.len(), "rows": report.rows, "key": report.key.to_string()}),
+    )
+}
+
+async fn verify(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let (cloud, site) = mask_site(ctx);
+    let url = db_url_in(ctx, &cloud, &site, None).await?;
+    let rules = kirikae_mask::Rules::load(&ctx.r.settings.masking)
+        .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    let dir = mask_state_dir(ctx);
+    let report = kirikae_mask::verify::verify(&url, &rules, mask_key()?, &dir, None, 20_000)
+        .await
+        .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    if !report.ok {
+        for f in &report.findings {
+            ctx.say(&format!(
+                "verify: {} {}{}: {}",
+                f.id,
+                f.table,
+                f.column
+                    .as_deref()
+                    .map(|c| format!(".{c}"))
+                    .unwrap_or_default(),
+                f.message
+            ));
+        }
+        return Err(RefreshError::Verify {
+            count: report.findings.len(),
+            report: report.report_file,
+        });
+    }
+    Ok(json!({"report": report.report_file, "tables": report.tables.len()}))
+}
+
+/// Asks the database through the serving name: the cluster now called `<name>` must be this
+/// run's, and answer a query with its new password.
+async fn answers(ctx: &Ctx<'_>) -> Result<(), String> {
+    let name = &ctx.r.settings.target.cluster;
+    let c = ctx
+        .r
+        .target
+        .cluster(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("no cluster answers to {name}"))?;
+    if c.tags.get(RUN_TAG) != Some(&ctx.st.run_id) {
+        return Err(format!("{name} is not this run's cluster"));
+    }
+    let url = db_url(ctx, name).await.map_err(|e| e.to_string())?;
+    let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
+    conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn switch_over(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let detail = match ctx.r.settings.switch.clone() {
+        kirikae_config::SwitchMethod::Rename => switch_rename(ctx).await?,
+        kirikae_config::SwitchMethod::Cname { zone, record } => {
+            switch_cname(ctx, &zone, &record).await?
+        }
+    };
+    // From here the new cluster serves: a later failure must not delete it.
+    let keep: Vec<Created> = ctx
+        .st
+        .created
+        .iter()
+        .filter(|c| {
+            c.account == ctx.r.target.account
+                && [&ctx.names.new_cluster, &ctx.names.writer, &ctx.names.secret].contains(&&c.id)
+        })
+        .cloned()
+        .collect();
+    for c in keep {
+        ctx.removed(&c)?;
+    }
+    Ok(detail)
+}
+
+/// The tag naming the DNS record a cluster serves (cname switch-over).
+const SERVES_TAG: &str = "kirikae:serves";
+
+async fn switch_cname(ctx: &mut Ctx<'_>, zone: &str, record: &str) -> Result<Value, RefreshError> {
+    let t = ctx.r.target.clone();
+    let (new_id, retired) = (ctx.names.new_cluster.clone(), ctx.names.retired.clone());
+    let clusters = t.clusters().await?;
+    let new = clusters
+        .iter()
+        .find(|c| c.id == new_id)
+        .cloned()
+        .ok_or_else(|| RefreshError::Refused(format!("the new cluster {new_id} is gone")))?;
+    let endpoint = new.endpoint.clone().unwrap_or_default();
+    // The serving cluster: the one tagged as serving the record, else the configured name.
+    let old = clusters
+        .iter()
+        .find(|c| c.id != new_id && c.tags.get(SERVES_TAG).map(String::as_str) == Some(record))
+        .or_else(|| {
+            clusters
+                .iter()
+                .find(|c| c.id != new_id && c.id == ctx.r.settings.target.cluster)
+        })
+        .cloned();
+    let previous = t.cname(zone, record).await?;
+    let flip = Instant::now();
+    if previous.as_deref() != Some(endpoint.as_str()) {
+        ctx.say(&format!(
+            "switch_over: {record} -> {endpoint} (was {})",
+            previous.as_deref().unwrap_or("none")
+        ));
+        t.upsert_cname(zone, record, &endpoint).await?;
+    }
+    let flip_ms = flip.elapsed().as_millis() as u64;
+    // The check through the name: the record's value, with the new cluster's credentials.
+    let mut last = String::new();
+    for attempt in 0..5u32 {
+        let r: Result<(), String> = async {
+            let host = t
+                .cname(zone, record)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no record {record}"))?;
+            if host != endpoint {
+                return Err(format!("{record} points to {host}, not {endpoint}"));
+            }
+            let url = db_url_via(ctx, &new_id, Some(&host))
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
+            conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                last.clear();
+                break;
+            }
+            Err(e) => {
+                last = e;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
+            }
+        }
+    }
+    if !last.is_empty() {
+        if let Some(p) = &previous {
+            t.upsert_cname(zone, record, p).await?;
+        }
+        return Err(RefreshError::Switch(format!(
+            "the new cluster did not answer through {record}: {last}; the record points back to {}",
+            previous.as_deref().unwrap_or("(it did not exist)")
+        )));
+    }
+    t.add_tags(
+        &new.arn,
+        &BTreeMap::from([(SERVES_TAG.to_string(), record.to_string())]),
+    )
+    .await?;
+    let mut retired_list = Vec::new();
+    if let Some(old) = old {
+        if old.id != retired {
+            ctx.say(&format!(
+                "switch_over: {} -> {retired} (no longer behind {record})",
+                old.id
+            ));
+            t.rename_cluster(&old.id, &retired).await?;
+            ctx.wait_cluster(RefreshStep::SwitchOver, &t, &retired, false)
+                .await?;
+        }
+        if let Some(o) = t.cluster(&retired).await? {
+            t.remove_tags(&o.arn, &[SERVES_TAG]).await?;
+        }
+        retired_list.push(retired);
+    }
+    Ok(json!({"flip_ms": flip_ms, "record": record, "endpoint": endpoint, "retired": retired_list}))
+}
+
+async fn switch_rename(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let t = ctx.r.target.clone();
+    let name = ctx.r.settings.target.cluster.clone();
+    let (new_id, retired) = (ctx.names.new_cluster.clone(), ctx.names.retired.clone());
+    let serving = t.cluster(&name).await?;
+    let ours = serving
+        .as_ref()
+        .is_some_and(|c| c.tags.get(RUN_TAG) == Some(&ctx.st.run_id));
+    let flip = Instant::now();
+    let mut retired_list = Vec::new();
+    if !ours {
+        if serving.is_some() {
+            ctx.say(&format!("switch_over: {name} -> {retired}"));
+            t.rename_cluster(&name, &retired).await?;
+            ctx.wait_cluster(RefreshStep::SwitchOver, &t, &retired, false)
+                .await?;
+        }
+        ctx.say(&format!("switch_over: {new_id} -> {name}"));
+        if let Err(e) = t.rename_cluster(&new_id, &name).await {
+            if t.cluster(&retired).await?.is_some() && t.cluster(&name).await?.is_none() {
+                t.rename_cluster(&retired, &name).await?;
+            }
+            return Err(RefreshError::Switch(format!("renaming {new_id} to {name} failed ({e}); {name} was given back to the previous cluster")));
+        }
+        ctx.wait_cluster(RefreshStep::SwitchOver, &t, &name, false)
+            .await?;
+    }
+    let flip_ms = flip.elapsed().as_millis() as u64;
+    if t.cluster(&retired).await?.is_some() {
+        retired_list.push(retired.clone());
+    }
+    // The check through the switched name, a few tries (DNS and sessions settle on AWS).
+    let mut last = String::new();
+    for attempt in 0..5u32 {
+        match answers(ctx).await {
+            Ok(()) => {
+                last.clear();
+                break;
+            }
+            Err(e) => {
+                last = e;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
+            }
+        }
+    }
+    if !last.is_empty() {
+        ctx.say(&format!(
+            "switch_over: the new cluster does not answer through {name} ({last}): rolling back"
+        ));
+        t.rename_cluster(&name, &new_id).await?;
+        ctx.wait_cluster(RefreshStep::SwitchOver, &t, &new_id, false)
+            .await?;
+        if !retired_list.is_empty() {
+            t.rename_cluster(&retired, &name).await?;
+            ctx.wait_cluster(RefreshStep::SwitchOver, &t, &name, false)
+                .await?;
+        }
+        return Err(RefreshError::Switch(format!("the new cluster did not answer through {name}: {last}; rolled back, {name} serves the previous cluster")));
+    }
+    Ok(json!({"flip_ms": flip_ms, "retired": retired_list}))
+}
+
+async fn delete_cluster_fully(ctx: &Ctx<'_>, cloud: &Cloud, id: &str) -> Result<(), RefreshError> {
+    let Some(c) = cloud.cluster(id).await? else {
+        return Ok(());
+    };
+    if c.deletion_protection {
+        cloud.set_deletion_protection(id, false).await?;
+    }
+    for m in &c.members {
+        cloud.delete_instance(m).await?;
+    }
+    for m in &c.members {
+        ctx.wait_instance(RefreshStep::RetireOld, cloud, m, true)
+            .await?;
+    }
+    cloud.delete_cluster(id).await?;
+    ctx.wait(
+        RefreshStep::RetireOld,
+        &format!("deletion of {id}"),
+        false,
+        || async { Ok(cloud.cluster(id).await?.map(|c| c.status)) },
+    )
+    .await?;
+    if let Some(secret) = c.tags.get(SECRET_TAG) {
+        if secret.contains(":secret:kirikae/refresh/") {
+            cloud.delete_secret(secret).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn retire_old(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let t = ctx.r.target.clone();
+    let prefix = format!("{}-retired-", ctx.r.settings.target.cluster);
+    let mut retired: Vec<String> = t
+        .clusters()
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .filter(|id| id.starts_with(&prefix))
+        .collect();
+    retired.sort();
+    let keep = ctx.r.settings.keep_retired as usize;
+    let delete: Vec<String> = retired[..retired.len().saturating_sub(keep)].to_vec();
+    for id in &delete {
+        ctx.say(&format!("retire_old: deleting {id}"));
+        delete_cluster_fully(ctx, &t, id).await?;
+    }
+    Ok(json!({"deleted": delete, "kept": retired[retired.len().saturating_sub(keep)..]}))
+}
+
+/// Removes every created resource of `kind` still there.
+async fn remove_kind(ctx: &mut Ctx<'_>, kind: &str) -> Result<(), RefreshError> {
+    let items: Vec<Created> = ctx
+        .st
+        .left_over()
+        .into_iter()
+        .filter(|c| c.kind == kind)
+        .collect();
+    for c in items.iter().rev() {
+        let cloud = ctx.cloud(&c.account).clone();
+        match kind {
+            "ram_share" => {
+                if let Some(arn) = cloud.resource_share(&c.id).await? {
+                    cloud.delete_resource_share(&arn).await?;
+                }
+            }
+            "snapshot_share" if cloud.snapshot(&c.id).await?.is_some() => {
+                cloud
+                    .share_snapshot(&c.id, &ctx.r.target.account_id, false)
+                    .await?;
+            }
+            "snapshot" => cloud.delete_snapshot(&c.id).await?,
+            "instance" => {
+                cloud.delete_instance(&c.id).await?;
+                ctx.wait_instance(RefreshStep::CleanUp, &cloud, &c.id, true)
+                    .await?;
+            }
+            "cluster" => delete_cluster_fully(ctx, &cloud, &c.id).await?,
+            "secret" => cloud.delete_secret(&c.id).await?,
+            _ => {}
+        }
+        ctx.removed(c)?;
+    }
+    Ok(())
+}
+
+async fn clean_up(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
+    let before = ctx.st.left_over();
+    // The temporary cluster of mask_in = "source" (the new cluster, its writer and secret
+    // were taken off the list at the switch-over), then the snapshots and shares.
+    for kind in [
+        "instance",
+        "cluster",
+        "secret",
+        "snapshot_share",
+        "snapshot",
+        "ram_share",
+    ] {
+        remove_kind(ctx, kind).await?;
+    }
+    Ok(
+        json!({"removed": before.iter().map(|c| format!("{} {} ({})", c.kind, c.id, c.account)).collect::<Vec<_>>()}),
+    )
+}
+
+/// After a failure: everything the run created and still has, newest first. The serving
+/// cluster was never touched before the switch-over, so nothing of it needs undoing.
+async fn clean_up_failed(ctx: &mut Ctx<'_>) -> Result<(), RefreshError> {
+    for kind in [
+        "instance",
+        "cluster",
+        "secret",
+        "snapshot_share",
+        "snapshot",
+        "ram_share",
+    ] {
+        remove_kind(ctx, kind).await?;
+    }
+    Ok(())
+}

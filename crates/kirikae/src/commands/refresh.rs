@@ -1,0 +1,272 @@
+//! `kirikae refresh plan | run | resume | status | list`: parse, call kirikae-refresh, render.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use kirikae_aws::{Estate, EstateOptions};
+use kirikae_refresh::{Refresh, RefreshError, RunOptions, RunOutcome, RunState};
+
+use super::load_config;
+use crate::cli::{GlobalArgs, OutputFormat, RefreshCommand};
+use crate::render::{self, Table};
+use crate::{Failure, Outcome};
+
+/// Progress lines on stderr (stdout is the result, human or JSON).
+struct Stderr;
+impl kirikae_refresh::Reporter for Stderr {
+    fn line(&self, text: &str) {
+        eprintln!("{text}");
+    }
+}
+
+fn failure(e: RefreshError) -> Failure {
+    if e.is_bad_input() {
+        Failure::BadInput(anyhow!(e))
+    } else {
+        Failure::Failed(anyhow!(e))
+    }
+}
+
+pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
+    let config = Arc::new(load_config(global)?);
+    let state_dir = kirikae_aws::state::state_dir(config.state_dir.as_deref());
+    // Bad input first, before any credentials are asked for.
+    if let RefreshCommand::Plan { name } | RefreshCommand::Run { name, .. } = &command {
+        if !config.refresh.contains_key(name) {
+            let known: Vec<&str> = config.refresh.keys().map(String::as_str).collect();
+            return Err(Failure::BadInput(anyhow!(
+                "there is no [refresh.{name}] in {} (known: {}); add one (see docs/refresh.md)",
+                config.path.display(),
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    match command {
+        RefreshCommand::Status { run_id } => {
+            let st = kirikae_refresh::status(&state_dir, &run_id).map_err(failure)?;
+            status(global, &st)
+        }
+        RefreshCommand::List => list(global, &kirikae_refresh::list(&state_dir)),
+        RefreshCommand::Plan { name } => {
+            let estate = estate(global, config).await?;
+            let refresh = Refresh::open(estate, &name).await.map_err(failure)?;
+            let plan = refresh.plan().await.map_err(failure)?;
+            if global.output == OutputFormat::Json {
+                render::print_json(&plan)?;
+            } else {
+                println!(
+                    "refresh {}: {} -> {} in {} ({})",
+                    plan.name,
+                    plan.source
+                        .as_ref()
+                        .map(|s| format!("{} in {} ({})", s.cluster, s.account, s.account_id))
+                        .unwrap_or_else(|| "?".into()),
+                    plan.target_cluster,
+                    plan.target_account,
+                    plan.target_account_id
+                );
+                println!("\nchecks:");
+                for c in &plan.checks {
+                    let mark = if c.ok {
+                        render::green("ok  ")
+                    } else {
+                        render::red("FAIL")
+                    };
+                    println!("  {mark} {}: {}", c.name, c.detail);
+                    if let Some(fix) = &c.fix {
+                        println!("       fix: {fix}");
+                    }
+                }
+                if let Some(p) = plan.copy_path {
+                    println!("\ncopy path: {}\n  why: {}", p.name(), plan.reason);
+                    println!("\nsteps:");
+                    for (i, s) in plan.steps.iter().enumerate() {
+                        println!("  {:2}. {:<19} {}", i + 1, s.step.name(), s.what);
+                    }
+                    println!(
+                        "\nestimate: {} ({})",
+                        human_secs(plan.estimate_seconds),
+                        plan.estimate_basis
+                    );
+                }
+                println!(
+                    "\n{}",
+                    if plan.ok {
+                        "ready: nothing was changed".to_string()
+                    } else {
+                        format!(
+                            "{} check(s) failed: nothing was changed",
+                            plan.failed_checks().len()
+                        )
+                    }
+                );
+            }
+            Ok(if plan.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        RefreshCommand::Run {
+            name,
+            keep_on_failure,
+            confirm,
+        } => {
+            let estate = estate(global, config).await?;
+            let refresh = Refresh::open(estate, &name).await.map_err(failure)?;
+            let outcome = refresh
+                .run(
+                    &RunOptions {
+                        keep_on_failure,
+                        confirm,
+                    },
+                    Arc::new(Stderr),
+                )
+                .await
+                .map_err(failure)?;
+            done(global, &outcome)
+        }
+        RefreshCommand::Resume {
+            run_id,
+            keep_on_failure,
+            confirm,
+        } => {
+            let estate = estate(global, config).await?;
+            let outcome = kirikae_refresh::resume(
+                estate,
+                &run_id,
+                &RunOptions {
+                    keep_on_failure,
+                    confirm,
+                },
+                Arc::new(Stderr),
+            )
+            .await
+            .map_err(failure)?;
+            done(global, &outcome)
+        }
+    }
+}
+
+async fn estate(
+    global: &GlobalArgs,
+    config: Arc<kirikae_config::Config>,
+) -> Result<Arc<Estate>, Failure> {
+    let options = EstateOptions {
+        mfa_code: global.mfa_code.clone(),
+    };
+    Ok(Arc::new(Estate::connect(config, options).await?))
+}
+
+fn human_secs(s: f64) -> String {
+    if s >= 90.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+fn done(global: &GlobalArgs, o: &RunOutcome) -> Outcome {
+    if global.output == OutputFormat::Json {
+        render::print_json(o)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "refresh {} run {}: {} serves the masked copy",
+        o.name, o.run_id, o.serving
+    );
+    println!("copy path: {} ({})", o.copy_path, o.reason);
+    let mut t = Table::new(&["step", "seconds"]);
+    for s in &o.steps {
+        t.row(vec![s.step.name().to_string(), format!("{:.2}", s.seconds)]);
+    }
+    t.row(vec!["total".into(), format!("{:.2}", o.seconds)]);
+    print!("{}", t.render());
+    if !o.retired.is_empty() {
+        println!("retired: {}", o.retired.join(", "));
+    }
+    if !o.deleted.is_empty() {
+        println!("deleted: {}", o.deleted.join(", "));
+    }
+    let calls: Vec<String> = o.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("AWS requests: {} ({})", o.calls_total, calls.join(", "));
+    if let Some(r) = &o.verify_report {
+        println!("verify report: {}", r.display());
+    }
+    println!("journal: {}", o.journal.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(global: &GlobalArgs, st: &RunState) -> Outcome {
+    if global.output == OutputFormat::Json {
+        let mut v = serde_json::to_value(st)?;
+        v["status"] = serde_json::json!(st.status());
+        v["left_over"] = serde_json::to_value(st.left_over())?;
+        render::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("run {} of refresh {}: {}", st.run_id, st.name, st.status());
+    println!("started: {}", st.started_at);
+    if let Some(p) = &st.copy_path {
+        println!(
+            "copy path: {p} ({})",
+            st.copy_reason.as_deref().unwrap_or("")
+        );
+    }
+    for (s, secs) in &st.done {
+        println!("  done  {:<19} {secs:.2} s", s.name());
+    }
+    if let Some(c) = st.current {
+        println!("  at    {} (interrupted here)", c.name());
+    }
+    if let Some(e) = &st.failed {
+        println!("error: {e}");
+    }
+    let left = st.left_over();
+    if !left.is_empty() {
+        println!("created by this run and still there:");
+        for c in left {
+            println!("  {} {} in {}", c.kind, c.id, c.account);
+        }
+    }
+    if !st.finished && !st.cleaned_up {
+        println!("continue: kirikae refresh resume {}", st.run_id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(global: &GlobalArgs, runs: &[RunState]) -> Outcome {
+    if global.output == OutputFormat::Json {
+        let v: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| {
+                serde_json::json!({"run_id": r.run_id, "name": r.name, "started": r.started_at,
+                "status": r.status(), "copy_path": r.copy_path,
+                "seconds": r.done.iter().map(|(_, s)| s).sum::<f64>()})
+            })
+            .collect();
+        render::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        println!("no refresh runs recorded yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&["run", "refresh", "started", "copy", "status"]);
+    for r in runs {
+        t.row(vec![
+            r.run_id.clone(),
+            r.name.clone(),
+            r.started_at.clone(),
+            r.copy_path.clone().unwrap_or_else(|| "-".into()),
+            r.status().to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,848 @@
+//! `kirikae refresh` against a private emulator seeded with the story: production's
+//! `shop-prod-cmk` (employees data, customer-managed key) and `shop-prod` (default aws/rds key) in
+//! prod, the serving `staging` cluster in dev, `[refresh.staging]` in the written config.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use support::{edit, repo_root, run, text, venv_bin, Emulator};
+
+/// The real first name of employee 10001 in the sample: never to be seen in staging.
+const ORIGINAL_FIRST: &str = "Georgi";
+const ORIGINAL_LAST: &str = "Facello";
+
+fn world(emu: &Emulator, args: &[&str]) -> String {
+    let out = Command::new(venv_bin("python"))
+        .arg(repo_root().join("crates/kirikae/tests/support/refresh_world.py"))
+        .arg(args[0])
+        .arg(&emu.url)
+        .args(&args[1..])
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "refresh_world {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn staging_row(emu: &Emulator) -> Value {
+    serde_json::from_str(&world(emu, &["row", "staging"])).unwrap()
+}
+
+fn leftovers(emu: &Emulator) -> Vec<String> {
+    serde_json::from_str(&world(emu, &["leftovers"])).unwrap()
+}
+
+fn refresh(config: &Path, args: &[&str]) -> Output {
+    let mut c = support::kirikae();
+    c.args(args)
+        .arg("--config")
+        .arg(config)
+        .env("KIRIKAE_MASK_KEY", "refresh-test-key")
+        .current_dir("/")
+        .stdin(Stdio::null());
+    c.output().unwrap()
+}
+
+fn json_of(o: &Output) -> Value {
+    let (out, err) = text(o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn steps(v: &Value) -> Vec<String> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap().to_string())
+        .collect()
+}
+
+struct Story {
+    emu: Emulator,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn story() -> Story {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+    Story {
+        emu,
+        _dir: dir,
+        config,
+    }
+}
+
+#[test]
+fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
+    let s = story();
+    assert_eq!(
+        staging_row(&s.emu)["first_name"],
+        "Masked",
+        "the seeded staging"
+    );
+
+    let plan = json_of(&refresh(
+        &s.config,
+        &["refresh", "plan", "staging", "--output", "json"],
+    ));
+    assert_eq!(plan["ok"], true, "{plan:#}");
+    assert_eq!(plan["copy_path"], "clone", "{plan:#}");
+    assert!(
+        plan["reason"].as_str().unwrap().contains("clone slot"),
+        "{plan:#}"
+    );
+    // plan changed nothing
+    assert!(leftovers(&s.emu).is_empty());
+
+    let o = refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    );
+    let v = json_of(&o);
+    assert_eq!(v["copy_path"], "clone");
+    assert_eq!(
+        steps(&v),
+        [
+            "preflight",
+            "share_cluster",
+            "clone_cluster",
+            "create_writer",
+            "reset_password",
+            "mask",
+            "verify",
+            "switch_over",
+            "retire_old",
+            "clean_up"
+        ]
+    );
+    let run_id = v["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        v["retired"][0],
+        format!("staging-retired-{run_id}"),
+        "the old staging was renamed"
+    );
+    assert_eq!(
+        v["deleted"][0],
+        format!("staging-retired-{run_id}"),
+        "and deleted (keep_retired = 0)"
+    );
+    assert!(v["calls_total"].as_u64().unwrap() > 10, "{v:#}");
+    // the new staging holds production's rows, masked, reachable with the password in Secrets Manager
+    let row = staging_row(&s.emu);
+    assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
+    assert_ne!(row["first_name"], "Masked", "not the old staging: {row}");
+    assert_ne!(row["last_name"], ORIGINAL_LAST, "{row}");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // status and list read the journal
+    let st = json_of(&refresh(
+        &s.config,
+        &["refresh", "status", &run_id, "--output", "json"],
+    ));
+    assert_eq!(st["status"], "finished");
+    assert_eq!(st["left_over"].as_array().unwrap().len(), 0, "{st:#}");
+    let o = refresh(&s.config, &["refresh", "list"]);
+    let (out, _) = text(&o);
+    assert!(out.contains(&run_id) && out.contains("finished"), "{out}");
+    // a finished run has nothing to resume
+    let o = refresh(&s.config, &["refresh", "resume", &run_id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("already finished"), "{}", text(&o).1);
+}
+
+#[test]
+fn the_clone_limit_clone_strategy_fails_clearly_auto_falls_back_then_clones_again() {
+    let s = story();
+    // 1st: a clone (the slot is free)
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(v["copy_path"], "clone");
+
+    // 2nd with strategy = "clone": refused before anything is created, naming the limit
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        "[refresh.staging]\nstrategy = \"clone\"\n",
+    );
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("only one cross-account clone"), "{err}");
+    assert!(
+        err.contains("strategy = \"auto\""),
+        "says how to fix it: {err}"
+    );
+    assert!(err.contains("nothing was created"), "{err}");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // 2nd with auto: snapshot, saying why
+    edit(&s.config, "strategy = \"clone\"\n", "");
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(v["copy_path"], "snapshot");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("clone slot is taken"),
+        "{v:#}"
+    );
+    assert!(steps(&v).contains(&"restore_cluster".to_string()));
+    assert!(
+        !steps(&v).contains(&"reencrypt_snapshot".to_string()),
+        "a CMK source needs no re-encryption"
+    );
+    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // 3rd: the clone holder was retired by the 2nd, so the slot is free again
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(v["copy_path"], "clone", "{v:#}");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+}
+
+#[test]
+fn a_probe_through_the_staging_name_never_sees_unmasked_data_nor_fails_longer_than_the_flip() {
+    let s = story();
+    let dir = tempfile::tempdir().unwrap();
+    let probes = dir.path().join("probes.jsonl");
+    let stop = dir.path().join("stop");
+    let mut probe = Command::new(venv_bin("python"))
+        .arg(repo_root().join("crates/kirikae/tests/support/refresh_world.py"))
+        .args(["probe", &s.emu.url])
+        .arg(&probes)
+        .arg(&stop)
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .spawn()
+        .unwrap();
+    // the probe is answering before the refresh starts
+    for _ in 0..100 {
+        if std::fs::read_to_string(&probes).is_ok_and(|t| t.contains("\"ok\": true")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut flips = Vec::new();
+    for _ in 0..2 {
+        let v = json_of(&refresh(
+            &s.config,
+            &["refresh", "run", "staging", "--output", "json"],
+        ));
+        let journal = std::fs::read_to_string(v["journal"].as_str().unwrap()).unwrap();
+        let done: Value = journal
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| e["event"] == "step_done" && e["step"] == "switch_over")
+            .unwrap();
+        flips.push(done["detail"]["flip_ms"].as_u64().unwrap() as f64 / 1000.0);
+    }
+    std::fs::write(&stop, "").unwrap();
+    probe.wait().unwrap();
+
+    let records: Vec<Value> = std::fs::read_to_string(&probes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records.len() > 10, "{} probes", records.len());
+    let mut longest_outage = 0.0f64;
+    let mut outage_start: Option<f64> = None;
+    for r in &records {
+        let t = r["t"].as_f64().unwrap();
+        if r["ok"] == true {
+            assert_ne!(
+                r["first_name"], ORIGINAL_FIRST,
+                "unmasked data through staging: {r}"
+            );
+            assert_ne!(
+                r["last_name"], ORIGINAL_LAST,
+                "unmasked data through staging: {r}"
+            );
+            if let Some(s) = outage_start.take() {
+                longest_outage = longest_outage.max(t - s);
+            }
+        } else if outage_start.is_none() {
+            outage_start = Some(t);
+        }
+    }
+    assert!(outage_start.is_none(), "staging does not answer at the end");
+    // A failed probe can only come from the flip: the window between the first failure and the
+    // next success spans at most the flip plus one probe interval and one probe's own time.
+    let flip = flips.iter().cloned().fold(0.0, f64::max);
+    let failed = records.iter().filter(|r| r["ok"] == false).count();
+    eprintln!(
+        "{} probes, {failed} failed, longest outage {longest_outage:.3} s, flips {flips:?} s",
+        records.len()
+    );
+    let probe_time = 1.0; // a probe's describe + secret + connect on a loaded 2-core machine
+    assert!(
+        longest_outage <= flip + 0.2 + probe_time,
+        "staging was unreachable {longest_outage:.2} s, the flip took {flip:.2} s"
+    );
+    // What a probe may see during the flip: the name missing, or the previous cluster going away
+    // (retired and deleted) between its describe and its query.
+    for f in records.iter().filter(|r| r["ok"] == false) {
+        let e = f["error"].as_str().unwrap_or_default();
+        assert!(
+            e.contains("DBClusterNotFound")
+                || e.contains("Access denied")
+                || e.contains("Unknown database")
+                || e.contains("Lost connection"),
+            "a failure other than the flip: {f}"
+        );
+    }
+}
+
+/// The steps a plan of the current state would take.
+fn planned_steps(config: &Path) -> Vec<String> {
+    let plan = json_of(&refresh(
+        config,
+        &["refresh", "plan", "staging", "--output", "json"],
+    ));
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn killed_after_each_step_in_turn_resume_completes_and_leaves_nothing() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = story();
+    let mut covered: Vec<String> = Vec::new();
+    // Refreshes alternate clone and snapshot (the clone holds the slot until the next run
+    // retires it), so every step of both paths gets its turn.
+    for _ in 0..30 {
+        let planned = planned_steps(&s.config);
+        let Some(crash_at) = planned.iter().find(|s| !covered.contains(s)).cloned() else {
+            if covered.contains(&"clone_cluster".to_string())
+                && covered.contains(&"restore_cluster".to_string())
+            {
+                break;
+            }
+            // this path is covered; a clean run switches to the other path
+            json_of(&refresh(
+                &s.config,
+                &["refresh", "run", "staging", "--output", "json"],
+            ));
+            continue;
+        };
+        let o = support::kirikae()
+            .args(["refresh", "run", "staging", "--config"])
+            .arg(&s.config)
+            .env("KIRIKAE_MASK_KEY", "refresh-test-key")
+            .env("KIRIKAE_REFRESH_CRASH_AFTER", &crash_at)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.signal(),
+            Some(9),
+            "killed after {crash_at}: {:?}",
+            text(&o)
+        );
+        let runs = json_of(&refresh(
+            &s.config,
+            &["refresh", "list", "--output", "json"],
+        ));
+        let last = runs.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["status"], "interrupted (resumable)", "{last}");
+        let run_id = last["run_id"].as_str().unwrap();
+        // a second run is refused while this one is unfinished
+        let o = refresh(&s.config, &["refresh", "run", "staging"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(text(&o).1.contains("resume"), "{}", text(&o).1);
+
+        let v = json_of(&refresh(
+            &s.config,
+            &["refresh", "resume", run_id, "--output", "json"],
+        ));
+        assert_eq!(v["run_id"], run_id);
+        assert_eq!(steps(&v), planned, "after a crash after {crash_at}");
+        assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+        let left = leftovers(&s.emu);
+        assert!(left.is_empty(), "after a crash after {crash_at}: {left:?}");
+        covered.push(crash_at);
+    }
+    for step in [
+        "preflight",
+        "share_cluster",
+        "clone_cluster",
+        "create_snapshot",
+        "share_snapshot",
+        "restore_cluster",
+        "create_writer",
+        "reset_password",
+        "mask",
+        "verify",
+        "switch_over",
+        "retire_old",
+        "clean_up",
+    ] {
+        assert!(
+            covered.contains(&step.to_string()),
+            "{step} not covered: {covered:?}"
+        );
+    }
+}
+
+#[test]
+fn throttling_on_every_tenth_rds_call_still_completes() {
+    let s = story();
+    // A fault per 10th call: calls 10, 20, ... 400 of RDS answer Throttling.
+    for n in 1..=40 {
+        s.emu.fault(&format!(
+            r#"{{"service": "rds", "nth": {}, "times": 1, "error": "Throttling", "status": 400, "message": "Rate exceeded"}}"#,
+            n * 10
+        ));
+    }
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(v["copy_path"], "clone");
+    let hits: u64 = s.emu.fault_hits().iter().sum();
+    assert!(
+        hits >= 3,
+        "only {hits} throttled calls: the test did not test retries"
+    );
+    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+}
+
+#[test]
+fn a_default_key_source_is_reencrypted_and_a_bad_key_policy_fails_preflight() {
+    let s = story();
+    edit(
+        &s.config,
+        "cluster = \"shop-prod-cmk\"",
+        "cluster = \"shop-prod\"",
+    );
+    let plan = json_of(&refresh(
+        &s.config,
+        &["refresh", "plan", "staging", "--output", "json"],
+    ));
+    assert_eq!(plan["copy_path"], "snapshot");
+    assert_eq!(plan["reencrypt"], true);
+    assert!(
+        plan["reason"]
+            .as_str()
+            .unwrap()
+            .contains("default aws/rds key"),
+        "{plan:#}"
+    );
+
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(
+        steps(&v)[..5],
+        [
+            "preflight",
+            "create_snapshot",
+            "reencrypt_snapshot",
+            "share_snapshot",
+            "restore_cluster"
+        ]
+    );
+    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // The re-encryption key no longer lets dev use it: preflight says so and how to fix it.
+    world(
+        &s.emu,
+        &["drop-dev-from-policy", "alias/shop-prod-snapshots"],
+    );
+    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("FAIL re-encryption key"), "{out}");
+    assert!(
+        out.contains("arn:aws:iam::222222222222:root"),
+        "the fix names the principal: {out}"
+    );
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("preflight failed, nothing was created"),
+        "{err}"
+    );
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // No kms_key at all: the fix names the config key.
+    edit(&s.config, "kms_key = \"alias/shop-prod-snapshots\"\n", "");
+    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).0.contains("refresh.staging.source.kms_key"),
+        "{}",
+        text(&o).0
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_the_fix_and_creates_nothing() {
+    let s = story();
+    let o = refresh(&s.config, &["refresh", "plan", "stagign"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("no [refresh.stagign]") && text(&o).1.contains("known: staging"),
+        "{}",
+        text(&o).1
+    );
+
+    let o = refresh(&s.config, &["refresh", "resume", "20990101-000000-abcd"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("no refresh run 20990101-000000-abcd"),
+        "{}",
+        text(&o).1
+    );
+
+    let o = refresh(&s.config, &["refresh", "status", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    // The target is in production's account (protected): --confirm <alias> is needed.
+    edit(&s.config, "account = \"dev\"", "account = \"prod\"");
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("protected") && text(&o).1.contains("--confirm shop-prod"),
+        "{}",
+        text(&o).1
+    );
+    let o = refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--confirm", "shop-dev"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("is not its alias"), "{}", text(&o).1);
+    // confirmed, it gets as far as preflight, which finds no staging network in prod: nothing made
+    let o = refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--confirm", "shop-prod"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("no DB subnet group staging-db in prod"),
+        "{}",
+        text(&o).1
+    );
+    assert!(leftovers(&s.emu).is_empty());
+    edit(
+        &s.config,
+        "[refresh.staging.target]\naccount = \"prod\"",
+        "[refresh.staging.target]\naccount = \"dev\"",
+    );
+
+    // A missing account.
+    edit(
+        &s.config,
+        "[refresh.staging.source]\naccount = \"prod\"",
+        "[refresh.staging.source]\naccount = \"production\"",
+    );
+    let o = run(&s.config, &["refresh", "plan", "staging"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("names the account \"production\""),
+        "{}",
+        text(&o).1
+    );
+    edit(&s.config, "account = \"production\"", "account = \"prod\"");
+
+    // A source cluster that does not exist: preflight, exit 1, nothing created.
+    edit(
+        &s.config,
+        "cluster = \"shop-prod-cmk\"",
+        "cluster = \"shop-prd\"",
+    );
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).1.contains("no cluster shop-prd in account prod"),
+        "{}",
+        text(&o).1
+    );
+    assert!(leftovers(&s.emu).is_empty());
+    assert_eq!(
+        staging_row(&s.emu)["first_name"],
+        "Masked",
+        "the serving staging is untouched"
+    );
+}
+
+#[test]
+fn a_failure_cleans_up_unless_kept_and_a_kept_run_resumes() {
+    let s = story();
+    let fail_writer = r#"{"service": "rds", "operation": "CreateDBInstance", "nth": 1, "times": 1, "error": "InvalidParameterCombination", "status": 400, "message": "injected: no such instance class here"}"#;
+    s.emu.fault(fail_writer);
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("injected: no such instance class here"),
+        "{err}"
+    );
+    assert!(err.contains("cleaning up"), "{err}");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_eq!(
+        staging_row(&s.emu)["first_name"],
+        "Masked",
+        "the serving staging is untouched"
+    );
+    let runs = json_of(&refresh(
+        &s.config,
+        &["refresh", "list", "--output", "json"],
+    ));
+    assert_eq!(runs[0]["status"], "failed (cleaned up)");
+    let o = refresh(
+        &s.config,
+        &["refresh", "resume", runs[0]["run_id"].as_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("start a new one"), "{}", text(&o).1);
+
+    // --keep-on-failure: the clone and the share stay for inspection; resume finishes the run.
+    s.emu.fault(fail_writer);
+    let o = refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--keep-on-failure"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!leftovers(&s.emu).is_empty(), "kept");
+    let runs = json_of(&refresh(
+        &s.config,
+        &["refresh", "list", "--output", "json"],
+    ));
+    let kept = runs[1]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(runs[1]["status"], "failed (resumable)");
+    let st = json_of(&refresh(
+        &s.config,
+        &["refresh", "status", &kept, "--output", "json"],
+    ));
+    let left: Vec<String> = st["left_over"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(left.contains(&format!("staging-{kept}")), "{left:?}");
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "resume", &kept, "--output", "json"],
+    ));
+    assert_eq!(v["run_id"], kept.as_str());
+    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+}
+
+#[test]
+fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_one() {
+    let s = story();
+    // A zone that does not exist: preflight says so, nothing is created.
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        "[refresh.staging]\nswitch = { method = \"cname\", zone = \"ZNOSUCHZONE\", record = \"db.staging.internal\" }\n",
+    );
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("no Route 53 hosted zone ZNOSUCHZONE"),
+        "{}",
+        text(&o).1
+    );
+
+    let zone = world(&s.emu, &["zone", "staging.internal"]);
+    edit(&s.config, "ZNOSUCHZONE", &zone);
+    let serving = |emu: &Emulator| -> Vec<String> {
+        let v: Value = serde_json::from_str(&world(emu, &["clusters"])).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["tags"]["kirikae:serves"] == "db.staging.internal")
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut previous = "staging".to_string();
+    for round in 0..2 {
+        let v = json_of(&refresh(
+            &s.config,
+            &["refresh", "run", "staging", "--output", "json"],
+        ));
+        let run_id = v["run_id"].as_str().unwrap();
+        let new = format!("staging-{run_id}");
+        assert_eq!(serving(&s.emu), std::slice::from_ref(&new), "round {round}");
+        let record: Value =
+            serde_json::from_str(&world(&s.emu, &["cname", &zone, "db.staging.internal"])).unwrap();
+        assert!(record.is_string(), "the record exists: {record}");
+        // the previous serving cluster was renamed retired and deleted (keep_retired = 0)
+        assert_eq!(
+            v["retired"][0],
+            format!("staging-retired-{run_id}"),
+            "{v:#}"
+        );
+        assert_eq!(
+            v["deleted"][0],
+            format!("staging-retired-{run_id}"),
+            "{v:#}"
+        );
+        let ids: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
+        let ids: Vec<&str> = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [new.as_str()],
+            "only the serving cluster is left (previous: {previous})"
+        );
+        let row: Value = serde_json::from_str(&world(&s.emu, &["row", &new])).unwrap();
+        assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
+        previous = new;
+    }
+}
+
+#[test]
+fn mask_in_source_shares_only_the_masked_copy() {
+    let s = story();
+    // the default-key source: the masked copy is re-encrypted before it is shared
+    edit(
+        &s.config,
+        "cluster = \"shop-prod-cmk\"",
+        "cluster = \"shop-prod\"",
+    );
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        "[refresh.staging]\nmask_in = \"source\"\n",
+    );
+    let plan = json_of(&refresh(
+        &s.config,
+        &["refresh", "plan", "staging", "--output", "json"],
+    ));
+    assert!(
+        plan["reason"].as_str().unwrap().contains("mask_in"),
+        "{plan:#}"
+    );
+    let v = json_of(&refresh(
+        &s.config,
+        &["refresh", "run", "staging", "--output", "json"],
+    ));
+    assert_eq!(
+        steps(&v),
+        [
+            "preflight",
+            "create_snapshot",
+            "restore_in_source",
+            "mask",
+            "verify",
+            "snapshot_masked",
+            "reencrypt_snapshot",
+            "share_snapshot",
+            "restore_cluster",
+            "create_writer",
+            "reset_password",
+            "switch_over",
+            "retire_old",
+            "clean_up"
+        ]
+    );
+    // what was shared is the re-encrypted copy of the masked snapshot, nothing else
+    let journal = std::fs::read_to_string(v["journal"].as_str().unwrap()).unwrap();
+    let shared: Vec<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "created" && e["kind"] == "snapshot_share")
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let run_id = v["run_id"].as_str().unwrap();
+    assert_eq!(shared, [format!("kirikae-staging-{run_id}-cmk")]);
+    let copied_from = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"] == "step_done" && e["step"] == "reencrypt_snapshot")
+        .unwrap()["detail"]["from"]
+        .clone();
+    assert_eq!(copied_from, format!("kirikae-staging-{run_id}-masked"));
+    let row = staging_row(&s.emu);
+    assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
+    assert_ne!(row["first_name"], "Masked", "{row}");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // clone cannot be combined with it: a config error
+    edit(
+        &s.config,
+        "mask_in = \"source\"\n",
+        "mask_in = \"source\"\nstrategy = \"clone\"\n",
+    );
+    let o = run(&s.config, &["refresh", "plan", "staging"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("cannot clone"), "{}", text(&o).1);
+}
+
+#[test]
+fn mask_in_source_killed_after_its_own_steps_resumes_and_leaves_nothing() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = story();
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        "[refresh.staging]\nmask_in = \"source\"\n",
+    );
+    for crash_at in ["restore_in_source", "snapshot_masked"] {
+        let o = support::kirikae()
+            .args(["refresh", "run", "staging", "--config"])
+            .arg(&s.config)
+            .env("KIRIKAE_MASK_KEY", "refresh-test-key")
+            .env("KIRIKAE_REFRESH_CRASH_AFTER", crash_at)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.signal(), Some(9), "{crash_at}: {:?}", text(&o));
+        let runs = json_of(&refresh(
+            &s.config,
+            &["refresh", "list", "--output", "json"],
+        ));
+        let run_id = runs.as_array().unwrap().last().unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = json_of(&refresh(
+            &s.config,
+            &["refresh", "resume", &run_id, "--output", "json"],
+        ));
+        assert!(steps(&v).contains(&"snapshot_masked".to_string()), "{v:#}");
+        assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+        assert!(
+            leftovers(&s.emu).is_empty(),
+            "{crash_at}: {:?}",
+            leftovers(&s.emu)
+        );
+    }
+}

@@ -1,0 +1,134 @@
+"""Looks at the emulator's world for the refresh tests, as an outsider (boto3 + pymysql).
+
+  row URL CLUSTER            -> {"first_name", "last_name"} of emp 10001 through the dev cluster CLUSTER
+  leftovers URL              -> what refreshes left behind (should be empty after a finished run)
+  probe URL OUT STOP         -> every 200 ms: describe `staging`, connect, read emp 10001; a JSON line per
+                                probe into OUT until the file STOP exists
+  drop-dev-from-policy URL KEY -> the key policy of KEY (prod) without the dev account
+"""
+
+import json
+import os
+import sys
+import time
+
+import pymysql
+from botocore.exceptions import ClientError
+
+from kirikae_emulator import seed
+
+DEV, PROD = seed.DEV, seed.PROD
+
+
+def _connect(url, cluster_id):
+    rds = seed.client("rds", url, DEV)
+    c = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    tags = {t["Key"]: t["Value"] for t in c.get("TagList", [])}
+    secret = json.loads(seed.client("secretsmanager", url, DEV).get_secret_value(
+        SecretId=tags["kirikae:secret"])["SecretString"])
+    return pymysql.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
+                           password=secret["password"], database=c["DatabaseName"], connect_timeout=5)
+
+
+def row(url, cluster_id):
+    conn = _connect(url, cluster_id)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT first_name, last_name FROM employees WHERE emp_no = 10001")
+        r = cur.fetchone()
+        return {"first_name": r[0], "last_name": r[1]}
+    finally:
+        conn.close()
+
+
+def leftovers(url):
+    out = []
+    prod_rds, dev_rds = seed.client("rds", url, PROD), seed.client("rds", url, DEV)
+    for acct, rds in (("prod", prod_rds), ("dev", dev_rds)):
+        for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]:
+            out.append(f"snapshot {s['DBClusterSnapshotIdentifier']} in {acct}")
+    clusters = {c["DBClusterIdentifier"] for c in dev_rds.describe_db_clusters()["DBClusters"]}
+    out += [f"cluster {c} in dev" for c in sorted(clusters - {"staging"})]
+    staging_members = set()
+    for c in dev_rds.describe_db_clusters()["DBClusters"]:
+        if c["DBClusterIdentifier"] == "staging":
+            staging_members = {m["DBInstanceIdentifier"] for m in c["DBClusterMembers"]}
+    for i in dev_rds.describe_db_instances()["DBInstances"]:
+        if i["DBInstanceIdentifier"] not in staging_members:
+            out.append(f"instance {i['DBInstanceIdentifier']} in dev")
+    prod_clusters = {c["DBClusterIdentifier"] for c in prod_rds.describe_db_clusters()["DBClusters"]}
+    out += [f"cluster {c} in prod" for c in sorted(prod_clusters - {"shop-prod", "shop-prod-cmk"})]
+    for i in prod_rds.describe_db_instances()["DBInstances"]:
+        if i["DBInstanceIdentifier"] not in ("shop-prod-1", "shop-prod-cmk-1"):
+            out.append(f"instance {i['DBInstanceIdentifier']} in prod")
+    out += [f"secret {s['Name']} in prod" for s in seed.client("secretsmanager", url, PROD).list_secrets()["SecretList"]
+            if s["Name"].startswith("kirikae/")]
+    ram = seed.client("ram", url, PROD)
+    for s in ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]:
+        if s["status"] not in ("DELETED", "DELETING"):
+            out.append(f"ram share {s['name']} in prod")
+    secrets = [s["Name"] for s in seed.client("secretsmanager", url, DEV).list_secrets()["SecretList"]
+               if s["Name"].startswith("kirikae/")]
+    if len(secrets) > 1:
+        out.append(f"secrets {secrets} in dev (one serves staging)")
+    return out
+
+
+def probe(url, out_file, stop_file):
+    with open(out_file, "w") as out:
+        while not os.path.exists(stop_file):
+            t = time.time()
+            rec = {"t": t}
+            try:
+                rec.update(row(url, "staging"))
+                rec["ok"] = True
+            except Exception as e:  # noqa: BLE001 - every failure is a failed probe
+                rec["ok"] = False
+                rec["error"] = f"{type(e).__name__}: {e}"[:200]
+            out.write(json.dumps(rec) + "\n")
+            out.flush()
+            time.sleep(max(0.0, 0.2 - (time.time() - t)))
+
+
+def drop_dev_from_policy(url, key):
+    kms = seed.client("kms", url, PROD)
+    arn = kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+    from kirikae_emulator import refresh_seed
+    kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=refresh_seed.key_policy(PROD, []))
+
+
+def zone(url, name):
+    r53 = seed.client("route53", url, DEV)
+    return r53.create_hosted_zone(Name=name, CallerReference=f"kirikae-test-{time.time()}")["HostedZone"]["Id"].split("/")[-1]
+
+
+def clusters(url):
+    rds = seed.client("rds", url, DEV)
+    return [{"id": c["DBClusterIdentifier"], "tags": {t["Key"]: t["Value"] for t in c.get("TagList", [])}}
+            for c in rds.describe_db_clusters()["DBClusters"]]
+
+
+def cname(url, zone_id, name):
+    r53 = seed.client("route53", url, DEV)
+    for r in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]:
+        if r["Type"] == "CNAME" and r["Name"].rstrip(".") == name.rstrip("."):
+            return r["ResourceRecords"][0]["Value"]
+    return None
+
+
+if __name__ == "__main__":
+    cmd, url = sys.argv[1], sys.argv[2]
+    if cmd == "row":
+        print(json.dumps(row(url, sys.argv[3])))
+    elif cmd == "leftovers":
+        print(json.dumps(leftovers(url)))
+    elif cmd == "probe":
+        probe(url, sys.argv[3], sys.argv[4])
+    elif cmd == "zone":
+        print(zone(url, sys.argv[3]))
+    elif cmd == "clusters":
+        print(json.dumps(clusters(url)))
+    elif cmd == "cname":
+        print(json.dumps(cname(url, sys.argv[3], sys.argv[4])))
+    elif cmd == "drop-dev-from-policy":
+        drop_dev_from_policy(url, sys.argv[3])

@@ -1,0 +1,65 @@
+"""`seed story`'s part for the staging refresh (refresh_seed.py), and the copy of a copy that the
+refresh's snapshot path makes (a view's definition must name the copy's database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pymysql
+
+from kirikae_emulator import refresh_seed, seed
+
+EMULATOR = Path(__file__).resolve().parents[1]
+
+
+def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path):
+    out = tmp_path / "story" / "kirikae.toml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kirikae_emulator", "seed", "story", "--endpoint", endpoint, "--config-out", str(out)],
+        env=dict(os.environ, PYTHONPATH=str(EMULATOR)), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    config = tomllib.loads(out.read_text())
+    r = config["refresh"]["staging"]
+    assert r["source"] == {"account": "prod", "cluster": "shop-prod-cmk", "kms_key": "alias/shop-prod-snapshots"}
+    assert r["target"]["cluster"] == "staging" and r["target"]["subnet_group"] == "staging-db"
+    assert Path(r["masking"]).is_file()
+
+    prod_rds = seed.client("rds", endpoint, seed.PROD)
+    cmk = prod_rds.describe_db_clusters(DBClusterIdentifier="shop-prod-cmk")["DBClusters"][0]
+    kms = seed.client("kms", endpoint, seed.PROD)
+    assert cmk["KmsKeyId"] == kms.describe_key(KeyId="alias/shop-prod-data")["KeyMetadata"]["Arn"]
+    # the key policy of the re-encryption key names the dev account
+    key = kms.describe_key(KeyId="alias/shop-prod-snapshots")["KeyMetadata"]["Arn"]
+    policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    assert any("arn:aws:iam::222222222222:root" in json.dumps(s["Principal"]) for s in policy["Statement"])
+    # the copy of shop-prod's data holds every row, views included (a copy of a copy)
+    conn = pymysql.connect(host=cmk["Endpoint"], port=int(cmk["Port"]), user=cmk["MasterUsername"],
+                           password=seed.MASTER_PASSWORD, database=cmk["DatabaseName"])
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM employees")
+        assert cur.fetchone()[0] == seed.EXPECTED_ROWS["employees"]
+        cur.execute("SELECT COUNT(*) FROM dept_emp_latest_date")
+        assert cur.fetchone()[0] > 0
+    finally:
+        conn.close()
+
+    dev_rds = seed.client("rds", endpoint, seed.DEV)
+    staging = dev_rds.describe_db_clusters(DBClusterIdentifier="staging")["DBClusters"][0]
+    tags = {t["Key"]: t["Value"] for t in staging["TagList"]}
+    assert staging["DeletionProtection"] is True
+    sm = seed.client("secretsmanager", endpoint, seed.DEV)
+    secret = json.loads(sm.get_secret_value(SecretId=tags[refresh_seed.SECRET_TAG])["SecretString"])
+    conn = pymysql.connect(host=staging["Endpoint"], port=int(staging["Port"]), user=staging["MasterUsername"],
+                           password=secret["password"], database=staging["DatabaseName"])
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT first_name FROM employees WHERE emp_no = 10001")
+        assert cur.fetchone()[0] == "Masked"
+    finally:
+        conn.close()
