@@ -324,6 +324,7 @@ pub async fn apply(
 
     // 2. Re-check from fresh listings, region by region.
     let mut current: HashMap<String, Found> = HashMap::new(); // arn -> fresh (in plan, checked)
+    let mut fresh: HashMap<String, Found> = HashMap::new(); // arn -> fresh (in plan, still there)
     let mut checks: Vec<(usize, Check)> = Vec::new();
     let mut users: Vec<Found> = Vec::new(); // everything listed, to find users outside the plan
     for cx in cxs {
@@ -356,6 +357,7 @@ pub async fn apply(
                 None => Check::Gone,
                 Some(f) if t.is_gone(f) => Check::Gone,
                 Some(f) => {
+                    fresh.insert(f.arn.clone(), (*f).clone());
                     let fp = inv.fingerprints.get(&f.arn).cloned().unwrap_or_default();
                     let tagged =
                         f.tags.get(&plan.tag_key).map(String::as_str) == Some(plan.id.as_str());
@@ -426,10 +428,11 @@ pub async fn apply(
             current.get(&arn).map(|f| f.id.clone()).unwrap_or_default(),
         );
     }
+    // (what a kept item uses, as seen now: a changed item may use other things than planned)
     let mut changed = true;
     while changed {
         changed = false;
-        for f in current.values() {
+        for f in fresh.values() {
             if let Some(user) = keep.get(&f.arn).cloned() {
                 for d in &f.depends_on {
                     if current.contains_key(d) && !keep.contains_key(d) {

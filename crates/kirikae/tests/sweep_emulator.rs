@@ -318,3 +318,88 @@ fn throttling_on_one_call_in_ten_still_completes() {
     let hits: u64 = emu.fault_hits().iter().sum();
     assert!(hits >= 20, "throttled {hits} times");
 }
+
+#[test]
+fn changed_items_are_skipped_and_users_outside_the_plan_explained_without_a_failing_call() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let plan = dir.path().join("plan.json");
+    scan(&config, &plan, "owner=old-monolith");
+    mark(&config, &plan);
+    let plan_json: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let items = plan_json["items"].as_array().unwrap();
+    let find = |kind: &str, name: &str| -> String {
+        items
+            .iter()
+            .find(|i| i["type"] == kind && i["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name} not in the plan"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let stopped = find("ec2:instance", "old-app-3");
+    let admin_sg = find("ec2:security-group", "old-admin");
+    let subnet = find("ec2:subnet", "old-subnet-1");
+    let queue = find("sqs:queue", "old-jobs-0");
+
+    // After the review: someone starts a stopped instance again, removes the plan's tag from a
+    // queue, and launches a new instance (not in the plan) into the old subnet and group.
+    let outsider = python(
+        &emu,
+        "import sys,boto3\n\
+         def c(s):\n\
+         \x20   x=boto3.client(s,region_name='ap-northeast-1',endpoint_url=sys.argv[1],aws_access_key_id='AKIAKIRIKAEBOOTSTRAP',aws_secret_access_key='x'*40)\n\
+         \x20   x.meta.events.register('before-sign', lambda request, **_: request.headers.__setitem__('x-moto-account-id','111111111111'))\n\
+         \x20   return x\n\
+         ec2=c('ec2')\n\
+         ec2.start_instances(InstanceIds=[sys.argv[2]])\n\
+         c('sqs').untag_queue(QueueUrl=sys.argv[5],TagKeys=['kirikae:sweep'])\n\
+         ami=ec2.describe_images(Owners=['amazon'],MaxResults=5)['Images'][0]['ImageId']\n\
+         r=ec2.run_instances(ImageId=ami,MinCount=1,MaxCount=1,SubnetId=sys.argv[4],SecurityGroupIds=[sys.argv[3]])\n\
+         print(r['Instances'][0]['InstanceId'])",
+        &[&stopped, &admin_sg, &subnet, &queue],
+    );
+
+    reset_calls(&emu);
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    let skipped: Vec<(String, String)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |id: &str| -> &str {
+        skipped
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, r)| r.as_str())
+            .unwrap_or_else(|| panic!("{id} not skipped: {report}"))
+    };
+    assert!(
+        reason(&stopped).contains("state stopped -> running"),
+        "{}",
+        reason(&stopped)
+    );
+    assert!(reason(&queue).contains("no longer carries the tag"));
+    assert!(
+        reason(&admin_sg).contains(&outsider) && reason(&admin_sg).contains("not in the plan"),
+        "{}",
+        reason(&admin_sg)
+    );
+    assert!(reason(&subnet).contains(&outsider), "{}", reason(&subnet));
+    assert_eq!(report["failed"].as_array().unwrap().len(), 0, "{report}");
+    // What was not kept is gone, and no call was wasted on a deletion that had to fail.
+    let deleted = report["deleted"].as_array().unwrap().len();
+    assert_eq!(deleted + skipped.len(), 191, "{report}");
+    assert!(deleted > 150, "{report}");
+    let c = calls(&emu);
+    assert_eq!(c["errors"], serde_json::json!({}), "{c}");
+}
