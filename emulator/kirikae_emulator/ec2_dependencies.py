@@ -15,6 +15,8 @@ What changes, as on AWS:
   `Interface for NAT Gateway nat-...`); deleting the NAT gateway releases its Elastic IP
   association and deletes that interface (moto keeps both).
 - An instance's primary interface is deleted when the instance terminates (moto keeps it).
+- DescribeLaunchTemplates shows the template's current tags (moto shows those it was created
+  with, ignoring CreateTags).
 
 What still differs from AWS: NAT gateway and instance deletion finish at once (no `deleting` or
 `shutting-down` phase); load balancers create no interfaces.
@@ -34,6 +36,7 @@ def _violation(message: str):
 def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - the extension interface
     from moto.ec2.models import EC2Backend
     from moto.ec2.models.instances import Instance
+    from moto.ec2.models.launch_templates import LaunchTemplate
     from moto.ec2.models.nat_gateways import NatGateway
 
     original_delete_subnet = EC2Backend.delete_subnet
@@ -120,3 +123,5 @@ def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - the extension
     EC2Backend.delete_nat_gateway = delete_nat_gateway
     NatGateway.__init__ = nat_init
     Instance.terminate = terminate
+    # moto copies the tags once at creation; read them from the tag store instead.
+    LaunchTemplate.tags = property(lambda self: self.get_tags(), lambda self, _value: None)

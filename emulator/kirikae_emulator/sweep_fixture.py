@@ -9,7 +9,8 @@ tagged `owner=old-monolith` (how a person would have found them), next to resour
   NAT gateway, one to the internet gateway), an internet gateway, a NAT gateway with its Elastic
   IP, 4 security groups (one referring to another), 6 instances (3 stopped) with key pairs, an
   application load balancer with 3 target groups (one with the instances registered and a
-  listener), 6 detached network interfaces and one more Elastic IP;
+  listener), 6 detached network interfaces and one more Elastic IP; 2 launch templates, 2 AMIs
+  made from old instances, 2 IAM roles with policies and instance profiles;
 - the rest spread over EBS volumes (unattached), EBS snapshots (a third of them orphans: their
   volume is gone), key pairs, S3 buckets with objects (half versioned, with old versions),
   SQS queues, SNS topics, CloudWatch log groups and DynamoDB tables.
@@ -20,6 +21,7 @@ checks. Run `seed story` first (it creates the accounts' roles); this seeds only
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 
@@ -31,11 +33,13 @@ LEFTOVER_TAG = ("owner", "old-monolith")
 KEEP_TAG = ("app", "shop")
 STORY_COUNT = 191
 # The VPC family and everything fixed in size: vpc 1, subnets 4, route tables 2, igw 1, nat 1,
-# eips 2, sgs 4, instances 6, lb 1, target groups 3, enis 6.
-FIXED = 31
-# The rest, in these proportions (160 of them for the story's 191).
+# eips 2, sgs 4, instances 6, lb 1, target groups 3, enis 6, launch templates 2, AMIs 2 (made
+# from an old instance, each with its snapshot), IAM roles 2 (a managed and an inline policy, an
+# instance profile).
+FIXED = 37
+# The rest, in these proportions (154 of them for the story's 191).
 SPREAD = [("volume", 20), ("snapshot", 30), ("key-pair", 10), ("bucket", 10), ("queue", 30),
-          ("topic", 20), ("log-group", 30), ("table", 10)]
+          ("topic", 20), ("log-group", 24), ("table", 10)]
 
 
 def plan_counts(count: int) -> dict[str, int]:
@@ -165,6 +169,24 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
     elbv2.register_targets(TargetGroupArn=tgs[0], Targets=[{"Id": i} for i in instances[:3]])
     elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": tgs[0]}])
+
+    for i in range(2):
+        ec2.create_launch_template(LaunchTemplateName=f"{prefix}-web-{i}", LaunchTemplateData={"InstanceType": "t3.small"},
+                                   TagSpecifications=_spec("launch-template", f"{prefix}-web-{i}"))
+        made["launch-template"] += 1
+        ec2.create_image(InstanceId=instances[i], Name=f"{prefix}-golden-{i}",
+                         TagSpecifications=_spec("image", f"{prefix}-golden-{i}"))
+        made["image"] += 1
+        role = f"{prefix}-batch-{i}"
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}), Tags=_tags(role))
+        iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+        iam.put_role_policy(RoleName=role, PolicyName="reports", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+        iam.create_instance_profile(InstanceProfileName=role)
+        iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+        made["iam-role"] += 1
 
     # --- the spread ---------------------------------------------------------------------------
     orphans = counts["snapshot"] // 3

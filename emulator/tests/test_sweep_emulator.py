@@ -121,3 +121,14 @@ def test_the_story_leftovers(endpoint, client_factory):
     with pytest.raises(ValueError):
         sweep_fixture.plan_counts(10)
     assert sum(sweep_fixture.plan_counts(2000).values()) + sweep_fixture.FIXED == 2000
+
+
+def test_launch_templates_show_tags_added_later(endpoint, client_factory):
+    ec2 = client_factory("ec2", account=PROD, max_attempts=1)
+    lt = ec2.create_launch_template(LaunchTemplateName="old-lt", LaunchTemplateData={"InstanceType": "t3.micro"},
+                                    TagSpecifications=[{"ResourceType": "launch-template",
+                                                        "Tags": [{"Key": "owner", "Value": "old"}]}])
+    lt_id = lt["LaunchTemplate"]["LaunchTemplateId"]
+    ec2.create_tags(Resources=[lt_id], Tags=[{"Key": "kirikae:sweep", "Value": "plan-1"}])
+    tags = ec2.describe_launch_templates(LaunchTemplateIds=[lt_id])["LaunchTemplates"][0]["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"owner": "old", "kirikae:sweep": "plan-1"}

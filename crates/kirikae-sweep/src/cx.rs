@@ -53,6 +53,10 @@ impl Limiter {
 pub struct Cx {
     pub account_id: String,
     pub region: String,
+    /// The role the credentials act as (from STS), which a sweep must never delete.
+    pub caller_role: Option<String>,
+    /// The first region of a run lists the global resources (IAM).
+    global: bool,
     sdk: SdkConfig,
     concurrency: usize,
     limiters: Mutex<HashMap<&'static str, Arc<Limiter>>>,
@@ -79,6 +83,8 @@ impl Cx {
         Cx {
             account_id: account_id.to_string(),
             region: region.to_string(),
+            caller_role: None,
+            global: true,
             sdk,
             concurrency: concurrency.max(1),
             limiters: Mutex::new(HashMap::new()),
@@ -110,17 +116,30 @@ impl Cx {
             .await
             .map_err(|e| SweepError::aws("GetCallerIdentity", e))?;
         let account = who.account().unwrap_or_default().to_string();
+        // arn:aws:sts::111111111111:assumed-role/ops/hanako -> ops
+        let caller_role = who
+            .arn()
+            .and_then(|a| a.split_once(":assumed-role/"))
+            .and_then(|(_, rest)| rest.split('/').next())
+            .map(str::to_string);
         Ok(regions
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let cx = Cx::new(sdk, &account, r, concurrency);
+                let mut cx = Cx::new(sdk, &account, r, concurrency);
+                cx.caller_role = caller_role.clone();
+                cx.global = i == 0;
                 if i == 0 {
                     cx.calls.fetch_add(1, Ordering::Relaxed); // GetCallerIdentity
                 }
                 Arc::new(cx)
             })
             .collect())
+    }
+
+    /// Whether this context lists global resources (IAM): only the first region of a run does.
+    pub fn lists_global_resources(&self) -> bool {
+        self.global
     }
 
     /// How many AWS calls this context made (throttled retries of ours included).

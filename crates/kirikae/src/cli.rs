@@ -263,10 +263,10 @@ Examples:
   kirikae sweep scan --account prod --name 'old-*' --type ec2 --type s3 --out old.json
 
 Selectors narrow each other: every --tag must match; with several --state values one is enough.
-Types: ec2:instance ec2:volume ec2:snapshot ec2:elastic-ip ec2:network-interface
-ec2:security-group ec2:key-pair ec2:nat-gateway ec2:internet-gateway ec2:route-table ec2:subnet
-ec2:vpc elbv2:load-balancer elbv2:target-group s3:bucket logs:log-group dynamodb:table
-sqs:queue sns:topic (or a service: ec2, s3, ...). Resources of other types found by --tag are
+Types: ec2:instance ec2:volume ec2:snapshot ec2:image ec2:launch-template ec2:elastic-ip
+ec2:network-interface ec2:security-group ec2:key-pair ec2:nat-gateway ec2:internet-gateway
+ec2:route-table ec2:subnet ec2:vpc elbv2:load-balancer elbv2:target-group s3:bucket
+logs:log-group dynamodb:table sqs:queue sns:topic iam:role (or a service: ec2, s3, ...). Resources of other types found by --tag are
 listed in the plan and never deleted.
 The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
 

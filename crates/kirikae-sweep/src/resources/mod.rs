@@ -27,9 +27,11 @@ macro_rules! aws_call {
 
 mod dynamodb_table;
 mod ec2_eip;
+mod ec2_image;
 mod ec2_instance;
 mod ec2_internet_gateway;
 mod ec2_key_pair;
+mod ec2_launch_template;
 mod ec2_nat_gateway;
 mod ec2_network_interface;
 mod ec2_route_table;
@@ -40,6 +42,7 @@ mod ec2_volume;
 mod ec2_vpc;
 mod elbv2_load_balancer;
 mod elbv2_target_group;
+mod iam_role;
 mod logs_log_group;
 mod s3_bucket;
 mod sns_topic;
@@ -117,6 +120,8 @@ pub fn registry() -> Vec<&'static dyn ResourceType> {
         &ec2_instance::Instance,
         &ec2_volume::Volume,
         &ec2_snapshot::Snapshot,
+        &ec2_image::Image,
+        &ec2_launch_template::LaunchTemplate,
         &ec2_eip::ElasticIp,
         &ec2_network_interface::NetworkInterface,
         &ec2_security_group::SecurityGroup,
@@ -133,6 +138,7 @@ pub fn registry() -> Vec<&'static dyn ResourceType> {
         &dynamodb_table::Table,
         &sqs_queue::Queue,
         &sns_topic::Topic,
+        &iam_role::Role,
     ]
 }
 
@@ -207,6 +213,18 @@ pub fn link(found: &mut [Found]) {
                 {
                     if let Some(&j) = by_arn.get(lb) {
                         extra.push((j, f.arn.clone()));
+                    }
+                }
+            }
+            "ec2:image" => {
+                for snap in prop("snapshots")
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                {
+                    if let Some(&j) = by_id.get(&("ec2:snapshot", snap)) {
+                        let arn = found[j].arn.clone();
+                        extra.push((i, arn));
                     }
                 }
             }
