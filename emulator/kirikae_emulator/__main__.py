@@ -4,6 +4,8 @@
         Serve moto + kirikae's extensions in the foreground on loopback. Prints
         `kirikae emulator listening on http://127.0.0.1:PORT` once it accepts connections.
         SIGTERM or SIGINT stops it cleanly and runs the extensions' shutdown hooks.
+    seed leftovers --endpoint URL [--count N]
+        The story's leftovers for `kirikae sweep` in the prod account (after `seed story`).
     seed story --endpoint URL [--config-out PATH]
         Build the story's world (jump/prod/dev accounts, hanako, MFA, ops roles, shop-prod)
         on a running emulator and write kirikae.toml, the credentials file and mfa.secret.
@@ -80,6 +82,14 @@ def _seed(args: argparse.Namespace) -> int:
     return seed.main(args)
 
 
+def _seed_world(args: argparse.Namespace) -> int:
+    if args.world == "leftovers":
+        from . import sweep_fixture
+
+        return sweep_fixture.main(args)
+    return _seed(args)
+
+
 def _totp(args: argparse.Namespace) -> int:
     from .totp import totp
 
@@ -105,11 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("seed", help="build a world on a running emulator")
-    p.add_argument("world", choices=["story"], help="which world: `story` (the seed document's estate)")
+    p.add_argument("world", choices=["story", "leftovers"],
+                   help="which world: `story` (the seed document's estate), `leftovers` (sweep's 191, after story)")
     p.add_argument("--endpoint", required=True, help="the emulator's URL, e.g. http://127.0.0.1:5000")
     p.add_argument("--config-out", default=None, help="where to write kirikae.toml (default <repo>/examples/story/kirikae.toml)")
-    p.add_argument("--quiet", action="store_true", help="print only the config path")
-    p.set_defaults(func=_seed)
+    p.add_argument("--count", type=int, default=191, help="leftovers: how many (default 191, the story's)")
+    p.add_argument("--quiet", action="store_true", help="print only the config path (leftovers: the count)")
+    p.set_defaults(func=_seed_world)
 
     p = sub.add_parser("totp", help="print the current TOTP code for a base32 secret file")
     p.add_argument("secretfile")

@@ -48,8 +48,14 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Tables and sentences for people (`table` is another name for it)
+    #[value(alias = "table")]
     Human,
     Json,
+    /// `sweep show` only: one row per resource
+    Csv,
+    /// `sweep show` only: one self-contained page
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,9 +69,9 @@ pub enum Command {
     /// Mask personal data in a MySQL/MariaDB or PostgreSQL database: init, check, run, verify
     #[command(subcommand)]
     Mask(MaskCommand),
-    /// Find, mark, review and delete leftover resources (not yet available)
-    #[command(after_help = "Example:\n  kirikae sweep scan --account prod")]
-    Sweep(Pending),
+    /// Find, mark, review and delete leftover resources: scan, mark, show, apply
+    #[command(subcommand)]
+    Sweep(SweepCommand),
     /// Untagged resources, cost, Availability Zone risks, end-of-life versions (not yet available)
     #[command(after_help = "Example:\n  kirikae audit tags")]
     Audit(Pending),
@@ -319,4 +325,105 @@ pub enum MaskPath {
     Auto,
     Sql,
     Rust,
+}
+
+const SWEEP_SCAN_HELP: &str = "\
+Examples:
+  kirikae sweep scan --account prod --tag owner=old-monolith
+  kirikae sweep scan --account prod --type ec2:volume --state unattached --older-than 90d
+  kirikae sweep scan --account prod --name 'old-*' --type ec2 --type s3 --out old.json
+
+Selectors narrow each other: every --tag must match; with several --state values one is enough.
+Types: ec2:instance ec2:volume ec2:snapshot ec2:image ec2:launch-template ec2:elastic-ip
+ec2:network-interface ec2:security-group ec2:key-pair ec2:nat-gateway ec2:internet-gateway
+ec2:route-table ec2:subnet ec2:vpc elbv2:load-balancer elbv2:target-group s3:bucket
+logs:log-group dynamodb:table sqs:queue sns:topic iam:role (or a service: ec2, s3, ...). Resources of other types found by --tag are
+listed in the plan and never deleted.
+The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
+
+const SWEEP_APPLY_HELP: &str = "\
+Examples:
+  kirikae sweep apply sweep-20261125-041200-ab12            # dry run: what would go, in order
+  kirikae sweep apply plan.json --yes --confirm shop-prod    # a protected account
+
+Each item is checked again first (exists, unchanged, still tagged by `mark`, same account);
+a changed item is skipped and reported. Deletion follows the dependency graph. Every action is
+appended to <plan>.audit.jsonl; run apply again after an interruption to resume.
+Exit 0: everything in the plan is gone; 1: something was skipped or failed (see the report).";
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Find candidates in one account and write a plan file (JSON)
+    #[command(after_help = SWEEP_SCAN_HELP)]
+    Scan {
+        /// The account (name in kirikae.toml, alias or id)
+        #[arg(long)]
+        account: String,
+        /// Regions to scan [default: the account's region, else [aws] region]
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// KEY=VALUE or KEY: a tag every candidate carries (repeatable)
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// Only these types or services (repeatable)
+        #[arg(long = "type", value_name = "TYPE")]
+        types: Vec<String>,
+        /// A glob (`*`, `?`) over the name or id (repeatable; one must match)
+        #[arg(long = "name", value_name = "PATTERN")]
+        names: Vec<String>,
+        /// Created longer ago than this: 90d, 12h, 2w
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+        /// unattached | stopped | orphan | unused | empty (repeatable; one must match)
+        #[arg(long = "state", value_name = "STATE")]
+        states: Vec<String>,
+        /// Where to write the plan
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// AWS calls at once per service
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Tag every item with <[sweep] tag>=<plan id> and create a Resource Group named after the plan
+    #[command(after_help = "Example:\n  kirikae sweep mark sweep-20261125-041200-ab12")]
+    Mark {
+        /// The plan file, or a plan id in the state directory
+        plan: String,
+    },
+    /// The plan for review: --output table | json | csv | html
+    #[command(
+        after_help = "Examples:\n  kirikae sweep show sweep-20261125-041200-ab12\n  \
+        kirikae sweep show plan.json --output html --out review.html"
+    )]
+    Show {
+        /// The plan file, or a plan id in the state directory
+        plan: String,
+        /// Write the rendering here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Delete exactly the plan's items (a dry run unless --yes)
+    #[command(after_help = SWEEP_APPLY_HELP)]
+    Apply {
+        /// The plan file, or a plan id in the state directory
+        plan: String,
+        /// Really delete
+        #[arg(long)]
+        yes: bool,
+        /// The account's alias, required in a protected account (checked against IAM)
+        #[arg(long, value_name = "ALIAS")]
+        confirm: Option<String>,
+        /// Turn deletion/termination protection off where it is on (logged per item)
+        #[arg(long)]
+        disable_protection: bool,
+        /// Databases: no final snapshot
+        #[arg(long)]
+        skip_final_snapshot: bool,
+        /// AWS calls at once per service
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds to wait for an asynchronous deletion (instances, NAT gateways) to finish
+        #[arg(long, default_value_t = 900)]
+        confirm_timeout: u64,
+    },
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod config;
 mod mask;
 mod refresh;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -19,7 +20,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Accounts(c) => accounts::run(&cli.global, c).await,
         Command::Refresh(c) => refresh::run(&cli.global, c).await,
         Command::Mask(c) => mask::run(&cli.global, c).await,
-        Command::Sweep(_) => not_yet("sweep", "the sweep of leftover resources"),
+        Command::Sweep(c) => sweep::run(&cli.global, c).await,
         Command::Audit(_) => not_yet("audit", "the audits"),
     }
 }

@@ -1,0 +1,821 @@
+//! `apply`: delete exactly the reviewed plan.
+//!
+//! 1. The account is the plan's (and, in a protected account, `--confirm` names its real alias).
+//! 2. Every item is checked again from fresh listings: it still exists, its fingerprint is
+//!    unchanged, it still carries the plan's tag. An item in use by something outside the plan
+//!    is not deleted (that call could only fail), and neither is anything it uses.
+//! 3. Deletion follows the dependency graph in waves: an item goes only after every item that
+//!    uses it is gone (asynchronous deletions are re-listed until confirmed); the items of a
+//!    wave go in parallel, bounded per service by the context's limiter.
+//! 4. Every step is appended to a JSON-lines audit log; a second run with the same log skips
+//!    what the first finished, and an item whose deletion was sent but not confirmed is
+//!    re-checked (found gone, it is not deleted again).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::resources::{self, DeleteOptions, ResourceType};
+use crate::scan::inventory;
+use crate::{Cx, Found, MarkStatus, Plan, PlanItem, SweepError};
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Without it, nothing is deleted: the report says what would be.
+    pub yes: bool,
+    pub delete: DeleteOptions,
+    /// `--confirm <alias>`: needed in a protected account, checked against the real alias.
+    pub confirm: Option<String>,
+    /// The append-only audit log (JSON lines); also what a resumed run reads.
+    pub audit_log: PathBuf,
+    /// How long to wait for an asynchronous deletion (instances, NAT gateways) to finish.
+    pub confirm_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemResult {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub arn: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub plan: String,
+    pub account: String,
+    pub dry_run: bool,
+    /// Deleted in this run, in order.
+    pub deleted: Vec<ItemResult>,
+    /// Deleted by an earlier run of this plan (from the audit log) or found already gone.
+    pub already_gone: Vec<ItemResult>,
+    pub skipped: Vec<ItemResult>,
+    pub failed: Vec<ItemResult>,
+    /// Dry run: what would be deleted, wave by wave.
+    pub waves: Vec<Vec<String>>,
+    /// AWS calls this run made (listing pages included).
+    pub calls: u64,
+    pub audit_log: String,
+}
+
+impl ApplyReport {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct AuditLine {
+    time: String,
+    plan: String,
+    action: String,
+    #[serde(default)]
+    arn: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+struct Audit {
+    plan: String,
+    file: Mutex<std::fs::File>,
+    deletions: std::sync::atomic::AtomicUsize,
+}
+
+impl Audit {
+    fn open(path: &PathBuf, plan: &str) -> Result<Audit, SweepError> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if let Some(dir) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| crate::error::io(dir.display().to_string(), e))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| crate::error::io(path.display().to_string(), e))?;
+        Ok(Audit {
+            plan: plan.to_string(),
+            file: Mutex::new(file),
+            deletions: Default::default(),
+        })
+    }
+
+    fn write(
+        &self,
+        action: &str,
+        item: Option<&Found>,
+        result: &str,
+        request_id: Option<&str>,
+        reason: Option<&str>,
+    ) {
+        let line = AuditLine {
+            time: kirikae_aws::format_utc(std::time::SystemTime::now()),
+            plan: self.plan.clone(),
+            action: action.to_string(),
+            arn: item.map(|f| f.arn.clone()).unwrap_or_default(),
+            kind: item.map(|f| f.kind.clone()).unwrap_or_default(),
+            id: item.map(|f| f.id.clone()).unwrap_or_default(),
+            request_id: request_id.map(str::to_string),
+            description: item.filter(|_| action == "delete").map(|f| f.describe()),
+            result: result.to_string(),
+            reason: reason.map(str::to_string),
+        };
+        if let Ok(mut text) = serde_json::to_vec(&line) {
+            text.push(b'\n');
+            let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+            // One write per line on an O_APPEND file: lines never interleave.
+            let _ = f.write_all(&text);
+            let _ = f.sync_data();
+        }
+        if action == "delete" && result == "deleted" {
+            let n = self
+                .deletions
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            kill_hook(n);
+        }
+    }
+}
+
+/// Test hook (debug builds only): `KIRIKAE_SWEEP_KILL_AFTER=N` ends the process abruptly after
+/// the Nth deletion is logged, as a kill would.
+fn kill_hook(n: usize) {
+    if cfg!(debug_assertions) {
+        if let Some(limit) = std::env::var("KIRIKAE_SWEEP_KILL_AFTER")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            if n >= limit {
+                std::process::exit(137);
+            }
+        }
+    }
+}
+
+/// What an earlier run of this plan finished: ARN -> result.
+fn finished_earlier(path: &PathBuf, plan: &str) -> HashMap<String, String> {
+    let mut done = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return done;
+    };
+    for line in text.lines() {
+        let Ok(l) = serde_json::from_str::<AuditLine>(line) else {
+            continue;
+        };
+        if l.plan == plan && l.action == "delete" && matches!(l.result.as_str(), "deleted" | "gone")
+        {
+            done.insert(l.arn, l.result);
+        }
+    }
+    done
+}
+
+/// The account's alias as IAM says (ListAccountAliases), if it has one.
+pub async fn account_alias(cx: &Cx) -> Result<Option<String>, SweepError> {
+    let out = aws_call!(
+        cx,
+        "iam",
+        "ListAccountAliases",
+        cx.iam().list_account_aliases()
+    )?;
+    Ok(out.account_aliases().first().cloned())
+}
+
+enum Check {
+    Delete(Box<Found>),
+    Gone,
+    Skip(String),
+}
+
+fn what_changed(before: &Found, now: &Found, tag_key: &str) -> String {
+    let mut diffs = Vec::new();
+    if before.state != now.state {
+        diffs.push(format!(
+            "state {} -> {}",
+            before.state.as_deref().unwrap_or("-"),
+            now.state.as_deref().unwrap_or("-")
+        ));
+    }
+    if before.created != now.created {
+        diffs.push("created again (another creation time)".to_string());
+    }
+    for (k, v) in &now.properties {
+        if before.properties.get(k) != Some(v) {
+            diffs.push(format!(
+                "{k} {} -> {v}",
+                before.properties.get(k).map(String::as_str).unwrap_or("-")
+            ));
+        }
+    }
+    let tags = |f: &Found| -> BTreeMap<String, String> {
+        f.tags
+            .iter()
+            .filter(|(k, _)| k.as_str() != tag_key)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    if tags(before) != tags(now) {
+        diffs.push("tags changed".to_string());
+    }
+    if diffs.is_empty() {
+        diffs.push("what it uses changed".to_string());
+    }
+    diffs.join(", ")
+}
+
+/// Types whose listings show who uses an item of `kinds` (so a user outside the plan is seen).
+fn context_types(kinds: &HashSet<String>) -> Vec<&'static dyn ResourceType> {
+    let services: HashSet<&str> = kinds.iter().filter_map(|k| k.split(':').next()).collect();
+    let network = services.contains("ec2") || services.contains("elbv2");
+    resources::registry()
+        .into_iter()
+        .filter(|t| {
+            kinds.contains(t.name())
+                || (network && (t.name().starts_with("ec2:") || t.name().starts_with("elbv2:")))
+        })
+        .collect()
+}
+
+pub async fn apply(
+    cxs: &[Arc<Cx>],
+    plan: &Plan,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport, SweepError> {
+    let mut report = ApplyReport {
+        plan: plan.id.clone(),
+        account: format!(
+            "{} ({})",
+            plan.account.alias.as_deref().unwrap_or(&plan.account.name),
+            plan.account.id
+        ),
+        dry_run: !opts.yes,
+        audit_log: opts.audit_log.display().to_string(),
+        ..Default::default()
+    };
+    let Some(first) = cxs.first() else {
+        return Err(SweepError::BadInput("no region to work in".into()));
+    };
+    // 1. Same account, and the confirmation names it.
+    for cx in cxs {
+        if cx.account_id != plan.account.id {
+            return Err(SweepError::Refused(format!(
+                "the plan is for account {} but the credentials act in {}: check [accounts] in kirikae.toml",
+                plan.account.id, cx.account_id
+            )));
+        }
+    }
+    if opts.yes && (plan.account.protected || opts.confirm.is_some()) {
+        let real = account_alias(first).await?;
+        match (&opts.confirm, &real) {
+            (None, _) => {
+                return Err(SweepError::Refused(format!(
+                    "account {} is protected: add --confirm {} (its alias) to delete",
+                    plan.account.id,
+                    real.as_deref().unwrap_or("<alias>")
+                )))
+            }
+            (Some(_), None) => {
+                return Err(SweepError::Refused(format!(
+                    "account {} has no alias in IAM, so --confirm cannot be checked: set one \
+                     (aws iam create-account-alias) first",
+                    plan.account.id
+                )))
+            }
+            (Some(c), Some(r)) if c != r => {
+                return Err(SweepError::Refused(format!(
+                    "--confirm {c:?} does not match the account's alias {r:?}: nothing deleted"
+                )))
+            }
+            _ => {}
+        }
+    }
+
+    let audit = if opts.yes {
+        Some(Arc::new(Audit::open(&opts.audit_log, &plan.id)?))
+    } else {
+        None
+    };
+    let earlier = finished_earlier(&opts.audit_log, &plan.id);
+    let result = |item: &PlanItem, reason: String| ItemResult {
+        kind: item.found.kind.clone(),
+        id: item.found.id.clone(),
+        arn: item.found.arn.clone(),
+        reason,
+    };
+
+    // 2. Re-check from fresh listings, region by region.
+    let mut current: HashMap<String, Found> = HashMap::new(); // arn -> fresh (in plan, checked)
+    let mut fresh: HashMap<String, Found> = HashMap::new(); // arn -> fresh (in plan, still there)
+    let mut checks: Vec<(usize, Check)> = Vec::new();
+    let mut users: Vec<Found> = Vec::new(); // everything listed, to find users outside the plan
+    for cx in cxs {
+        let idx: Vec<usize> = (0..plan.items.len())
+            .filter(|&i| plan.items[i].found.region == cx.region)
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let kinds: HashSet<String> = idx
+            .iter()
+            .map(|&i| plan.items[i].found.kind.clone())
+            .collect();
+        for k in &kinds {
+            if resources::find_type(k).is_none() {
+                return Err(SweepError::Plan {
+                    path: plan.id.clone(),
+                    why: format!("type {k:?} is unknown to this kirikae"),
+                });
+            }
+        }
+        // Every tagged resource's tags (not only the plan's): an item that lost the plan's tag
+        // must still show its other tags, or it would look changed rather than unmarked.
+        let inv = inventory(cx, &context_types(&kinds), &[], &plan.tag_key).await?;
+        let by_arn: HashMap<&str, &Found> = inv.found.iter().map(|f| (f.arn.as_str(), f)).collect();
+        for &i in &idx {
+            let item = &plan.items[i];
+            let t = resources::find_type(&item.found.kind).expect("checked above");
+            let check = match by_arn.get(item.found.arn.as_str()) {
+                None => Check::Gone,
+                Some(f) if t.is_gone(f) => Check::Gone,
+                Some(f) => {
+                    fresh.insert(f.arn.clone(), (*f).clone());
+                    let fp = inv.fingerprints.get(&f.arn).cloned().unwrap_or_default();
+                    let tagged =
+                        f.tags.get(&plan.tag_key).map(String::as_str) == Some(plan.id.as_str());
+                    if fp != item.fingerprint {
+                        Check::Skip(format!(
+                            "changed since the plan was made: {}",
+                            what_changed(&item.found, f, &plan.tag_key)
+                        ))
+                    } else if !tagged && !matches!(item.mark, MarkStatus::CannotTag(_)) {
+                        Check::Skip(if matches!(item.mark, MarkStatus::NotYet) {
+                            format!("not marked: run `kirikae sweep mark` on the plan first (it tags every item {}={})", plan.tag_key, plan.id)
+                        } else {
+                            format!("no longer carries the tag {}={}: someone removed it, so it is left alone", plan.tag_key, plan.id)
+                        })
+                    } else if !arn_in_account(&f.arn, &plan.account.id) {
+                        Check::Skip(format!(
+                            "its ARN names another account than {}",
+                            plan.account.id
+                        ))
+                    } else {
+                        current.insert(f.arn.clone(), (*f).clone());
+                        Check::Delete(Box::new((*f).clone()))
+                    }
+                }
+            };
+            checks.push((i, check));
+        }
+        users.extend(
+            inv.found
+                .into_iter()
+                .filter(|f| !resources::find_type(&f.kind).is_some_and(|t| t.is_gone(f))),
+        );
+    }
+
+    let plan_arns: HashSet<&str> = plan.items.iter().map(|i| i.found.arn.as_str()).collect();
+    let mut blocked: HashMap<String, String> = HashMap::new(); // arn -> reason
+                                                               // A resource outside the plan that uses an item: deleting the item could only fail.
+    for u in &users {
+        if plan_arns.contains(u.arn.as_str()) {
+            continue;
+        }
+        for d in &u.depends_on {
+            if current.contains_key(d) {
+                blocked.entry(d.clone()).or_insert_with(|| {
+                    format!(
+                        "still used by {} {}{} (not in the plan): delete or detach it first, then scan again",
+                        u.kind,
+                        u.id,
+                        u.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+                    )
+                });
+            }
+        }
+    }
+    // Items of the plan that will not be deleted keep what they use.
+    let mut keep: HashMap<String, String> = HashMap::new();
+    for (i, c) in &checks {
+        if let Check::Skip(_) = c {
+            keep.insert(
+                plan.items[*i].found.arn.clone(),
+                plan.items[*i].found.id.clone(),
+            );
+        }
+    }
+    for (arn, _) in blocked.clone() {
+        keep.insert(
+            arn.clone(),
+            current.get(&arn).map(|f| f.id.clone()).unwrap_or_default(),
+        );
+    }
+    // (what a kept item uses, as seen now: a changed item may use other things than planned)
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for f in fresh.values() {
+            if let Some(user) = keep.get(&f.arn).cloned() {
+                for d in &f.depends_on {
+                    if current.contains_key(d) && !keep.contains_key(d) {
+                        blocked.insert(
+                            d.clone(),
+                            format!("still used by {user}, which is not deleted in this run"),
+                        );
+                        keep.insert(d.clone(), current[d].id.clone());
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    let mut todo: Vec<Found> = Vec::new();
+    for (i, c) in checks {
+        let item = &plan.items[i];
+        match c {
+            Check::Gone => {
+                let why = if earlier.contains_key(&item.found.arn) {
+                    "deleted by an earlier run of this plan".to_string()
+                } else {
+                    "already gone before this run".to_string()
+                };
+                if let Some(a) = &audit {
+                    if !earlier.contains_key(&item.found.arn) {
+                        a.write("delete", Some(&item.found), "gone", None, Some(&why));
+                    }
+                }
+                report.already_gone.push(result(item, why));
+            }
+            Check::Skip(why) => {
+                if let Some(a) = &audit {
+                    a.write("check", Some(&item.found), "skipped", None, Some(&why));
+                }
+                report.skipped.push(result(item, why));
+            }
+            Check::Delete(f) => {
+                if let Some(why) = blocked.get(&f.arn) {
+                    if let Some(a) = &audit {
+                        a.write("check", Some(&f), "skipped", None, Some(why));
+                    }
+                    report.skipped.push(result(item, why.clone()));
+                } else {
+                    todo.push(*f);
+                }
+            }
+        }
+    }
+
+    // 3. Waves: an item's wave is one more than the latest wave of the items using it.
+    let waves = waves(&todo);
+    report.waves = waves
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|&i| format!("{} {}", todo[i].kind, todo[i].id))
+                .collect()
+        })
+        .collect();
+    let Some(audit) = audit else {
+        report.calls = cxs.iter().map(|c| c.calls()).sum();
+        return Ok(report);
+    };
+    audit.write(
+        "apply",
+        None,
+        "started",
+        None,
+        Some(&format!(
+            "{} items to delete in {} waves",
+            todo.len(),
+            waves.len()
+        )),
+    );
+    let cx_by_region: HashMap<String, Arc<Cx>> =
+        cxs.iter().map(|c| (c.region.clone(), c.clone())).collect();
+    let mut failed_arns: HashMap<String, String> = HashMap::new();
+    for wave in waves {
+        let mut set = tokio::task::JoinSet::new();
+        for i in wave {
+            let f = todo[i].clone();
+            // Something this item must outlive failed to go: deleting it now could only fail.
+            if let Some((user, _)) = todo
+                .iter()
+                .filter(|u| u.depends_on.contains(&f.arn))
+                .find_map(|u| failed_arns.get(&u.arn).map(|w| (u.id.clone(), w.clone())))
+            {
+                let why = format!("not deleted: {user}, which uses it, could not be deleted");
+                audit.write("check", Some(&f), "skipped", None, Some(&why));
+                failed_arns.insert(f.arn.clone(), why.clone());
+                report.skipped.push(ItemResult {
+                    kind: f.kind.clone(),
+                    id: f.id.clone(),
+                    arn: f.arn.clone(),
+                    reason: why,
+                });
+                continue;
+            }
+            let Some(cx) = cx_by_region.get(&f.region).cloned() else {
+                continue;
+            };
+            let audit = audit.clone();
+            let delete_opts = opts.delete.clone();
+            set.spawn(async move {
+                let t = resources::find_type(&f.kind).expect("checked");
+                audit.write("delete", Some(&f), "started", None, None);
+                let outcome = t.delete(&cx, &f, &delete_opts).await;
+                (f, outcome)
+            });
+        }
+        let mut pending_confirm: Vec<Found> = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let Ok((f, outcome)) = joined else { continue };
+            let item = ItemResult {
+                kind: f.kind.clone(),
+                id: f.id.clone(),
+                arn: f.arn.clone(),
+                reason: String::new(),
+            };
+            match outcome {
+                Ok(done) => {
+                    for a in &done.actions {
+                        audit.write("prepare", Some(&f), "done", None, Some(a));
+                    }
+                    let t = resources::find_type(&f.kind).expect("checked");
+                    if t.deletion_is_async() {
+                        audit.write(
+                            "delete",
+                            Some(&f),
+                            "requested",
+                            done.request_id.as_deref(),
+                            None,
+                        );
+                        pending_confirm.push(f);
+                    } else {
+                        audit.write(
+                            "delete",
+                            Some(&f),
+                            "deleted",
+                            done.request_id.as_deref(),
+                            None,
+                        );
+                        report.deleted.push(ItemResult {
+                            reason: done.actions.join("; "),
+                            ..item
+                        });
+                    }
+                }
+                Err(e) if e.is_not_found() => {
+                    audit.write(
+                        "delete",
+                        Some(&f),
+                        "gone",
+                        e.request_id(),
+                        Some("gone when it was to be deleted"),
+                    );
+                    report.already_gone.push(ItemResult {
+                        reason: "gone when it was to be deleted".into(),
+                        ..item
+                    });
+                }
+                Err(e) => {
+                    let why = explain(&e);
+                    audit.write("delete", Some(&f), "failed", e.request_id(), Some(&why));
+                    failed_arns.insert(f.arn.clone(), why.clone());
+                    report.failed.push(ItemResult {
+                        reason: why,
+                        ..item
+                    });
+                }
+            }
+        }
+        // Asynchronous deletions: re-list their types until every one is gone.
+        if !pending_confirm.is_empty() {
+            for (f, gone) in confirm(&cx_by_region, pending_confirm, opts.confirm_timeout).await {
+                let item = ItemResult {
+                    kind: f.kind.clone(),
+                    id: f.id.clone(),
+                    arn: f.arn.clone(),
+                    reason: String::new(),
+                };
+                match gone {
+                    Ok(()) => {
+                        audit.write("delete", Some(&f), "deleted", None, Some("confirmed gone"));
+                        report.deleted.push(item);
+                    }
+                    Err(why) => {
+                        audit.write("delete", Some(&f), "failed", None, Some(&why));
+                        failed_arns.insert(f.arn.clone(), why.clone());
+                        report.failed.push(ItemResult {
+                            reason: why,
+                            ..item
+                        });
+                    }
+                }
+            }
+        }
+    }
+    audit.write(
+        "apply",
+        None,
+        "finished",
+        None,
+        Some(&format!(
+            "{} deleted, {} already gone, {} skipped, {} failed",
+            report.deleted.len(),
+            report.already_gone.len(),
+            report.skipped.len(),
+            report.failed.len()
+        )),
+    );
+    report.calls = cxs.iter().map(|c| c.calls()).sum();
+    Ok(report)
+}
+
+fn arn_in_account(arn: &str, account: &str) -> bool {
+    let field = arn.split(':').nth(4).unwrap_or("");
+    field.is_empty() || field == account
+}
+
+/// Why a deletion failed, in words; a dependency error means something outside the plan.
+fn explain(e: &SweepError) -> String {
+    match e.code() {
+        Some("DependencyViolation" | "ResourceInUse" | "ResourceInUseException" | "InvalidIPAddress.InUse" | "BucketNotEmpty") => format!(
+            "{e} - something outside the plan still uses it (AWS says so; the scan did not see it): \
+             not retried; remove that use, then run apply again"
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// Items in deletion order: wave 0 holds what nothing (left to delete) uses; an item's wave is
+/// one more than the latest wave of the items that use it. Items in a cycle come last, together.
+fn waves(items: &[Found]) -> Vec<Vec<usize>> {
+    let index: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.arn.as_str(), i))
+        .collect();
+    // users[i]: the items that use item i
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
+    for (i, f) in items.iter().enumerate() {
+        for d in &f.depends_on {
+            if let Some(&j) = index.get(d.as_str()) {
+                if j != i {
+                    users[j].push(i);
+                }
+            }
+        }
+    }
+    let mut wave: Vec<Option<usize>> = vec![None; items.len()];
+    let mut progress = true;
+    while progress {
+        progress = false;
+        for i in 0..items.len() {
+            if wave[i].is_some() {
+                continue;
+            }
+            if users[i].iter().all(|&u| wave[u].is_some()) {
+                wave[i] = Some(
+                    users[i]
+                        .iter()
+                        .map(|&u| wave[u].unwrap_or(0) + 1)
+                        .max()
+                        .unwrap_or(0),
+                );
+                progress = true;
+            }
+        }
+    }
+    let last = wave.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, w) in wave.iter().enumerate() {
+        let w = w.unwrap_or(last);
+        if out.len() <= w {
+            out.resize(w + 1, Vec::new());
+        }
+        out[w].push(i);
+    }
+    out.retain(|w| !w.is_empty());
+    out
+}
+
+/// Re-lists each asynchronous type (one listing for all its pending items) until they are gone.
+async fn confirm(
+    cxs: &HashMap<String, Arc<Cx>>,
+    pending: Vec<Found>,
+    timeout: Duration,
+) -> Vec<(Found, Result<(), String>)> {
+    let started = std::time::Instant::now();
+    let mut waiting = pending;
+    let mut out = Vec::new();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let mut groups: BTreeMap<(String, String), Vec<Found>> = BTreeMap::new();
+        for f in waiting.drain(..) {
+            groups
+                .entry((f.region.clone(), f.kind.clone()))
+                .or_default()
+                .push(f);
+        }
+        for ((region, kind), items) in groups {
+            let (Some(cx), Some(t)) = (cxs.get(&region), resources::find_type(&kind)) else {
+                continue;
+            };
+            match t.list(cx).await {
+                Ok(listed) => {
+                    let by_arn: HashMap<&str, &Found> =
+                        listed.iter().map(|f| (f.arn.as_str(), f)).collect();
+                    for f in items {
+                        match by_arn.get(f.arn.as_str()) {
+                            Some(now) if !t.is_gone(now) => waiting.push(f),
+                            _ => out.push((f, Ok(()))),
+                        }
+                    }
+                }
+                Err(e) if started.elapsed() < timeout => {
+                    let _ = e;
+                    waiting.extend(items);
+                }
+                Err(e) => out.extend(
+                    items
+                        .into_iter()
+                        .map(|f| (f, Err(format!("could not confirm the deletion: {e}")))),
+                ),
+            }
+        }
+        if waiting.is_empty() {
+            return out;
+        }
+        if started.elapsed() >= timeout {
+            out.extend(waiting.into_iter().map(|f| {
+                let state = f.state.clone().unwrap_or_default();
+                (f, Err(format!("deletion requested but not finished after {}s (was {state}); run apply again to check", timeout.as_secs())))
+            }));
+            return out;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(id: &str, deps: &[&str]) -> Found {
+        let mut f = Found::new("ec2:x", "r", id, id);
+        f.depends_on = deps.iter().map(|d| d.to_string()).collect();
+        f
+    }
+
+    #[test]
+    fn waves_put_users_first() {
+        // instance uses sg and subnet; subnet uses vpc; sg uses vpc.
+        let items = vec![
+            f("vpc", &[]),
+            f("subnet", &["vpc"]),
+            f("sg", &["vpc"]),
+            f("i", &["subnet", "sg"]),
+        ];
+        let w = waves(&items);
+        let names: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.iter().map(|&i| items[i].id.as_str()).collect())
+            .collect();
+        assert_eq!(names, vec![vec!["i"], vec!["subnet", "sg"], vec!["vpc"]]);
+    }
+
+    #[test]
+    fn a_cycle_goes_last_together() {
+        let items = vec![f("a", &["b"]), f("b", &["a"]), f("c", &[])];
+        let w = waves(&items);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[1].len(), 2);
+    }
+
+    #[test]
+    fn arns_name_their_account() {
+        assert!(arn_in_account("arn:aws:ec2:r:111:vpc/v", "111"));
+        assert!(!arn_in_account("arn:aws:ec2:r:222:vpc/v", "111"));
+        assert!(arn_in_account("arn:aws:s3:::bucket", "111"));
+    }
+}

@@ -1,0 +1,40 @@
+//! kirikae sweep: find leftover AWS resources, mark them (a tag and a tag-based Resource Group),
+//! review them, and delete exactly the reviewed set in dependency order.
+//!
+//! - [`resources`]: the registry, one file per resource type (list, describe, dependencies,
+//!   delete, confirm deletion).
+//! - [`scan()`]: selectors -> a [`Plan`] (JSON file).
+//! - [`mark()`]: tag every item with `<tag key>=<plan id>` and create the Resource Group.
+//! - [`show`]: the plan for review as a table, JSON, CSV or one self-contained HTML page.
+//! - [`apply()`]: re-check every item, then delete in dependency order, in parallel, with an
+//!   append-only audit log that an interrupted run resumes from.
+//!
+//! ```no_run
+//! # async fn example(sdk: aws_types::SdkConfig) -> Result<(), kirikae_sweep::SweepError> {
+//! use kirikae_sweep::{Cx, Selectors};
+//! // One context per region, in the account the credentials of `sdk` reach.
+//! let cxs = Cx::connect(&sdk, &["ap-northeast-1".to_string()], 8).await?;
+//! let selectors = Selectors::parse(&["owner=old-monolith".into()], &[], &[], None, &[])?;
+//! let found = kirikae_sweep::scan::find(&cxs, &selectors, "kirikae:sweep").await?;
+//! println!("{} candidates", found.items.len());
+//! # Ok(()) }
+//! ```
+
+#[macro_use]
+pub mod resources;
+
+pub mod apply;
+mod cx;
+mod error;
+pub mod mark;
+mod model;
+pub mod scan;
+pub mod show;
+
+pub use apply::{apply, ApplyOptions, ApplyReport};
+pub use cx::{Cx, DEFAULT_CONCURRENCY};
+pub use error::SweepError;
+pub use mark::{mark, MarkReport};
+pub use model::{Found, MarkStatus, Plan, PlanAccount, PlanItem, UnknownResource, PLAN_FORMAT};
+pub use resources::{registry, DeleteOptions, ResourceType};
+pub use scan::{ScanOptions, Selectors};

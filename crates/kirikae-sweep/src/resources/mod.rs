@@ -1,0 +1,304 @@
+//! The registry of resource types, one file per type. Each type lists (paginated), describes
+//! (into [`Found`]), names the resources it uses (its dependencies, per resource), deletes, and
+//! says how deletion is confirmed. Optional capabilities (its own tagging API when the Resource
+//! Groups Tagging API cannot tag it, asynchronous deletion, deletion protection) are methods with
+//! defaults that a type overrides only when it needs them.
+//!
+//! Adding a type: one file here and one line in [`registry`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::{Cx, Found, SweepError};
+
+/// One AWS call through the context's limiter: `aws_call!(cx, "ec2", "DeleteVpc", builder)`
+/// sends `builder` (rebuilt on each retry) and turns its error into a [`SweepError`].
+macro_rules! aws_call {
+    ($cx:expr, $service:literal, $op:literal, $req:expr) => {
+        $cx.call($service, || async {
+            $req.send()
+                .await
+                .map_err(|e| $crate::SweepError::aws($op, e))
+        })
+        .await
+    };
+}
+
+mod dynamodb_table;
+mod ec2_eip;
+mod ec2_image;
+mod ec2_instance;
+mod ec2_internet_gateway;
+mod ec2_key_pair;
+mod ec2_launch_template;
+mod ec2_nat_gateway;
+mod ec2_network_interface;
+mod ec2_route_table;
+mod ec2_security_group;
+mod ec2_snapshot;
+mod ec2_subnet;
+mod ec2_volume;
+mod ec2_vpc;
+mod elbv2_load_balancer;
+mod elbv2_target_group;
+mod iam_role;
+mod logs_log_group;
+mod s3_bucket;
+mod sns_topic;
+mod sqs_queue;
+
+pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, SweepError>> + Send + 'a>>;
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    /// Turn deletion protection off first (each time visibly, in the audit log).
+    pub disable_protection: bool,
+    /// Databases: no final snapshot.
+    pub skip_final_snapshot: bool,
+}
+
+/// What a deletion did besides the delete call itself.
+#[derive(Debug, Clone, Default)]
+pub struct Deleted {
+    pub request_id: Option<String>,
+    pub actions: Vec<String>,
+}
+
+pub trait ResourceType: Send + Sync {
+    /// `service:kind`, e.g. `ec2:vpc`: the name in plans, `--type` and output.
+    fn name(&self) -> &'static str;
+    /// The service, for per-service concurrency limits.
+    fn service(&self) -> &'static str;
+    /// The ARN's service and the start of its resource part (`("ec2", "vpc/")`).
+    fn arn_pattern(&self) -> (&'static str, &'static str);
+
+    /// Every resource of this type in the context's account and region. Scan and apply's
+    /// re-check both use this, so a fingerprint means the same in both.
+    fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>>;
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Cx,
+        item: &'a Found,
+        opts: &'a DeleteOptions,
+    ) -> Fut<'a, Deleted>;
+
+    /// Deletion finishes after the call returns: the item is re-listed until it is gone.
+    fn deletion_is_async(&self) -> bool {
+        false
+    }
+
+    /// A listed resource that is in fact already deleted (a terminated instance).
+    fn is_gone(&self, _found: &Found) -> bool {
+        false
+    }
+
+    /// Tags items with the type's own API, for when the Tagging API cannot. `None`: the type
+    /// has none.
+    fn tag<'a>(
+        &'a self,
+        _cx: &'a Cx,
+        _items: &'a [Found],
+        _key: &'a str,
+        _value: &'a str,
+    ) -> Option<Fut<'a, ()>> {
+        None
+    }
+
+    /// Whether this type's ARNs look like `arn`.
+    fn owns_arn(&self, arn: &str) -> bool {
+        let (service, prefix) = self.arn_pattern();
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        parts.len() == 6 && parts[2] == service && parts[5].starts_with(prefix)
+    }
+}
+
+/// Every type kirikae knows, in a stable order.
+pub fn registry() -> Vec<&'static dyn ResourceType> {
+    vec![
+        &ec2_instance::Instance,
+        &ec2_volume::Volume,
+        &ec2_snapshot::Snapshot,
+        &ec2_image::Image,
+        &ec2_launch_template::LaunchTemplate,
+        &ec2_eip::ElasticIp,
+        &ec2_network_interface::NetworkInterface,
+        &ec2_security_group::SecurityGroup,
+        &ec2_key_pair::KeyPair,
+        &ec2_nat_gateway::NatGateway,
+        &ec2_internet_gateway::InternetGateway,
+        &ec2_route_table::RouteTable,
+        &ec2_subnet::Subnet,
+        &ec2_vpc::Vpc,
+        &elbv2_load_balancer::LoadBalancer,
+        &elbv2_target_group::TargetGroup,
+        &s3_bucket::Bucket,
+        &logs_log_group::LogGroup,
+        &dynamodb_table::Table,
+        &sqs_queue::Queue,
+        &sns_topic::Topic,
+        &iam_role::Role,
+    ]
+}
+
+pub use ec2_security_group::groups_on_interfaces as security_groups_on_interfaces;
+
+pub fn find_type(name: &str) -> Option<&'static dyn ResourceType> {
+    registry().into_iter().find(|t| t.name() == name)
+}
+
+/// Edges only visible across types, added after every type has been listed (and after the
+/// fingerprints were taken, so they do not depend on which other types were listed):
+/// - a VPC's internet gateway cannot be detached while the VPC has public addresses mapped, so
+///   NAT gateways, instances and load balancers in that VPC go first;
+/// - a route table goes after the subnets associated with it;
+/// - a target group goes after the load balancers forwarding to it;
+/// - an interface or Elastic IP attached to an instance goes after the instance;
+/// - `orphan` snapshots: their volume is not among the listed volumes.
+pub fn link(found: &mut [Found]) {
+    let arn_of = |kind: &str, id: &str| -> Option<String> {
+        found
+            .iter()
+            .find(|f| f.kind == kind && f.id == id)
+            .map(|f| f.arn.clone())
+    };
+    let mut extra: Vec<(usize, String)> = Vec::new();
+    let by_id: HashMap<(&str, &str), usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| ((f.kind.as_str(), f.id.as_str()), i))
+        .collect();
+    let by_arn: HashMap<&str, usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.arn.as_str(), i))
+        .collect();
+    let igw_by_vpc: HashMap<&str, &str> = found
+        .iter()
+        .filter(|f| f.kind == "ec2:internet-gateway")
+        .filter_map(|f| Some((f.properties.get("vpc")?.as_str(), f.arn.as_str())))
+        .collect();
+    let volumes_listed = found.iter().any(|f| f.kind == "ec2:volume");
+    let mut orphans = Vec::new();
+    for (i, f) in found.iter().enumerate() {
+        let prop = |k: &str| {
+            f.properties
+                .get(k)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        match f.kind.as_str() {
+            "ec2:nat-gateway" | "ec2:instance" | "elbv2:load-balancer" => {
+                if let Some(igw) = prop("vpc").and_then(|v| igw_by_vpc.get(v)) {
+                    extra.push((i, igw.to_string()));
+                }
+            }
+            "ec2:route-table" => {
+                for s in prop("subnets")
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                {
+                    if let Some(&j) = by_id.get(&("ec2:subnet", s)) {
+                        extra.push((j, f.arn.clone()));
+                    }
+                }
+            }
+            "elbv2:target-group" => {
+                for lb in prop("load_balancers")
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                {
+                    if let Some(&j) = by_arn.get(lb) {
+                        extra.push((j, f.arn.clone()));
+                    }
+                }
+            }
+            "ec2:image" => {
+                for snap in prop("snapshots")
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                {
+                    if let Some(&j) = by_id.get(&("ec2:snapshot", snap)) {
+                        let arn = found[j].arn.clone();
+                        extra.push((i, arn));
+                    }
+                }
+            }
+            "ec2:network-interface" | "ec2:elastic-ip" => {
+                if let Some(&j) = prop("instance").and_then(|i| by_id.get(&("ec2:instance", i))) {
+                    extra.push((j, f.arn.clone()));
+                }
+            }
+            "ec2:snapshot" if volumes_listed => {
+                if let Some(v) = prop("volume") {
+                    if arn_of("ec2:volume", v).is_none() {
+                        orphans.push(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (i, dep) in extra {
+        if !found[i].depends_on.contains(&dep) {
+            found[i].depends_on.push(dep);
+        }
+    }
+    for i in orphans {
+        if !found[i].flags.iter().any(|f| f == "orphan") {
+            found[i].flags.push("orphan".to_string());
+        }
+    }
+}
+
+// --- helpers shared by the EC2 types -------------------------------------------------------
+
+pub(crate) fn ec2_arn(cx: &Cx, kind: &str, id: &str) -> String {
+    cx.arn("ec2", &format!("{kind}/{id}"))
+}
+
+pub(crate) fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+pub(crate) fn secs(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
+    t.map(|t| t.secs())
+}
+
+/// Tags EC2 resources by id with CreateTags (up to 1000 ids a call).
+pub(crate) fn ec2_create_tags<'a>(
+    cx: &'a Cx,
+    items: &'a [Found],
+    key: &'a str,
+    value: &'a str,
+) -> Fut<'a, ()> {
+    Box::pin(async move {
+        for chunk in items.chunks(1000) {
+            let ids: Vec<String> = chunk.iter().map(|f| f.id.clone()).collect();
+            let tag = aws_sdk_ec2::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build();
+            aws_call!(
+                cx,
+                "ec2",
+                "CreateTags",
+                cx.ec2()
+                    .create_tags()
+                    .set_resources(Some(ids.clone()))
+                    .tags(tag.clone())
+            )?;
+        }
+        Ok(())
+    })
+}
+
+pub(crate) fn request_id<T: aws_types::request_id::RequestId>(out: &T) -> Option<String> {
+    out.request_id().map(str::to_string)
+}

@@ -1,0 +1,479 @@
+//! `scan`: from selectors to a plan. Every selected type is listed in every region (in
+//! parallel); the Tagging API adds the tags of types whose listing has none and names the tagged
+//! resources of types kirikae does not know (listed in the plan, never deleted).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::resources::{self, ResourceType};
+use crate::{Cx, Found, MarkStatus, Plan, PlanAccount, PlanItem, SweepError, UnknownResource};
+
+/// What to pick. Tag filters all have to match; each of the other kinds narrows further when
+/// given; among several `--state` values one is enough.
+#[derive(Debug, Clone, Default)]
+pub struct Selectors {
+    /// `key=value`, or `key` alone for any value.
+    pub tags: Vec<(String, Option<String>)>,
+    /// Registry type names (`ec2:vpc`) or services (`ec2`); empty: every type.
+    pub types: Vec<String>,
+    /// Globs (`*`, `?`) over the name or id.
+    pub names: Vec<String>,
+    /// Created more than this many seconds ago (resources without a creation time never match).
+    pub older_than_secs: Option<i64>,
+    /// `unattached`, `stopped`, `orphan`, `unused`, `empty`.
+    pub states: Vec<String>,
+}
+
+pub const STATES: &[&str] = &["unattached", "stopped", "orphan", "unused", "empty"];
+
+impl Selectors {
+    pub fn parse(
+        tags: &[String],
+        types: &[String],
+        names: &[String],
+        older_than: Option<&str>,
+        states: &[String],
+    ) -> Result<Selectors, SweepError> {
+        let mut sel = Selectors::default();
+        for t in tags {
+            let (k, v) = match t.split_once('=') {
+                Some((k, v)) => (k, Some(v.to_string())),
+                None => (t.as_str(), None),
+            };
+            if k.is_empty() {
+                return Err(SweepError::BadInput(format!(
+                    "--tag {t:?}: expected KEY=VALUE or KEY, e.g. --tag owner=old-monolith"
+                )));
+            }
+            sel.tags.push((k.to_string(), v));
+        }
+        let known: Vec<&str> = resources::registry().iter().map(|t| t.name()).collect();
+        for t in types {
+            let ok = known
+                .iter()
+                .any(|k| *k == t || k.split(':').next() == Some(t.as_str()));
+            if !ok {
+                return Err(SweepError::BadInput(format!(
+                    "--type {t:?}: not a type kirikae knows; known: {}",
+                    known.join(", ")
+                )));
+            }
+            sel.types.push(t.clone());
+        }
+        sel.names = names.to_vec();
+        if let Some(age) = older_than {
+            sel.older_than_secs = Some(parse_age(age)?);
+        }
+        for s in states {
+            if !STATES.contains(&s.as_str()) {
+                return Err(SweepError::BadInput(format!(
+                    "--state {s:?}: expected one of {}",
+                    STATES.join(", ")
+                )));
+            }
+            sel.states.push(s.clone());
+        }
+        if sel.tags.is_empty()
+            && sel.names.is_empty()
+            && sel.older_than_secs.is_none()
+            && sel.states.is_empty()
+        {
+            return Err(SweepError::BadInput(
+                "give at least one selector besides --type: --tag KEY=VALUE, --name PATTERN, \
+                 --older-than 90d or --state unattached|stopped|orphan|unused|empty (a scan of \
+                 everything is never what a sweep means)"
+                    .into(),
+            ));
+        }
+        Ok(sel)
+    }
+
+    fn wants_type(&self, t: &dyn ResourceType) -> bool {
+        self.types.is_empty()
+            || self
+                .types
+                .iter()
+                .any(|s| s == t.name() || t.name().split(':').next() == Some(s.as_str()))
+    }
+
+    fn matches(&self, f: &Found, now: i64) -> bool {
+        for (k, v) in &self.tags {
+            match (f.tags.get(k), v) {
+                (None, _) => return false,
+                (Some(have), Some(want)) if have != want => return false,
+                _ => {}
+            }
+        }
+        if !self.names.is_empty() {
+            let name = f.name.as_deref().unwrap_or("");
+            if !self.names.iter().any(|p| glob(p, name) || glob(p, &f.id)) {
+                return false;
+            }
+        }
+        if let Some(age) = self.older_than_secs {
+            match f.created {
+                Some(c) if now - c > age => {}
+                _ => return false,
+            }
+        }
+        if !self.states.is_empty() && !self.states.iter().any(|s| f.flags.contains(s)) {
+            return false;
+        }
+        true
+    }
+
+    /// The selectors as a person would type them, for the plan file.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (k, v) in &self.tags {
+            out.push(match v {
+                Some(v) => format!("--tag {k}={v}"),
+                None => format!("--tag {k}"),
+            });
+        }
+        out.extend(self.types.iter().map(|t| format!("--type {t}")));
+        out.extend(self.names.iter().map(|n| format!("--name {n}")));
+        if let Some(s) = self.older_than_secs {
+            out.push(format!("--older-than {}d", s / 86_400));
+        }
+        out.extend(self.states.iter().map(|s| format!("--state {s}")));
+        out
+    }
+}
+
+/// `90d`, `12h`, `2w`, `30m` -> seconds.
+pub fn parse_age(text: &str) -> Result<i64, SweepError> {
+    let bad = || {
+        SweepError::BadInput(format!(
+            "--older-than {text:?}: expected a number and a unit, e.g. 90d, 12h, 2w, 30m"
+        ))
+    };
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(n * mult)
+}
+
+/// `*` any run of characters, `?` one character.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// One region's inventory: every listed resource with its fingerprint, linked across types.
+pub struct Inventory {
+    pub found: Vec<Found>,
+    /// arn -> fingerprint (taken before cross-type links).
+    pub fingerprints: HashMap<String, String>,
+    /// Tagged resources (from the Tagging API) whose ARN no listed type owns.
+    pub tagged_elsewhere: Vec<UnknownResource>,
+}
+
+/// Tags by ARN from the Tagging API, optionally only resources matching `filters`.
+pub async fn tagging_resources(
+    cx: &Cx,
+    filters: &[(String, Option<String>)],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, SweepError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let filters: Vec<TagFilter> = filters
+        .iter()
+        .map(|(k, v)| {
+            TagFilter::builder()
+                .key(k)
+                .set_values(v.clone().map(|v| vec![v]))
+                .build()
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = aws_call!(
+            cx,
+            "tagging",
+            "GetResources",
+            cx.tagging()
+                .get_resources()
+                .set_tag_filters(if filters.is_empty() {
+                    None
+                } else {
+                    Some(filters.clone())
+                })
+                .resources_per_page(100)
+                .set_pagination_token(token.clone())
+        )?;
+        for m in page.resource_tag_mapping_list() {
+            let Some(arn) = m.resource_arn() else {
+                continue;
+            };
+            let tags = m
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            out.insert(arn.to_string(), tags);
+        }
+        token = page
+            .pagination_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Lists `types` in one region, adds the Tagging API's tags, takes fingerprints, links.
+pub async fn inventory(
+    cx: &Arc<Cx>,
+    types: &[&'static dyn ResourceType],
+    tag_filters: &[(String, Option<String>)],
+    sweep_tag: &str,
+) -> Result<Inventory, SweepError> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, t) in types.iter().enumerate() {
+        let cx = cx.clone();
+        let t = *t;
+        set.spawn(async move { (i, t.list(&cx).await) });
+    }
+    let tagged = tagging_resources(cx, tag_filters).await?;
+    let mut lists: Vec<(usize, Vec<Found>)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (i, listed) = joined.map_err(|e| SweepError::Io {
+            what: "listing".into(),
+            why: e.to_string(),
+        })?;
+        lists.push((i, listed?));
+    }
+    lists.sort_by_key(|(i, _)| *i);
+    let mut found: Vec<Found> = lists.into_iter().flat_map(|(_, l)| l).collect();
+    let mut fingerprints = HashMap::new();
+    let listed_arns: HashSet<String> = found.iter().map(|f| f.arn.clone()).collect();
+    for f in &mut found {
+        if let Some(tags) = tagged.get(&f.arn) {
+            for (k, v) in tags {
+                f.tags.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            if f.name.is_none() {
+                f.name = f.tags.get("Name").cloned();
+            }
+        }
+        fingerprints.insert(f.arn.clone(), f.fingerprint(sweep_tag));
+    }
+    resources::link(&mut found);
+    let tagged_elsewhere = tagged
+        .into_iter()
+        .filter(|(arn, _)| !listed_arns.contains(arn))
+        .map(|(arn, tags)| UnknownResource {
+            resource_type: arn_type(&arn),
+            arn,
+            tags,
+        })
+        .collect();
+    Ok(Inventory {
+        found,
+        fingerprints,
+        tagged_elsewhere,
+    })
+}
+
+/// `ec2:vpc`, `s3`, `rds:cluster-snapshot` from an ARN (the Tagging API's resource type style).
+fn arn_type(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() < 6 {
+        return "unknown".into();
+    }
+    let kind = parts[5].split(['/', ':']).next().unwrap_or("");
+    if kind.is_empty() || kind == parts[5] {
+        parts[2].to_string()
+    } else {
+        format!("{}:{kind}", parts[2])
+    }
+}
+
+pub struct Scanned {
+    pub items: Vec<(Found, String)>,
+    pub unknown: Vec<UnknownResource>,
+}
+
+/// Finds the candidates in every region of `cxs`.
+pub async fn find(
+    cxs: &[Arc<Cx>],
+    sel: &Selectors,
+    sweep_tag: &str,
+) -> Result<Scanned, SweepError> {
+    let types: Vec<&'static dyn ResourceType> = resources::registry()
+        .into_iter()
+        .filter(|t| sel.wants_type(*t))
+        .collect();
+    let now = now_secs();
+    let mut items = Vec::new();
+    let mut unknown = Vec::new();
+    for cx in cxs {
+        let mut inv = inventory(cx, &types, &sel.tags, sweep_tag).await?;
+        if sel.states.iter().any(|s| s == "unused")
+            && types.iter().any(|t| t.name() == "ec2:security-group")
+        {
+            let on_interfaces = resources::security_groups_on_interfaces(cx).await?;
+            let referenced: HashSet<String> = inv
+                .found
+                .iter()
+                .filter(|f| f.kind == "ec2:security-group")
+                .flat_map(|f| f.depends_on.iter().cloned())
+                .collect();
+            for f in inv
+                .found
+                .iter_mut()
+                .filter(|f| f.kind == "ec2:security-group")
+            {
+                if !on_interfaces.contains(&f.id) && !referenced.contains(&f.arn) {
+                    f.flags.push("unused".into());
+                }
+            }
+        }
+        for f in inv.found {
+            let t = resources::find_type(&f.kind);
+            if t.is_some_and(|t| t.is_gone(&f)) || !sel.matches(&f, now) {
+                continue;
+            }
+            let fp = inv.fingerprints.get(&f.arn).cloned().unwrap_or_default();
+            items.push((f, fp));
+        }
+        if sel.types.is_empty() {
+            // Only by tag can a resource of another type be found at all.
+            if !sel.tags.is_empty() {
+                unknown.extend(inv.tagged_elsewhere);
+            }
+        }
+    }
+    Ok(Scanned { items, unknown })
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What a plan records about the scan.
+pub struct ScanOptions {
+    pub account: PlanAccount,
+    pub regions: Vec<String>,
+    pub tag_key: String,
+}
+
+/// A new plan id: `sweep-YYYYMMDD-HHMMSS-xxxx` (valid as a tag value and a group name).
+pub fn new_plan_id() -> String {
+    let now = std::time::SystemTime::now();
+    let stamp = kirikae_aws::format_utc(now)
+        .replace(['-', ':'], "")
+        .replace('T', "-")
+        .trim_end_matches('Z')
+        .to_string();
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let salt =
+        kirikae_aws::state::stable_hash(&[&nanos.to_string(), &std::process::id().to_string()]);
+    format!("sweep-{stamp}-{}", &salt[..4])
+}
+
+pub fn build_plan(opts: ScanOptions, sel: &Selectors, scanned: Scanned) -> Plan {
+    let items = scanned
+        .items
+        .into_iter()
+        .map(|(found, fingerprint)| PlanItem {
+            description: found.describe(),
+            fingerprint,
+            mark: MarkStatus::NotYet,
+            found,
+        })
+        .collect();
+    Plan {
+        format: crate::PLAN_FORMAT.to_string(),
+        id: new_plan_id(),
+        created: kirikae_aws::format_utc(std::time::SystemTime::now()),
+        account: opts.account,
+        regions: opts.regions,
+        tag_key: opts.tag_key,
+        selectors: sel.describe(),
+        items,
+        unknown: scanned.unknown,
+        group: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("old-*", "old-vpc"));
+        assert!(glob("*-tg-?", "old-tg-1"));
+        assert!(!glob("old-*", "shop-old"));
+        assert!(glob("*", ""));
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("90d").unwrap(), 90 * 86_400);
+        assert_eq!(parse_age("2w").unwrap(), 14 * 86_400);
+        let e = parse_age("90").unwrap_err().to_string();
+        assert!(e.contains("e.g. 90d"), "{e}");
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("5y").is_err());
+    }
+
+    #[test]
+    fn a_scan_needs_a_selector_and_known_types() {
+        let e = Selectors::parse(&[], &["ec2:vpc".into()], &[], None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least one selector"), "{e}");
+        let e = Selectors::parse(&["a=b".into()], &["ec2:pizza".into()], &[], None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ec2:vpc"), "{e}");
+        let e = Selectors::parse(&[], &[], &[], None, &["idle".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unattached"), "{e}");
+        assert!(Selectors::parse(&["a=b".into()], &["ec2".into()], &[], None, &[]).is_ok());
+    }
+
+    #[test]
+    fn arn_types() {
+        assert_eq!(arn_type("arn:aws:ec2:r:1:vpc/vpc-1"), "ec2:vpc");
+        assert_eq!(arn_type("arn:aws:s3:::bucket"), "s3");
+        assert_eq!(arn_type("arn:aws:rds:r:1:cluster:shop"), "rds:cluster");
+    }
+}

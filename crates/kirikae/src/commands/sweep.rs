@@ -1,0 +1,387 @@
+//! `kirikae sweep scan | mark | show | apply`: parse, call kirikae-sweep, render.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use kirikae_aws::{Estate, EstateOptions};
+use kirikae_config::Config;
+use kirikae_sweep::{
+    scan, show, ApplyOptions, Cx, DeleteOptions, Plan, PlanAccount, Selectors, SweepError,
+};
+
+use super::load_config;
+use crate::cli::{GlobalArgs, OutputFormat, SweepCommand};
+use crate::render;
+use crate::{Failure, Outcome};
+
+pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
+    let config = Arc::new(load_config(global)?);
+    if !matches!(command, SweepCommand::Show { .. })
+        && matches!(global.output, OutputFormat::Csv | OutputFormat::Html)
+    {
+        return Err(Failure::BadInput(anyhow!(
+            "--output csv and html are for `kirikae sweep show`; use human or json here"
+        )));
+    }
+    match command {
+        SweepCommand::Scan {
+            account,
+            regions,
+            tags,
+            types,
+            names,
+            older_than,
+            states,
+            out,
+            concurrency,
+        } => {
+            let selectors = Selectors::parse(&tags, &types, &names, older_than.as_deref(), &states)
+                .map_err(bad)?;
+            scan_cmd(
+                global,
+                config,
+                &account,
+                regions,
+                selectors,
+                out,
+                concurrency,
+            )
+            .await
+        }
+        SweepCommand::Mark { plan } => mark_cmd(global, config, &plan).await,
+        SweepCommand::Show { plan, out } => show_cmd(global, &config, &plan, out),
+        SweepCommand::Apply {
+            plan,
+            yes,
+            confirm,
+            disable_protection,
+            skip_final_snapshot,
+            concurrency,
+            confirm_timeout,
+        } => {
+            let (path, plan) = load_plan(&config, &plan)?;
+            let opts = ApplyOptions {
+                yes,
+                delete: DeleteOptions {
+                    disable_protection,
+                    skip_final_snapshot,
+                },
+                confirm,
+                audit_log: audit_path(&path),
+                confirm_timeout: Duration::from_secs(confirm_timeout),
+            };
+            apply_cmd(global, config, plan, opts, concurrency).await
+        }
+    }
+}
+
+fn bad(e: SweepError) -> Failure {
+    Failure::BadInput(anyhow!(e))
+}
+
+fn failed(e: SweepError) -> Failure {
+    match e {
+        SweepError::BadInput(_) | SweepError::Plan { .. } => Failure::BadInput(anyhow!(e)),
+        e => Failure::Failed(anyhow!(e)),
+    }
+}
+
+fn sweep_dir(config: &Config) -> PathBuf {
+    kirikae_aws::state::state_dir(config.state_dir.as_deref()).join("sweep")
+}
+
+/// A path to a plan file, or a plan id kept in the state directory.
+fn load_plan(config: &Config, given: &str) -> Result<(PathBuf, Plan), Failure> {
+    let as_path = PathBuf::from(given);
+    let path = if as_path.exists() || given.contains('/') || given.ends_with(".json") {
+        as_path
+    } else {
+        sweep_dir(config).join(format!("{given}.json"))
+    };
+    let plan = Plan::load(&path).map_err(bad)?;
+    Ok((path, plan))
+}
+
+/// `<plan>.audit.jsonl` next to the plan file.
+fn audit_path(plan: &Path) -> PathBuf {
+    let stem = plan.file_stem().and_then(|s| s.to_str()).unwrap_or("plan");
+    plan.with_file_name(format!("{stem}.audit.jsonl"))
+}
+
+async fn contexts(
+    global: &GlobalArgs,
+    config: Arc<Config>,
+    account: &str,
+    regions: &[String],
+    concurrency: usize,
+) -> Result<(PlanAccount, Vec<Arc<Cx>>), Failure> {
+    let Some((name, settings)) = config.account(account) else {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        return Err(Failure::BadInput(anyhow!(
+            "no account {account:?} in {} (known: {})",
+            config.path.display(),
+            known.join(", ")
+        )));
+    };
+    let name = name.to_string();
+    let plan_account = PlanAccount {
+        name: name.clone(),
+        id: settings.id.as_str().to_string(),
+        alias: settings.alias.clone(),
+        protected: settings.protected,
+    };
+    let regions: Vec<String> = if regions.is_empty() {
+        vec![settings
+            .region
+            .clone()
+            .unwrap_or_else(|| config.aws.region.clone())]
+    } else {
+        regions.to_vec()
+    };
+    let estate = Estate::connect(
+        config.clone(),
+        EstateOptions {
+            mfa_code: global.mfa_code.clone(),
+        },
+    )
+    .await?;
+    let sdk = estate.sdk_config(&name).await?;
+    let cxs = Cx::connect(&sdk, &regions, concurrency)
+        .await
+        .map_err(failed)?;
+    Ok((plan_account, cxs))
+}
+
+async fn scan_cmd(
+    global: &GlobalArgs,
+    config: Arc<Config>,
+    account: &str,
+    regions: Vec<String>,
+    selectors: Selectors,
+    out: Option<PathBuf>,
+    concurrency: usize,
+) -> Outcome {
+    let (plan_account, cxs) =
+        contexts(global, config.clone(), account, &regions, concurrency).await?;
+    if cxs.first().is_some_and(|c| c.account_id != plan_account.id) {
+        return Err(Failure::Failed(anyhow!(
+            "account {} in kirikae.toml is {}, but its role acts in {}: fix [accounts.{}] id",
+            plan_account.name,
+            plan_account.id,
+            cxs[0].account_id,
+            plan_account.name
+        )));
+    }
+    let started = std::time::Instant::now();
+    let tag_key = config.sweep.tag.clone();
+    let scanned = scan::find(&cxs, &selectors, &tag_key)
+        .await
+        .map_err(failed)?;
+    let plan = scan::build_plan(
+        scan::ScanOptions {
+            account: plan_account,
+            regions: cxs.iter().map(|c| c.region.clone()).collect(),
+            tag_key,
+        },
+        &selectors,
+        scanned,
+    );
+    let path = out.unwrap_or_else(|| sweep_dir(&config).join(format!("{}.json", plan.id)));
+    plan.save(&path).map_err(failed)?;
+    let calls: u64 = cxs.iter().map(|c| c.calls()).sum();
+    if global.output == OutputFormat::Json {
+        render::print_json(&serde_json::json!({
+            "plan": plan.id,
+            "path": path,
+            "items": plan.items.len(),
+            "unknown": plan.unknown.len(),
+            "calls": calls,
+            "seconds": started.elapsed().as_secs_f64(),
+        }))?;
+    } else {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for i in &plan.items {
+            *counts.entry(i.found.kind.as_str()).or_default() += 1;
+        }
+        println!(
+            "Plan {}: {} candidates in {} ({}), {}",
+            plan.id,
+            plan.items.len(),
+            plan.account.alias.as_deref().unwrap_or(&plan.account.name),
+            plan.account.id,
+            plan.regions.join(", ")
+        );
+        for (k, n) in counts {
+            println!("  {k:<24} {n}");
+        }
+        if !plan.unknown.is_empty() {
+            println!(
+                "  and {} tagged resources of types kirikae does not know (listed, never deleted)",
+                plan.unknown.len()
+            );
+        }
+        println!("Written to {}", path.display());
+        println!("Next: kirikae sweep mark {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outcome {
+    let (path, mut plan) = load_plan(&config, given)?;
+    let (_, cxs) = contexts(
+        global,
+        config,
+        &plan.account.name.clone(),
+        &plan.regions.clone(),
+        8,
+    )
+    .await?;
+    if cxs.first().is_some_and(|c| c.account_id != plan.account.id) {
+        return Err(Failure::Failed(anyhow!(
+            "the plan is for account {} but the credentials act in {}",
+            plan.account.id,
+            cxs[0].account_id
+        )));
+    }
+    let report = kirikae_sweep::mark(&cxs, &mut plan).await.map_err(failed)?;
+    plan.save(&path).map_err(failed)?;
+    if global.output == OutputFormat::Json {
+        render::print_json(&report)?;
+    } else {
+        println!(
+            "Tagged {} items {} ({} through the Tagging API, {} through their own API)",
+            report.tagging_api + report.type_api,
+            report.tag,
+            report.tagging_api,
+            report.type_api
+        );
+        for (arn, why) in &report.cannot_tag {
+            println!("  cannot carry a tag (stays in the plan untagged): {arn}: {why}");
+        }
+        for g in &report.groups {
+            println!("Resource Group: {g}");
+        }
+        println!("Next: kirikae sweep show {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathBuf>) -> Outcome {
+    let (_, plan) = load_plan(config, given)?;
+    let now = scan::now_secs();
+    let text = match global.output {
+        OutputFormat::Human => show::table(&plan, now),
+        OutputFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&plan)?;
+            t.push('\n');
+            t
+        }
+        OutputFormat::Csv => show::csv(&plan, now),
+        OutputFormat::Html => show::html(&plan, now),
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, text)
+                .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+            eprintln!("Written to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn apply_cmd(
+    global: &GlobalArgs,
+    config: Arc<Config>,
+    plan: Plan,
+    opts: ApplyOptions,
+    concurrency: usize,
+) -> Outcome {
+    if plan.account.protected && opts.yes && opts.confirm.is_none() {
+        return Err(Failure::BadInput(anyhow!(
+            "account {} ({}) is protected: add --confirm {} to delete",
+            plan.account.name,
+            plan.account.id,
+            plan.account.alias.as_deref().unwrap_or("<its alias>")
+        )));
+    }
+    let (_, cxs) = contexts(
+        global,
+        config,
+        &plan.account.name.clone(),
+        &plan.regions.clone(),
+        concurrency,
+    )
+    .await?;
+    let started = std::time::Instant::now();
+    let report = kirikae_sweep::apply(&cxs, &plan, &opts)
+        .await
+        .map_err(failed)?;
+    if global.output == OutputFormat::Json {
+        let mut v = serde_json::to_value(&report)?;
+        v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+        render::print_json(&v)?;
+    } else if report.dry_run {
+        println!(
+            "Dry run of plan {} in {}: nothing deleted.",
+            report.plan, report.account
+        );
+        for (n, wave) in report.waves.iter().enumerate() {
+            println!("  wave {}: {} items: {}", n + 1, wave.len(), preview(wave));
+        }
+        print_lists(&report);
+        println!(
+            "To delete: kirikae sweep apply {} --yes{}",
+            report.plan,
+            if plan.account.protected {
+                format!(
+                    " --confirm {}",
+                    plan.account.alias.as_deref().unwrap_or("<alias>")
+                )
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        print_lists(&report);
+        println!(
+            "Plan {} in {}: {} deleted, {} already gone, {} skipped, {} failed ({} AWS calls, {:.1}s). Audit log: {}",
+            report.plan,
+            report.account,
+            report.deleted.len(),
+            report.already_gone.len(),
+            report.skipped.len(),
+            report.failed.len(),
+            report.calls,
+            started.elapsed().as_secs_f64(),
+            report.audit_log
+        );
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn preview(items: &[String]) -> String {
+    let mut s: Vec<String> = items.iter().take(6).cloned().collect();
+    if items.len() > 6 {
+        s.push(format!("... ({} more)", items.len() - 6));
+    }
+    s.join(", ")
+}
+
+fn print_lists(report: &kirikae_sweep::ApplyReport) {
+    for (title, list) in [("Skipped", &report.skipped), ("Failed", &report.failed)] {
+        if !list.is_empty() {
+            println!("{title} ({}):", list.len());
+            for r in list.iter() {
+                println!("  {} {}: {}", r.kind, r.id, render::red(&r.reason));
+            }
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! `kirikae sweep` against the local emulator seeded with the story's world and its 191
+//! leftovers in the prod account (`seed leftovers`: 19 types, tagged owner=old-monolith, next to
+//! resources that are not leftovers, tagged app=shop).
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use support::{repo_root, run, text, venv_bin, Emulator};
+
+fn python(emu: &Emulator, code: &str, args: &[&str]) -> String {
+    let out = Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg(code)
+        .arg(&emu.url)
+        .args(args)
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The story's world plus its leftovers; returns the config.
+fn story_with_leftovers(emu: &Emulator, dir: &Path) -> std::path::PathBuf {
+    let config = emu.seed_story(dir);
+    let n = python(
+        emu,
+        "import sys; from kirikae_emulator.sweep_fixture import seed_leftovers; \
+         print(seed_leftovers(sys.argv[1])['leftovers'])",
+        &[],
+    );
+    assert_eq!(n, "191");
+    config
+}
+
+/// The emulator's call counter: (total, {"service operation": n}, {"service operation code": n}).
+fn calls(emu: &Emulator) -> Value {
+    let out = python(
+        emu,
+        "import sys,urllib.request as u; print(u.urlopen(sys.argv[1]+'/_kirikae/calls').read().decode())",
+        &[],
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+fn reset_calls(emu: &Emulator) {
+    python(
+        emu,
+        "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1]+'/_kirikae/calls', method='DELETE')).read()",
+        &[],
+    );
+}
+
+fn json(o: &Output) -> Value {
+    let (out, err) = text(o);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}{err}"))
+}
+
+fn scan(config: &Path, out: &Path, tag: &str) -> Value {
+    let o = run(
+        config,
+        &[
+            "sweep",
+            "scan",
+            "--account",
+            "prod",
+            "--tag",
+            tag,
+            "--out",
+            out.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    json(&o)
+}
+
+fn mark(config: &Path, plan: &Path) {
+    let o = run(config, &["sweep", "mark", plan.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("Tagged 191 items"), "{out}");
+    assert!(
+        out.contains("Resource Group: arn:aws:resource-groups:"),
+        "{out}"
+    );
+}
+
+fn apply_json(config: &Path, plan: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["sweep", "apply", plan.to_str().unwrap(), "--output", "json"];
+    args.extend_from_slice(extra);
+    run(config, &args)
+}
+
+#[test]
+fn the_story_scan_mark_show_apply_deletes_exactly_the_191() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let plan = dir.path().join("plan.json");
+
+    let scanned = scan(&config, &plan, "owner=old-monolith");
+    assert_eq!(scanned["items"], 191, "{scanned}");
+    let keep_before = scan(&config, &dir.path().join("keep.json"), "app=shop")["items"]
+        .as_u64()
+        .unwrap();
+    assert!(keep_before >= 8, "{keep_before}");
+    let plan_json: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let plan_id = plan_json["id"].as_str().unwrap().to_string();
+    let kinds: std::collections::BTreeSet<&str> = plan_json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert!(kinds.len() >= 12, "{kinds:?}");
+    // The NAT gateway names its subnet and address; the instances their security groups.
+    let nat = plan_json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "ec2:nat-gateway")
+        .unwrap();
+    let deps: Vec<&str> = nat["depends_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(deps.iter().any(|d| d.contains(":subnet/")), "{deps:?}");
+    assert!(deps.iter().any(|d| d.contains(":elastic-ip/")), "{deps:?}");
+
+    mark(&config, &plan);
+
+    // Review: a table, CSV and one self-contained HTML page.
+    let o = run(&config, &["sweep", "show", plan.to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert!(out.contains("191 items"), "{out}");
+    assert!(out.contains("ec2:nat-gateway: 1"), "{out}");
+    let o = run(
+        &config,
+        &["sweep", "show", plan.to_str().unwrap(), "--output", "csv"],
+    );
+    assert_eq!(text(&o).0.lines().count(), 192);
+    let page = dir.path().join("review.html");
+    let o = run(
+        &config,
+        &[
+            "sweep",
+            "show",
+            plan.to_str().unwrap(),
+            "--output",
+            "html",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("old-vpc"));
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+
+    // A resource that is not a leftover gets the plan's tag after the plan was made.
+    python(
+        &emu,
+        "import sys,boto3; c=boto3.client('s3',region_name='ap-northeast-1',endpoint_url=sys.argv[1],\
+         aws_access_key_id='AKIAKIRIKAEBOOTSTRAP',aws_secret_access_key='x'*40); \
+         c.meta.events.register('before-sign', lambda request, **_: request.headers.__setitem__('x-moto-account-id','111111111111')); \
+         c.put_bucket_tagging(Bucket='old-shop-assets',Tagging={'TagSet':[{'Key':'app','Value':'shop'},{'Key':'kirikae:sweep','Value':sys.argv[2]}]})",
+        &[&plan_id],
+    );
+
+    // A dry run deletes nothing; a protected account needs its real alias.
+    reset_calls(&emu);
+    let o = apply_json(&config, &plan, &[]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_eq!(json(&o)["dry_run"], true);
+    let o = run(
+        &config,
+        &["sweep", "apply", plan.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(text(&o).1.contains("--confirm shop-prod"), "{:?}", text(&o));
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-dev"]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(text(&o).1.contains("does not match"), "{:?}", text(&o));
+    let c = calls(&emu);
+    let deletes: u64 = c["calls"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| {
+            k.contains(" Delete") || k.contains(" Terminate") || k.contains(" Release")
+        })
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(deletes, 0, "{c}");
+
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert_eq!(report["deleted"].as_array().unwrap().len(), 191, "{report}");
+    assert_eq!(report["failed"].as_array().unwrap().len(), 0, "{report}");
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 0, "{report}");
+    let c = calls(&emu);
+    assert_eq!(c["errors"], serde_json::json!({}), "no error at all: {c}");
+
+    // Nothing else was touched: the shop (and the bucket tagged after the plan) is all there.
+    let keep_after = scan(&config, &dir.path().join("keep2.json"), "app=shop")["items"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(keep_after, keep_before);
+    let rescan = scan(
+        &config,
+        &dir.path().join("again.json"),
+        "owner=old-monolith",
+    );
+    assert_eq!(rescan["items"], 0, "{rescan}");
+
+    // The audit log has one line per deletion with the description before deletion.
+    let log = std::fs::read_to_string(dir.path().join("plan.audit.jsonl")).unwrap();
+    let deleted: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["action"] == "delete" && l["result"] == "deleted")
+        .collect();
+    assert_eq!(deleted.len(), 191);
+    assert!(log.contains("\"description\":\"ec2:vpc "), "{log}");
+}
+
+#[test]
+fn an_apply_killed_halfway_resumes_without_deleting_anything_twice() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let plan = dir.path().join("plan.json");
+    scan(&config, &plan, "owner=old-monolith");
+    mark(&config, &plan);
+
+    reset_calls(&emu);
+    let mut c = support::kirikae();
+    let o = c
+        .args([
+            "sweep",
+            "apply",
+            plan.to_str().unwrap(),
+            "--yes",
+            "--confirm",
+            "shop-prod",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .env("KIRIKAE_SWEEP_KILL_AFTER", "90")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(137), "{:?}", text(&o));
+    let log = std::fs::read_to_string(dir.path().join("plan.audit.jsonl")).unwrap();
+    assert!(!log.contains("\"finished\""), "killed before the end");
+
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    let second = report["deleted"].as_array().unwrap().len();
+    let earlier = report["already_gone"].as_array().unwrap().len();
+    assert!(second > 0 && second < 191, "{report}");
+    assert_eq!(second + earlier, 191, "{report}");
+    // Deleting twice would have drawn a NotFound error at the emulator.
+    let c = calls(&emu);
+    assert_eq!(c["errors"], serde_json::json!({}), "{c}");
+    let log = std::fs::read_to_string(dir.path().join("plan.audit.jsonl")).unwrap();
+    // Each item was deleted once over both runs (a call cut off by the kill is sent again only
+    // if it never reached AWS: the re-check found the item still there).
+    let mut deleted = std::collections::HashSet::new();
+    let mut gone = std::collections::HashSet::new();
+    for l in log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    {
+        let arn = l["arn"].as_str().unwrap_or("").to_string();
+        if l["action"] == "delete" && l["result"] == "deleted" {
+            assert!(deleted.insert(arn.clone()), "twice: {l}");
+        }
+        if l["action"] == "delete" && (l["result"] == "deleted" || l["result"] == "gone") {
+            gone.insert(arn);
+        }
+    }
+    assert_eq!(gone.len(), 191);
+}
+
+#[test]
+fn throttling_on_one_call_in_ten_still_completes() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let plan = dir.path().join("plan.json");
+    scan(&config, &plan, "owner=old-monolith");
+    mark(&config, &plan);
+
+    // Every 10th AWS call from here on is throttled (each fault counts calls on its own).
+    for n in (10..=2000).step_by(10) {
+        emu.fault(&format!(
+            r#"{{"service":"*","nth":{n},"times":1,"error":"Throttling","status":503,"message":"Rate exceeded"}}"#
+        ));
+    }
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert_eq!(report["deleted"].as_array().unwrap().len(), 191, "{report}");
+    let hits: u64 = emu.fault_hits().iter().sum();
+    assert!(hits >= 20, "throttled {hits} times");
+}
+
+#[test]
+fn changed_items_are_skipped_and_users_outside_the_plan_explained_without_a_failing_call() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let plan = dir.path().join("plan.json");
+    scan(&config, &plan, "owner=old-monolith");
+    mark(&config, &plan);
+    let plan_json: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let items = plan_json["items"].as_array().unwrap();
+    let find = |kind: &str, name: &str| -> String {
+        items
+            .iter()
+            .find(|i| i["type"] == kind && i["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name} not in the plan"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let stopped = find("ec2:instance", "old-app-3");
+    let admin_sg = find("ec2:security-group", "old-admin");
+    let subnet = find("ec2:subnet", "old-subnet-1");
+    let queue = find("sqs:queue", "old-jobs-0");
+
+    // After the review: someone starts a stopped instance again, removes the plan's tag from a
+    // queue, and launches a new instance (not in the plan) into the old subnet and group.
+    let outsider = python(
+        &emu,
+        "import sys,boto3\n\
+         def c(s):\n\
+         \x20   x=boto3.client(s,region_name='ap-northeast-1',endpoint_url=sys.argv[1],aws_access_key_id='AKIAKIRIKAEBOOTSTRAP',aws_secret_access_key='x'*40)\n\
+         \x20   x.meta.events.register('before-sign', lambda request, **_: request.headers.__setitem__('x-moto-account-id','111111111111'))\n\
+         \x20   return x\n\
+         ec2=c('ec2')\n\
+         ec2.start_instances(InstanceIds=[sys.argv[2]])\n\
+         c('sqs').untag_queue(QueueUrl=sys.argv[5],TagKeys=['kirikae:sweep'])\n\
+         ami=ec2.describe_images(Owners=['amazon'],MaxResults=5)['Images'][0]['ImageId']\n\
+         r=ec2.run_instances(ImageId=ami,MinCount=1,MaxCount=1,SubnetId=sys.argv[4],SecurityGroupIds=[sys.argv[3]])\n\
+         print(r['Instances'][0]['InstanceId'])",
+        &[&stopped, &admin_sg, &subnet, &queue],
+    );
+
+    reset_calls(&emu);
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    let skipped: Vec<(String, String)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |id: &str| -> &str {
+        skipped
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, r)| r.as_str())
+            .unwrap_or_else(|| panic!("{id} not skipped: {report}"))
+    };
+    assert!(
+        reason(&stopped).contains("state stopped -> running"),
+        "{}",
+        reason(&stopped)
+    );
+    assert!(reason(&queue).contains("no longer carries the tag"));
+    assert!(
+        reason(&admin_sg).contains(&outsider) && reason(&admin_sg).contains("not in the plan"),
+        "{}",
+        reason(&admin_sg)
+    );
+    assert!(reason(&subnet).contains(&outsider), "{}", reason(&subnet));
+    assert_eq!(report["failed"].as_array().unwrap().len(), 0, "{report}");
+    // What was not kept is gone, and no call was wasted on a deletion that had to fail.
+    let deleted = report["deleted"].as_array().unwrap().len();
+    assert_eq!(deleted + skipped.len(), 191, "{report}");
+    assert!(deleted > 150, "{report}");
+    let c = calls(&emu);
+    assert_eq!(c["errors"], serde_json::json!({}), "{c}");
+}
