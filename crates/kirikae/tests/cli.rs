@@ -54,11 +54,12 @@ fn help_lists_every_command_group() {
 
 #[test]
 fn commands_of_later_versions_say_so_and_exit_2() {
-    for c in ["audit"] {
-        let o = kirikae().args([c, "run", "--anything"]).output().unwrap();
-        assert_eq!(o.status.code(), Some(2), "{c}");
-        assert!(text(&o).1.contains("not yet available"), "{c}");
-    }
+    let o = kirikae()
+        .args(["audit", "run", "--anything"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("not yet available"));
 }
 
 #[test]
