@@ -10,7 +10,10 @@ tagged `owner=old-monolith` (how a person would have found them), next to resour
   IP, 4 security groups (one referring to another), 6 instances (3 stopped) with key pairs, an
   application load balancer with 3 target groups (one with the instances registered and a
   listener), 6 detached network interfaces and one more Elastic IP; 2 launch templates, 2 AMIs
-  made from old instances, 2 IAM roles with policies and instance profiles;
+  made from old instances, 2 IAM roles with policies and instance profiles; an old Aurora MySQL
+  cluster (2 instances, a cluster parameter group, a manual cluster snapshot) and a MySQL DB
+  instance (a DB parameter group, a manual DB snapshot), both in a DB subnet group over the old
+  subnets; 2 Secrets Manager secrets (the old databases' passwords) and a customer managed KMS key;
 - the rest spread over EBS volumes (unattached), EBS snapshots (a third of them orphans: their
   volume is gone), key pairs, S3 buckets with objects (half versioned, with old versions),
   SQS queues, SNS topics, CloudWatch log groups and DynamoDB tables.
@@ -35,9 +38,11 @@ STORY_COUNT = 191
 # The VPC family and everything fixed in size: vpc 1, subnets 4, route tables 2, igw 1, nat 1,
 # eips 2, sgs 4, instances 6, lb 1, target groups 3, enis 6, launch templates 2, AMIs 2 (made
 # from an old instance, each with its snapshot), IAM roles 2 (a managed and an inline policy, an
-# instance profile).
-FIXED = 37
-# The rest, in these proportions (154 of them for the story's 191).
+# instance profile), RDS 9 (a DB subnet group in the old subnets, a DB and a cluster parameter
+# group, an Aurora MySQL cluster with 2 instances and a manual cluster snapshot, a MySQL DB
+# instance outside any cluster with a manual DB snapshot), secrets 2, KMS keys 1.
+FIXED = 49
+# The rest, in these proportions (142 of them for the story's 191).
 SPREAD = [("volume", 20), ("snapshot", 30), ("key-pair", 10), ("bucket", 10), ("queue", 30),
           ("topic", 20), ("log-group", 24), ("table", 10)]
 
@@ -73,6 +78,9 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
     logs = client("logs", endpoint, PROD)
     ddb = client("dynamodb", endpoint, PROD)
     iam = client("iam", endpoint, PROD)
+    rds = client("rds", endpoint, PROD)
+    sm = client("secretsmanager", endpoint, PROD)
+    kms = client("kms", endpoint, PROD)
 
     try:
         iam.create_account_alias(AccountAlias="shop-prod")
@@ -187,6 +195,49 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
         iam.create_instance_profile(InstanceProfileName=role)
         iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
         made["iam-role"] += 1
+
+    # RDS: users before what they use (instances -> cluster -> subnet group -> subnets).
+    rds.create_db_subnet_group(DBSubnetGroupName=f"{prefix}-db-subnets", DBSubnetGroupDescription="old databases",
+                               SubnetIds=subnets[2:], Tags=_tags(f"{prefix}-db-subnets"))
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName=f"{prefix}-aurora-mysql8",
+                                          DBParameterGroupFamily="aurora-mysql8.0", Description="old",
+                                          Tags=_tags(f"{prefix}-aurora-mysql8"))
+    rds.create_db_parameter_group(DBParameterGroupName=f"{prefix}-mysql8", DBParameterGroupFamily="mysql8.0",
+                                  Description="old", Tags=_tags(f"{prefix}-mysql8"))
+    made["db-subnet-group"] += 1
+    made["db-parameter-group"] += 2
+    cluster = f"{prefix}-orders"
+    rds.create_db_cluster(DBClusterIdentifier=cluster, Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
+                          MasterUsername="admin", MasterUserPassword="old-orders-pw-1", DatabaseName="orders",
+                          DBSubnetGroupName=f"{prefix}-db-subnets", VpcSecurityGroupIds=[sgs[2]],
+                          DBClusterParameterGroupName=f"{prefix}-aurora-mysql8", Tags=_tags(cluster))
+    made["db-cluster"] += 1
+    for i in range(2):
+        rds.create_db_instance(DBInstanceIdentifier=f"{cluster}-{i}", DBClusterIdentifier=cluster,
+                               Engine="aurora-mysql", DBInstanceClass="db.t4g.medium", Tags=_tags(f"{cluster}-{i}"))
+        made["db-instance"] += 1
+    rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-before-split",
+                                   Tags=_tags(f"{cluster}-before-split"))
+    rds.create_db_instance(DBInstanceIdentifier=f"{prefix}-reports", Engine="mysql", DBInstanceClass="db.t3.micro",
+                           AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="old-reports-pw-1",
+                           DBSubnetGroupName=f"{prefix}-db-subnets", VpcSecurityGroupIds=[sgs[2]],
+                           DBParameterGroupName=f"{prefix}-mysql8", Tags=_tags(f"{prefix}-reports"))
+    rds.create_db_snapshot(DBInstanceIdentifier=f"{prefix}-reports", DBSnapshotIdentifier=f"{prefix}-reports-before-split",
+                           Tags=_tags(f"{prefix}-reports-before-split"))
+    made["db-instance"] += 1
+    made["db-cluster-snapshot"] += 1
+    made["db-snapshot"] += 1
+    for name, pw in (("orders", "old-orders-pw-1"), ("reports", "old-reports-pw-1")):
+        sm.create_secret(Name=f"{prefix}/{name}/master", SecretString=json.dumps({"username": "admin", "password": pw}),
+                         Tags=_tags(f"{prefix}-{name}-master"))
+        made["secret"] += 1
+    kms.create_key(Description=f"{prefix} monolith data key",
+                   Tags=[{"TagKey": k, "TagValue": v} for k, v in (LEFTOVER_TAG, ("Name", f"{prefix}-data-key"))])
+    made["kms-key"] += 1
+    # not leftovers: the shop's own secret and key
+    keep["secret"] = sm.create_secret(Name=f"shop/{prefix}/api", SecretString="k", Tags=_tags("shop-api", False))["ARN"]
+    keep["kms_key"] = kms.create_key(Description="shop data key", Tags=[{"TagKey": KEEP_TAG[0], "TagValue": KEEP_TAG[1]}])[
+        "KeyMetadata"]["KeyId"]
 
     # --- the spread ---------------------------------------------------------------------------
     orphans = counts["snapshot"] // 3

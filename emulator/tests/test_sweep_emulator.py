@@ -112,6 +112,14 @@ def test_the_story_leftovers(endpoint, client_factory):
     result = sweep_fixture.seed_leftovers(endpoint)
     assert result["leftovers"] == 191
     assert len(result["by_type"]) >= 12
+    by_type = result["by_type"]
+    assert (by_type["db-cluster"], by_type["db-instance"], by_type["db-cluster-snapshot"], by_type["db-snapshot"],
+            by_type["db-subnet-group"], by_type["db-parameter-group"]) == (1, 3, 1, 1, 1, 2)
+    rds = client_factory("rds", account=PROD)
+    old = rds.describe_db_clusters(DBClusterIdentifier="old-orders")["DBClusters"][0]
+    assert sorted(m["DBInstanceIdentifier"] for m in old["DBClusterMembers"]) == ["old-orders-0", "old-orders-1"]
+    assert old["DBSubnetGroup"] == "old-db-subnets"
+    assert (by_type["secret"], by_type["kms-key"]) == (2, 1)
     tagging = client_factory("resourcegroupstaggingapi", account=PROD)
     keep = [m["ResourceARN"] for page in tagging.get_paginator("get_resources").paginate(
         TagFilters=[{"Key": "app", "Values": ["shop"]}]) for m in page["ResourceTagMappingList"]]

@@ -71,6 +71,9 @@ pub struct Cx {
     sns: OnceLock<aws_sdk_sns::Client>,
     logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
+    rds: OnceLock<aws_sdk_rds::Client>,
+    secrets: OnceLock<aws_sdk_secretsmanager::Client>,
+    kms: OnceLock<aws_sdk_kms::Client>,
 }
 
 impl Cx {
@@ -99,6 +102,9 @@ impl Cx {
             sns: OnceLock::new(),
             logs: OnceLock::new(),
             dynamodb: OnceLock::new(),
+            rds: OnceLock::new(),
+            secrets: OnceLock::new(),
+            kms: OnceLock::new(),
         }
     }
 
@@ -237,6 +243,18 @@ impl Cx {
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         self.dynamodb
             .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.sdk))
+    }
+
+    pub fn rds(&self) -> &aws_sdk_rds::Client {
+        self.rds.get_or_init(|| aws_sdk_rds::Client::new(&self.sdk))
+    }
+
+    pub fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
+        self.secrets
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
+    }
+    pub fn kms(&self) -> &aws_sdk_kms::Client {
+        self.kms.get_or_init(|| aws_sdk_kms::Client::new(&self.sdk))
     }
 
     /// `arn:aws:<service>:<region>:<account>:<resource>`

@@ -32,6 +32,11 @@ pub struct Found {
     /// State selectors this resource satisfies (`unattached`, `stopped`, `empty`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// Properties shown but left out of the fingerprint: attachments that the plan's own
+    /// deletions change (an address associated with an instance of the plan). A user outside
+    /// the plan is still caught, by the check for users outside the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volatile: Vec<String>,
 }
 
 impl Found {
@@ -48,7 +53,16 @@ impl Found {
             properties: BTreeMap::new(),
             depends_on: Vec::new(),
             flags: Vec::new(),
+            volatile: Vec::new(),
         }
+    }
+
+    /// A property left out of the fingerprint (see [`Found::volatile`]).
+    pub fn volatile_prop(mut self, key: &str, value: impl ToString) -> Found {
+        if !self.volatile.iter().any(|k| k == key) {
+            self.volatile.push(key.to_string());
+        }
+        self.prop(key, value)
     }
 
     pub fn prop(mut self, key: &str, value: impl ToString) -> Found {
@@ -87,7 +101,9 @@ impl Found {
             }
         }
         for (k, v) in &self.properties {
-            parts.push(format!("prop:{k}={v}"));
+            if !self.volatile.contains(k) {
+                parts.push(format!("prop:{k}={v}"));
+            }
         }
         let mut deps = self.depends_on.clone();
         deps.sort();

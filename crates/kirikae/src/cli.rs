@@ -337,8 +337,10 @@ Selectors narrow each other: every --tag must match; with several --state values
 Types: ec2:instance ec2:volume ec2:snapshot ec2:image ec2:launch-template ec2:elastic-ip
 ec2:network-interface ec2:security-group ec2:key-pair ec2:nat-gateway ec2:internet-gateway
 ec2:route-table ec2:subnet ec2:vpc elbv2:load-balancer elbv2:target-group s3:bucket
-logs:log-group dynamodb:table sqs:queue sns:topic iam:role (or a service: ec2, s3, ...). Resources of other types found by --tag are
-listed in the plan and never deleted.
+logs:log-group dynamodb:table sqs:queue sns:topic iam:role rds:db-instance rds:cluster
+rds:cluster-snapshot rds:db-snapshot rds:subnet-group rds:parameter-group
+rds:cluster-parameter-group secretsmanager:secret kms:key (or a service: ec2, s3, rds, ...). Resources of other types found
+by --tag are listed in the plan and never deleted.
 The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
 
 const SWEEP_APPLY_HELP: &str = "\
@@ -416,9 +418,16 @@ pub enum SweepCommand {
         /// Turn deletion/termination protection off where it is on (logged per item)
         #[arg(long)]
         disable_protection: bool,
-        /// Databases: no final snapshot
+        /// Databases (RDS DB instances outside a cluster, Aurora clusters): no final snapshot
         #[arg(long)]
         skip_final_snapshot: bool,
+        /// Secrets Manager secrets and KMS keys: days they stay restorable (7 to 30)
+        #[arg(long, value_name = "DAYS", default_value_t = 7,
+              value_parser = clap::value_parser!(i32).range(7..=30))]
+        recovery_window: i32,
+        /// Secrets Manager secrets: delete at once, without a recovery window
+        #[arg(long)]
+        force_delete_secrets: bool,
         /// AWS calls at once per service
         #[arg(long, default_value_t = 8)]
         concurrency: usize,

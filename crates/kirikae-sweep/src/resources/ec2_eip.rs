@@ -37,22 +37,18 @@ impl ResourceType for ElasticIp {
                     .tags_from(ec2_tags(a.tags()))
                     .prop("public_ip", a.public_ip().unwrap_or(""))
                     .flag("unattached", a.association_id().is_none());
+                // The association changes when the plan deletes the instance first (a resumed
+                // apply would otherwise see every such address as changed): shown, not
+                // fingerprinted. An association with something outside the plan is caught as a
+                // user outside the plan.
                 if let Some(assoc) = a.association_id() {
                     f = f
-                        .prop("association", assoc)
-                        .prop("interface", a.network_interface_id().unwrap_or(""));
+                        .volatile_prop("association", assoc)
+                        .volatile_prop("interface", a.network_interface_id().unwrap_or(""));
                 }
                 if let Some(i) = a.instance_id().filter(|i| !i.is_empty()) {
-                    f = f.prop("instance", i);
+                    f = f.volatile_prop("instance", i);
                 }
-                f.state = Some(
-                    if a.association_id().is_some() {
-                        "associated"
-                    } else {
-                        "unassociated"
-                    }
-                    .into(),
-                );
                 out.push(f);
             }
             Ok(out)

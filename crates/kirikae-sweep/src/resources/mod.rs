@@ -43,8 +43,17 @@ mod ec2_vpc;
 mod elbv2_load_balancer;
 mod elbv2_target_group;
 mod iam_role;
+mod kms_key;
 mod logs_log_group;
+mod rds_cluster;
+mod rds_cluster_parameter_group;
+mod rds_cluster_snapshot;
+mod rds_db_snapshot;
+mod rds_instance;
+mod rds_parameter_group;
+mod rds_subnet_group;
 mod s3_bucket;
+mod secretsmanager_secret;
 mod sns_topic;
 mod sqs_queue;
 
@@ -56,6 +65,18 @@ pub struct DeleteOptions {
     pub disable_protection: bool,
     /// Databases: no final snapshot.
     pub skip_final_snapshot: bool,
+    /// Secrets Manager secrets and KMS keys: the recovery (pending) window in days, 7 to 30;
+    /// `None` is the minimum, 7.
+    pub recovery_window_days: Option<i32>,
+    /// Secrets Manager secrets: delete at once, without a recovery window.
+    pub force_delete_secrets: bool,
+}
+
+impl DeleteOptions {
+    /// The recovery window for secrets and KMS keys: 7 days unless said otherwise.
+    pub fn recovery_days(&self) -> i32 {
+        self.recovery_window_days.unwrap_or(7)
+    }
 }
 
 /// What a deletion did besides the delete call itself.
@@ -139,6 +160,15 @@ pub fn registry() -> Vec<&'static dyn ResourceType> {
         &sqs_queue::Queue,
         &sns_topic::Topic,
         &iam_role::Role,
+        &rds_instance::DbInstance,
+        &rds_cluster::Cluster,
+        &rds_cluster_snapshot::ClusterSnapshot,
+        &rds_db_snapshot::DbSnapshot,
+        &rds_subnet_group::SubnetGroup,
+        &rds_parameter_group::ParameterGroup,
+        &rds_cluster_parameter_group::ClusterParameterGroup,
+        &secretsmanager_secret::Secret,
+        &kms_key::Key,
     ]
 }
 
@@ -301,4 +331,67 @@ pub(crate) fn ec2_create_tags<'a>(
 
 pub(crate) fn request_id<T: aws_types::request_id::RequestId>(out: &T) -> Option<String> {
     out.request_id().map(str::to_string)
+}
+
+// --- helpers shared by the RDS types -------------------------------------------------------
+
+/// `arn:aws:rds:<region>:<account>:<kind>:<name>` (`cluster`, `db`, `subgrp`, `pg`, ...).
+pub(crate) fn rds_arn(cx: &Cx, kind: &str, name: &str) -> String {
+    cx.arn("rds", &format!("{kind}:{name}"))
+}
+
+pub(crate) fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+/// The tags of an RDS resource whose describe call does not return them (subnet and parameter
+/// groups): ListTagsForResource, one call each.
+pub(crate) async fn rds_list_tags(cx: &Cx, arn: &str) -> Result<Vec<(String, String)>, SweepError> {
+    let out = aws_call!(
+        cx,
+        "rds",
+        "ListTagsForResource",
+        cx.rds().list_tags_for_resource().resource_name(arn)
+    )?;
+    Ok(rds_tags(out.tag_list()))
+}
+
+/// Tags RDS resources by ARN with AddTagsToResource (one call each).
+pub(crate) fn rds_add_tags<'a>(
+    cx: &'a Cx,
+    items: &'a [Found],
+    key: &'a str,
+    value: &'a str,
+) -> Fut<'a, ()> {
+    Box::pin(async move {
+        let tag = aws_sdk_rds::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        for f in items {
+            aws_call!(
+                cx,
+                "rds",
+                "AddTagsToResource",
+                cx.rds()
+                    .add_tags_to_resource()
+                    .resource_name(&f.arn)
+                    .tags(tag.clone())
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The name of a final snapshot taken on deletion: `<id>-final-<unix time>` (letters, digits
+/// and single hyphens, as RDS requires).
+pub(crate) fn final_snapshot_name(id: &str) -> String {
+    let base: String = id.trim_end_matches('-').replace("--", "-");
+    format!("{base}-final-{}", crate::scan::now_secs())
+}
+
+pub(crate) fn is_true(item: &Found, prop: &str) -> bool {
+    item.properties.get(prop).map(String::as_str) == Some("true")
 }

@@ -59,6 +59,8 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
             confirm,
             disable_protection,
             skip_final_snapshot,
+            recovery_window,
+            force_delete_secrets,
             concurrency,
             confirm_timeout,
         } => {
@@ -68,6 +70,8 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
                 delete: DeleteOptions {
                     disable_protection,
                     skip_final_snapshot,
+                    recovery_window_days: Some(recovery_window),
+                    force_delete_secrets,
                 },
                 confirm,
                 audit_log: audit_path(&path),

@@ -1,0 +1,95 @@
+//! RDS DB parameter group. The instances using it go first (each names its groups). Not the
+//! `default.*` groups AWS provides. Its describe call has no tags: ListTagsForResource, one call
+//! per group.
+
+use super::{
+    rds_add_tags, rds_arn, rds_list_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+};
+use crate::{Cx, Found};
+
+pub struct ParameterGroup;
+
+impl ResourceType for ParameterGroup {
+    fn name(&self) -> &'static str {
+        "rds:parameter-group"
+    }
+    fn service(&self) -> &'static str {
+        "rds"
+    }
+    fn arn_pattern(&self) -> (&'static str, &'static str) {
+        ("rds", "pg:")
+    }
+
+    fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let page = aws_call!(
+                    cx,
+                    "rds",
+                    "DescribeDBParameterGroups",
+                    cx.rds()
+                        .describe_db_parameter_groups()
+                        .set_marker(marker.clone())
+                )?;
+                for g in page.db_parameter_groups() {
+                    let Some(name) = g.db_parameter_group_name() else {
+                        continue;
+                    };
+                    if name.starts_with("default.") {
+                        continue;
+                    }
+                    let arn = g
+                        .db_parameter_group_arn()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| rds_arn(cx, "pg", name));
+                    let tags = match rds_list_tags(cx, &arn).await {
+                        Ok(t) => t,
+                        Err(e) if e.is_not_found() => continue, // deleted since the listing
+                        Err(e) => return Err(e),
+                    };
+                    let mut f = Found::new(self.name(), &cx.region, name, arn)
+                        .tags_from(tags)
+                        .prop("family", g.db_parameter_group_family().unwrap_or(""));
+                    if f.name.is_none() {
+                        f.name = Some(name.to_string());
+                    }
+                    out.push(f);
+                }
+                marker = page.marker().map(str::to_string);
+                if marker.is_none() {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {
+        Box::pin(async move {
+            let out = aws_call!(
+                cx,
+                "rds",
+                "DeleteDBParameterGroup",
+                cx.rds()
+                    .delete_db_parameter_group()
+                    .db_parameter_group_name(&item.id)
+            )?;
+            Ok(Deleted {
+                request_id: request_id(&out),
+                actions: vec![],
+            })
+        })
+    }
+
+    fn tag<'a>(
+        &'a self,
+        cx: &'a Cx,
+        items: &'a [Found],
+        key: &'a str,
+        value: &'a str,
+    ) -> Option<Fut<'a, ()>> {
+        Some(rds_add_tags(cx, items, key, value))
+    }
+}
