@@ -966,12 +966,13 @@ fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
         &s.emu,
         &["set-cname", &zone, "db.staging.internal", "localhost"],
     );
-    // Hold the switch-over's first read of the record (the run makes no other Route 53 record
-    // reads) for 10 s; meanwhile the new cluster's master password is changed behind the run's
-    // back, so the new database refuses the run's credentials through the switched record.
-    s.emu.fault(
-        r#"{"service": "route53", "operation": "ListResourceRecordSets", "nth": 1, "times": 1, "delay_seconds": 10}"#,
-    );
+    // Every Route 53 call is held 6 s (the emulator's faults name REST operations only by
+    // service). The run's Route 53 calls are the preflight's, then the switch-over's: once the
+    // new cluster exists, the next held call is the switch-over's first read of the record.
+    // While it is held, the new cluster's master password is changed behind the run's back, so
+    // the new database refuses the run's credentials through the switched record.
+    s.emu
+        .fault(r#"{"service": "route53", "nth": 1, "times": 0, "delay_seconds": 6}"#);
     let mut c = support::kirikae();
     c.args(["refresh", "run", "staging"])
         .arg("--config")
@@ -983,21 +984,30 @@ fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
         .stderr(Stdio::piped());
     let child = c.spawn().unwrap();
     let started = std::time::Instant::now();
-    while s.emu.fault_hits() != [1] {
+    let new_cluster = || -> Option<String> {
+        let clusters: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .find(|id| id != "staging")
+    };
+    let new = loop {
+        if let Some(n) = new_cluster() {
+            break n;
+        }
+        assert!(started.elapsed().as_secs() < 600, "no new cluster");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let before = s.emu.fault_hits()[0];
+    while s.emu.fault_hits()[0] == before {
         assert!(
             started.elapsed().as_secs() < 900,
             "the run never reached the switch-over"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let clusters: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
-    let new = clusters
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .find(|id| id != "staging")
-        .expect("the new cluster");
     world(&s.emu, &["set-password", &new, "not-the-runs-password"]);
     let o = child.wait_with_output().unwrap();
     let (out, err) = text(&o);
