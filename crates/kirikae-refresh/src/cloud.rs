@@ -106,6 +106,21 @@ pub struct KeyInfo {
     pub enabled: bool,
 }
 
+/// A VPC security group as DescribeSecurityGroups shows it.
+#[derive(Debug, Clone)]
+pub struct SecurityGroupInfo {
+    pub id: String,
+    pub name: String,
+    pub vpc_id: Option<String>,
+}
+
+/// A DB subnet group as DescribeDBSubnetGroups shows it.
+#[derive(Debug, Clone)]
+pub struct SubnetGroupInfo {
+    pub name: String,
+    pub vpc_id: Option<String>,
+}
+
 /// What a restored or cloned cluster is created with (nothing is taken from the source's
 /// network settings).
 #[derive(Debug, Clone)]
@@ -125,6 +140,7 @@ pub struct Cloud {
     pub account: String,
     pub account_id: String,
     rds: aws_sdk_rds::Client,
+    ec2: aws_sdk_ec2::Client,
     kms: aws_sdk_kms::Client,
     sm: aws_sdk_secretsmanager::Client,
     ram: aws_sdk_ram::Client,
@@ -158,6 +174,10 @@ impl Cloud {
             .retry_config(retry.clone())
             .interceptor(counter.clone())
             .build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(sdk)
+            .retry_config(retry.clone())
+            .interceptor(counter.clone())
+            .build();
         let kms = aws_sdk_kms::config::Builder::from(sdk)
             .retry_config(retry.clone())
             .interceptor(counter.clone())
@@ -178,6 +198,7 @@ impl Cloud {
             account: account.to_string(),
             account_id: account_id.to_string(),
             rds: aws_sdk_rds::Client::from_conf(rds),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
             kms: aws_sdk_kms::Client::from_conf(kms),
             sm: aws_sdk_secretsmanager::Client::from_conf(sm),
             ram: aws_sdk_ram::Client::from_conf(ram),
@@ -534,7 +555,7 @@ impl Cloud {
         }
     }
 
-    pub async fn subnet_group_exists(&self, name: &str) -> CallResult<bool> {
+    pub async fn subnet_group(&self, name: &str) -> CallResult<Option<SubnetGroupInfo>> {
         match self
             .rds
             .describe_db_subnet_groups()
@@ -542,16 +563,68 @@ impl Cloud {
             .send()
             .await
         {
-            Ok(o) => Ok(!o.db_subnet_groups().is_empty()),
+            Ok(o) => Ok(o.db_subnet_groups().first().map(|g| SubnetGroupInfo {
+                name: g.db_subnet_group_name().unwrap_or(name).to_string(),
+                vpc_id: g.vpc_id().filter(|v| !v.is_empty()).map(str::to_string),
+            })),
             Err(e) => {
                 let e = self.e("DescribeDBSubnetGroups", e.into_service_error());
                 if e.not_found() {
-                    Ok(false)
+                    Ok(None)
                 } else {
                     Err(e)
                 }
             }
         }
+    }
+
+    // --- EC2 ------------------------------------------------------------------------------
+
+    /// The security group with this id (`sg-...`), if the account has it.
+    pub async fn security_group(&self, id: &str) -> CallResult<Option<SecurityGroupInfo>> {
+        match self
+            .ec2
+            .describe_security_groups()
+            .group_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.security_groups().first().map(security_group_info)),
+            Err(e) => {
+                let e = self.e("DescribeSecurityGroups", e.into_service_error());
+                // InvalidGroup.NotFound; a malformed id cannot exist either
+                if e.not_found() || e.code.starts_with("InvalidGroup") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The security groups called `name` (group names are unique per VPC, not per account),
+    /// in `vpc` when given.
+    pub async fn security_groups_named(
+        &self,
+        name: &str,
+        vpc: Option<&str>,
+    ) -> CallResult<Vec<SecurityGroupInfo>> {
+        use aws_sdk_ec2::types::Filter;
+        let mut r = self
+            .ec2
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-name").values(name).build());
+        if let Some(v) = vpc {
+            r = r.filters(Filter::builder().name("vpc-id").values(v).build());
+        }
+        let o = r
+            .send()
+            .await
+            .map_err(|e| self.e("DescribeSecurityGroups", e.into_service_error()))?;
+        Ok(o.security_groups()
+            .iter()
+            .map(security_group_info)
+            .collect())
     }
 
     pub async fn parameter_group_exists(&self, name: &str) -> CallResult<bool> {
@@ -716,6 +789,21 @@ impl Cloud {
 
     /// Points the CNAME record `name` at `value` (created if missing); TTL 60 s.
     pub async fn upsert_cname(&self, zone: &str, name: &str, value: &str) -> CallResult<()> {
+        self.change_cname(zone, name, value, true).await
+    }
+
+    /// Deletes the CNAME record `name` -> `value` (TTL 60 s, as [`Cloud::upsert_cname`] made it).
+    pub async fn delete_cname(&self, zone: &str, name: &str, value: &str) -> CallResult<()> {
+        self.change_cname(zone, name, value, false).await
+    }
+
+    async fn change_cname(
+        &self,
+        zone: &str,
+        name: &str,
+        value: &str,
+        upsert: bool,
+    ) -> CallResult<()> {
         use aws_sdk_route53::types::{
             Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
         };
@@ -738,7 +826,11 @@ impl Cloud {
             .build()
             .map_err(|e| bad(&e.to_string()))?;
         let change = Change::builder()
-            .action(ChangeAction::Upsert)
+            .action(if upsert {
+                ChangeAction::Upsert
+            } else {
+                ChangeAction::Delete
+            })
             .resource_record_set(record)
             .build()
             .map_err(|e| bad(&e.to_string()))?;
@@ -822,6 +914,14 @@ impl Cloud {
                 }
             }
         }
+    }
+}
+
+fn security_group_info(g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroupInfo {
+    SecurityGroupInfo {
+        id: g.group_id().unwrap_or_default().to_string(),
+        name: g.group_name().unwrap_or_default().to_string(),
+        vpc_id: g.vpc_id().filter(|v| !v.is_empty()).map(str::to_string),
     }
 }
 

@@ -230,6 +230,111 @@ async fn key_check(
     ))
 }
 
+/// Whether a configured entry is a security group id (`sg-` and hex) rather than a name: the
+/// restore and the clone send `target.security_groups` as `VpcSecurityGroupIds`, which takes ids
+/// only.
+fn is_group_id(s: &str) -> bool {
+    s.strip_prefix("sg-")
+        .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// One check per configured security group: it exists in the account, it is given by id, and it
+/// is in the VPC of the subnet group (`vpc`, when DescribeDBSubnetGroups says).
+pub(crate) async fn security_group_checks(
+    cloud: &Cloud,
+    groups: &[String],
+    subnet_group: &str,
+    vpc: Option<&str>,
+    config_key: &str,
+) -> Result<Vec<Check>, RefreshError> {
+    let account = format!("{} ({})", cloud.account, cloud.account_id);
+    let list_cmd = match vpc {
+        Some(v) => format!(
+            "aws ec2 describe-security-groups --filters Name=vpc-id,Values={v} \
+             --query 'SecurityGroups[].[GroupId,GroupName]' (with the credentials of {})",
+            cloud.account
+        ),
+        None => format!(
+            "aws ec2 describe-security-groups --query 'SecurityGroups[].[GroupId,GroupName,VpcId]' \
+             (with the credentials of {})",
+            cloud.account
+        ),
+    };
+    let in_vpc = vpc
+        .map(|v| format!(" in VPC {v} (the VPC of the subnet group {subnet_group})"))
+        .unwrap_or_default();
+    let mut checks = Vec::new();
+    if groups.is_empty() {
+        checks.push(ok(
+            "security groups",
+            format!(
+                "none configured: the new cluster gets the default security group of the VPC of {subnet_group}"
+            ),
+        ));
+        return Ok(checks);
+    }
+    for g in groups {
+        let name = format!("security group {g}");
+        if !is_group_id(g) {
+            // A name: the restore would fail on it. Say which id it is, when there is one.
+            let found = cloud.security_groups_named(g, vpc).await?;
+            let detail = format!(
+                "{g} is not a security group id: {config_key} is sent to RDS as VpcSecurityGroupIds, which takes ids (sg-...) only"
+            );
+            checks.push(match found.as_slice() {
+                [one] => bad(
+                    &name,
+                    detail,
+                    format!("the group named {g}{in_vpc} in {account} is {}: put that id in {config_key}", one.id),
+                ),
+                _ => bad(
+                    &name,
+                    detail,
+                    format!(
+                        "put the id of the group{in_vpc} in {account} in {config_key} ({})",
+                        list_cmd
+                    ),
+                ),
+            });
+            continue;
+        }
+        match cloud.security_group(g).await? {
+            None => checks.push(bad(
+                &name,
+                format!("no security group {g} in {account}"),
+                format!(
+                    "set {config_key} to the id of the database's security group{in_vpc} in {account}; list them with {list_cmd}"
+                ),
+            )),
+            Some(info) => match (vpc, info.vpc_id.as_deref()) {
+                (Some(want), Some(have)) if want != have => checks.push(bad(
+                    &name,
+                    format!(
+                        "{g} ({}) is in VPC {have}, but the subnet group {subnet_group} is in VPC {want}: RDS refuses security groups of another VPC",
+                        info.name
+                    ),
+                    format!(
+                        "use a security group of VPC {want} in {config_key} ({list_cmd}), or a subnet group of VPC {have}"
+                    ),
+                )),
+                _ => checks.push(ok(
+                    &name,
+                    format!(
+                        "{g} ({}) exists in {}{}",
+                        info.name,
+                        cloud.account,
+                        info.vpc_id
+                            .as_deref()
+                            .map(|v| format!(", VPC {v}"))
+                            .unwrap_or_default()
+                    ),
+                )),
+            },
+        }
+    }
+    Ok(checks)
+}
+
 impl Refresh {
     /// Every preflight check; nothing is changed.
     pub async fn plan(&self) -> Result<Plan, RefreshError> {
@@ -515,11 +620,19 @@ impl Refresh {
                     format!("no {} yet: the new cluster takes the name", t.cluster),
                 ));
             }
-            let subnet = self.target.subnet_group_exists(&t.subnet_group).await?;
-            checks.push(if subnet {
+            let subnet = self.target.subnet_group(&t.subnet_group).await?;
+            checks.push(if let Some(g) = &subnet {
                 ok(
                     "subnet group",
-                    format!("{} exists in {}", t.subnet_group, self.target.account),
+                    format!(
+                        "{} exists in {}{}",
+                        t.subnet_group,
+                        self.target.account,
+                        g.vpc_id
+                            .as_deref()
+                            .map(|v| format!(" (VPC {v})"))
+                            .unwrap_or_default()
+                    ),
                 )
             } else {
                 bad(
@@ -534,6 +647,17 @@ impl Refresh {
                     ),
                 )
             });
+            let vpc = subnet.as_ref().and_then(|g| g.vpc_id.clone());
+            checks.extend(
+                security_group_checks(
+                    &self.target,
+                    &t.security_groups,
+                    &t.subnet_group,
+                    vpc.as_deref(),
+                    &format!("refresh.{}.target.security_groups", self.name),
+                )
+                .await?,
+            );
             if let Some(pg) = &t.parameter_group {
                 let exists = self.target.parameter_group_exists(pg).await?;
                 checks.push(if exists {

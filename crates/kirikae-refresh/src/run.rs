@@ -1182,12 +1182,21 @@ async fn switch_cname(ctx: &mut Ctx<'_>, zone: &str, record: &str) -> Result<Val
         }
     }
     if !last.is_empty() {
-        if let Some(p) = &previous {
-            t.upsert_cname(zone, record, p).await?;
+        ctx.say(&format!(
+            "switch_over: the new cluster does not answer through {record} ({last}): rolling back, {record} -> {}",
+            previous.as_deref().unwrap_or("(deleted: there was no record before)")
+        ));
+        match &previous {
+            Some(p) => t.upsert_cname(zone, record, p).await?,
+            // there was no record: do not leave one naming a cluster the clean-up deletes
+            None => t.delete_cname(zone, record, &endpoint).await?,
         }
         return Err(RefreshError::Switch(format!(
-            "the new cluster did not answer through {record}: {last}; the record points back to {}",
-            previous.as_deref().unwrap_or("(it did not exist)")
+            "the new cluster did not answer through {record}: {last}; {}",
+            previous
+                .as_deref()
+                .map(|p| format!("the record points back to {p}"))
+                .unwrap_or_else(|| "the record, which did not exist before, is deleted".into())
         )));
     }
     t.add_tags(

@@ -846,3 +846,199 @@ fn mask_in_source_killed_after_its_own_steps_resumes_and_leaves_nothing() {
         );
     }
 }
+
+/// The `security_groups = [...]` line of the seeded config and the staging group's id in it.
+fn security_groups_line(config: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("security_groups = "))
+        .unwrap()
+        .to_string();
+    let id = line.split('"').nth(1).unwrap().to_string();
+    (line, id)
+}
+
+#[test]
+fn plan_checks_the_target_security_groups_exist_by_id_in_the_subnet_groups_vpc() {
+    let s = story();
+    let (line, sg) = security_groups_line(&s.config);
+    // The story's config: the staging group exists, in the VPC of staging-db.
+    let plan = json_of(&refresh(
+        &s.config,
+        &["refresh", "plan", "staging", "--output", "json"],
+    ));
+    assert_eq!(plan["ok"], true, "{plan:#}");
+    let check = plan["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == format!("security group {sg}"))
+        .unwrap_or_else(|| panic!("no check of {sg}: {plan:#}"))
+        .clone();
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("staging-db"),
+        "{check}"
+    );
+
+    // A group that does not exist in dev: plan fails with the fix, run creates nothing.
+    let missing = "sg-0123456789abcdef0";
+    edit(
+        &s.config,
+        &line,
+        &format!("security_groups = [\"{sg}\", \"{missing}\"]"),
+    );
+    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "no security group {missing} in dev (222222222222)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: set refresh.staging.target.security_groups")
+            && out.contains("aws ec2 describe-security-groups --filters Name=vpc-id,Values=vpc-"),
+        "{out}"
+    );
+    let o = refresh(&s.config, &["refresh", "run", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains(&format!("no security group {missing} in dev")),
+        "{err}"
+    );
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+
+    // A group name instead of an id: RDS takes ids only; the fix names the id.
+    edit(
+        &s.config,
+        &format!("security_groups = [\"{sg}\", \"{missing}\"]"),
+        "security_groups = [\"staging-db\"]",
+    );
+    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains("staging-db is not a security group id")
+            && out.contains(&format!("is {sg}: put that id in")),
+        "{out}"
+    );
+
+    // A group of another VPC than the subnet group's.
+    let elsewhere = world(&s.emu, &["other-vpc-sg"]);
+    edit(
+        &s.config,
+        "security_groups = [\"staging-db\"]",
+        &format!("security_groups = [\"{elsewhere}\"]"),
+    );
+    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains(&format!("{elsewhere} (elsewhere) is in VPC vpc-"))
+            && out.contains("but the subnet group staging-db is in VPC vpc-"),
+        "{out}"
+    );
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_eq!(
+        staging_row(&s.emu)["first_name"],
+        "Masked",
+        "the serving staging is untouched"
+    );
+}
+
+#[test]
+fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
+    let s = story();
+    let zone = world(&s.emu, &["zone", "staging.internal"]);
+    edit(
+        &s.config,
+        "[refresh.staging]\n",
+        &format!("[refresh.staging]\nswitch = {{ method = \"cname\", zone = \"{zone}\", record = \"db.staging.internal\" }}\n"),
+    );
+    // Clients reach the serving staging through the record. On the emulator every cluster's
+    // endpoint is 127.0.0.1 (one MariaDB), so the record names the same server as `localhost`:
+    // a value the new cluster's endpoint is not, to tell "pointed back" from "left switched".
+    world(
+        &s.emu,
+        &["set-cname", &zone, "db.staging.internal", "localhost"],
+    );
+    // Every Route 53 call is held 6 s (the emulator's faults name REST operations only by
+    // service). The run's Route 53 calls are the preflight's, then the switch-over's: once the
+    // new cluster exists, the next held call is the switch-over's first read of the record.
+    // While it is held, the new cluster's master password is changed behind the run's back, so
+    // the new database refuses the run's credentials through the switched record.
+    s.emu
+        .fault(r#"{"service": "route53", "nth": 1, "times": 0, "delay_seconds": 6}"#);
+    let mut c = support::kirikae();
+    c.args(["refresh", "run", "staging"])
+        .arg("--config")
+        .arg(&s.config)
+        .env("KIRIKAE_MASK_KEY", "refresh-test-key")
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let started = std::time::Instant::now();
+    let new_cluster = || -> Option<String> {
+        let clusters: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .find(|id| id != "staging")
+    };
+    let new = loop {
+        if let Some(n) = new_cluster() {
+            break n;
+        }
+        assert!(started.elapsed().as_secs() < 600, "no new cluster");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let before = s.emu.fault_hits()[0];
+    while s.emu.fault_hits()[0] == before {
+        assert!(
+            started.elapsed().as_secs() < 900,
+            "the run never reached the switch-over"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    world(&s.emu, &["set-password", &new, "not-the-runs-password"]);
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("did not answer through db.staging.internal")
+            && err.contains("the record points back to localhost"),
+        "{err}"
+    );
+    assert!(err.contains("rolling back"), "{err}");
+    // The record is back on the previous cluster; the serving staging was never touched.
+    let record: Value =
+        serde_json::from_str(&world(&s.emu, &["cname", &zone, "db.staging.internal"])).unwrap();
+    assert_eq!(record, "localhost");
+    let clusters: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
+    let ids: Vec<&str> = clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["staging"], "the failed run's cluster is cleaned up");
+    assert!(
+        clusters[0]["tags"].get("kirikae:serves").is_none(),
+        "{clusters}"
+    );
+    assert_eq!(staging_row(&s.emu)["first_name"], "Masked");
+    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    let runs = json_of(&refresh(
+        &s.config,
+        &["refresh", "list", "--output", "json"],
+    ));
+    assert_eq!(runs[0]["status"], "failed (cleaned up)");
+}

@@ -5,6 +5,9 @@
   probe URL OUT STOP         -> every 200 ms: describe `staging`, connect, read emp 10001; a JSON line per
                                 probe into OUT until the file STOP exists
   drop-dev-from-policy URL KEY -> the key policy of KEY (prod) without the dev account
+  other-vpc-sg URL           -> the id of a security group `elsewhere` in a second VPC of dev
+  set-cname URL ZONE NAME VALUE -> UPSERT of the CNAME NAME -> VALUE in ZONE (dev)
+  set-password URL CLUSTER PASSWORD -> ModifyDBCluster MasterUserPassword of the dev cluster CLUSTER
 """
 
 import json
@@ -116,6 +119,23 @@ def cname(url, zone_id, name):
     return None
 
 
+def other_vpc_sg(url):
+    ec2 = seed.client("ec2", url, DEV)
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    return ec2.create_security_group(GroupName="elsewhere", Description="another VPC", VpcId=vpc)["GroupId"]
+
+
+def set_cname(url, zone_id, name, value):
+    seed.client("route53", url, DEV).change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {"Name": name, "Type": "CNAME", "TTL": 60,
+                                                  "ResourceRecords": [{"Value": value}]}}]})
+
+
+def set_password(url, cluster_id, password):
+    seed.client("rds", url, DEV).modify_db_cluster(DBClusterIdentifier=cluster_id, MasterUserPassword=password,
+                                                   ApplyImmediately=True)
+
+
 if __name__ == "__main__":
     cmd, url = sys.argv[1], sys.argv[2]
     if cmd == "row":
@@ -130,5 +150,11 @@ if __name__ == "__main__":
         print(json.dumps(clusters(url)))
     elif cmd == "cname":
         print(json.dumps(cname(url, sys.argv[3], sys.argv[4])))
+    elif cmd == "other-vpc-sg":
+        print(other_vpc_sg(url))
+    elif cmd == "set-cname":
+        set_cname(url, sys.argv[3], sys.argv[4], sys.argv[5])
+    elif cmd == "set-password":
+        set_password(url, sys.argv[3], sys.argv[4])
     elif cmd == "drop-dev-from-policy":
         drop_dev_from_policy(url, sys.argv[3])
