@@ -37,6 +37,7 @@ pub enum Path {
     Rebuild,
     Stream,
     Load,
+    Update,
 }
 
 /// Which path the planner should prefer (`mask run --path`).
@@ -53,6 +54,10 @@ pub enum PathChoice {
     /// Every masked column in Rust: `load`, or `stream` when the table cannot be loaded
     /// through text.
     Rust,
+    /// Key-chunked UPDATEs of the masked columns in place where the table allows it (every rule
+    /// has a SQL form, no masked column in a key, a unique index or a foreign key, no UPDATE
+    /// trigger), else as `auto`.
+    Update,
 }
 
 impl std::fmt::Display for Path {
@@ -62,6 +67,7 @@ impl std::fmt::Display for Path {
             Path::Rebuild => "rebuild (server-side SQL)",
             Path::Stream => "stream (Rust transforms, bulk load)",
             Path::Load => "load (Rust transforms, bulk load into the new table)",
+            Path::Update => "update (server-side SQL, key-chunked UPDATEs in place)",
         })
     }
 }
@@ -88,6 +94,110 @@ pub struct TablePlan {
     pub insert_columns: Vec<String>,
     #[serde(skip)]
     pub select_exprs: Vec<String>,
+    /// The table can be masked in place: the assignments, in an order where no expression
+    /// reads a column already assigned, and the rows that change (`None`: all of them).
+    #[serde(skip)]
+    pub update: Option<UpdateForm>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateForm {
+    pub sets: Vec<(String, String)>,
+    pub filter: Option<String>,
+}
+
+/// Whether the table can be masked by UPDATEs in place, and how: every masked column computed
+/// in SQL; none in the primary key, a unique index or a foreign key (an UPDATE would collide
+/// with rows not yet masked, or break references while it runs); no UPDATE trigger; and the
+/// assignments ordered so that each expression still sees the originals it reads (MySQL
+/// assigns left to right and later expressions see earlier assignments; a cycle of reads has no
+/// such order). `filter` keeps to rows with a masked column not NULL when every rule leaves
+/// NULL as NULL.
+fn update_form(
+    prf: &Prf,
+    tr: &TableRules,
+    table: &Table,
+    extras: &TableExtras,
+    masked: &[String],
+    exprs: &BTreeMap<String, String>,
+    q: &dyn Fn(&str) -> String,
+) -> Option<UpdateForm> {
+    if extras.update_triggers || masked.iter().any(|c| !exprs.contains_key(c)) {
+        return None;
+    }
+    let in_key = |c: &String| {
+        table.primary_key.contains(c)
+            || table.unique.iter().any(|u| u.contains(c))
+            || table.foreign_keys.iter().any(|f| f.columns.contains(c))
+    };
+    if table.primary_key.is_empty() || masked.iter().any(in_key) {
+        return None;
+    }
+    // The originals each masked column's expression reads.
+    fn reads_of(
+        c: &str,
+        tr: &TableRules,
+        masked: &[String],
+        seen: &mut Vec<String>,
+    ) -> Vec<String> {
+        if seen.iter().any(|s| s == c) {
+            return Vec::new();
+        }
+        seen.push(c.to_string());
+        let mut out = vec![c.to_string()];
+        if let Some(r) = tr.column(c) {
+            for o in r.transform.reads() {
+                if masked.contains(&o) {
+                    out.extend(reads_of(&o, tr, masked, seen));
+                } else {
+                    out.push(o);
+                }
+            }
+        }
+        out
+    }
+    let reads: BTreeMap<&String, Vec<String>> = masked
+        .iter()
+        .map(|c| (c, reads_of(c, tr, masked, &mut Vec::new())))
+        .collect();
+    // c may be assigned once every other column reading c's original has been.
+    let mut order: Vec<String> = Vec::new();
+    let mut left: Vec<&String> = masked.iter().collect();
+    while !left.is_empty() {
+        let pos = left.iter().position(|c| {
+            left.iter()
+                .all(|x| x == c || !reads.get(x).is_some_and(|r| r.contains(c)))
+        })?;
+        order.push(left.remove(pos).clone());
+    }
+    let null_stays_null = masked.iter().all(|c| {
+        tr.column(c).is_some_and(|r| {
+            r.transform.reads().is_empty()
+                && r.transform
+                    .apply(None, &crate::transform::RowView::EMPTY, prf)
+                    .is_none()
+        })
+    });
+    let filter = null_stays_null.then(|| {
+        format!(
+            "({})",
+            masked
+                .iter()
+                .map(|c| format!("{} IS NOT NULL", q(c)))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        )
+    });
+    Some(UpdateForm {
+        sets: order
+            .into_iter()
+            .map(|c| {
+                let e = exprs[&c].clone();
+                (c, e)
+            })
+            .collect(),
+        filter,
+    })
 }
 
 /// The columns of a table in an order where each comes after the columns its rule reads;
@@ -273,8 +383,15 @@ pub fn plan_table(
             .column(c)
             .is_some_and(|c| survives_text(dialect, &c.kind))
     }) && !key.is_empty();
+    let update = if streamed.is_empty() && !masked.is_empty() {
+        update_form(prf, tr, table, extras, &masked, &exprs, &q)
+    } else {
+        None
+    };
     let path = if masked.is_empty() {
         Path::Keep
+    } else if update.is_some() && choice == PathChoice::Update {
+        Path::Update
     } else if loadable && choice != PathChoice::Sql {
         // Measured faster than the server-side rebuild on both engines (bench/mask/RESULTS.md).
         Path::Load
@@ -304,6 +421,7 @@ pub fn plan_table(
             rows_estimate: table.rows_estimate,
             select_exprs: Vec::new(),
             insert_columns,
+            update,
         };
     }
     TablePlan {
@@ -316,6 +434,7 @@ pub fn plan_table(
         rows_estimate: table.rows_estimate,
         insert_columns,
         select_exprs,
+        update,
     }
 }
 
@@ -374,6 +493,7 @@ fn stream_everything(
         rows_estimate: table.rows_estimate,
         insert_columns,
         select_exprs,
+        update: None,
     }
 }
 

@@ -265,12 +265,15 @@ pub async fn prepare(
     prf: &Prf,
     choice: PathChoice,
 ) -> Result<(Live, Vec<TablePlan>), RunError> {
-    let live = conn.introspect().await?;
+    let mut live = conn.introspect().await?;
     let problems = crate::check::check(rules, &live.schema);
     if !problems.is_empty() {
         return Err(RunError::Check(problems));
     }
-    let plans = live
+    for t in conn.tables_with_update_triggers().await? {
+        live.extras.entry(t).or_default().update_triggers = true;
+    }
+    let mut plans: Vec<TablePlan> = live
         .schema
         .tables
         .iter()
@@ -286,7 +289,50 @@ pub async fn prepare(
             ))
         })
         .collect();
+    if choice == PathChoice::Auto {
+        for p in plans.iter_mut() {
+            sparse_to_update(conn, p).await?;
+        }
+    }
     Ok((live, plans))
+}
+
+/// Auto: a table where few rows have anything to mask is masked in place, which also needs no
+/// second copy of the table and no swap. Measured (bench/mask/paths, bench/mask/RESULTS.md):
+/// chunked UPDATEs of a column that is in no index beat the copy paths on MariaDB even when
+/// every row changes (InnoDB updates in place, the copy rebuilds every index), while on
+/// PostgreSQL every updated row is a new row version with new index entries, and the load path
+/// is faster from about 1 row in 10 changing. The thresholds: half the rows on MySQL/MariaDB,
+/// 1 in 20 on PostgreSQL.
+async fn sparse_to_update(conn: &mut Conn, p: &mut TablePlan) -> Result<(), RunError> {
+    let Some(filter) = p.update.as_ref().and_then(|u| u.filter.clone()) else {
+        return Ok(());
+    };
+    if matches!(p.path, Path::Keep | Path::Update) {
+        return Ok(());
+    }
+    let d = conn.dialect();
+    let r = conn
+        .rows(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN {filter} THEN 1 ELSE 0 END), 0) FROM {} AS {SRC}",
+            d.ident(&p.table)
+        ))
+        .await?;
+    let n = |i: usize| -> u64 {
+        r.first()
+            .and_then(|r| r.get(i).cloned().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (rows, changing) = (n(0), n(1));
+    let share = match d {
+        Dialect::MySql => 2,
+        Dialect::Postgres => 20,
+    };
+    if rows > 0 && changing * share <= rows {
+        p.path = Path::Update;
+    }
+    Ok(())
 }
 
 fn random_secret() -> String {
@@ -542,7 +588,7 @@ pub(crate) fn set_progress(
 async fn mask_table(
     conn: &mut Conn,
     plan: &TablePlan,
-    shared: &Shared,
+    shared: &Arc<Shared>,
 ) -> Result<TableReport, RunError> {
     let d = conn.dialect();
     let t0 = Instant::now();
@@ -588,22 +634,20 @@ async fn mask_table(
     let row = match row {
         Some(r) => r,
         None => {
-            let fingerprinted = shared
-                .info
-                .lock()
-                .map(|i| i.fingerprinted.contains_key(table))
-                .unwrap_or(false);
             if plan.path == Path::Load {
                 // Fingerprints are taken in the copy's own pass.
                 start_fingerprints(conn, plan, shared).await?;
-            } else if !fingerprinted {
+            } else if plan.path == Path::Update {
+                // In place: every original is fingerprinted before the first chunk changes.
                 fingerprint_table(conn, plan, shared).await?;
             }
-            conn.exec(&format!("DROP TABLE IF EXISTS {}", d.ident(&new)))
-                .await?;
-            match d {
-                Dialect::MySql => db::mysql::create_new(conn, table, &new).await?,
-                Dialect::Postgres => db::postgres::create_new(conn, table, &new).await?,
+            if plan.path != Path::Update {
+                conn.exec(&format!("DROP TABLE IF EXISTS {}", d.ident(&new)))
+                    .await?;
+                match d {
+                    Dialect::MySql => db::mysql::create_new(conn, table, &new).await?,
+                    Dialect::Postgres => db::postgres::create_new(conn, table, &new).await?,
+                }
             }
             conn.exec(&format!(
                 "INSERT INTO {} (tbl, state) VALUES ({}, 'copying')",
@@ -619,6 +663,32 @@ async fn mask_table(
             }
         }
     };
+    // Rebuild and stream: the originals' fingerprints are read on a connection of their own
+    // while this one copies (the original table does not change before the swap, which waits
+    // for them). A run interrupted before they were sealed takes them again from the start.
+    let fingerprints = if !matches!(plan.path, Path::Load | Path::Update)
+        && (row.state == "copying" || row.state == "copied")
+        && !shared
+            .info
+            .lock()
+            .map(|i| i.fingerprinted.contains_key(table))
+            .unwrap_or(false)
+    {
+        let dir = shared.state.fingerprint_dir(table);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| StateError {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let (s, p) = (shared.clone(), plan.clone());
+        Some(AbortOnDrop(tokio::spawn(async move {
+            let mut c = Conn::connect(&s.url).await?;
+            fingerprint_table(&mut c, &p, &s).await
+        })))
+    } else {
+        None
+    };
     let mut rows = row.rows;
     if row.state == "copying" {
         rows = if plan.path == Path::Load {
@@ -630,9 +700,19 @@ async fn mask_table(
     if plan.path == Path::Load {
         seal_fingerprints(plan, shared)?;
     }
-    // The swap.
+    if let Some(mut f) = fingerprints {
+        (&mut f.0).await.unwrap_or_else(|e| {
+            Err(RunError::Refused(format!(
+                "taking the fingerprints of {table} failed: {e}"
+            )))
+        })?;
+    }
+    // The swap (none for UPDATEs in place: each chunk's commit was the table's).
     let _swapping = shared.swap_lock.lock().await;
     match d {
+        _ if plan.path == Path::Update => {
+            conn.exec(&set_progress(d, table, "done", None, 0)).await?;
+        }
         Dialect::Postgres => {
             db::postgres::swap(conn, table, &new, &set_progress(d, table, "done", None, 0)).await?;
         }
@@ -687,6 +767,15 @@ async fn mask_table(
     })
 }
 
+/// A task that is stopped when its handle is dropped (a failed copy stops its fingerprints).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn key_texts(d: Dialect, prefix: &str, key: &[String]) -> Vec<String> {
     key.iter()
         .map(|k| d.as_text(&format!("{prefix}{}", d.ident(k))))
@@ -720,6 +809,20 @@ async fn copy_chunks(
     } else {
         ""
     };
+    let update_head = plan.update.as_ref().map(|u| {
+        let sets: Vec<String> = u
+            .sets
+            .iter()
+            .map(|(c, e)| match d {
+                Dialect::MySql => format!("{pre}{} = {e}", d.ident(c)),
+                Dialect::Postgres => format!("{} = {e}", d.ident(c)),
+            })
+            .collect();
+        (
+            format!("UPDATE {src} SET {}", sets.join(", ")),
+            u.filter.clone(),
+        )
+    });
     let insert_head = format!(
         "INSERT INTO {} ({}){overriding} SELECT {}",
         d.ident(new),
@@ -737,7 +840,7 @@ async fn copy_chunks(
             .as_ref()
             .map(|l| plan::key_after(d, &pre, &plan.key, l));
         let (added, next_last, finished) = match plan.path {
-            Path::Rebuild => {
+            Path::Rebuild | Path::Update => {
                 let upper_sql = format!(
                     "SELECT {} FROM {src}{} ORDER BY {} LIMIT 1 OFFSET {}",
                     key_texts(d, &pre, &plan.key).join(", "),
@@ -763,11 +866,21 @@ async fn copy_chunks(
                 } else {
                     format!(" WHERE {}", conds.join(" AND "))
                 };
+                let statement = match (&update_head, plan.path) {
+                    (Some((head, filter)), Path::Update) => {
+                        let mut conds = conds.clone();
+                        conds.extend(filter.iter().cloned());
+                        if conds.is_empty() {
+                            head.clone()
+                        } else {
+                            format!("{head} WHERE {}", conds.join(" AND "))
+                        }
+                    }
+                    _ => format!("{insert_head} FROM {src}{where_}"),
+                };
                 conn.exec("BEGIN").await?;
                 let r = async {
-                    let added = conn
-                        .exec_count(&format!("{insert_head} FROM {src}{where_}"))
-                        .await?;
+                    let added = conn.exec_count(&statement).await?;
                     let state = if upper.is_some() { "copying" } else { "copied" };
                     conn.exec(&set_progress(d, table, state, upper.as_deref(), added))
                         .await?;

@@ -180,7 +180,8 @@ pub enum MaskCommand {
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
         jobs: u16,
         /// Which path masks the tables: auto (the fastest for each table), sql (server-side
-        /// where every rule has a SQL form), rust (mask in Rust and bulk-load)
+        /// rebuild where every rule has a SQL form), rust (mask in Rust and bulk-load), update
+        /// (key-chunked UPDATEs in place where the table allows it)
         #[arg(long, value_enum, default_value_t = MaskPath::Auto)]
         path: MaskPath,
     },
@@ -325,6 +326,7 @@ pub enum MaskPath {
     Auto,
     Sql,
     Rust,
+    Update,
 }
 
 const SWEEP_SCAN_HELP: &str = "\

@@ -185,6 +185,8 @@ impl DbUrl {
 pub struct TableExtras {
     /// Generated (computed) columns: never written, the server recomputes them.
     pub generated: Vec<String>,
+    /// The table has triggers that fire on UPDATE (so masking in place would fire them).
+    pub update_triggers: bool,
 }
 
 /// The live schema and the extras per table.
@@ -631,6 +633,24 @@ impl Conn {
     }
 
     /// Whether a table exists (work tables included).
+    /// The tables of the current database/schema with triggers that fire on UPDATE.
+    pub async fn tables_with_update_triggers(&mut self) -> Result<Vec<String>, DbError> {
+        let sql = match self.dialect() {
+            Dialect::MySql => "SELECT DISTINCT EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+                 WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_MANIPULATION = 'UPDATE'",
+            // tgtype bit 4: TRIGGER_TYPE_UPDATE.
+            Dialect::Postgres => "SELECT DISTINCT c.relname FROM pg_trigger t \
+                 JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT t.tgisinternal AND (t.tgtype & 16) <> 0 AND n.nspname = current_schema()",
+        };
+        Ok(self
+            .rows(sql)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect())
+    }
+
     pub async fn table_exists(&mut self, table: &str) -> DbResult<bool> {
         let d = self.dialect();
         let sql = match d {

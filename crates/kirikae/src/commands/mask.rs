@@ -45,6 +45,7 @@ pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
                     crate::cli::MaskPath::Auto => PathChoice::Auto,
                     crate::cli::MaskPath::Sql => PathChoice::Sql,
                     crate::cli::MaskPath::Rust => PathChoice::Rust,
+                    crate::cli::MaskPath::Update => PathChoice::Update,
                 },
             };
             mask_run(global, &db.url, &rules, key_file.as_deref(), opts).await
