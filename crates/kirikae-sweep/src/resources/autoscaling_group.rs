@@ -125,6 +125,10 @@ impl ResourceType for Group {
         true
     }
 
+    fn is_deleting(&self, found: &Found) -> bool {
+        found.state.as_deref() == Some("Delete in progress")
+    }
+
     fn tag<'a>(
         &'a self,
         cx: &'a Cx,

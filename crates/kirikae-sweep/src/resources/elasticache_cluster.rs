@@ -123,4 +123,8 @@ impl ResourceType for CacheCluster {
     fn deletion_is_async(&self) -> bool {
         true
     }
+
+    fn is_deleting(&self, found: &Found) -> bool {
+        found.state.as_deref() == Some("deleting")
+    }
 }

@@ -120,6 +120,12 @@ pub trait ResourceType: Send + Sync {
         false
     }
 
+    /// A listed resource whose deletion is under way (a cache cluster `deleting`): if this
+    /// plan requested it, a resumed apply waits for it instead of seeing a changed item.
+    fn is_deleting(&self, _found: &Found) -> bool {
+        false
+    }
+
     /// Tags items with the type's own API, for when the Tagging API cannot. `None`: the type
     /// has none.
     fn tag<'a>(
