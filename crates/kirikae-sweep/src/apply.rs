@@ -858,6 +858,29 @@ mod tests {
     }
 
     #[test]
+    fn deletions_requested_by_an_earlier_run_of_the_same_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("plan.audit.jsonl");
+        let line = |plan: &str, arn: &str, result: &str| {
+            format!(
+                r#"{{"time":"t","plan":"{plan}","action":"delete","arn":"{arn}","result":"{result}"}}"#
+            )
+        };
+        let text = [
+            line("p1", "arn:cache/a", "started"),
+            line("p1", "arn:cache/a", "requested"),
+            line("p1", "arn:cache/b", "deleted"),
+            line("p2", "arn:cache/c", "requested"),
+            "not json".to_string(),
+        ]
+        .join("\n");
+        std::fs::write(&log, text).unwrap();
+        let got = requested_earlier(&log, "p1");
+        assert_eq!(got, HashSet::from(["arn:cache/a".to_string()]));
+        assert!(requested_earlier(&dir.path().join("none.jsonl"), "p1").is_empty());
+    }
+
+    #[test]
     fn arns_name_their_account() {
         assert!(arn_in_account("arn:aws:ec2:r:111:vpc/v", "111"));
         assert!(!arn_in_account("arn:aws:ec2:r:222:vpc/v", "111"));
