@@ -5,7 +5,8 @@ answered, so benchmarks and tests can measure what a client really sent (retries
                                  "errors": {"ec2 DeleteVpc DependencyViolation": 1, ...}}
     DELETE /_kirikae/calls   starts counting again from zero (so does POST /_kirikae/reset)
 
-Services come from the SigV4 credential scope; operations from `Action=` or `X-Amz-Target`, and
+Services come from the SigV4 credential scope; operations from `Action=`, `X-Amz-Target` or the
+RPC v2 path (`/service/<name>/operation/<Operation>`, CloudWatch), and
 for REST services without either (S3) from the method and the shape of the path:
 `s3 GET /bucket`, `s3 DELETE /bucket/key`, with `?versions`-style sub-resources kept
 (`s3 POST /bucket?delete`). Admin paths (`/_kirikae/`, `/moto-api/`) are not counted.

@@ -14,7 +14,8 @@ What changes, as on AWS:
 - A NAT gateway's interface looks like AWS's (requester-managed, type `nat_gateway`, description
   `Interface for NAT Gateway nat-...`); deleting the NAT gateway releases its Elastic IP
   association and deletes that interface (moto keeps both).
-- An instance's primary interface is deleted when the instance terminates (moto keeps it).
+- An instance's primary interface is deleted when the instance terminates (moto keeps it);
+  terminating an instance already terminated (e.g. by its Auto Scaling group) is a no-op.
 - DescribeLaunchTemplates shows the template's current tags (moto shows those it was created
   with, ignoring CreateTags).
 
@@ -23,6 +24,8 @@ What still differs from AWS: NAT gateway and instance deletion finish at once (n
 """
 
 from __future__ import annotations
+
+import copy
 
 from .settings import EmulatorSettings
 
@@ -111,6 +114,10 @@ def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - the extension
         return nat
 
     def terminate(self, *args, **kwargs):
+        # Terminating a terminated instance is a no-op on AWS (an Auto Scaling group's ForceDelete
+        # may have got there first); moto would delete its gone interfaces again and fail.
+        if self._state.name == "terminated":
+            return copy.copy(self._state)
         primary = self.nics.get(0) if isinstance(getattr(self, "nics", None), dict) else None
         if primary is not None:
             primary.delete_on_termination = True

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _V2_KEY = re.compile(r"^AWS ([^:\s]+):")
+_RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")
 
 _STATUS_TEXT = {
     200: "OK",
@@ -32,7 +33,7 @@ _STATUS_TEXT = {
 class AwsRequest:
     service: str | None  # from the SigV4 credential scope, e.g. "sts", "rds"
     region: str | None
-    operation: str | None  # Action=... (query protocol) or the X-Amz-Target suffix (JSON protocol)
+    operation: str | None  # Action=..., the X-Amz-Target suffix (JSON) or the RPC v2 path's last part
     access_key: str | None
     session_token: str | None
     json_protocol: bool
@@ -74,6 +75,8 @@ def parse_request(environ, read_body: bool = True) -> AwsRequest:
         operation = target.rsplit(".", 1)[-1]
     elif "Action" in query:
         operation = query["Action"][0]
+    elif _RPC_V2_PATH.match(environ.get("PATH_INFO", "")):  # Smithy RPC v2 CBOR (CloudWatch)
+        operation = _RPC_V2_PATH.match(environ.get("PATH_INFO", "")).group(1)
     elif read_body and environ.get("REQUEST_METHOD") == "POST" and "x-www-form-urlencoded" in environ.get(
         "CONTENT_TYPE", ""
     ):

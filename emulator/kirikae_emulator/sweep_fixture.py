@@ -14,9 +14,17 @@ tagged `owner=old-monolith` (how a person would have found them), next to resour
   cluster (2 instances, a cluster parameter group, a manual cluster snapshot) and a MySQL DB
   instance (a DB parameter group, a manual DB snapshot), both in a DB subnet group over the old
   subnets; 2 Secrets Manager secrets (the old databases' passwords) and a customer managed KMS key;
+  an Auto Scaling group over two old subnets launching one instance from the first launch
+  template; 2 Lambda functions run by the old roles (one in the old subnets and a security
+  group); a Memcached ElastiCache cluster in a cache subnet group over the old subnets (the
+  subnet group is not a type the sweep knows, so it is not tagged);
 - the rest spread over EBS volumes (unattached), EBS snapshots (a third of them orphans: their
   volume is gone), key pairs, S3 buckets with objects (half versioned, with old versions),
-  SQS queues, SNS topics, CloudWatch log groups and DynamoDB tables.
+  SQS queues, SNS topics, CloudWatch log groups, DynamoDB tables, CloudWatch metric alarms and
+  ECR repositories (half with an image).
+
+Not leftovers, next to them: the shop's VPC, instance, bucket, queue, topic, log group, volume,
+secret and KMS key, an ECR repository with an image and a CloudWatch alarm.
 
 Also sets the prod account's IAM alias (`shop-prod`), which `kirikae sweep apply --confirm`
 checks. Run `seed story` first (it creates the accounts' roles); this seeds only resources.
@@ -40,11 +48,19 @@ STORY_COUNT = 191
 # from an old instance, each with its snapshot), IAM roles 2 (a managed and an inline policy, an
 # instance profile), RDS 9 (a DB subnet group in the old subnets, a DB and a cluster parameter
 # group, an Aurora MySQL cluster with 2 instances and a manual cluster snapshot, a MySQL DB
-# instance outside any cluster with a manual DB snapshot), secrets 2, KMS keys 1.
-FIXED = 49
-# The rest, in these proportions (142 of them for the story's 191).
-SPREAD = [("volume", 20), ("snapshot", 30), ("key-pair", 10), ("bucket", 10), ("queue", 30),
-          ("topic", 20), ("log-group", 24), ("table", 10)]
+# instance outside any cluster with a manual DB snapshot), secrets 2, KMS keys 1, an Auto Scaling
+# group 1 and the instance it launches 1, Lambda functions 2, an ElastiCache cluster 1.
+FIXED = 54
+# The rest, in these proportions (137 of them for the story's 191).
+SPREAD = [("volume", 18), ("snapshot", 27), ("key-pair", 8), ("bucket", 8), ("queue", 22),
+          ("topic", 14), ("log-group", 18), ("table", 8), ("alarm", 10), ("repository", 8)]
+# A container image manifest small enough for ECR (PutImage) to take.
+IMAGE_MANIFEST = json.dumps({
+    "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+               "digest": "sha256:" + "b" * 64},
+    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
+                "digest": "sha256:" + "c" * 64}]})
 
 
 def plan_counts(count: int) -> dict[str, int]:
@@ -56,6 +72,16 @@ def plan_counts(count: int) -> dict[str, int]:
     counts = {name: max(1, rest * w // total_weight) for name, w in SPREAD}
     counts["log-group"] += rest - sum(counts.values())
     return counts
+
+
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("report.py", source)
+    return buf.getvalue()
 
 
 def _tags(name: str, leftover: bool = True) -> list[dict]:
@@ -81,6 +107,11 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
     rds = client("rds", endpoint, PROD)
     sm = client("secretsmanager", endpoint, PROD)
     kms = client("kms", endpoint, PROD)
+    autoscaling = client("autoscaling", endpoint, PROD)
+    lambda_ = client("lambda", endpoint, PROD)
+    elasticache = client("elasticache", endpoint, PROD)
+    cloudwatch = client("cloudwatch", endpoint, PROD)
+    ecr = client("ecr", endpoint, PROD)
 
     try:
         iam.create_account_alias(AccountAlias="shop-prod")
@@ -110,6 +141,14 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
     keep["log_group"] = f"/shop/{prefix}/app"
     vol = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8, TagSpecifications=_spec("volume", "shop-spare", False))
     keep["volume"] = vol["VolumeId"]
+    repo = ecr.create_repository(repositoryName=f"shop/{prefix}/web", tags=_tags("shop-web", False))
+    ecr.put_image(repositoryName=f"shop/{prefix}/web", imageManifest=IMAGE_MANIFEST, imageTag="live")
+    keep["repository"] = repo["repository"]["repositoryName"]
+    cloudwatch.put_metric_alarm(AlarmName=f"shop-{prefix}-5xx", Namespace="AWS/ApplicationELB",
+                                MetricName="HTTPCode_ELB_5XX_Count", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold",
+                                Tags=_tags("shop-5xx", False))
+    keep["alarm"] = f"shop-{prefix}-5xx"
 
     # --- the old VPC family -----------------------------------------------------------------
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=_spec("vpc", f"{prefix}-vpc"))["Vpc"]["VpcId"]
@@ -178,9 +217,12 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
     elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": tgs[0]}])
 
+    templates = []
     for i in range(2):
-        ec2.create_launch_template(LaunchTemplateName=f"{prefix}-web-{i}", LaunchTemplateData={"InstanceType": "t3.small"},
-                                   TagSpecifications=_spec("launch-template", f"{prefix}-web-{i}"))
+        lt = ec2.create_launch_template(LaunchTemplateName=f"{prefix}-web-{i}",
+                                        LaunchTemplateData={"InstanceType": "t3.small", "ImageId": ami},
+                                        TagSpecifications=_spec("launch-template", f"{prefix}-web-{i}"))
+        templates.append(lt["LaunchTemplate"]["LaunchTemplateId"])
         made["launch-template"] += 1
         ec2.create_image(InstanceId=instances[i], Name=f"{prefix}-golden-{i}",
                          TagSpecifications=_spec("image", f"{prefix}-golden-{i}"))
@@ -195,6 +237,29 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
         iam.create_instance_profile(InstanceProfileName=role)
         iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
         made["iam-role"] += 1
+
+    # The group launches its instance at once, tagged as the group is (and with the group's name).
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=f"{prefix}-web", MinSize=1, MaxSize=1, DesiredCapacity=1,
+        LaunchTemplate={"LaunchTemplateId": templates[0], "Version": "$Latest"},
+        VPCZoneIdentifier=",".join(subnets[:2]),
+        Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in (LEFTOVER_TAG, ("Name", f"{prefix}-web"))])
+    made["autoscaling-group"] += 1
+    made["instance"] += 1
+    for i in range(2):
+        role_arn = iam.get_role(RoleName=f"{prefix}-batch-{i}")["Role"]["Arn"]
+        vpc_config = {"SubnetIds": subnets[2:], "SecurityGroupIds": [sgs[2]]} if i == 0 else {}
+        lambda_.create_function(FunctionName=f"{prefix}-report-{i}", Runtime="python3.12", Role=role_arn,
+                                Handler="report.handler", Code={"ZipFile": _zip("def handler(e, c):\n    return 0\n")},
+                                VpcConfig=vpc_config, Tags=dict([LEFTOVER_TAG, ("Name", f"{prefix}-report-{i}")]))
+        made["lambda-function"] += 1
+    elasticache.create_cache_subnet_group(CacheSubnetGroupName=f"{prefix}-cache-subnets",
+                                          CacheSubnetGroupDescription="old sessions", SubnetIds=subnets[2:])
+    elasticache.create_cache_cluster(CacheClusterId=f"{prefix}-sessions", Engine="memcached",
+                                     CacheNodeType="cache.t3.micro", NumCacheNodes=1,
+                                     CacheSubnetGroupName=f"{prefix}-cache-subnets", SecurityGroupIds=[sgs[2]],
+                                     Tags=_tags(f"{prefix}-sessions"))
+    made["elasticache-cluster"] += 1
 
     # RDS: users before what they use (instances -> cluster -> subnet group -> subnets).
     rds.create_db_subnet_group(DBSubnetGroupName=f"{prefix}-db-subnets", DBSubnetGroupDescription="old databases",
@@ -278,6 +343,18 @@ def seed_leftovers(endpoint: str, count: int = STORY_COUNT, prefix: str = "old")
             logs.put_log_events(logGroupName=g, logStreamName="web",
                                 logEvents=[{"timestamp": 1700000000000, "message": "hello"}])
         made["log-group"] += 1
+    for i in range(counts["alarm"]):
+        cloudwatch.put_metric_alarm(AlarmName=f"{prefix}-cpu-high-{i}", Namespace="AWS/EC2", MetricName="CPUUtilization",
+                                    Dimensions=[{"Name": "AutoScalingGroupName", "Value": f"{prefix}-web"}],
+                                    Statistic="Average", Period=300, EvaluationPeriods=2, Threshold=80 + i % 10,
+                                    ComparisonOperator="GreaterThanThreshold", Tags=_tags(f"{prefix}-cpu-high-{i}"))
+        made["alarm"] += 1
+    for i in range(counts["repository"]):
+        r = f"{prefix}/service-{i}"
+        ecr.create_repository(repositoryName=r, tags=_tags(r))
+        if i % 2 == 0:
+            ecr.put_image(repositoryName=r, imageManifest=IMAGE_MANIFEST, imageTag="v1")
+        made["repository"] += 1
     for i in range(counts["table"]):
         ddb.create_table(TableName=f"{prefix}-sessions-{i}", BillingMode="PAY_PER_REQUEST",
                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],

@@ -22,6 +22,27 @@ def code(err: ClientError) -> str:
     return err.response["Error"]["Code"]
 
 
+def cbor_call(endpoint, operation, params):
+    """One CloudWatch call in the Smithy RPC v2 CBOR protocol, as the Rust SDK sends it (boto3
+    falls back to the query protocol) -> (status, headers, decoded body)."""
+    import botocore.session
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from botocore.parsers import RpcV2CBORParser
+    from botocore.serialize import RpcV2CBORSerializer
+
+    op = botocore.session.get_session().get_service_model("cloudwatch").operation_model(operation)
+    req = RpcV2CBORSerializer().serialize_to_request(params, op)
+    aws = AWSRequest(method="POST", url=endpoint + req["url_path"], data=req["body"],
+                     headers={**req["headers"], "x-moto-account-id": PROD, "x-amzn-query-mode": "true"})
+    SigV4Auth(Credentials("AKIAIOSFODNN7EXAMPLE", "x" * 40), "monitoring", "ap-northeast-1").add_auth(aws)
+    r = requests.post(aws.url, data=aws.body, headers=dict(aws.headers), timeout=30)
+    parser = RpcV2CBORParser()
+    body = parser.parse_data_item(parser.get_peekable_stream_from_bytes(r.content)) if r.content else {}
+    return r.status_code, r.headers, body
+
+
 def test_calls_are_counted_per_service_and_operation_with_error_codes(endpoint, client_factory):
     requests.delete(f"{endpoint}/_kirikae/calls", timeout=10).raise_for_status()
     ec2 = client_factory("ec2", account=PROD, max_attempts=1)
@@ -39,6 +60,9 @@ def test_calls_are_counted_per_service_and_operation_with_error_codes(endpoint, 
     assert got["calls"]["s3 GET /bucket?versions"] == 1
     assert list(got["errors"]) == ["ec2 DeleteVpc InvalidVpcID.NotFound"]
     assert got["total"] == 5
+    # Smithy RPC v2 CBOR (CloudWatch from the Rust SDK): the operation is the path's last part
+    assert cbor_call(endpoint, "DescribeAlarms", {})[0] == 200
+    assert calls(endpoint)["calls"]["monitoring DescribeAlarms"] == 1
     # throttled answers (fault injection) are calls too
     requests.post(f"{endpoint}/_kirikae/faults", json={"service": "ec2", "operation": "DescribeVpcs",
                                                       "error": "Throttling"}, timeout=10).raise_for_status()
@@ -126,6 +150,16 @@ def test_the_story_leftovers(endpoint, client_factory):
     assert len(keep) >= 5  # resources that are not leftovers, next to them
     iam = client_factory("iam", account=PROD)
     assert iam.list_account_aliases()["AccountAliases"] == ["shop-prod"]
+    assert (by_type["autoscaling-group"], by_type["lambda-function"], by_type["elasticache-cluster"]) == (1, 2, 1)
+    assert by_type["alarm"] >= 1 and by_type["repository"] >= 1
+    # The group's instance is a leftover too: it carries the group's tags and name.
+    ec2 = client_factory("ec2", account=PROD)
+    launched = [i for r in ec2.describe_instances(Filters=[
+        {"Name": "tag:aws:autoscaling:groupName", "Values": ["old-web"]}])["Reservations"] for i in r["Instances"]]
+    assert len(launched) == 1
+    assert {"Key": "owner", "Value": "old-monolith"} in launched[0]["Tags"]
+    fn = client_factory("lambda", account=PROD).get_function(FunctionName="old-report-0")["Configuration"]
+    assert fn["Role"].endswith(":role/old-batch-0") and fn["VpcConfig"]["SubnetIds"]
     with pytest.raises(ValueError):
         sweep_fixture.plan_counts(10)
     assert sum(sweep_fixture.plan_counts(2000).values()) + sweep_fixture.FIXED == 2000
@@ -140,3 +174,79 @@ def test_launch_templates_show_tags_added_later(endpoint, client_factory):
     ec2.create_tags(Resources=[lt_id], Tags=[{"Key": "kirikae:sweep", "Value": "plan-1"}])
     tags = ec2.describe_launch_templates(LaunchTemplateIds=[lt_id])["LaunchTemplates"][0]["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"owner": "old", "kirikae:sweep": "plan-1"}
+
+
+def test_a_deleted_cache_cluster_is_deleting_once_then_gone(endpoint, client_factory):
+    ec = client_factory("elasticache", account=PROD, max_attempts=1)
+    ec.create_cache_cluster(CacheClusterId="old-cache", Engine="memcached", CacheNodeType="cache.t3.micro",
+                            NumCacheNodes=1, Tags=[{"Key": "owner", "Value": "old"}])
+    ec.create_cache_cluster(CacheClusterId="shop-cache", Engine="memcached", CacheNodeType="cache.t3.micro",
+                            NumCacheNodes=1, SecurityGroupIds=["sg-12345678"])
+    [shop] = ec.describe_cache_clusters(CacheClusterId="shop-cache")["CacheClusters"]
+    assert [g["SecurityGroupId"] for g in shop["SecurityGroups"]] == ["sg-12345678"]
+    ec.delete_cache_cluster(CacheClusterId="old-cache")
+    with pytest.raises(ClientError) as e:
+        ec.delete_cache_cluster(CacheClusterId="old-cache")
+    assert code(e.value) == "InvalidCacheClusterState"
+    states = {c["CacheClusterId"]: c["CacheClusterStatus"] for c in ec.describe_cache_clusters()["CacheClusters"]}
+    assert states == {"old-cache": "deleting", "shop-cache": "available"}
+    states = {c["CacheClusterId"]: c["CacheClusterStatus"] for c in ec.describe_cache_clusters()["CacheClusters"]}
+    assert states == {"shop-cache": "available"}
+    with pytest.raises(ClientError) as e:
+        ec.describe_cache_clusters(CacheClusterId="old-cache")
+    assert code(e.value) == "CacheClusterNotFound"
+    tagging = client_factory("resourcegroupstaggingapi", account=PROD)
+    arns = [m["ResourceARN"] for m in tagging.get_resources(TagFilters=[{"Key": "owner"}])["ResourceTagMappingList"]]
+    assert not any(a.endswith(":cluster:old-cache") for a in arns), arns
+
+
+def test_a_force_deleted_auto_scaling_group_takes_its_instances(endpoint, client_factory):
+    # What `sweep apply` relies on: the group goes first, then terminating its instance is a no-op.
+    ec2 = client_factory("ec2", account=PROD, max_attempts=1)
+    asg = client_factory("autoscaling", account=PROD, max_attempts=1)
+    vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.1.0/24")["Subnet"]["SubnetId"]
+    ami = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+    lt = ec2.create_launch_template(LaunchTemplateName="old-asg-lt",
+                                    LaunchTemplateData={"InstanceType": "t3.micro", "ImageId": ami})
+    asg.create_auto_scaling_group(AutoScalingGroupName="old-asg", MinSize=1, MaxSize=1, DesiredCapacity=1,
+                                  LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplate"]["LaunchTemplateId"]},
+                                  VPCZoneIdentifier=subnet,
+                                  Tags=[{"Key": "owner", "Value": "old", "PropagateAtLaunch": True}])
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["old-asg"])["AutoScalingGroups"][0]
+    [member] = group["Instances"]
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_tags(
+        Filters=[{"Name": "resource-id", "Values": [member["InstanceId"]]}])["Tags"]}
+    assert tags["owner"] == "old" and tags["aws:autoscaling:groupName"] == "old-asg"
+    asg.delete_auto_scaling_group(AutoScalingGroupName="old-asg", ForceDelete=True)
+    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=["old-asg"])["AutoScalingGroups"] == []
+    state = ec2.describe_instances(InstanceIds=[member["InstanceId"]])["Reservations"][0]["Instances"][0]["State"]
+    assert state["Name"] == "terminated"
+    ec2.terminate_instances(InstanceIds=[member["InstanceId"]])
+    ec2.delete_launch_template(LaunchTemplateId=lt["LaunchTemplate"]["LaunchTemplateId"])
+    ec2.delete_subnet(SubnetId=subnet)
+
+
+def test_cloudwatch_answers_the_rpc_v2_cbor_protocol(endpoint, client_factory):
+    status, headers, _ = cbor_call(endpoint, "PutMetricAlarm", {
+        "AlarmName": "old-cpu", "Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Statistic": "Average",
+        "Period": 300, "EvaluationPeriods": 2, "Threshold": 80.5, "ComparisonOperator": "GreaterThanThreshold",
+        "Dimensions": [{"Name": "InstanceId", "Value": "i-1"}], "Tags": [{"Key": "owner", "Value": "old"}]})
+    assert status == 200 and headers["smithy-protocol"] == "rpc-v2-cbor"
+    status, _, body = cbor_call(endpoint, "DescribeAlarms", {"AlarmTypes": ["MetricAlarm"]})
+    [alarm] = body["MetricAlarms"]
+    assert (alarm["AlarmName"], alarm["Threshold"], alarm["Dimensions"]) == (
+        "old-cpu", 80.5, [{"Name": "InstanceId", "Value": "i-1"}])
+    assert alarm["AlarmArn"].endswith(":alarm:old-cpu") and alarm["StateValue"] in ("OK", "ALARM", "INSUFFICIENT_DATA")
+    assert alarm["AlarmConfigurationUpdatedTimestamp"].year >= 2020
+    # the same alarm through the query protocol (boto3)
+    cw = client_factory("cloudwatch", account=PROD, max_attempts=1)
+    assert [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]] == ["old-cpu"]
+    assert cbor_call(endpoint, "DeleteAlarms", {"AlarmNames": ["old-cpu"]})[0] == 200
+    assert cw.describe_alarms()["MetricAlarms"] == []
+    # an error keeps its code, in the body and for query-compatible clients in a header
+    status, headers, body = cbor_call(endpoint, "SetAlarmState",
+                                      {"AlarmName": "old-cpu", "StateValue": "OK", "StateReason": "test"})
+    assert status == 404, body
+    assert body["__type"] == "ResourceNotFound"
+    assert headers["x-amzn-query-error"] == "ResourceNotFound;Sender"

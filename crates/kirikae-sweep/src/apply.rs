@@ -200,10 +200,24 @@ pub async fn account_alias(cx: &Cx) -> Result<Option<String>, SweepError> {
     Ok(out.account_aliases().first().cloned())
 }
 
+/// Items whose deletion an earlier run of the plan requested but did not see finish.
+fn requested_earlier(path: &PathBuf, plan: &str) -> HashSet<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return HashSet::new();
+    };
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<AuditLine>(line).ok())
+        .filter(|l| l.plan == plan && l.action == "delete" && l.result == "requested")
+        .map(|l| l.arn)
+        .collect()
+}
+
 enum Check {
     Delete(Box<Found>),
     Gone,
     Skip(String),
+    /// An earlier run requested its deletion, which is still under way: confirmed, not resent.
+    Confirm(Box<Found>),
 }
 
 fn what_changed(before: &Found, now: &Found, tag_key: &str) -> String {
@@ -315,6 +329,7 @@ pub async fn apply(
         None
     };
     let earlier = finished_earlier(&opts.audit_log, &plan.id);
+    let requested = requested_earlier(&opts.audit_log, &plan.id);
     let result = |item: &PlanItem, reason: String| ItemResult {
         kind: item.found.kind.clone(),
         id: item.found.id.clone(),
@@ -356,6 +371,9 @@ pub async fn apply(
             let check = match by_arn.get(item.found.arn.as_str()) {
                 None => Check::Gone,
                 Some(f) if t.is_gone(f) => Check::Gone,
+                Some(f) if t.is_deleting(f) && requested.contains(&f.arn) => {
+                    Check::Confirm(Box::new((*f).clone()))
+                }
                 Some(f) => {
                     fresh.insert(f.arn.clone(), (*f).clone());
                     let fp = inv.fingerprints.get(&f.arn).cloned().unwrap_or_default();
@@ -449,6 +467,7 @@ pub async fn apply(
     }
 
     let mut todo: Vec<Found> = Vec::new();
+    let mut resumed: Vec<Found> = Vec::new();
     for (i, c) in checks {
         let item = &plan.items[i];
         match c {
@@ -465,6 +484,7 @@ pub async fn apply(
                 }
                 report.already_gone.push(result(item, why));
             }
+            Check::Confirm(f) => resumed.push(*f),
             Check::Skip(why) => {
                 if let Some(a) = &audit {
                     a.write("check", Some(&item.found), "skipped", None, Some(&why));
@@ -512,6 +532,31 @@ pub async fn apply(
     let cx_by_region: HashMap<String, Arc<Cx>> =
         cxs.iter().map(|c| (c.region.clone(), c.clone())).collect();
     let mut failed_arns: HashMap<String, String> = HashMap::new();
+    // Deletions an interrupted run requested: finished before anything they use is deleted.
+    if !resumed.is_empty() {
+        for (f, gone) in confirm(&cx_by_region, resumed, opts.confirm_timeout).await {
+            let item = ItemResult {
+                kind: f.kind.clone(),
+                id: f.id.clone(),
+                arn: f.arn.clone(),
+                reason: "requested by an earlier run of this plan".to_string(),
+            };
+            match gone {
+                Ok(()) => {
+                    audit.write("delete", Some(&f), "deleted", None, Some("confirmed gone"));
+                    report.deleted.push(item);
+                }
+                Err(why) => {
+                    audit.write("delete", Some(&f), "failed", None, Some(&why));
+                    failed_arns.insert(f.arn.clone(), why.clone());
+                    report.failed.push(ItemResult {
+                        reason: why,
+                        ..item
+                    });
+                }
+            }
+        }
+    }
     for wave in waves {
         let mut set = tokio::task::JoinSet::new();
         for i in wave {
@@ -810,6 +855,29 @@ mod tests {
         let w = waves(&items);
         assert_eq!(w.len(), 2);
         assert_eq!(w[1].len(), 2);
+    }
+
+    #[test]
+    fn deletions_requested_by_an_earlier_run_of_the_same_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("plan.audit.jsonl");
+        let line = |plan: &str, arn: &str, result: &str| {
+            format!(
+                r#"{{"time":"t","plan":"{plan}","action":"delete","arn":"{arn}","result":"{result}"}}"#
+            )
+        };
+        let text = [
+            line("p1", "arn:cache/a", "started"),
+            line("p1", "arn:cache/a", "requested"),
+            line("p1", "arn:cache/b", "deleted"),
+            line("p2", "arn:cache/c", "requested"),
+            "not json".to_string(),
+        ]
+        .join("\n");
+        std::fs::write(&log, text).unwrap();
+        let got = requested_earlier(&log, "p1");
+        assert_eq!(got, HashSet::from(["arn:cache/a".to_string()]));
+        assert!(requested_earlier(&dir.path().join("none.jsonl"), "p1").is_empty());
     }
 
     #[test]

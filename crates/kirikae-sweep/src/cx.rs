@@ -74,6 +74,11 @@ pub struct Cx {
     rds: OnceLock<aws_sdk_rds::Client>,
     secrets: OnceLock<aws_sdk_secretsmanager::Client>,
     kms: OnceLock<aws_sdk_kms::Client>,
+    lambda: OnceLock<aws_sdk_lambda::Client>,
+    cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
+    ecr: OnceLock<aws_sdk_ecr::Client>,
+    autoscaling: OnceLock<aws_sdk_autoscaling::Client>,
+    elasticache: OnceLock<aws_sdk_elasticache::Client>,
 }
 
 impl Cx {
@@ -105,6 +110,11 @@ impl Cx {
             rds: OnceLock::new(),
             secrets: OnceLock::new(),
             kms: OnceLock::new(),
+            lambda: OnceLock::new(),
+            cloudwatch: OnceLock::new(),
+            ecr: OnceLock::new(),
+            autoscaling: OnceLock::new(),
+            elasticache: OnceLock::new(),
         }
     }
 
@@ -255,6 +265,25 @@ impl Cx {
     }
     pub fn kms(&self) -> &aws_sdk_kms::Client {
         self.kms.get_or_init(|| aws_sdk_kms::Client::new(&self.sdk))
+    }
+    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
+        self.lambda
+            .get_or_init(|| aws_sdk_lambda::Client::new(&self.sdk))
+    }
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        self.cloudwatch
+            .get_or_init(|| aws_sdk_cloudwatch::Client::new(&self.sdk))
+    }
+    pub fn ecr(&self) -> &aws_sdk_ecr::Client {
+        self.ecr.get_or_init(|| aws_sdk_ecr::Client::new(&self.sdk))
+    }
+    pub fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
+        self.autoscaling
+            .get_or_init(|| aws_sdk_autoscaling::Client::new(&self.sdk))
+    }
+    pub fn elasticache(&self) -> &aws_sdk_elasticache::Client {
+        self.elasticache
+            .get_or_init(|| aws_sdk_elasticache::Client::new(&self.sdk))
     }
 
     /// `arn:aws:<service>:<region>:<account>:<resource>`

@@ -341,8 +341,9 @@ ec2:network-interface ec2:security-group ec2:key-pair ec2:nat-gateway ec2:intern
 ec2:route-table ec2:subnet ec2:vpc elbv2:load-balancer elbv2:target-group s3:bucket
 logs:log-group dynamodb:table sqs:queue sns:topic iam:role rds:db-instance rds:cluster
 rds:cluster-snapshot rds:db-snapshot rds:subnet-group rds:parameter-group
-rds:cluster-parameter-group secretsmanager:secret kms:key (or a service: ec2, s3, rds, ...). Resources of other types found
-by --tag are listed in the plan and never deleted.
+rds:cluster-parameter-group secretsmanager:secret kms:key lambda:function cloudwatch:alarm
+ecr:repository autoscaling:group elasticache:cluster (or a service: ec2, s3, rds, ...).
+Resources of other types found by --tag are listed in the plan and never deleted.
 The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
 
 const SWEEP_APPLY_HELP: &str = "\
@@ -437,4 +438,17 @@ pub enum SweepCommand {
         #[arg(long, default_value_t = 900)]
         confirm_timeout: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_help_names_every_type() {
+        let words: Vec<&str> = SWEEP_SCAN_HELP.split_whitespace().collect();
+        for t in kirikae_sweep::registry() {
+            assert!(words.contains(&t.name()), "{} missing", t.name());
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! EC2 launch template (all its versions go with it). Auto Scaling groups using one are not in
-//! the registry yet, so such a use shows only as AWS's refusal.
+//! EC2 launch template (all its versions go with it). An Auto Scaling group using one goes
+//! first (the group names it); a group outside the plan keeps it.
 
 use super::{
     ec2_arn, ec2_create_tags, ec2_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,

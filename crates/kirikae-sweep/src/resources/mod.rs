@@ -25,6 +25,8 @@ macro_rules! aws_call {
     };
 }
 
+mod autoscaling_group;
+mod cloudwatch_alarm;
 mod dynamodb_table;
 mod ec2_eip;
 mod ec2_image;
@@ -40,10 +42,13 @@ mod ec2_snapshot;
 mod ec2_subnet;
 mod ec2_volume;
 mod ec2_vpc;
+mod ecr_repository;
+mod elasticache_cluster;
 mod elbv2_load_balancer;
 mod elbv2_target_group;
 mod iam_role;
 mod kms_key;
+mod lambda_function;
 mod logs_log_group;
 mod rds_cluster;
 mod rds_cluster_parameter_group;
@@ -115,6 +120,12 @@ pub trait ResourceType: Send + Sync {
         false
     }
 
+    /// A listed resource whose deletion is under way (a cache cluster `deleting`): if this
+    /// plan requested it, a resumed apply waits for it instead of seeing a changed item.
+    fn is_deleting(&self, _found: &Found) -> bool {
+        false
+    }
+
     /// Tags items with the type's own API, for when the Tagging API cannot. `None`: the type
     /// has none.
     fn tag<'a>(
@@ -134,6 +145,9 @@ pub trait ResourceType: Send + Sync {
         parts.len() == 6 && parts[2] == service && parts[5].starts_with(prefix)
     }
 }
+
+/// The tag AWS puts on every instance an Auto Scaling group launches.
+pub(crate) const ASG_NAME_TAG: &str = "aws:autoscaling:groupName";
 
 /// Every type kirikae knows, in a stable order.
 pub fn registry() -> Vec<&'static dyn ResourceType> {
@@ -169,6 +183,11 @@ pub fn registry() -> Vec<&'static dyn ResourceType> {
         &rds_cluster_parameter_group::ClusterParameterGroup,
         &secretsmanager_secret::Secret,
         &kms_key::Key,
+        &lambda_function::Function,
+        &cloudwatch_alarm::Alarm,
+        &ecr_repository::Repository,
+        &autoscaling_group::Group,
+        &elasticache_cluster::CacheCluster,
     ]
 }
 
@@ -185,7 +204,11 @@ pub fn find_type(name: &str) -> Option<&'static dyn ResourceType> {
 /// - a route table goes after the subnets associated with it;
 /// - a target group goes after the load balancers forwarding to it;
 /// - an interface or Elastic IP attached to an instance goes after the instance;
-/// - `orphan` snapshots: their volume is not among the listed volumes.
+/// - `orphan` snapshots: their volume is not among the listed volumes;
+/// - an Auto Scaling group uses the instances it manages (tag `aws:autoscaling:groupName`): its
+///   deletion terminates them, so they go after it, and one whose group stays is not terminated
+///   (the group would replace it); a group naming its launch template only by name uses the
+///   listed template of that name.
 pub fn link(found: &mut [Found]) {
     let arn_of = |kind: &str, id: &str| -> Option<String> {
         found
@@ -222,6 +245,23 @@ pub fn link(found: &mut [Found]) {
             "ec2:nat-gateway" | "ec2:instance" | "elbv2:load-balancer" => {
                 if let Some(igw) = prop("vpc").and_then(|v| igw_by_vpc.get(v)) {
                     extra.push((i, igw.to_string()));
+                }
+                if let Some(&j) = f
+                    .tags
+                    .get(ASG_NAME_TAG)
+                    .and_then(|g| by_id.get(&("autoscaling:group", g.as_str())))
+                {
+                    extra.push((j, f.arn.clone()));
+                }
+            }
+            "autoscaling:group" if prop("launch_template").is_none() => {
+                if let Some(name) = prop("launch_template_name") {
+                    if let Some(t) = found.iter().find(|t| {
+                        t.kind == "ec2:launch-template"
+                            && t.properties.get("template_name").map(String::as_str) == Some(name)
+                    }) {
+                        extra.push((i, t.arn.clone()));
+                    }
                 }
             }
             "ec2:route-table" => {
@@ -394,4 +434,108 @@ pub(crate) fn final_snapshot_name(id: &str) -> String {
 
 pub(crate) fn is_true(item: &Found, prop: &str) -> bool {
     item.properties.get(prop).map(String::as_str) == Some("true")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(arn: &str) -> Vec<&'static str> {
+        registry()
+            .into_iter()
+            .filter(|t| t.owns_arn(arn))
+            .map(|t| t.name())
+            .collect()
+    }
+
+    #[test]
+    fn the_new_types_own_their_real_arn_shapes_and_nothing_else() {
+        let cases = [
+            (
+                "arn:aws:lambda:ap-northeast-1:111111111111:function:old-report",
+                "lambda:function",
+            ),
+            (
+                "arn:aws:cloudwatch:ap-northeast-1:111111111111:alarm:old-cpu-high",
+                "cloudwatch:alarm",
+            ),
+            (
+                "arn:aws:ecr:ap-northeast-1:111111111111:repository/old/web",
+                "ecr:repository",
+            ),
+            (
+                "arn:aws:autoscaling:ap-northeast-1:111111111111:autoScalingGroup:\
+                 0b5e3c1a-7f2d-4c1e-9a8b-3d6f5e4c2b1a:autoScalingGroupName/old-web",
+                "autoscaling:group",
+            ),
+            (
+                "arn:aws:elasticache:ap-northeast-1:111111111111:cluster:old-sessions",
+                "elasticache:cluster",
+            ),
+        ];
+        for (arn, kind) in cases {
+            assert_eq!(owner(arn), vec![kind], "{arn}");
+        }
+        for other in [
+            "arn:aws:lambda:ap-northeast-1:111111111111:layer:old-deps:3",
+            "arn:aws:cloudwatch:ap-northeast-1:111111111111:insight-rule/old",
+            "arn:aws:autoscaling:ap-northeast-1:111111111111:launchConfiguration:\
+             0b5e3c1a:launchConfigurationName/old",
+            "arn:aws:elasticache:ap-northeast-1:111111111111:subnetgroup:old-cache",
+            "arn:aws:elasticache:ap-northeast-1:111111111111:replicationgroup:old",
+        ] {
+            assert!(owner(other).is_empty(), "{other}: {:?}", owner(other));
+        }
+    }
+
+    fn found(kind: &str, id: &str, arn: &str) -> Found {
+        Found::new(kind, "r", id, arn)
+    }
+
+    #[test]
+    fn an_auto_scaling_group_goes_before_its_instances_and_its_template() {
+        let mut group = found("autoscaling:group", "old-web", "arn:asg/old-web")
+            .prop("launch_template_name", "old-web-0");
+        group.depends_on.push("arn:subnet/s-1".into());
+        let mut managed = found("ec2:instance", "i-1", "arn:instance/i-1");
+        managed
+            .tags
+            .insert(ASG_NAME_TAG.to_string(), "old-web".to_string());
+        let mut other_group = found("ec2:instance", "i-2", "arn:instance/i-2");
+        other_group
+            .tags
+            .insert(ASG_NAME_TAG.to_string(), "shop-web".to_string());
+        let standalone = found("ec2:instance", "i-3", "arn:instance/i-3");
+        let template = found("ec2:launch-template", "lt-1", "arn:launch-template/lt-1")
+            .prop("template_name", "old-web-0");
+        let mut all = vec![group, managed, other_group, standalone, template];
+        link(&mut all);
+        let mut deps = all[0].depends_on.clone();
+        deps.sort();
+        assert_eq!(
+            deps,
+            vec![
+                "arn:instance/i-1".to_string(),
+                "arn:launch-template/lt-1".to_string(),
+                "arn:subnet/s-1".to_string(),
+            ]
+        );
+        assert!(all[1..].iter().all(|f| f.depends_on.is_empty()));
+    }
+
+    #[test]
+    fn a_group_naming_its_template_by_id_is_not_linked_by_name_again() {
+        let mut group = found("autoscaling:group", "g", "arn:asg/g")
+            .prop("launch_template", "lt-2")
+            .prop("launch_template_name", "old-web-0");
+        group.depends_on.push("arn:launch-template/lt-2".into());
+        let template = found("ec2:launch-template", "lt-1", "arn:launch-template/lt-1")
+            .prop("template_name", "old-web-0");
+        let mut all = vec![group, template];
+        link(&mut all);
+        assert_eq!(
+            all[0].depends_on,
+            vec!["arn:launch-template/lt-2".to_string()]
+        );
+    }
 }
