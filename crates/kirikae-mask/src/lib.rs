@@ -34,6 +34,7 @@ pub mod prf;
 pub mod rules;
 pub mod run;
 pub mod schema;
+mod slices;
 pub mod state;
 pub mod transform;
 pub mod transforms;

@@ -126,6 +126,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Which path the planner prefers.
     pub path: PathChoice,
+    /// Connections per table on the server-side paths (rebuild, update): the key range is cut
+    /// into this many slices.
+    pub parallel: usize,
 }
 
 impl Default for RunOptions {
@@ -135,6 +138,7 @@ impl Default for RunOptions {
             resume: false,
             jobs: 2,
             path: PathChoice::Auto,
+            parallel: 2,
         }
     }
 }
@@ -693,6 +697,8 @@ async fn mask_table(
     if row.state == "copying" {
         rows = if plan.path == Path::Load {
             crate::load::copy(conn, plan, &new, row.last_key, row.rows, shared).await?
+        } else if matches!(plan.path, Path::Rebuild | Path::Update) {
+            crate::slices::copy(conn, plan, &new, row.last_key, row.rows, shared).await?
         } else {
             copy_chunks(conn, plan, &new, row.last_key, row.rows, shared).await?
         };
@@ -809,20 +815,6 @@ async fn copy_chunks(
     } else {
         ""
     };
-    let update_head = plan.update.as_ref().map(|u| {
-        let sets: Vec<String> = u
-            .sets
-            .iter()
-            .map(|(c, e)| match d {
-                Dialect::MySql => format!("{pre}{} = {e}", d.ident(c)),
-                Dialect::Postgres => format!("{} = {e}", d.ident(c)),
-            })
-            .collect();
-        (
-            format!("UPDATE {src} SET {}", sets.join(", ")),
-            u.filter.clone(),
-        )
-    });
     let insert_head = format!(
         "INSERT INTO {} ({}){overriding} SELECT {}",
         d.ident(new),
@@ -840,58 +832,6 @@ async fn copy_chunks(
             .as_ref()
             .map(|l| plan::key_after(d, &pre, &plan.key, l));
         let (added, next_last, finished) = match plan.path {
-            Path::Rebuild | Path::Update => {
-                let upper_sql = format!(
-                    "SELECT {} FROM {src}{} ORDER BY {} LIMIT 1 OFFSET {}",
-                    key_texts(d, &pre, &plan.key).join(", "),
-                    after
-                        .as_ref()
-                        .map(|a| format!(" WHERE {a}"))
-                        .unwrap_or_default(),
-                    plan::key_order(d, &pre, &plan.key),
-                    n - 1
-                );
-                let upper: Option<Vec<String>> = conn
-                    .rows(&upper_sql)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect());
-                let mut conds: Vec<String> = after.iter().cloned().collect();
-                if let Some(u) = &upper {
-                    conds.push(plan::key_upto(d, &pre, &plan.key, u));
-                }
-                let where_ = if conds.is_empty() {
-                    String::new()
-                } else {
-                    format!(" WHERE {}", conds.join(" AND "))
-                };
-                let statement = match (&update_head, plan.path) {
-                    (Some((head, filter)), Path::Update) => {
-                        let mut conds = conds.clone();
-                        conds.extend(filter.iter().cloned());
-                        if conds.is_empty() {
-                            head.clone()
-                        } else {
-                            format!("{head} WHERE {}", conds.join(" AND "))
-                        }
-                    }
-                    _ => format!("{insert_head} FROM {src}{where_}"),
-                };
-                conn.exec("BEGIN").await?;
-                let r = async {
-                    let added = conn.exec_count(&statement).await?;
-                    let state = if upper.is_some() { "copying" } else { "copied" };
-                    conn.exec(&set_progress(d, table, state, upper.as_deref(), added))
-                        .await?;
-                    conn.exec("COMMIT").await?;
-                    Ok::<u64, DbError>(added)
-                }
-                .await;
-                let added = rollback_on_error(conn, r).await?;
-                let finished = upper.is_none();
-                (added, upper, finished)
-            }
             Path::Stream => {
                 let (added, next) = stream_chunk(
                     conn,
@@ -908,7 +848,7 @@ async fn copy_chunks(
                 let finished = next.is_none();
                 (added, next.or(last.clone()), finished)
             }
-            Path::Keep | Path::Load => (0, None, true),
+            Path::Keep | Path::Load | Path::Rebuild | Path::Update => (0, None, true),
         };
         rows += added;
         last = next_last;

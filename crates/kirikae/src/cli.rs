@@ -179,6 +179,10 @@ pub enum MaskCommand {
         /// Tables masked at once (one connection each)
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
         jobs: u16,
+        /// Connections per table on the server-side paths (rebuild, update): the table's key
+        /// range is cut into this many slices, each copied on its own connection
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
+        parallel: u16,
         /// Which path masks the tables: auto (the fastest for each table), sql (server-side
         /// rebuild where every rule has a SQL form), rust (mask in Rust and bulk-load), update
         /// (key-chunked UPDATEs in place where the table allows it)

@@ -35,12 +35,14 @@ pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
             resume,
             chunk_rows,
             jobs,
+            parallel,
             path,
         } => {
             let opts = RunOptions {
                 chunk_rows,
                 resume,
                 jobs: jobs.into(),
+                parallel: parallel.into(),
                 path: match path {
                     crate::cli::MaskPath::Auto => PathChoice::Auto,
                     crate::cli::MaskPath::Sql => PathChoice::Sql,
