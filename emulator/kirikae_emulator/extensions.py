@@ -6,7 +6,7 @@ from __future__ import annotations
 from .settings import EmulatorSettings
 
 # Filled in by the extension modules as they are written; order matters for wrap (outermost last).
-MODULES: list[str] = ["sts_iam", "faults", "rds", "ec2_dependencies", "calls"]
+MODULES: list[str] = ["cloudcontrol", "sts_iam", "faults", "rds", "ec2_dependencies", "calls"]
 
 
 def _modules():
