@@ -74,6 +74,7 @@ pub struct Cx {
     rds: OnceLock<aws_sdk_rds::Client>,
     secrets: OnceLock<aws_sdk_secretsmanager::Client>,
     kms: OnceLock<aws_sdk_kms::Client>,
+    cloudcontrol: OnceLock<aws_sdk_cloudcontrol::Client>,
 }
 
 impl Cx {
@@ -105,6 +106,7 @@ impl Cx {
             rds: OnceLock::new(),
             secrets: OnceLock::new(),
             kms: OnceLock::new(),
+            cloudcontrol: OnceLock::new(),
         }
     }
 
@@ -255,6 +257,10 @@ impl Cx {
     }
     pub fn kms(&self) -> &aws_sdk_kms::Client {
         self.kms.get_or_init(|| aws_sdk_kms::Client::new(&self.sdk))
+    }
+    pub fn cloudcontrol(&self) -> &aws_sdk_cloudcontrol::Client {
+        self.cloudcontrol
+            .get_or_init(|| aws_sdk_cloudcontrol::Client::new(&self.sdk))
     }
 
     /// `arn:aws:<service>:<region>:<account>:<resource>`

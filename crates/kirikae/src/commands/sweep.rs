@@ -37,6 +37,7 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
             states,
             out,
             concurrency,
+            cloud_control,
         } => {
             let selectors = Selectors::parse(&tags, &types, &names, older_than.as_deref(), &states)
                 .map_err(bad)?;
@@ -48,6 +49,7 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
                 selectors,
                 out,
                 concurrency,
+                cloud_control,
             )
             .await
         }
@@ -167,6 +169,7 @@ async fn scan_cmd(
     selectors: Selectors,
     out: Option<PathBuf>,
     concurrency: usize,
+    cloud_control: bool,
 ) -> Outcome {
     let (plan_account, cxs) =
         contexts(global, config.clone(), account, &regions, concurrency).await?;
@@ -181,7 +184,7 @@ async fn scan_cmd(
     }
     let started = std::time::Instant::now();
     let tag_key = config.sweep.tag.clone();
-    let scanned = scan::find(&cxs, &selectors, &tag_key)
+    let scanned = scan::find_with(&cxs, &selectors, &tag_key, cloud_control)
         .await
         .map_err(failed)?;
     let plan = scan::build_plan(
