@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::resources::{self, DeleteOptions, ResourceType};
 use crate::cloudcontrol;
+use crate::resources::{self, DeleteOptions, ResourceType};
 use crate::scan::inventory;
 use crate::{Cx, Found, MarkStatus, Plan, PlanItem, SweepError};
 
@@ -717,10 +717,11 @@ fn hold_protected(checks: &mut [(usize, Check)], current: &mut HashMap<String, F
             if resources::is_true(f, "deletion_protection") {
                 held.insert(f.arn.clone(), f.id.clone());
                 current.remove(&f.arn);
-                *c = Check::Skip(format!(
+                *c = Check::Skip(
                     "deletion protection is on: pass --disable-protection to turn it off and \
                      delete it (each change is logged), or leave it out of the plan"
-                ));
+                        .to_string(),
+                );
             }
         }
     }

@@ -131,7 +131,10 @@ impl CcType {
     fn arn_of(&self, cx: &Cx, identifier: &str) -> String {
         match self.ident {
             Ident::Arn => identifier.to_string(),
-            Ident::Name => cx.arn(self.arn_service, &format!("{}{identifier}", self.arn_prefix)),
+            Ident::Name => cx.arn(
+                self.arn_service,
+                &format!("{}{identifier}", self.arn_prefix),
+            ),
             Ident::SsmParameterName => cx.arn(
                 self.arn_service,
                 &format!("{}{}", self.arn_prefix, identifier.trim_start_matches('/')),
@@ -409,7 +412,9 @@ mod tests {
             assert_eq!(t.kind, format!("cloudcontrol:{}", t.type_name));
             let arn = format!("arn:aws:{}:r:1:{}x", t.arn_service, t.arn_prefix);
             assert!(
-                !crate::resources::registry().iter().any(|r| r.owns_arn(&arn)),
+                !crate::resources::registry()
+                    .iter()
+                    .any(|r| r.owns_arn(&arn)),
                 "{arn}"
             );
         }
@@ -421,15 +426,39 @@ mod tests {
         let tags = BTreeMap::from([("owner".to_string(), "old".to_string())]);
         let props = serde_json::json!({"Name": "/old/x", "Value": "1", "Type": "String",
             "Tags": {"kirikae:sweep": "p"}});
-        let a = t.found("r", "/old/x", "arn:aws:ssm:r:1:parameter/old/x", &tags, &props);
+        let a = t.found(
+            "r",
+            "/old/x",
+            "arn:aws:ssm:r:1:parameter/old/x",
+            &tags,
+            &props,
+        );
         assert_eq!(a.properties.get("Value").map(String::as_str), Some("1"));
         assert!(!a.properties.contains_key("Tags"));
         assert_eq!(a.name.as_deref(), Some("x"));
         let changed = serde_json::json!({"Name": "/old/x", "Value": "2", "Type": "String"});
-        let b = t.found("r", "/old/x", "arn:aws:ssm:r:1:parameter/old/x", &tags, &changed);
-        assert_ne!(a.fingerprint("kirikae:sweep"), b.fingerprint("kirikae:sweep"));
+        let b = t.found(
+            "r",
+            "/old/x",
+            "arn:aws:ssm:r:1:parameter/old/x",
+            &tags,
+            &changed,
+        );
+        assert_ne!(
+            a.fingerprint("kirikae:sweep"),
+            b.fingerprint("kirikae:sweep")
+        );
         let same = serde_json::json!({"Name": "/old/x", "Value": "1", "Type": "String"});
-        let c = t.found("r", "/old/x", "arn:aws:ssm:r:1:parameter/old/x", &tags, &same);
-        assert_eq!(a.fingerprint("kirikae:sweep"), c.fingerprint("kirikae:sweep"));
+        let c = t.found(
+            "r",
+            "/old/x",
+            "arn:aws:ssm:r:1:parameter/old/x",
+            &tags,
+            &same,
+        );
+        assert_eq!(
+            a.fingerprint("kirikae:sweep"),
+            c.fingerprint("kirikae:sweep")
+        );
     }
 }
