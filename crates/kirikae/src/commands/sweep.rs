@@ -47,9 +47,11 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
                 &account,
                 regions,
                 selectors,
-                out,
-                concurrency,
-                cloud_control,
+                ScanRun {
+                    out,
+                    concurrency,
+                    cloud_control,
+                },
             )
             .await
         }
@@ -161,16 +163,27 @@ async fn contexts(
     Ok((plan_account, cxs))
 }
 
+/// How `scan` runs besides what it selects.
+struct ScanRun {
+    out: Option<PathBuf>,
+    concurrency: usize,
+    /// `--cloud-control`: read unknown types through AWS Cloud Control.
+    cloud_control: bool,
+}
+
 async fn scan_cmd(
     global: &GlobalArgs,
     config: Arc<Config>,
     account: &str,
     regions: Vec<String>,
     selectors: Selectors,
-    out: Option<PathBuf>,
-    concurrency: usize,
-    cloud_control: bool,
+    run: ScanRun,
 ) -> Outcome {
+    let ScanRun {
+        out,
+        concurrency,
+        cloud_control,
+    } = run;
     let (plan_account, cxs) =
         contexts(global, config.clone(), account, &regions, concurrency).await?;
     if cxs.first().is_some_and(|c| c.account_id != plan_account.id) {
