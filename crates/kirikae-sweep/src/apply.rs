@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::cloudcontrol;
 use crate::resources::{self, DeleteOptions, ResourceType};
 use crate::scan::inventory;
 use crate::{Cx, Found, MarkStatus, Plan, PlanItem, SweepError};
@@ -354,7 +355,7 @@ pub async fn apply(
             .map(|&i| plan.items[i].found.kind.clone())
             .collect();
         for k in &kinds {
-            if resources::find_type(k).is_none() {
+            if cloudcontrol::any_type(k).is_none() {
                 return Err(SweepError::Plan {
                     path: plan.id.clone(),
                     why: format!("type {k:?} is unknown to this kirikae"),
@@ -363,12 +364,55 @@ pub async fn apply(
         }
         // Every tagged resource's tags (not only the plan's): an item that lost the plan's tag
         // must still show its other tags, or it would look changed rather than unmarked.
-        let inv = inventory(cx, &context_types(&kinds), &[], &plan.tag_key).await?;
-        let by_arn: HashMap<&str, &Found> = inv.found.iter().map(|f| (f.arn.as_str(), f)).collect();
+        let listed_kinds: HashSet<String> = kinds
+            .iter()
+            .filter(|k| !cloudcontrol::is_cloud_control(k))
+            .cloned()
+            .collect();
+        let inv = inventory(cx, &context_types(&listed_kinds), &[], &plan.tag_key).await?;
+        let mut fingerprints = inv.fingerprints.clone();
+        // Items read through Cloud Control: GetResource again, with the Tagging API's tags.
+        let mut cc_found: Vec<Found> = Vec::new();
+        let mut cc_unreadable: HashMap<String, String> = HashMap::new();
+        for &i in &idx {
+            let item = &plan.items[i].found;
+            let Some(t) = cloudcontrol::find(&item.kind) else {
+                continue;
+            };
+            match t.get(cx, &item.id).await {
+                Ok(Some(props)) => {
+                    let tags = inv
+                        .tagged_elsewhere
+                        .iter()
+                        .find(|u| u.arn == item.arn)
+                        .map(|u| u.tags.clone())
+                        .unwrap_or_default();
+                    let f = t.found(&cx.region, &item.id, &item.arn, &tags, &props);
+                    fingerprints.insert(f.arn.clone(), f.fingerprint(&plan.tag_key));
+                    cc_found.push(f);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    cc_unreadable.insert(
+                        item.arn.clone(),
+                        format!("Cloud Control cannot read it now ({e}): left alone"),
+                    );
+                }
+            }
+        }
+        let by_arn: HashMap<&str, &Found> = inv
+            .found
+            .iter()
+            .chain(cc_found.iter())
+            .map(|f| (f.arn.as_str(), f))
+            .collect();
         for &i in &idx {
             let item = &plan.items[i];
-            let t = resources::find_type(&item.found.kind).expect("checked above");
+            let t = cloudcontrol::any_type(&item.found.kind).expect("checked above");
             let check = match by_arn.get(item.found.arn.as_str()) {
+                None if cc_unreadable.contains_key(&item.found.arn) => {
+                    Check::Skip(cc_unreadable[&item.found.arn].clone())
+                }
                 None => Check::Gone,
                 Some(f) if t.is_gone(f) => Check::Gone,
                 Some(f) if t.is_deleting(f) && requested.contains(&f.arn) => {
@@ -376,7 +420,7 @@ pub async fn apply(
                 }
                 Some(f) => {
                     fresh.insert(f.arn.clone(), (*f).clone());
-                    let fp = inv.fingerprints.get(&f.arn).cloned().unwrap_or_default();
+                    let fp = fingerprints.get(&f.arn).cloned().unwrap_or_default();
                     let tagged =
                         f.tags.get(&plan.tag_key).map(String::as_str) == Some(plan.id.as_str());
                     if fp != item.fingerprint {
@@ -406,8 +450,15 @@ pub async fn apply(
         users.extend(
             inv.found
                 .into_iter()
-                .filter(|f| !resources::find_type(&f.kind).is_some_and(|t| t.is_gone(f))),
+                .filter(|f| !cloudcontrol::any_type(&f.kind).is_some_and(|t| t.is_gone(f))),
         );
+    }
+
+    // Deletion protection without --disable-protection: the item is not deleted, and neither is
+    // what in the plan is part of it (a protected cluster keeps its instances), so nothing is
+    // deleted for it; what they use is then kept by the rule below.
+    if !opts.delete.disable_protection {
+        hold_protected(&mut checks, &mut current);
     }
 
     let plan_arns: HashSet<&str> = plan.items.iter().map(|i| i.found.arn.as_str()).collect();
@@ -584,13 +635,16 @@ pub async fn apply(
             let audit = audit.clone();
             let delete_opts = opts.delete.clone();
             set.spawn(async move {
-                let t = resources::find_type(&f.kind).expect("checked");
+                let t = cloudcontrol::any_type(&f.kind).expect("checked");
                 audit.write("delete", Some(&f), "started", None, None);
                 let outcome = t.delete(&cx, &f, &delete_opts).await;
                 (f, outcome)
             });
         }
         let mut pending_confirm: Vec<Found> = Vec::new();
+        // What an asynchronous deletion did besides the call (a final snapshot's name), for the
+        // report once it is confirmed.
+        let mut pending_actions: HashMap<String, String> = HashMap::new();
         while let Some(joined) = set.join_next().await {
             let Ok((f, outcome)) = joined else { continue };
             let item = ItemResult {
@@ -604,7 +658,7 @@ pub async fn apply(
                     for a in &done.actions {
                         audit.write("prepare", Some(&f), "done", None, Some(a));
                     }
-                    let t = resources::find_type(&f.kind).expect("checked");
+                    let t = cloudcontrol::any_type(&f.kind).expect("checked");
                     if t.deletion_is_async() {
                         audit.write(
                             "delete",
@@ -613,6 +667,7 @@ pub async fn apply(
                             done.request_id.as_deref(),
                             None,
                         );
+                        pending_actions.insert(f.arn.clone(), done.actions.join("; "));
                         pending_confirm.push(f);
                     } else {
                         audit.write(
@@ -664,7 +719,10 @@ pub async fn apply(
                 match gone {
                     Ok(()) => {
                         audit.write("delete", Some(&f), "deleted", None, Some("confirmed gone"));
-                        report.deleted.push(item);
+                        report.deleted.push(ItemResult {
+                            reason: pending_actions.remove(&f.arn).unwrap_or_default(),
+                            ..item
+                        });
                     }
                     Err(why) => {
                         audit.write("delete", Some(&f), "failed", None, Some(&why));
@@ -693,6 +751,42 @@ pub async fn apply(
     );
     report.calls = cxs.iter().map(|c| c.calls()).sum();
     Ok(report)
+}
+
+/// Turns the deletion of protected items (property `deletion_protection=true`) and of the plan's
+/// items that use them into skips, with the reason.
+fn hold_protected(checks: &mut [(usize, Check)], current: &mut HashMap<String, Found>) {
+    let mut held: HashMap<String, String> = HashMap::new(); // arn -> id
+    for (_, c) in checks.iter_mut() {
+        if let Check::Delete(f) = c {
+            if resources::is_true(f, "deletion_protection") {
+                held.insert(f.arn.clone(), f.id.clone());
+                current.remove(&f.arn);
+                *c = Check::Skip(
+                    "deletion protection is on: pass --disable-protection to turn it off and \
+                     delete it (each change is logged), or leave it out of the plan"
+                        .to_string(),
+                );
+            }
+        }
+    }
+    let mut changed = !held.is_empty();
+    while changed {
+        changed = false;
+        for (_, c) in checks.iter_mut() {
+            let Check::Delete(f) = c else { continue };
+            let Some(owner) = f.depends_on.iter().find_map(|d| held.get(d)).cloned() else {
+                continue;
+            };
+            held.insert(f.arn.clone(), f.id.clone());
+            current.remove(&f.arn);
+            *c = Check::Skip(format!(
+                "part of {owner}, whose deletion protection is on: it stays with it (pass \
+                 --disable-protection to delete both)"
+            ));
+            changed = true;
+        }
+    }
 }
 
 fn arn_in_account(arn: &str, account: &str) -> bool {
@@ -782,7 +876,7 @@ async fn confirm(
                 .push(f);
         }
         for ((region, kind), items) in groups {
-            let (Some(cx), Some(t)) = (cxs.get(&region), resources::find_type(&kind)) else {
+            let (Some(cx), Some(t)) = (cxs.get(&region), cloudcontrol::any_type(&kind)) else {
                 continue;
             };
             match t.list(cx).await {

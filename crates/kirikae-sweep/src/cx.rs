@@ -79,6 +79,7 @@ pub struct Cx {
     ecr: OnceLock<aws_sdk_ecr::Client>,
     autoscaling: OnceLock<aws_sdk_autoscaling::Client>,
     elasticache: OnceLock<aws_sdk_elasticache::Client>,
+    cloudcontrol: OnceLock<aws_sdk_cloudcontrol::Client>,
 }
 
 impl Cx {
@@ -115,6 +116,7 @@ impl Cx {
             ecr: OnceLock::new(),
             autoscaling: OnceLock::new(),
             elasticache: OnceLock::new(),
+            cloudcontrol: OnceLock::new(),
         }
     }
 
@@ -284,6 +286,10 @@ impl Cx {
     pub fn elasticache(&self) -> &aws_sdk_elasticache::Client {
         self.elasticache
             .get_or_init(|| aws_sdk_elasticache::Client::new(&self.sdk))
+    }
+    pub fn cloudcontrol(&self) -> &aws_sdk_cloudcontrol::Client {
+        self.cloudcontrol
+            .get_or_init(|| aws_sdk_cloudcontrol::Client::new(&self.sdk))
     }
 
     /// `arn:aws:<service>:<region>:<account>:<resource>`

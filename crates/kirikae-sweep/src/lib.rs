@@ -3,6 +3,8 @@
 //!
 //! - [`resources`]: the registry, one file per resource type (list, describe, dependencies,
 //!   delete, confirm deletion).
+//! - [`cloudcontrol`]: with `scan --cloud-control`, tagged resources of types kirikae does not
+//!   know become plan items read and deleted through AWS Cloud Control (mapped ARN shapes only).
 //! - [`scan()`]: selectors -> a [`Plan`] (JSON file).
 //! - [`mark()`]: tag every item with `<tag key>=<plan id>` and create the Resource Group.
 //! - [`show`]: the plan for review as a table, JSON, CSV or one self-contained HTML page.
@@ -24,6 +26,7 @@
 pub mod resources;
 
 pub mod apply;
+pub mod cloudcontrol;
 mod cx;
 mod error;
 pub mod mark;

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::resources;
 use crate::{Cx, Found, MarkStatus, Plan, SweepError};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -82,14 +81,15 @@ pub async fn mark(cxs: &[Arc<Cx>], plan: &mut Plan) -> Result<MarkReport, SweepE
         }
         for (kind, items) in by_type {
             let found: Vec<Found> = items.iter().map(|&i| plan.items[i].found.clone()).collect();
-            let tagged =
-                match resources::find_type(&kind).and_then(|t| t.tag(cx, &found, &key, &value)) {
-                    Some(fut) => fut.await.map_err(|e| e.to_string()),
-                    None => Err(
-                        "the Tagging API refused it and the type has no tagging API of its own"
-                            .to_string(),
-                    ),
-                };
+            let tagged = match crate::cloudcontrol::any_type(&kind)
+                .and_then(|t| t.tag(cx, &found, &key, &value))
+            {
+                Some(fut) => fut.await.map_err(|e| e.to_string()),
+                None => Err(
+                    "the Tagging API refused it and the type has no tagging API of its own"
+                        .to_string(),
+                ),
+            };
             for &i in &items {
                 match &tagged {
                     Ok(()) => {

@@ -156,6 +156,10 @@ pub struct UnknownResource {
     pub arn: String,
     pub resource_type: String,
     pub tags: BTreeMap<String, String>,
+    /// With `scan --cloud-control`: why it was not made a plan item (no mapping to a Cloud
+    /// Control type, or Cloud Control could not read it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -296,6 +296,7 @@ pub async fn inventory(
             resource_type: arn_type(&arn),
             arn,
             tags,
+            reason: None,
         })
         .collect();
     Ok(Inventory {
@@ -329,6 +330,18 @@ pub async fn find(
     cxs: &[Arc<Cx>],
     sel: &Selectors,
     sweep_tag: &str,
+) -> Result<Scanned, SweepError> {
+    find_with(cxs, sel, sweep_tag, false).await
+}
+
+/// [`find`], and with `cloud_control` each tagged resource of a type kirikae does not know is
+/// read with AWS Cloud Control: made a plan item if its ARN is mapped and Cloud Control answers
+/// (and the other selectors match), else left in `unknown` with the reason.
+pub async fn find_with(
+    cxs: &[Arc<Cx>],
+    sel: &Selectors,
+    sweep_tag: &str,
+    cloud_control: bool,
 ) -> Result<Scanned, SweepError> {
     let types: Vec<&'static dyn ResourceType> = resources::registry()
         .into_iter()
@@ -370,11 +383,59 @@ pub async fn find(
         if sel.types.is_empty() {
             // Only by tag can a resource of another type be found at all.
             if !sel.tags.is_empty() {
-                unknown.extend(inv.tagged_elsewhere);
+                for u in inv.tagged_elsewhere {
+                    if !cloud_control {
+                        unknown.push(u);
+                        continue;
+                    }
+                    match through_cloud_control(cx, sel, sweep_tag, now, &u).await? {
+                        Ok(item) => items.push(item),
+                        Err(reason) => unknown.push(UnknownResource {
+                            reason: Some(reason),
+                            ..u
+                        }),
+                    }
+                }
             }
         }
     }
     Ok(Scanned { items, unknown })
+}
+
+/// A tagged resource of an unknown type as a plan item read by Cloud Control, or why not.
+async fn through_cloud_control(
+    cx: &Cx,
+    sel: &Selectors,
+    sweep_tag: &str,
+    now: i64,
+    u: &UnknownResource,
+) -> Result<Result<(Found, String), String>, SweepError> {
+    let Some((t, identifier)) = crate::cloudcontrol::mapping(&u.arn) else {
+        return Ok(Err(format!(
+            "no Cloud Control mapping for this ARN shape ({}): listed only, never deleted",
+            u.resource_type
+        )));
+    };
+    let props = match t.get(cx, &identifier).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Ok(Err(format!(
+                "Cloud Control cannot read it: {} {identifier} not found",
+                t.type_name
+            )))
+        }
+        Err(e) if e.is_throttle() => return Err(e),
+        Err(e) => return Ok(Err(format!("Cloud Control cannot read it: {e}"))),
+    };
+    let f = t.found(&cx.region, &identifier, &u.arn, &u.tags, &props);
+    if !sel.matches(&f, now) {
+        return Ok(Err(format!(
+            "read by Cloud Control as {}, but the other selectors do not match it",
+            t.type_name
+        )));
+    }
+    let fp = f.fingerprint(sweep_tag);
+    Ok(Ok((f, fp)))
 }
 
 pub fn now_secs() -> i64 {

@@ -98,6 +98,12 @@ pub fn table(plan: &Plan, now: i64) -> String {
             .map(|a| format!(", oldest {a} days"))
             .unwrap_or_default();
         let _ = writeln!(s, "  {kind}: {}{oldest}", items.len());
+        if crate::cloudcontrol::is_cloud_control(&kind) {
+            let _ = writeln!(
+                s,
+                "    (through AWS Cloud Control: no dependencies known, deleted in the first wave)"
+            );
+        }
         for i in items {
             let age = age_days(i, now)
                 .map(|a| format!("{a}d"))
@@ -132,6 +138,9 @@ pub fn table(plan: &Plan, now: i64) -> String {
         );
         for u in &plan.unknown {
             let _ = writeln!(s, "  {:<20} {}", u.resource_type, u.arn);
+            if let Some(why) = &u.reason {
+                let _ = writeln!(s, "  {:<20} ({why})", "");
+            }
         }
     }
     s
@@ -257,15 +266,16 @@ th{{background:#f3f3f3}}.warn{{color:#a40}}.meta{{color:#555}}code{{font-size:.9
         s.push_str("</table>\n");
     }
     if !plan.unknown.is_empty() {
-        s.push_str("<h2>Found by tag, type unknown to kirikae (listed only, never deleted)</h2>\n<table><tr><th>type</th><th>ARN</th><th>tags</th></tr>\n");
+        s.push_str("<h2>Found by tag, type unknown to kirikae (listed only, never deleted)</h2>\n<table><tr><th>type</th><th>ARN</th><th>tags</th><th>why</th></tr>\n");
         for u in &plan.unknown {
             let tags: Vec<String> = u.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 esc(&u.resource_type),
                 esc(&u.arn),
-                esc(&tags.join(" "))
+                esc(&tags.join(" ")),
+                esc(u.reason.as_deref().unwrap_or(""))
             );
         }
         s.push_str("</table>\n");

@@ -347,7 +347,9 @@ logs:log-group dynamodb:table sqs:queue sns:topic iam:role rds:db-instance rds:c
 rds:cluster-snapshot rds:db-snapshot rds:subnet-group rds:parameter-group
 rds:cluster-parameter-group secretsmanager:secret kms:key lambda:function cloudwatch:alarm
 ecr:repository autoscaling:group elasticache:cluster (or a service: ec2, s3, rds, ...).
-Resources of other types found by --tag are listed in the plan and never deleted.
+Resources of other types found by --tag are listed in the plan and never deleted, unless
+--cloud-control reads them (then they are plan items deleted through AWS Cloud Control, with no
+known dependencies).
 The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
 
 const SWEEP_APPLY_HELP: &str = "\
@@ -392,6 +394,11 @@ pub enum SweepCommand {
         /// AWS calls at once per service
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Read tagged resources of types kirikae does not know with AWS Cloud Control and plan
+        /// those it can read (mapped ARN shapes: events rules and buses, SSM parameters, Step
+        /// Functions state machines, Lambda functions); apply deletes them through Cloud Control
+        #[arg(long)]
+        cloud_control: bool,
     },
     /// Tag every item with <[sweep] tag>=<plan id> and create a Resource Group named after the plan
     #[command(after_help = "Example:\n  kirikae sweep mark sweep-20261125-041200-ab12")]

@@ -37,6 +37,7 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
             states,
             out,
             concurrency,
+            cloud_control,
         } => {
             let selectors = Selectors::parse(&tags, &types, &names, older_than.as_deref(), &states)
                 .map_err(bad)?;
@@ -46,8 +47,11 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
                 &account,
                 regions,
                 selectors,
-                out,
-                concurrency,
+                ScanRun {
+                    out,
+                    concurrency,
+                    cloud_control,
+                },
             )
             .await
         }
@@ -159,15 +163,27 @@ async fn contexts(
     Ok((plan_account, cxs))
 }
 
+/// How `scan` runs besides what it selects.
+struct ScanRun {
+    out: Option<PathBuf>,
+    concurrency: usize,
+    /// `--cloud-control`: read unknown types through AWS Cloud Control.
+    cloud_control: bool,
+}
+
 async fn scan_cmd(
     global: &GlobalArgs,
     config: Arc<Config>,
     account: &str,
     regions: Vec<String>,
     selectors: Selectors,
-    out: Option<PathBuf>,
-    concurrency: usize,
+    run: ScanRun,
 ) -> Outcome {
+    let ScanRun {
+        out,
+        concurrency,
+        cloud_control,
+    } = run;
     let (plan_account, cxs) =
         contexts(global, config.clone(), account, &regions, concurrency).await?;
     if cxs.first().is_some_and(|c| c.account_id != plan_account.id) {
@@ -181,7 +197,7 @@ async fn scan_cmd(
     }
     let started = std::time::Instant::now();
     let tag_key = config.sweep.tag.clone();
-    let scanned = scan::find(&cxs, &selectors, &tag_key)
+    let scanned = scan::find_with(&cxs, &selectors, &tag_key, cloud_control)
         .await
         .map_err(failed)?;
     let plan = scan::build_plan(

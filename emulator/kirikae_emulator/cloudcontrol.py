@@ -1,0 +1,355 @@
+"""AWS Cloud Control API (moto 5.2.5 has none), for a few types, on moto's real backends.
+
+JSON 1.0 protocol, signing name `cloudcontrolapi`, `X-Amz-Target: CloudApiService.<Operation>`:
+
+* GetResource {TypeName, Identifier} -> {TypeName, ResourceDescription: {Identifier, Properties}}
+  (Properties a JSON string, read from moto's backend of that service at the time of the call);
+  ResourceNotFoundException when the resource does not exist.
+* ListResources {TypeName, NextToken?, MaxResults?} -> {TypeName, ResourceDescriptions, NextToken?}.
+* DeleteResource {TypeName, Identifier} -> {ProgressEvent} IN_PROGRESS with a RequestToken. As on
+  AWS the work happens after the call returns: the resource is deleted in moto's backend on the
+  first GetResourceRequestStatus of that token, which then answers SUCCESS, or FAILED with
+  ErrorCode NotFound (it did not exist) / GeneralServiceException (the service refused, message
+  included). Later status calls repeat the final event.
+* GetResourceRequestStatus {RequestToken} -> {ProgressEvent}; RequestTokenNotFoundException for
+  a token it never issued.
+
+Types (TypeName: primary identifier -> moto backend):
+  AWS::Events::Rule                 Arn   events (rule on its bus)
+  AWS::Events::EventBus             Name  events
+  AWS::SSM::Parameter               Name  ssm
+  AWS::StepFunctions::StateMachine  Arn   stepfunctions
+Any other type name: UnsupportedActionException (as for a type whose handlers Cloud Control does
+not have). Properties never include `Tags`. The account is the one moto would pick for the
+request (MOTO_ACCOUNT_ID, the x-moto-account-id header, else the access key's account).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import threading
+import uuid
+
+from . import protocol
+from .settings import EmulatorSettings
+
+TARGET_PREFIX = "CloudApiService."
+
+_lock = threading.Lock()
+_requests: dict[str, dict] = {}  # token -> {"event": ProgressEvent, "pending": callable | None}
+
+
+class CcError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def reset() -> None:
+    with _lock:
+        _requests.clear()
+
+
+def _account(environ, req: protocol.AwsRequest) -> str:
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    header = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if header:
+        return header
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(req.access_key or "")
+
+
+def _not_found(type_name: str, identifier: str) -> CcError:
+    return CcError("ResourceNotFoundException", f"{type_name} with identifier '{identifier}' was not found")
+
+
+# --- types: get(account, region, identifier) -> props, delete(...), list(...) -> [identifier] ----
+
+
+def _events(account: str, region: str):
+    from moto.events.models import events_backends
+
+    return events_backends[account][region]
+
+
+def _rule_name_and_bus(identifier: str) -> tuple[str, str | None]:
+    # arn:aws:events:r:a:rule/NAME or rule/BUS/NAME
+    resource = identifier.split(":", 5)[-1] if identifier.startswith("arn:") else f"rule/{identifier}"
+    parts = resource.split("/")
+    if len(parts) == 3:
+        return parts[2], parts[1]
+    return parts[-1], None
+
+
+def _rule_get(account, region, identifier):
+    from moto.events.exceptions import ResourceNotFoundException
+
+    name, bus = _rule_name_and_bus(identifier)
+    try:
+        rule = _events(account, region).describe_rule(name, bus)
+    except ResourceNotFoundException:
+        raise _not_found("AWS::Events::Rule", identifier) from None
+    props = {"Arn": rule.arn, "Name": rule.name, "EventBusName": rule.event_bus_name, "State": rule.state}
+    if rule.description:
+        props["Description"] = rule.description
+    if rule.scheduled_expression:
+        props["ScheduleExpression"] = rule.scheduled_expression
+    if rule.event_pattern and rule.event_pattern._raw_pattern:
+        props["EventPattern"] = rule.event_pattern._raw_pattern
+    if rule.role_arn:
+        props["RoleArn"] = rule.role_arn
+    props["Targets"] = [{"Id": t["Id"], "Arn": t["Arn"]} for t in rule.targets]
+    return props
+
+
+def _rule_delete(account, region, identifier):
+    _rule_get(account, region, identifier)
+    name, bus = _rule_name_and_bus(identifier)
+    backend = _events(account, region)
+    rule = backend.describe_rule(name, bus)
+    # CloudFormation's handler removes the rule's targets first.
+    if rule.targets:
+        backend.remove_targets(name, bus, [t["Id"] for t in rule.targets])
+    backend.delete_rule(name, bus)
+
+
+def _rule_list(account, region):
+    return [r.arn for bus in _events(account, region).event_buses.values() for r in bus.rules.values()]
+
+
+def _bus_get(account, region, identifier):
+    backend = _events(account, region)
+    bus = backend.event_buses.get(identifier)
+    if bus is None:
+        raise _not_found("AWS::Events::EventBus", identifier)
+    props = {"Name": bus.name, "Arn": bus.arn}
+    if getattr(bus, "description", None):
+        props["Description"] = bus.description
+    if getattr(bus, "policy", None):
+        props["Policy"] = json.loads(bus.policy) if isinstance(bus.policy, str) else bus.policy
+    return props
+
+
+def _bus_delete(account, region, identifier):
+    _bus_get(account, region, identifier)
+    _events(account, region).delete_event_bus(identifier)
+
+
+def _bus_list(account, region):
+    return list(_events(account, region).event_buses)
+
+
+def _ssm(account: str, region: str):
+    from moto.ssm.models import ssm_backends
+
+    return ssm_backends[account][region]
+
+
+def _parameter_get(account, region, identifier):
+    p = _ssm(account, region).get_parameter(identifier)
+    if p is None or ":" in identifier:
+        raise _not_found("AWS::SSM::Parameter", identifier)
+    props = {"Name": p.name, "Type": p.parameter_type, "Value": p.value, "DataType": p.data_type}
+    if p.description:
+        props["Description"] = p.description
+    if p.allowed_pattern:
+        props["AllowedPattern"] = p.allowed_pattern
+    return props
+
+
+def _parameter_delete(account, region, identifier):
+    _parameter_get(account, region, identifier)
+    _ssm(account, region).delete_parameter(identifier)
+
+
+def _parameter_list(account, region):
+    return list(_ssm(account, region)._parameters)
+
+
+def _states(account: str, region: str):
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    return stepfunctions_backends[account][region]
+
+
+def _machine(account, region, identifier):
+    for sm in _states(account, region).state_machines:
+        if sm.arn == identifier:
+            return sm
+    raise _not_found("AWS::StepFunctions::StateMachine", identifier)
+
+
+def _machine_get(account, region, identifier):
+    sm = _machine(account, region, identifier)
+    props = {
+        "Arn": sm.arn,
+        "Name": sm.name,
+        "StateMachineName": sm.name,
+        "RoleArn": sm.roleArn,
+        "DefinitionString": sm.definition,
+        "StateMachineType": sm.type,
+    }
+    if sm.loggingConfiguration:
+        props["LoggingConfiguration"] = sm.loggingConfiguration
+    if sm.tracingConfiguration:
+        props["TracingConfiguration"] = sm.tracingConfiguration
+    return props
+
+
+def _machine_delete(account, region, identifier):
+    _machine(account, region, identifier)
+    _states(account, region).delete_state_machine(identifier)
+
+
+def _machine_list(account, region):
+    return [sm.arn for sm in _states(account, region).state_machines]
+
+
+TYPES = {
+    "AWS::Events::Rule": (_rule_get, _rule_delete, _rule_list),
+    "AWS::Events::EventBus": (_bus_get, _bus_delete, _bus_list),
+    "AWS::SSM::Parameter": (_parameter_get, _parameter_delete, _parameter_list),
+    "AWS::StepFunctions::StateMachine": (_machine_get, _machine_delete, _machine_list),
+}
+
+
+def _handlers(type_name: str, action: str):
+    if not type_name:
+        raise CcError("ValidationException", "1 validation error detected: TypeName must not be null")
+    if type_name not in TYPES:
+        raise CcError(
+            "UnsupportedActionException",
+            f"Resource type {type_name} does not support {action} action (kirikae's emulator implements "
+            f"{', '.join(sorted(TYPES))})",
+        )
+    return TYPES[type_name]
+
+
+def _now() -> float:
+    return datetime.datetime.now(datetime.timezone.utc).timestamp()
+
+
+def _describe(type_name: str, identifier: str, props: dict) -> dict:
+    return {"Identifier": identifier, "Properties": json.dumps(props, sort_keys=True, default=str)}
+
+
+def get_resource(account: str, region: str, body: dict) -> dict:
+    type_name, identifier = body.get("TypeName", ""), body.get("Identifier", "")
+    get, _, _ = _handlers(type_name, "READ")
+    if not identifier:
+        raise CcError("ValidationException", "1 validation error detected: Identifier must not be null")
+    return {"TypeName": type_name, "ResourceDescription": _describe(type_name, identifier, get(account, region, identifier))}
+
+
+def list_resources(account: str, region: str, body: dict) -> dict:
+    type_name = body.get("TypeName", "")
+    get, _, listing = _handlers(type_name, "LIST")
+    ids = sorted(listing(account, region))
+    start = int(body.get("NextToken") or 0)
+    size = int(body.get("MaxResults") or 100)
+    page = ids[start : start + size]
+    out = {
+        "TypeName": type_name,
+        "ResourceDescriptions": [_describe(type_name, i, get(account, region, i)) for i in page],
+    }
+    if start + size < len(ids):
+        out["NextToken"] = str(start + size)
+    return out
+
+
+def delete_resource(account: str, region: str, body: dict) -> dict:
+    type_name, identifier = body.get("TypeName", ""), body.get("Identifier", "")
+    _, delete, _ = _handlers(type_name, "DELETE")
+    if not identifier:
+        raise CcError("ValidationException", "1 validation error detected: Identifier must not be null")
+    token = str(uuid.uuid4())
+    event = {
+        "TypeName": type_name,
+        "Identifier": identifier,
+        "RequestToken": token,
+        "Operation": "DELETE",
+        "OperationStatus": "IN_PROGRESS",
+        "EventTime": _now(),
+    }
+    with _lock:
+        _requests[token] = {"event": event, "pending": lambda: delete(account, region, identifier)}
+    return {"ProgressEvent": dict(event)}
+
+
+def get_resource_request_status(account: str, region: str, body: dict) -> dict:  # noqa: ARG001
+    token = body.get("RequestToken", "")
+    with _lock:
+        request = _requests.get(token)
+        if request is None:
+            raise CcError("RequestTokenNotFoundException", f"Request with token {token} was not found")
+        pending = request.pop("pending", None)
+        event = request["event"]
+        if pending is not None:
+            try:
+                pending()
+                event["OperationStatus"] = "SUCCESS"
+            except CcError as exc:
+                event["OperationStatus"] = "FAILED"
+                event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
+                event["StatusMessage"] = exc.message
+            except Exception as exc:  # the service refused (moto's own error)
+                event["OperationStatus"] = "FAILED"
+                event["ErrorCode"] = "GeneralServiceException"
+                event["StatusMessage"] = getattr(exc, "message", None) or str(exc)
+            event["EventTime"] = _now()
+        return {"ProgressEvent": dict(event)}
+
+
+OPERATIONS = {
+    "GetResource": get_resource,
+    "ListResources": list_resources,
+    "DeleteResource": delete_resource,
+    "GetResourceRequestStatus": get_resource_request_status,
+}
+
+
+def _answer(start_response, status: int, payload: dict, error: str | None = None):
+    body = json.dumps(payload).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+        ("Content-Length", str(len(body))),
+    ]
+    if error:
+        headers.append(("x-amzn-ErrorType", error))
+    start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}", headers)
+    return [body]
+
+
+def install(settings: EmulatorSettings) -> None:
+    settings.on_reset(reset)
+
+
+def wrap(app, settings: EmulatorSettings):  # noqa: ARG001 - the extension interface
+    def middleware(environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(TARGET_PREFIX):
+            return app(environ, start_response)
+        req = protocol.parse_request(environ, read_body=False)
+        operation = target[len(TARGET_PREFIX) :]
+        handler = OPERATIONS.get(operation)
+        try:
+            if handler is None:
+                raise CcError("UnknownOperationException", f"Operation {operation} is not implemented by kirikae's emulator")
+            body = protocol.read_json(environ)
+            region = req.region or "us-east-1"
+            return _answer(start_response, 200, handler(_account(environ, req), region, body))
+        except CcError as exc:
+            return _answer(
+                start_response, exc.status, {"__type": f"com.amazonaws.cloudapiservice#{exc.code}", "Message": exc.message}, exc.code
+            )
+        except ValueError as exc:
+            return _answer(start_response, 400, {"__type": "SerializationException", "Message": str(exc)}, "SerializationException")
+
+    return middleware

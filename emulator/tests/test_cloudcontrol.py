@@ -1,0 +1,114 @@
+"""The Cloud Control emulation acts on moto's own backends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+ACCOUNT = "111111111111"
+
+
+@pytest.fixture
+def cc(client_factory):
+    return client_factory("cloudcontrol", account=ACCOUNT)
+
+
+def _status(cc, token):
+    return cc.get_resource_request_status(RequestToken=token)["ProgressEvent"]
+
+
+def test_ssm_parameter_read_changed_and_deleted_in_moto(cc, client_factory):
+    ssm = client_factory("ssm", account=ACCOUNT)
+    ssm.put_parameter(Name="/old/db/url", Value="mysql://old", Type="String", Description="old db")
+    got = cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="/old/db/url")
+    props = json.loads(got["ResourceDescription"]["Properties"])
+    assert props["Value"] == "mysql://old" and props["Description"] == "old db"
+    assert "Tags" not in props
+
+    # A change in moto shows at once.
+    ssm.put_parameter(Name="/old/db/url", Value="mysql://new", Type="String", Overwrite=True)
+    props = json.loads(cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="/old/db/url")
+                       ["ResourceDescription"]["Properties"])
+    assert props["Value"] == "mysql://new"
+
+    listed = cc.list_resources(TypeName="AWS::SSM::Parameter")["ResourceDescriptions"]
+    assert [d["Identifier"] for d in listed] == ["/old/db/url"]
+
+    started = cc.delete_resource(TypeName="AWS::SSM::Parameter", Identifier="/old/db/url")["ProgressEvent"]
+    assert started["OperationStatus"] == "IN_PROGRESS" and started["Operation"] == "DELETE"
+    # Asynchronous, as on AWS: still there until the request is followed.
+    assert ssm.get_parameter(Name="/old/db/url")["Parameter"]["Value"] == "mysql://new"
+    done = _status(cc, started["RequestToken"])
+    assert done["OperationStatus"] == "SUCCESS"
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name="/old/db/url")
+    assert e.value.response["Error"]["Code"] == "ParameterNotFound"
+    with pytest.raises(ClientError) as e:
+        cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="/old/db/url")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert _status(cc, started["RequestToken"])["OperationStatus"] == "SUCCESS"
+
+
+def test_state_machine_by_arn(cc, client_factory):
+    sfn = client_factory("stepfunctions", account=ACCOUNT)
+    arn = sfn.create_state_machine(
+        name="old-flow", definition='{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}',
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/old-flow",
+    )["stateMachineArn"]
+    props = json.loads(cc.get_resource(TypeName="AWS::StepFunctions::StateMachine", Identifier=arn)
+                       ["ResourceDescription"]["Properties"])
+    assert props["Arn"] == arn and props["StateMachineName"] == "old-flow"
+    token = cc.delete_resource(TypeName="AWS::StepFunctions::StateMachine", Identifier=arn)["ProgressEvent"]["RequestToken"]
+    assert _status(cc, token)["OperationStatus"] == "SUCCESS"
+    assert sfn.list_state_machines()["stateMachines"] == []
+
+
+def test_events_rule_and_bus(cc, client_factory):
+    events = client_factory("events", account=ACCOUNT)
+    events.create_event_bus(Name="old-bus")
+    rule_arn = events.put_rule(Name="old-nightly", ScheduleExpression="rate(1 day)")["RuleArn"]
+    events.put_targets(Rule="old-nightly", Targets=[{"Id": "t", "Arn": f"arn:aws:sqs:ap-northeast-1:{ACCOUNT}:q"}])
+    props = json.loads(cc.get_resource(TypeName="AWS::Events::Rule", Identifier=rule_arn)
+                       ["ResourceDescription"]["Properties"])
+    assert props["ScheduleExpression"] == "rate(1 day)" and props["Targets"][0]["Id"] == "t"
+    token = cc.delete_resource(TypeName="AWS::Events::Rule", Identifier=rule_arn)["ProgressEvent"]["RequestToken"]
+    assert _status(cc, token)["OperationStatus"] == "SUCCESS"
+    assert events.list_rules()["Rules"] == []
+
+    props = json.loads(cc.get_resource(TypeName="AWS::Events::EventBus", Identifier="old-bus")
+                       ["ResourceDescription"]["Properties"])
+    assert props["Name"] == "old-bus"
+    token = cc.delete_resource(TypeName="AWS::Events::EventBus", Identifier="old-bus")["ProgressEvent"]["RequestToken"]
+    assert _status(cc, token)["OperationStatus"] == "SUCCESS"
+    assert [b["Name"] for b in events.list_event_buses()["EventBuses"]] == ["default"]
+    # The service's own refusal comes back as a failed request.
+    token = cc.delete_resource(TypeName="AWS::Events::EventBus", Identifier="default")["ProgressEvent"]["RequestToken"]
+    failed = _status(cc, token)
+    assert failed["OperationStatus"] == "FAILED" and failed["ErrorCode"] == "GeneralServiceException"
+    assert "default" in failed["StatusMessage"]
+
+
+def test_errors(cc):
+    with pytest.raises(ClientError) as e:
+        cc.get_resource(TypeName="AWS::ECS::Cluster", Identifier="x")
+    assert e.value.response["Error"]["Code"] == "UnsupportedActionException"
+    with pytest.raises(ClientError) as e:
+        cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="/nope")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    token = cc.delete_resource(TypeName="AWS::SSM::Parameter", Identifier="/nope")["ProgressEvent"]["RequestToken"]
+    failed = _status(cc, token)
+    assert failed["OperationStatus"] == "FAILED" and failed["ErrorCode"] == "NotFound"
+    with pytest.raises(ClientError) as e:
+        cc.get_resource_request_status(RequestToken="never-issued")
+    assert e.value.response["Error"]["Code"] == "RequestTokenNotFoundException"
+
+
+def test_accounts_are_apart(cc, client_factory):
+    client_factory("ssm", account=ACCOUNT).put_parameter(Name="mine", Value="1", Type="String")
+    other = client_factory("cloudcontrol", account="222222222222")
+    with pytest.raises(ClientError) as e:
+        other.get_resource(TypeName="AWS::SSM::Parameter", Identifier="mine")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="mine")["ResourceDescription"]["Identifier"] == "mine"
