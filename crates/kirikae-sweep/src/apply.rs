@@ -4,23 +4,25 @@
 //! 2. Every item is checked again from fresh listings: it still exists, its fingerprint is
 //!    unchanged, it still carries the plan's tag. An item in use by something outside the plan
 //!    is not deleted (that call could only fail), and neither is anything it uses.
-//! 3. Deletion follows the dependency graph in waves: an item goes only after every item that
-//!    uses it is gone (asynchronous deletions are re-listed until confirmed); the items of a
-//!    wave go in parallel, bounded per service by the context's limiter.
+//! 3. Deletion follows the dependency graph item by item: an item goes as soon as every item
+//!    of the run that uses it is gone (asynchronous deletions are re-listed until confirmed), so
+//!    a slow deletion holds back only what it uses; independent items go in parallel, bounded
+//!    per service by the context's limiter.
 //! 4. Every step is appended to a JSON-lines audit log; a second run with the same log skips
 //!    what the first finished, and an item whose deletion was sent but not confirmed is
 //!    re-checked (found gone, it is not deleted again).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::task::JoinSet;
 
 use crate::cloudcontrol;
-use crate::resources::{self, DeleteOptions, ResourceType};
+use crate::resources::{self, DeleteOptions, Deleted, ResourceType};
 use crate::scan::inventory;
 use crate::{Cx, Found, MarkStatus, Plan, PlanItem, SweepError};
 
@@ -57,7 +59,8 @@ pub struct ApplyReport {
     pub already_gone: Vec<ItemResult>,
     pub skipped: Vec<ItemResult>,
     pub failed: Vec<ItemResult>,
-    /// Dry run: what would be deleted, wave by wave.
+    /// Dry run: what would be deleted, by dependency level (level 1: what nothing else in the
+    /// plan uses). The run itself starts each item as soon as its own users are gone.
     pub waves: Vec<Vec<String>>,
     /// AWS calls this run made (listing pages included).
     pub calls: u64,
@@ -575,167 +578,14 @@ pub async fn apply(
         "started",
         None,
         Some(&format!(
-            "{} items to delete in {} waves",
+            "{} items to delete, {} levels deep in dependency order",
             todo.len(),
             waves.len()
         )),
     );
     let cx_by_region: HashMap<String, Arc<Cx>> =
         cxs.iter().map(|c| (c.region.clone(), c.clone())).collect();
-    let mut failed_arns: HashMap<String, String> = HashMap::new();
-    // Deletions an interrupted run requested: finished before anything they use is deleted.
-    if !resumed.is_empty() {
-        for (f, gone) in confirm(&cx_by_region, resumed, opts.confirm_timeout).await {
-            let item = ItemResult {
-                kind: f.kind.clone(),
-                id: f.id.clone(),
-                arn: f.arn.clone(),
-                reason: "requested by an earlier run of this plan".to_string(),
-            };
-            match gone {
-                Ok(()) => {
-                    audit.write("delete", Some(&f), "deleted", None, Some("confirmed gone"));
-                    report.deleted.push(item);
-                }
-                Err(why) => {
-                    audit.write("delete", Some(&f), "failed", None, Some(&why));
-                    failed_arns.insert(f.arn.clone(), why.clone());
-                    report.failed.push(ItemResult {
-                        reason: why,
-                        ..item
-                    });
-                }
-            }
-        }
-    }
-    for wave in waves {
-        let mut set = tokio::task::JoinSet::new();
-        for i in wave {
-            let f = todo[i].clone();
-            // Something this item must outlive failed to go: deleting it now could only fail.
-            if let Some((user, _)) = todo
-                .iter()
-                .filter(|u| u.depends_on.contains(&f.arn))
-                .find_map(|u| failed_arns.get(&u.arn).map(|w| (u.id.clone(), w.clone())))
-            {
-                let why = format!("not deleted: {user}, which uses it, could not be deleted");
-                audit.write("check", Some(&f), "skipped", None, Some(&why));
-                failed_arns.insert(f.arn.clone(), why.clone());
-                report.skipped.push(ItemResult {
-                    kind: f.kind.clone(),
-                    id: f.id.clone(),
-                    arn: f.arn.clone(),
-                    reason: why,
-                });
-                continue;
-            }
-            let Some(cx) = cx_by_region.get(&f.region).cloned() else {
-                continue;
-            };
-            let audit = audit.clone();
-            let delete_opts = opts.delete.clone();
-            set.spawn(async move {
-                let t = cloudcontrol::any_type(&f.kind).expect("checked");
-                audit.write("delete", Some(&f), "started", None, None);
-                let outcome = t.delete(&cx, &f, &delete_opts).await;
-                (f, outcome)
-            });
-        }
-        let mut pending_confirm: Vec<Found> = Vec::new();
-        // What an asynchronous deletion did besides the call (a final snapshot's name), for the
-        // report once it is confirmed.
-        let mut pending_actions: HashMap<String, String> = HashMap::new();
-        while let Some(joined) = set.join_next().await {
-            let Ok((f, outcome)) = joined else { continue };
-            let item = ItemResult {
-                kind: f.kind.clone(),
-                id: f.id.clone(),
-                arn: f.arn.clone(),
-                reason: String::new(),
-            };
-            match outcome {
-                Ok(done) => {
-                    for a in &done.actions {
-                        audit.write("prepare", Some(&f), "done", None, Some(a));
-                    }
-                    let t = cloudcontrol::any_type(&f.kind).expect("checked");
-                    if t.deletion_is_async() {
-                        audit.write(
-                            "delete",
-                            Some(&f),
-                            "requested",
-                            done.request_id.as_deref(),
-                            None,
-                        );
-                        pending_actions.insert(f.arn.clone(), done.actions.join("; "));
-                        pending_confirm.push(f);
-                    } else {
-                        audit.write(
-                            "delete",
-                            Some(&f),
-                            "deleted",
-                            done.request_id.as_deref(),
-                            None,
-                        );
-                        report.deleted.push(ItemResult {
-                            reason: done.actions.join("; "),
-                            ..item
-                        });
-                    }
-                }
-                Err(e) if e.is_not_found() => {
-                    audit.write(
-                        "delete",
-                        Some(&f),
-                        "gone",
-                        e.request_id(),
-                        Some("gone when it was to be deleted"),
-                    );
-                    report.already_gone.push(ItemResult {
-                        reason: "gone when it was to be deleted".into(),
-                        ..item
-                    });
-                }
-                Err(e) => {
-                    let why = explain(&e);
-                    audit.write("delete", Some(&f), "failed", e.request_id(), Some(&why));
-                    failed_arns.insert(f.arn.clone(), why.clone());
-                    report.failed.push(ItemResult {
-                        reason: why,
-                        ..item
-                    });
-                }
-            }
-        }
-        // Asynchronous deletions: re-list their types until every one is gone.
-        if !pending_confirm.is_empty() {
-            for (f, gone) in confirm(&cx_by_region, pending_confirm, opts.confirm_timeout).await {
-                let item = ItemResult {
-                    kind: f.kind.clone(),
-                    id: f.id.clone(),
-                    arn: f.arn.clone(),
-                    reason: String::new(),
-                };
-                match gone {
-                    Ok(()) => {
-                        audit.write("delete", Some(&f), "deleted", None, Some("confirmed gone"));
-                        report.deleted.push(ItemResult {
-                            reason: pending_actions.remove(&f.arn).unwrap_or_default(),
-                            ..item
-                        });
-                    }
-                    Err(why) => {
-                        audit.write("delete", Some(&f), "failed", None, Some(&why));
-                        failed_arns.insert(f.arn.clone(), why.clone());
-                        report.failed.push(ItemResult {
-                            reason: why,
-                            ..item
-                        });
-                    }
-                }
-            }
-        }
-    }
+    delete_in_order(&cx_by_region, todo, resumed, opts, &audit, &mut report).await;
     audit.write(
         "apply",
         None,
@@ -805,25 +655,35 @@ fn explain(e: &SweepError) -> String {
     }
 }
 
-/// Items in deletion order: wave 0 holds what nothing (left to delete) uses; an item's wave is
-/// one more than the latest wave of the items that use it. Items in a cycle come last, together.
-fn waves(items: &[Found]) -> Vec<Vec<usize>> {
+/// The dependency edges among `items`: `users[i]` are the items that use item `i`, `uses[i]` the
+/// items that `i` uses (edges to anything outside `items`, and to itself, are dropped).
+fn edges(items: &[Found]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
     let index: HashMap<&str, usize> = items
         .iter()
         .enumerate()
         .map(|(i, f)| (f.arn.as_str(), i))
         .collect();
-    // users[i]: the items that use item i
     let mut users: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
+    let mut uses: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
     for (i, f) in items.iter().enumerate() {
         for d in &f.depends_on {
             if let Some(&j) = index.get(d.as_str()) {
-                if j != i {
+                if j != i && !uses[i].contains(&j) {
                     users[j].push(i);
+                    uses[i].push(j);
                 }
             }
         }
     }
+    (users, uses)
+}
+
+/// Items by dependency level, for the dry run's deletion order: level 0 holds what nothing (left
+/// to delete) uses; an item's level is one more than the deepest level of the items that use it.
+/// Items in a cycle come last, together. (`apply` does not wait for a level to finish: see
+/// [`Order`].)
+fn waves(items: &[Found]) -> Vec<Vec<usize>> {
+    let (users, _) = edges(items);
     let mut wave: Vec<Option<usize>> = vec![None; items.len()];
     let mut progress = true;
     while progress {
@@ -857,63 +717,305 @@ fn waves(items: &[Found]) -> Vec<Vec<usize>> {
     out
 }
 
-/// Re-lists each asynchronous type (one listing for all its pending items) until they are gone.
-async fn confirm(
-    cxs: &HashMap<String, Arc<Cx>>,
-    pending: Vec<Found>,
-    timeout: Duration,
-) -> Vec<(Found, Result<(), String>)> {
-    let started = std::time::Instant::now();
-    let mut waiting = pending;
-    let mut out = Vec::new();
-    let mut pause = Duration::from_millis(200);
-    loop {
-        let mut groups: BTreeMap<(String, String), Vec<Found>> = BTreeMap::new();
-        for f in waiting.drain(..) {
-            groups
-                .entry((f.region.clone(), f.kind.clone()))
-                .or_default()
-                .push(f);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// An item of the run that uses it is not finished yet.
+    Waiting,
+    /// Free to go: in the ready queue.
+    Ready,
+    /// Its deletion is under way (sent, or requested and being confirmed).
+    Started,
+    /// Gone, or given up on (failed, skipped).
+    Finished,
+}
+
+/// The deletion order, item by item: an item is ready as soon as every item of the run that uses
+/// it is finished, whatever else is still under way.
+struct Order {
+    users: Vec<Vec<usize>>,
+    uses: Vec<Vec<usize>>,
+    /// How many of an item's users are not finished.
+    left: Vec<usize>,
+    stage: Vec<Stage>,
+    ready: VecDeque<usize>,
+}
+
+impl Order {
+    fn new(items: &[Found]) -> Order {
+        let (users, uses) = edges(items);
+        let left: Vec<usize> = users.iter().map(Vec::len).collect();
+        let stage: Vec<Stage> = left
+            .iter()
+            .map(|&n| if n == 0 { Stage::Ready } else { Stage::Waiting })
+            .collect();
+        let ready = (0..items.len()).filter(|&i| left[i] == 0).collect();
+        Order {
+            users,
+            uses,
+            left,
+            stage,
+            ready,
         }
-        for ((region, kind), items) in groups {
-            let (Some(cx), Some(t)) = (cxs.get(&region), cloudcontrol::any_type(&kind)) else {
-                continue;
-            };
-            match t.list(cx).await {
-                Ok(listed) => {
-                    let by_arn: HashMap<&str, &Found> =
-                        listed.iter().map(|f| (f.arn.as_str(), f)).collect();
-                    for f in items {
-                        match by_arn.get(f.arn.as_str()) {
-                            Some(now) if !t.is_gone(now) => waiting.push(f),
-                            _ => out.push((f, Ok(()))),
-                        }
-                    }
-                }
-                Err(e) if started.elapsed() < timeout => {
-                    let _ = e;
-                    waiting.extend(items);
-                }
-                Err(e) => out.extend(
-                    items
-                        .into_iter()
-                        .map(|f| (f, Err(format!("could not confirm the deletion: {e}")))),
-                ),
+    }
+
+    /// The next item free to go, marked started.
+    fn next(&mut self) -> Option<usize> {
+        let i = self.ready.pop_front()?;
+        self.stage[i] = Stage::Started;
+        Some(i)
+    }
+
+    /// Marks an item started without going through the queue (a deletion an earlier run sent).
+    fn start(&mut self, i: usize) {
+        if self.stage[i] == Stage::Ready {
+            self.ready.retain(|&r| r != i);
+        }
+        self.stage[i] = Stage::Started;
+    }
+
+    /// Item `i` is finished: each item it uses has one user fewer to wait for.
+    fn finish(&mut self, i: usize) {
+        self.stage[i] = Stage::Finished;
+        for k in 0..self.uses[i].len() {
+            let j = self.uses[i][k];
+            self.left[j] = self.left[j].saturating_sub(1);
+            if self.left[j] == 0 && self.stage[j] == Stage::Waiting {
+                self.stage[j] = Stage::Ready;
+                self.ready.push_back(j);
             }
         }
-        if waiting.is_empty() {
-            return out;
-        }
-        if started.elapsed() >= timeout {
-            out.extend(waiting.into_iter().map(|f| {
-                let state = f.state.clone().unwrap_or_default();
-                (f, Err(format!("deletion requested but not finished after {}s (was {state}); run apply again to check", timeout.as_secs())))
-            }));
-            return out;
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(10));
     }
+
+    /// When nothing else is under way, the items left waiting each wait for another: some are
+    /// in a cycle (each waits for the next), the rest wait for a cycle's items. The cycles' items
+    /// go together; what they use follows as usual. False when nothing is left waiting.
+    fn release_cycles(&mut self) -> bool {
+        let waiting: BTreeSet<usize> = (0..self.stage.len())
+            .filter(|&i| self.stage[i] == Stage::Waiting)
+            .collect();
+        // Peel off what uses nothing else left waiting: it only waits for its users.
+        let mut stuck = waiting.clone();
+        loop {
+            let peeled: Vec<usize> = stuck
+                .iter()
+                .copied()
+                .filter(|&i| !self.uses[i].iter().any(|j| stuck.contains(j)))
+                .collect();
+            if peeled.is_empty() {
+                break;
+            }
+            for i in peeled {
+                stuck.remove(&i);
+            }
+        }
+        let release = if stuck.is_empty() { waiting } else { stuck };
+        for &i in &release {
+            self.stage[i] = Stage::Ready;
+            self.ready.push_back(i);
+        }
+        !release.is_empty()
+    }
+}
+
+fn item_result(f: &Found, reason: String) -> ItemResult {
+    ItemResult {
+        kind: f.kind.clone(),
+        id: f.id.clone(),
+        arn: f.arn.clone(),
+        reason,
+    }
+}
+
+/// Deletes `todo` in dependency order and confirms `resumed` (deletions an interrupted run of
+/// the plan requested, not sent again). An item's deletion is sent as soon as every item of the
+/// run that uses it is gone, not when a whole level is: a slow deletion (a database, a NAT
+/// gateway) holds back only what it uses. Independent items go in parallel, bounded per service
+/// by the context's limiter. Asynchronous deletions are re-listed, one listing per region and
+/// type for all that are pending, until gone or `confirm_timeout`.
+async fn delete_in_order(
+    cxs: &HashMap<String, Arc<Cx>>,
+    todo: Vec<Found>,
+    resumed: Vec<Found>,
+    opts: &ApplyOptions,
+    audit: &Arc<Audit>,
+    report: &mut ApplyReport,
+) {
+    let resumed_count = resumed.len();
+    let items: Vec<Found> = resumed.into_iter().chain(todo).collect();
+    let mut order = Order::new(&items);
+    // Deletions under confirmation: item -> (since, what was done besides the call).
+    let mut pending: BTreeMap<usize, (Instant, String)> = BTreeMap::new();
+    let started = Instant::now();
+    for i in 0..resumed_count {
+        order.start(i);
+        pending.insert(
+            i,
+            (started, "requested by an earlier run of this plan".into()),
+        );
+    }
+    let mut failed: HashMap<usize, String> = HashMap::new();
+    let mut tasks: JoinSet<Result<Deleted, SweepError>> = JoinSet::new();
+    let mut task_item: HashMap<tokio::task::Id, usize> = HashMap::new();
+    const FIRST_PAUSE: Duration = Duration::from_millis(200);
+    let mut pause = FIRST_PAUSE;
+    let mut next_poll = tokio::time::Instant::now() + FIRST_PAUSE;
+    loop {
+        while let Some(i) = order.next() {
+            let f = &items[i];
+            // Something this item must outlive was not deleted: deleting it now could only fail.
+            let blocker = order.users[i].iter().find(|u| failed.contains_key(u));
+            let region_cx = cxs.get(&f.region).cloned();
+            let why = match (blocker, &region_cx) {
+                (Some(&u), _) => Some(format!(
+                    "not deleted: {}, which uses it, could not be deleted",
+                    items[u].id
+                )),
+                (None, None) => Some(format!(
+                    "not deleted: no credentials for region {}",
+                    f.region
+                )),
+                _ => None,
+            };
+            if let Some(why) = why {
+                audit.write("check", Some(f), "skipped", None, Some(&why));
+                report.skipped.push(item_result(f, why.clone()));
+                failed.insert(i, why);
+                order.finish(i);
+                continue;
+            }
+            let cx = region_cx.expect("checked");
+            let (f, audit, delete_opts) = (f.clone(), audit.clone(), opts.delete.clone());
+            let handle = tasks.spawn(async move {
+                let t = cloudcontrol::any_type(&f.kind).expect("checked");
+                audit.write("delete", Some(&f), "started", None, None);
+                t.delete(&cx, &f, &delete_opts).await
+            });
+            task_item.insert(handle.id(), i);
+        }
+        if tasks.is_empty() && pending.is_empty() {
+            if order.release_cycles() {
+                continue;
+            }
+            break;
+        }
+        tokio::select! {
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (id, outcome) = match joined {
+                    Ok((id, outcome)) => (id, Ok(outcome)),
+                    Err(e) => (e.id(), Err(e)),
+                };
+                let Some(i) = task_item.remove(&id) else { continue };
+                let f = &items[i];
+                match outcome {
+                    Ok(Ok(done)) => {
+                        for a in &done.actions {
+                            audit.write("prepare", Some(f), "done", None, Some(a));
+                        }
+                        let t = cloudcontrol::any_type(&f.kind).expect("checked");
+                        if t.deletion_is_async() {
+                            let rid = done.request_id.as_deref();
+                            audit.write("delete", Some(f), "requested", rid, None);
+                            if pending.is_empty() {
+                                pause = FIRST_PAUSE;
+                                next_poll = tokio::time::Instant::now() + FIRST_PAUSE;
+                            }
+                            pending.insert(i, (Instant::now(), done.actions.join("; ")));
+                        } else {
+                            let rid = done.request_id.as_deref();
+                            audit.write("delete", Some(f), "deleted", rid, None);
+                            report.deleted.push(item_result(f, done.actions.join("; ")));
+                            order.finish(i);
+                        }
+                    }
+                    Ok(Err(e)) if e.is_not_found() => {
+                        let why = "gone when it was to be deleted";
+                        audit.write("delete", Some(f), "gone", e.request_id(), Some(why));
+                        report.already_gone.push(item_result(f, why.into()));
+                        order.finish(i);
+                    }
+                    failure => {
+                        let (why, rid) = match &failure {
+                            Ok(Err(e)) => (explain(e), e.request_id()),
+                            Err(e) => (format!("the deletion stopped unexpectedly: {e}"), None),
+                            Ok(Ok(_)) => unreachable!("handled above"),
+                        };
+                        audit.write("delete", Some(f), "failed", rid, Some(&why));
+                        report.failed.push(item_result(f, why.clone()));
+                        failed.insert(i, why);
+                        order.finish(i);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next_poll), if !pending.is_empty() => {
+                for (i, gone) in poll(cxs, &items, &pending, opts.confirm_timeout).await {
+                    let Some((_, actions)) = pending.remove(&i) else { continue };
+                    let f = &items[i];
+                    match gone {
+                        Ok(()) => {
+                            audit.write("delete", Some(f), "deleted", None, Some("confirmed gone"));
+                            report.deleted.push(item_result(f, actions));
+                        }
+                        Err(why) => {
+                            audit.write("delete", Some(f), "failed", None, Some(&why));
+                            report.failed.push(item_result(f, why.clone()));
+                            failed.insert(i, why);
+                        }
+                    }
+                    order.finish(i);
+                }
+                pause = (pause * 2).min(Duration::from_secs(10));
+                next_poll = tokio::time::Instant::now() + pause;
+            }
+        }
+    }
+}
+
+/// One re-listing of the pending asynchronous deletions (one listing per region and type):
+/// the items now gone, and those given up on (not gone after `timeout`, or not listable).
+async fn poll(
+    cxs: &HashMap<String, Arc<Cx>>,
+    items: &[Found],
+    pending: &BTreeMap<usize, (Instant, String)>,
+    timeout: Duration,
+) -> Vec<(usize, Result<(), String>)> {
+    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for &i in pending.keys() {
+        groups
+            .entry((items[i].region.as_str(), items[i].kind.as_str()))
+            .or_default()
+            .push(i);
+    }
+    let late = |i: usize| pending[&i].0.elapsed() >= timeout;
+    let mut out = Vec::new();
+    for ((region, kind), group) in groups {
+        let (Some(cx), Some(t)) = (cxs.get(region), cloudcontrol::any_type(kind)) else {
+            continue;
+        };
+        match t.list(cx).await {
+            Ok(listed) => {
+                let by_arn: HashMap<&str, &Found> =
+                    listed.iter().map(|f| (f.arn.as_str(), f)).collect();
+                for i in group {
+                    match by_arn.get(items[i].arn.as_str()) {
+                        Some(now) if !t.is_gone(now) => {
+                            if late(i) {
+                                let state = now.state.clone().unwrap_or_default();
+                                out.push((i, Err(format!("deletion requested but not finished after {}s (now {state}); run apply again to check", timeout.as_secs()))));
+                            }
+                        }
+                        _ => out.push((i, Ok(()))),
+                    }
+                }
+            }
+            Err(e) => out.extend(
+                group
+                    .into_iter()
+                    .filter(|&i| late(i))
+                    .map(|i| (i, Err(format!("could not confirm the deletion: {e}")))),
+            ),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -941,6 +1043,69 @@ mod tests {
             .map(|w| w.iter().map(|&i| items[i].id.as_str()).collect())
             .collect();
         assert_eq!(names, vec![vec!["i"], vec!["subnet", "sg"], vec!["vpc"]]);
+    }
+
+    fn ids(items: &[Found], order: &mut Order) -> Vec<String> {
+        std::iter::from_fn(|| order.next())
+            .map(|i| items[i].id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn an_item_goes_as_soon_as_its_own_users_are_gone() {
+        // A NAT gateway in subnet a (slow to delete), an instance in subnet b, one VPC.
+        let items = vec![
+            f("nat", &["a"]),
+            f("a", &["vpc"]),
+            f("i", &["b"]),
+            f("b", &["vpc"]),
+            f("vpc", &[]),
+        ];
+        let mut o = Order::new(&items);
+        assert_eq!(ids(&items, &mut o), ["nat", "i"]);
+        // The instance is gone while the NAT gateway is still being deleted: subnet b goes now.
+        o.finish(2);
+        assert_eq!(ids(&items, &mut o), ["b"]);
+        o.finish(3);
+        assert!(ids(&items, &mut o).is_empty(), "the VPC waits for subnet a");
+        o.finish(0);
+        assert_eq!(ids(&items, &mut o), ["a"]);
+        o.finish(1);
+        assert_eq!(ids(&items, &mut o), ["vpc"]);
+        o.finish(4);
+        assert!(!o.release_cycles());
+    }
+
+    #[test]
+    fn a_cycle_is_released_together_when_nothing_else_is_under_way() {
+        let items = vec![
+            f("a", &["b", "c"]),
+            f("b", &["a", "c"]),
+            f("c", &[]),
+            f("d", &[]),
+        ];
+        let mut o = Order::new(&items);
+        assert_eq!(ids(&items, &mut o), ["d"]);
+        o.finish(3);
+        assert!(ids(&items, &mut o).is_empty());
+        assert!(o.release_cycles());
+        assert_eq!(ids(&items, &mut o), ["a", "b"]);
+        o.finish(0);
+        assert!(ids(&items, &mut o).is_empty(), "c waits for b");
+        o.finish(1);
+        assert_eq!(ids(&items, &mut o), ["c"]);
+        o.finish(2);
+        assert!(!o.release_cycles());
+    }
+
+    #[test]
+    fn a_resumed_item_is_not_queued_twice() {
+        let items = vec![f("i", &["sg"]), f("sg", &[])];
+        let mut o = Order::new(&items);
+        o.start(0);
+        assert!(ids(&items, &mut o).is_empty());
+        o.finish(0);
+        assert_eq!(ids(&items, &mut o), ["sg"]);
     }
 
     #[test]

@@ -350,7 +350,7 @@ async fn apply_cmd(
             report.plan, report.account
         );
         for (n, wave) in report.waves.iter().enumerate() {
-            println!("  wave {}: {} items: {}", n + 1, wave.len(), preview(wave));
+            println!("  level {}: {} items: {}", n + 1, wave.len(), preview(wave));
         }
         print_lists(&report);
         println!(
