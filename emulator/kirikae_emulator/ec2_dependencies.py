@@ -19,6 +19,12 @@ What changes, as on AWS:
 - DescribeLaunchTemplates shows the template's current tags (moto shows those it was created
   with, ignoring CreateTags).
 
+Each of these changes, and the route table and address calls that read what they change, runs
+under one lock: on AWS a call is atomic, while moto's server answers requests on threads, so a
+retried DeleteSubnet (the first attempt slow on a loaded machine) could answer "not found" while
+the first was still removing the subnet's association, and a DeleteRouteTable sent at once was
+refused.
+
 What still differs from AWS: NAT gateway and instance deletion finish at once (no `deleting` or
 `shutting-down` phase); load balancers create no interfaces.
 """
@@ -26,8 +32,21 @@ What still differs from AWS: NAT gateway and instance deletion finish at once (n
 from __future__ import annotations
 
 import copy
+import functools
+import threading
 
 from .settings import EmulatorSettings
+
+_LOCK = threading.RLock()
+
+
+def _atomic(fn):
+    @functools.wraps(fn)
+    def locked(*args, **kwargs):
+        with _LOCK:
+            return fn(*args, **kwargs)
+
+    return locked
 
 
 def _violation(message: str):
@@ -123,12 +142,15 @@ def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - the extension
             primary.delete_on_termination = True
         return original_terminate(self, *args, **kwargs)
 
-    EC2Backend.delete_subnet = delete_subnet
-    EC2Backend.delete_security_group = delete_security_group
-    EC2Backend.detach_internet_gateway = detach_internet_gateway
-    EC2Backend.delete_vpc = delete_vpc
-    EC2Backend.delete_nat_gateway = delete_nat_gateway
+    EC2Backend.delete_subnet = _atomic(delete_subnet)
+    EC2Backend.delete_security_group = _atomic(delete_security_group)
+    EC2Backend.detach_internet_gateway = _atomic(detach_internet_gateway)
+    EC2Backend.delete_vpc = _atomic(delete_vpc)
+    EC2Backend.delete_nat_gateway = _atomic(delete_nat_gateway)
     NatGateway.__init__ = nat_init
-    Instance.terminate = terminate
+    Instance.terminate = _atomic(terminate)
+    # The calls that read what the changes above change wait for them to finish.
+    for name in ("delete_route_table", "disassociate_route_table", "release_address", "disassociate_address", "delete_network_interface"):
+        setattr(EC2Backend, name, _atomic(getattr(EC2Backend, name)))
     # moto copies the tags once at creation; read them from the tag store instead.
     LaunchTemplate.tags = property(lambda self: self.get_tags(), lambda self, _value: None)
