@@ -200,6 +200,27 @@ impl Live {
     pub fn extras(&self, table: &str) -> TableExtras {
         self.extras.get(table).cloned().unwrap_or_default()
     }
+
+    /// The introspected tables, one a row of `tables` (name, estimated rows), each completed by
+    /// `fill` (its columns, keys and extras, from the other catalog queries).
+    pub(crate) fn assemble(
+        tables: &Rows,
+        mut fill: impl FnMut(&str, &mut Table, &mut TableExtras),
+    ) -> Live {
+        let mut live = Live::default();
+        for t in tables {
+            let name = t[0].clone().unwrap_or_default();
+            let mut table = Table::new(
+                name.clone(),
+                t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
+            );
+            let mut extras = TableExtras::default();
+            fill(&name, &mut table, &mut extras);
+            live.extras.insert(name, extras);
+            live.schema.tables.push(table);
+        }
+        live
+    }
 }
 
 /// The prefix of kirikae's work tables (the table being rebuilt, the original until it is
