@@ -582,6 +582,21 @@ impl Conn {
             .flatten())
     }
 
+    /// The number the query returns (0 when it returns no number).
+    pub async fn count(&mut self, sql: &str) -> DbResult<u64> {
+        Ok(self
+            .value(sql)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The table's number of rows.
+    pub async fn row_count(&mut self, table: &str) -> DbResult<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.dialect().ident(table));
+        self.count(&sql).await
+    }
+
     /// Bulk-loads rows in the text format both engines share (tab-separated, `\N` for NULL,
     /// backslash escapes; see [`encode_text_row`]) into `table`'s `columns`: MySQL
     /// `LOAD DATA LOCAL INFILE`, PostgreSQL `COPY ... FROM STDIN`.
