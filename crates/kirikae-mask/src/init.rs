@@ -202,6 +202,15 @@ pub fn classify(table: &Table, column: &Column, samples: &[String], is_key: bool
         "en"
     };
     let from_name = |w: &[String]| -> String { w.join(", ") };
+    // What a rule was proposed from: the sample values when they mostly look the part, else
+    // the column's name.
+    let seen_in = |values: bool| -> String {
+        if values {
+            "values".into()
+        } else {
+            format!("name: {}", from_name(&w))
+        }
+    };
     // Keys are kept: their values are identifiers, joined on by other tables.
     let emailish = has(
         &w,
@@ -225,14 +234,7 @@ pub fn classify(table: &Table, column: &Column, samples: &[String], is_key: bool
     if text && emailish {
         return rule(
             r#"{ transform = "email" }"#,
-            format!(
-                "email (from the {})",
-                if l.mostly(l.email) {
-                    "values".to_string()
-                } else {
-                    format!("name: {}", from_name(&w))
-                }
-            ),
+            format!("email (from the {})", seen_in(l.mostly(l.email))),
         );
     }
     let person_table = tw.iter().any(|t| PERSON_TABLES.contains(&t.as_str()));
@@ -387,14 +389,7 @@ pub fn classify(table: &Table, column: &Column, samples: &[String], is_key: bool
     {
         return rule(
             r#"{ transform = "phone" }"#,
-            format!(
-                "phone number ({})",
-                if l.mostly(l.phone) {
-                    "values".into()
-                } else {
-                    format!("name: {}", from_name(&w))
-                }
-            ),
+            format!("phone number ({})", seen_in(l.mostly(l.phone))),
         );
     }
     if text
@@ -501,14 +496,7 @@ pub fn classify(table: &Table, column: &Column, samples: &[String], is_key: bool
     if text && (has(&w, &["card", "cardno", "creditcard", "cc", "pan"]) || l.mostly(l.card)) {
         return rule(
             r#"{ transform = "card" }"#,
-            format!(
-                "payment card number ({})",
-                if l.mostly(l.card) {
-                    "values".into()
-                } else {
-                    format!("name: {}", from_name(&w))
-                }
-            ),
+            format!("payment card number ({})", seen_in(l.mostly(l.card))),
         );
     }
     if text

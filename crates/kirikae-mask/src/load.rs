@@ -119,12 +119,7 @@ pub(crate) async fn copy(
     let d = conn.dialect();
     let table = plan.table.clone();
     let n = shared.opts.chunk_rows.max(1);
-    let total = shared
-        .info
-        .lock()
-        .ok()
-        .and_then(|i| i.rows_before.get(&table).copied())
-        .unwrap_or(plan.rows_estimate);
+    let total = shared.rows_before(&table).unwrap_or(plan.rows_estimate);
     let rules: BTreeMap<String, Arc<dyn Transform>> = shared.rules_for(&table);
     let columns = plan.stream_reads.clone();
     let masker = Arc::new(Masker {

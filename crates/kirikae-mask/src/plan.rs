@@ -320,21 +320,8 @@ pub fn plan_table(
             }
         }
     }
-    let streamed: Vec<String> = order
-        .iter()
-        .filter(|c| streamed.contains(c))
-        .cloned()
-        .collect();
-    let mut stream_reads: Vec<String> = streamed.clone();
-    for c in &streamed {
-        if let Some(r) = tr.column(c) {
-            for read in r.transform.reads() {
-                if !stream_reads.contains(&read) && table.column(&read).is_some() {
-                    stream_reads.push(read);
-                }
-            }
-        }
-    }
+    let streamed = in_order(&order, &streamed);
+    let stream_reads = stream_reads(tr, table, &streamed);
     // SQL expressions of the columns computed in SQL see the streamed ones through the
     // temporary table.
     if !streamed.is_empty() {
@@ -347,7 +334,7 @@ pub fn plan_table(
             let ident = q(c);
             let original = |o: &str| q(o);
             let masked_of = |o: &str| match streamed.iter().position(|s| s == o) {
-                Some(i) => Some(format!("{TMP_ALIAS}.{}", dialect.ident(&tmp_column(i)))),
+                Some(i) => Some(tmp_ref(dialect, i)),
                 None => exprs.get(o).cloned(),
             };
             let ctx = SqlContext {
@@ -370,7 +357,7 @@ pub fn plan_table(
         }
         insert_columns.push(c.name.clone());
         let e = if let Some(i) = streamed.iter().position(|s| s == &c.name) {
-            format!("{TMP_ALIAS}.{}", dialect.ident(&tmp_column(i)))
+            tmp_ref(dialect, i)
         } else if let Some(e) = exprs.get(&c.name) {
             e.clone()
         } else {
@@ -404,26 +391,16 @@ pub fn plan_table(
     } else {
         Path::Stream
     };
-    if path == Path::Load {
+    let (streamed, stream_reads, select_exprs) = if path == Path::Load {
         // Everything is read; every masked column is computed in Rust.
-        let streamed: Vec<String> = order
-            .iter()
-            .filter(|c| masked.contains(c))
-            .cloned()
-            .collect();
-        return TablePlan {
-            table: table.name.clone(),
-            path,
-            key,
-            masked,
-            streamed,
-            stream_reads: insert_columns.clone(),
-            rows_estimate: table.rows_estimate,
-            select_exprs: Vec::new(),
-            insert_columns,
-            update,
-        };
-    }
+        (
+            in_order(&order, &masked),
+            insert_columns.clone(),
+            Vec::new(),
+        )
+    } else {
+        (streamed, stream_reads, select_exprs)
+    };
     TablePlan {
         table: table.name.clone(),
         path,
@@ -461,25 +438,12 @@ fn stream_everything(
     order: &[String],
     insert_columns: Vec<String>,
 ) -> TablePlan {
-    let streamed: Vec<String> = order
-        .iter()
-        .filter(|c| masked.contains(c))
-        .cloned()
-        .collect();
-    let mut stream_reads = streamed.clone();
-    for c in &streamed {
-        if let Some(r) = tr.column(c) {
-            for read in r.transform.reads() {
-                if !stream_reads.contains(&read) && table.column(&read).is_some() {
-                    stream_reads.push(read);
-                }
-            }
-        }
-    }
+    let streamed = in_order(order, &masked);
+    let stream_reads = stream_reads(tr, table, &streamed);
     let select_exprs = insert_columns
         .iter()
         .map(|c| match streamed.iter().position(|s| s == c) {
-            Some(i) => format!("{TMP_ALIAS}.{}", dialect.ident(&tmp_column(i))),
+            Some(i) => tmp_ref(dialect, i),
             None => format!("{SRC}.{}", dialect.ident(c)),
         })
         .collect();
@@ -497,12 +461,42 @@ fn stream_everything(
     }
 }
 
+/// The columns of `subset`, in `order`.
+fn in_order(order: &[String], subset: &[String]) -> Vec<String> {
+    order
+        .iter()
+        .filter(|c| subset.contains(c))
+        .cloned()
+        .collect()
+}
+
+/// The columns the Rust side reads: the streamed ones, then the other columns of the table
+/// their rules read.
+fn stream_reads(tr: &TableRules, table: &Table, streamed: &[String]) -> Vec<String> {
+    let mut reads = streamed.to_vec();
+    for c in streamed {
+        if let Some(r) = tr.column(c) {
+            for read in r.transform.reads() {
+                if !reads.contains(&read) && table.column(&read).is_some() {
+                    reads.push(read);
+                }
+            }
+        }
+    }
+    reads
+}
+
 /// The temporary table's column for the i-th streamed column, and for the i-th key column.
 pub fn tmp_column(i: usize) -> String {
     format!("kirikae_m{i}")
 }
 pub fn tmp_key(i: usize) -> String {
     format!("kirikae_k{i}")
+}
+
+/// The i-th streamed column's masked value, in the copy statement.
+fn tmp_ref(d: Dialect, i: usize) -> String {
+    format!("{TMP_ALIAS}.{}", d.ident(&tmp_column(i)))
 }
 
 /// `key > last` for a (possibly composite) key, on the source alias.

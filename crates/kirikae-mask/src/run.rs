@@ -672,19 +672,9 @@ async fn mask_table(
     // for them). A run interrupted before they were sealed takes them again from the start.
     let fingerprints = if !matches!(plan.path, Path::Load | Path::Update)
         && (row.state == "copying" || row.state == "copied")
-        && !shared
-            .info
-            .lock()
-            .map(|i| i.fingerprinted.contains_key(table))
-            .unwrap_or(false)
+        && !shared.fingerprinted(table)
     {
-        let dir = shared.state.fingerprint_dir(table);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| StateError {
-                path: dir.clone(),
-                message: e.to_string(),
-            })?;
-        }
+        shared.remove_fingerprints(table)?;
         let (s, p) = (shared.clone(), plan.clone());
         Some(AbortOnDrop(tokio::spawn(async move {
             let mut c = Conn::connect(&s.url).await?;
@@ -703,7 +693,9 @@ async fn mask_table(
             copy_chunks(conn, plan, &new, row.last_key, row.rows, shared).await?
         };
     }
-    if plan.path == Path::Load {
+    if plan.path == Path::Load && !shared.fingerprinted(table) {
+        // A resumed run whose copy had sealed them already skips this; one interrupted between
+        // sealing and recording seals the sealed files again, harmlessly.
         seal_fingerprints(plan, shared)?;
     }
     if let Some(mut f) = fingerprints {
@@ -803,12 +795,7 @@ async fn copy_chunks(
     let table = &plan.table;
     let src = format!("{} AS {SRC}", d.ident(table));
     let pre = format!("{SRC}.");
-    let total = shared
-        .info
-        .lock()
-        .ok()
-        .and_then(|i| i.rows_before.get(table).copied())
-        .unwrap_or(plan.rows_estimate);
+    let total = shared.rows_before(table).unwrap_or(plan.rows_estimate);
     let insert_cols: Vec<String> = plan.insert_columns.iter().map(|c| d.ident(c)).collect();
     let overriding = if d == Dialect::Postgres {
         " OVERRIDING SYSTEM VALUE"
@@ -1080,6 +1067,34 @@ impl Shared {
             })
             .unwrap_or_default()
     }
+
+    /// The table's row count before masking, once recorded.
+    pub(crate) fn rows_before(&self, table: &str) -> Option<u64> {
+        self.info
+            .lock()
+            .ok()
+            .and_then(|i| i.rows_before.get(table).copied())
+    }
+
+    /// Whether the table's fingerprints are sealed and recorded.
+    fn fingerprinted(&self, table: &str) -> bool {
+        self.info
+            .lock()
+            .map(|i| i.fingerprinted.contains_key(table))
+            .unwrap_or(false)
+    }
+
+    /// No fingerprint files left of the table from an attempt that did not finish them.
+    fn remove_fingerprints(&self, table: &str) -> Result<(), StateError> {
+        let dir = self.state.fingerprint_dir(table);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| StateError {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Before a `load` copy starts afresh: the row count, the key, and no fingerprint files left
@@ -1089,19 +1104,13 @@ async fn start_fingerprints(
     plan: &TablePlan,
     shared: &Shared,
 ) -> Result<(), RunError> {
-    let dir = shared.state.fingerprint_dir(&plan.table);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| StateError {
-            path: dir.clone(),
-            message: e.to_string(),
-        })?;
-    }
-    let d = conn.dialect();
-    let count: u64 = conn
-        .value(&format!("SELECT COUNT(*) FROM {}", d.ident(&plan.table)))
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    shared.remove_fingerprints(&plan.table)?;
+    record_count(conn, plan, shared).await
+}
+
+/// The table's row count before masking, and its key, recorded for `verify`.
+async fn record_count(conn: &mut Conn, plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
+    let count = conn.row_count(&plan.table).await?;
     if let Ok(mut i) = shared.info.lock() {
         i.rows_before.insert(plan.table.clone(), count);
         i.keys.insert(plan.table.clone(), plan.key.clone());
@@ -1110,23 +1119,15 @@ async fn start_fingerprints(
     Ok(())
 }
 
-/// After a `load` copy: the fingerprint files sorted and recorded (again, harmlessly, when a
-/// resumed run gets here a second time).
+/// Once every original is fingerprinted (by `fingerprint_table`, or by a `load` copy's own
+/// pass): the fingerprint files of the masked columns sorted (a column with no file, as in a
+/// table with no rows, gets an empty one), and the table recorded as fingerprinted.
 fn seal_fingerprints(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
     let table = &plan.table;
-    let done = shared
-        .info
-        .lock()
-        .map(|i| i.fingerprinted.contains_key(table))
-        .unwrap_or(false);
-    if done {
-        return Ok(());
-    }
     for c in &plan.masked {
         for what in ["rows", "values"] {
             let f = shared.state.fingerprint_file(table, c, what);
             if !f.exists() {
-                // A table with no rows: empty sets.
                 state::append_fingerprints(&f, &[])?;
             }
             state::seal(&f)?;
@@ -1156,12 +1157,11 @@ async fn fingerprint_table(
     shared: &Shared,
 ) -> Result<(), RunError> {
     let table = &plan.table;
-    let cols = plan.masked.clone();
     crate::verify::fingerprint_columns(
         conn,
         table,
         &plan.key,
-        &cols,
+        &plan.masked,
         &shared.fp_prf,
         |c, what, fps| {
             state::append_fingerprints(&shared.state.fingerprint_file(table, c, what), fps)
@@ -1169,35 +1169,6 @@ async fn fingerprint_table(
         shared.opts.chunk_rows,
     )
     .await?;
-    let dir = shared.state.fingerprint_dir(table);
-    if dir.exists() {
-        for e in std::fs::read_dir(&dir).map_err(|e| StateError {
-            path: dir.clone(),
-            message: e.to_string(),
-        })? {
-            let e = e.map_err(|e| StateError {
-                path: dir.clone(),
-                message: e.to_string(),
-            })?;
-            state::seal(&e.path())?;
-        }
-    }
-    let d = conn.dialect();
-    let count: u64 = conn
-        .value(&format!("SELECT COUNT(*) FROM {}", d.ident(table)))
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if let Ok(mut i) = shared.info.lock() {
-        i.rows_before.insert(table.clone(), count);
-        i.fingerprinted.insert(table.clone(), cols.clone());
-        i.keys.insert(table.clone(), plan.key.clone());
-    }
-    shared.save_info()?;
-    shared.emit(Event::Fingerprinted {
-        table: table.clone(),
-        rows: count,
-        columns: cols,
-    });
-    Ok(())
+    record_count(conn, plan, shared).await?;
+    seal_fingerprints(plan, shared)
 }

@@ -178,20 +178,12 @@ async fn slices(
         return Ok(found.into_iter().map(|(_, s)| s).collect());
     }
     let parallel = shared.opts.parallel.max(1) as u64;
-    let known = shared
-        .info
-        .lock()
-        .ok()
-        .and_then(|i| i.rows_before.get(&plan.table).copied());
+    let known = shared.rows_before(&plan.table);
     // The fingerprints (and their row count) may still be under way on their own connection;
     // the catalogue's estimate can be anything for a table just loaded.
     let total = match known {
         Some(n) => n,
-        None => conn
-            .value(&format!("SELECT COUNT(*) FROM {}", d.ident(&plan.table)))
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        None => conn.row_count(&plan.table).await?,
     };
     // Slices worth a connection each: at least two chunks.
     let count = parallel
@@ -260,12 +252,7 @@ pub(crate) async fn copy(
     let table = plan.table.clone();
     let fresh = last.is_none() && rows == 0;
     let slices = slices(conn, plan, fresh, shared).await?;
-    let total = shared
-        .info
-        .lock()
-        .ok()
-        .and_then(|i| i.rows_before.get(&table).copied())
-        .unwrap_or(plan.rows_estimate);
+    let total = shared.rows_before(&table).unwrap_or(plan.rows_estimate);
     let counter = Arc::new(AtomicU64::new(rows));
     let t0 = Instant::now();
     let heads = Arc::new(heads(d, plan, new));

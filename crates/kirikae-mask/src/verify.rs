@@ -293,11 +293,7 @@ pub async fn verify(
         if key.is_empty() {
             continue;
         }
-        let rows_after: u64 = conn
-            .value(&format!("SELECT COUNT(*) FROM {}", d.ident(&table.name)))
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let rows_after = conn.row_count(&table.name).await?;
         let rows_before = info.rows_before.get(&table.name).copied();
         if let Some(b) = rows_before {
             if b != rows_after {
@@ -421,16 +417,14 @@ pub async fn verify(
         for u in &uniques {
             let cols: Vec<String> = u.iter().map(|c| d.ident(c)).collect();
             let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-            let dups: u64 = conn
-                .value(&format!(
+            let dups = conn
+                .count(&format!(
                     "SELECT COUNT(*) FROM (SELECT {c} FROM {t} WHERE {nn} GROUP BY {c} HAVING COUNT(*) > 1) AS kirikae_dups",
                     c = cols.join(", "),
                     t = d.ident(&table.name),
                     nn = not_null.join(" AND ")
                 ))
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+                .await?;
             if dups > 0 {
                 findings.push(Finding {
                     id: "duplicate_in_unique_index",
@@ -454,8 +448,8 @@ pub async fn verify(
                 .iter()
                 .map(|c| format!("c.{} IS NOT NULL", d.ident(c)))
                 .collect();
-            let broken: u64 = conn
-                .value(&format!(
+            let broken = conn
+                .count(&format!(
                     "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
                     d.ident(&table.name),
                     d.ident(&fk.referenced_table),
@@ -463,9 +457,7 @@ pub async fn verify(
                     nn.join(" AND "),
                     d.ident(&fk.referenced_columns[0])
                 ))
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+                .await?;
             if broken > 0 {
                 findings.push(Finding {
                     id: "broken_foreign_key",

@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_rds::error::ProvideErrorMetadata;
+use aws_sdk_rds::operation::modify_db_cluster::builders::ModifyDBClusterFluentBuilder;
 use aws_sdk_rds::types::Tag;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::{CreateUnhandledError, SdkError};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::SdkConfig;
@@ -69,6 +71,32 @@ impl CallError {
 }
 
 pub type CallResult<T> = Result<T, CallError>;
+
+/// Where AWS saying "not found" is an answer, not an error.
+trait Found<T> {
+    /// `None` where the thing is not there ([`CallError::not_found`]).
+    fn found(self) -> CallResult<Option<T>>;
+    /// Likewise, and where `gone` also says the error means "not there".
+    fn found_or(self, gone: impl Fn(&CallError) -> bool) -> CallResult<Option<T>>;
+    /// A delete: what is not there is deleted already.
+    fn gone_is_fine(self) -> CallResult<()>;
+}
+
+impl<T> Found<T> for CallResult<T> {
+    fn found(self) -> CallResult<Option<T>> {
+        self.found_or(|_| false)
+    }
+    fn found_or(self, gone: impl Fn(&CallError) -> bool) -> CallResult<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.not_found() || gone(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    fn gone_is_fine(self) -> CallResult<()> {
+        self.found().map(|_| ())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ClusterInfo {
@@ -134,6 +162,24 @@ pub struct NewCluster {
     pub tags: BTreeMap<String, String>,
 }
 
+/// `request` with the settings of the [`NewCluster`] `c`: the same on both restores (whose
+/// requests are of different types).
+macro_rules! new_cluster {
+    ($request:expr, $c:expr) => {
+        $request
+            .db_cluster_identifier(&$c.id)
+            .db_subnet_group_name(&$c.subnet_group)
+            .set_vpc_security_group_ids(
+                // an empty list is sent as an empty parameter, which is not "none given"
+                Some($c.security_groups.clone()).filter(|g| !g.is_empty()),
+            )
+            .set_kms_key_id($c.kms_key.clone())
+            .set_db_cluster_parameter_group_name($c.parameter_group.clone())
+            .deletion_protection(true)
+            .set_tags(Some(tags(&$c.tags)))
+    };
+}
+
 /// The clients of one account.
 #[derive(Clone)]
 pub struct Cloud {
@@ -170,79 +216,64 @@ impl Cloud {
         // Throttling is normal when many refreshes and consoles share an account: retry more
         // than the SDK's default 3 attempts, with its exponential backoff.
         let retry = RetryConfig::standard().with_max_attempts(8);
-        let rds = aws_sdk_rds::config::Builder::from(sdk)
-            .retry_config(retry.clone())
-            .interceptor(counter.clone())
-            .build();
-        let ec2 = aws_sdk_ec2::config::Builder::from(sdk)
-            .retry_config(retry.clone())
-            .interceptor(counter.clone())
-            .build();
-        let kms = aws_sdk_kms::config::Builder::from(sdk)
-            .retry_config(retry.clone())
-            .interceptor(counter.clone())
-            .build();
-        let sm = aws_sdk_secretsmanager::config::Builder::from(sdk)
-            .retry_config(retry.clone())
-            .interceptor(counter.clone())
-            .build();
-        let ram = aws_sdk_ram::config::Builder::from(sdk)
-            .retry_config(retry.clone())
-            .interceptor(counter.clone())
-            .build();
-        let route53 = aws_sdk_route53::config::Builder::from(sdk)
-            .retry_config(retry)
-            .interceptor(counter.clone())
-            .build();
+        // Every service's client: the account's config, that retry, the call counter.
+        macro_rules! client {
+            ($service:ident) => {
+                $service::Client::from_conf(
+                    $service::config::Builder::from(sdk)
+                        .retry_config(retry.clone())
+                        .interceptor(counter.clone())
+                        .build(),
+                )
+            };
+        }
         Cloud {
             account: account.to_string(),
             account_id: account_id.to_string(),
-            rds: aws_sdk_rds::Client::from_conf(rds),
-            ec2: aws_sdk_ec2::Client::from_conf(ec2),
-            kms: aws_sdk_kms::Client::from_conf(kms),
-            sm: aws_sdk_secretsmanager::Client::from_conf(sm),
-            ram: aws_sdk_ram::Client::from_conf(ram),
-            route53: aws_sdk_route53::Client::from_conf(route53),
+            rds: client!(aws_sdk_rds),
+            ec2: client!(aws_sdk_ec2),
+            kms: client!(aws_sdk_kms),
+            sm: client!(aws_sdk_secretsmanager),
+            ram: client!(aws_sdk_ram),
+            route53: client!(aws_sdk_route53),
         }
     }
 
-    fn e<E: ProvideErrorMetadata>(&self, op: &'static str, e: E) -> CallError {
-        err(op, &self.account, e)
+    /// The answer of a sent request, its error reduced to a [`CallError`] of `op`.
+    fn call<T, E, R>(&self, op: &'static str, sent: Result<T, SdkError<E, R>>) -> CallResult<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + CreateUnhandledError + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        sent.map_err(|e| err(op, &self.account, e.into_service_error()))
     }
 
     // --- clusters -------------------------------------------------------------------------
 
     pub async fn cluster(&self, id: &str) -> CallResult<Option<ClusterInfo>> {
-        match self
+        let sent = self
             .rds
             .describe_db_clusters()
             .db_cluster_identifier(id)
             .send()
-            .await
-        {
-            Ok(o) => Ok(o.db_clusters().first().map(cluster_info)),
-            Err(e) => {
-                let e = self.e("DescribeDBClusters", e.into_service_error());
-                if e.not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        Ok(self
+            .call("DescribeDBClusters", sent)
+            .found()?
+            .and_then(|o| o.db_clusters().first().map(cluster_info)))
     }
 
     pub async fn clusters(&self) -> CallResult<Vec<ClusterInfo>> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let o = self
+            let sent = self
                 .rds
                 .describe_db_clusters()
                 .set_marker(marker.clone())
                 .send()
-                .await
-                .map_err(|e| self.e("DescribeDBClusters", e.into_service_error()))?;
+                .await;
+            let o = self.call("DescribeDBClusters", sent)?;
             out.extend(o.db_clusters().iter().map(cluster_info));
             match o.marker() {
                 Some(m) if !m.is_empty() => marker = Some(m.to_string()),
@@ -257,30 +288,27 @@ impl Cloud {
         snapshot: &str,
         t: &BTreeMap<String, String>,
     ) -> CallResult<()> {
-        self.rds
+        let sent = self
+            .rds
             .create_db_cluster_snapshot()
             .db_cluster_identifier(cluster)
             .db_cluster_snapshot_identifier(snapshot)
             .set_tags(Some(tags(t)))
             .send()
-            .await
-            .map_err(|e| self.e("CreateDBClusterSnapshot", e.into_service_error()))?;
+            .await;
+        self.call("CreateDBClusterSnapshot", sent)?;
         Ok(())
     }
 
     pub async fn snapshot(&self, id: &str) -> CallResult<Option<SnapshotInfo>> {
-        let o = match self
+        let sent = self
             .rds
             .describe_db_cluster_snapshots()
             .db_cluster_snapshot_identifier(id)
             .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let e = self.e("DescribeDBClusterSnapshots", e.into_service_error());
-                return if e.not_found() { Ok(None) } else { Err(e) };
-            }
+            .await;
+        let Some(o) = self.call("DescribeDBClusterSnapshots", sent).found()? else {
+            return Ok(None);
         };
         let Some(s) = o.db_cluster_snapshots().first() else {
             return Ok(None);
@@ -324,15 +352,16 @@ impl Cloud {
         kms_key: &str,
         t: &BTreeMap<String, String>,
     ) -> CallResult<()> {
-        self.rds
+        let sent = self
+            .rds
             .copy_db_cluster_snapshot()
             .source_db_cluster_snapshot_identifier(from)
             .target_db_cluster_snapshot_identifier(to)
             .kms_key_id(kms_key)
             .set_tags(Some(tags(t)))
             .send()
-            .await
-            .map_err(|e| self.e("CopyDBClusterSnapshot", e.into_service_error()))?;
+            .await;
+        self.call("CopyDBClusterSnapshot", sent)?;
         Ok(())
     }
 
@@ -348,30 +377,18 @@ impl Cloud {
         } else {
             r.values_to_remove(account_id)
         };
-        r.send()
-            .await
-            .map_err(|e| self.e("ModifyDBClusterSnapshotAttribute", e.into_service_error()))?;
+        self.call("ModifyDBClusterSnapshotAttribute", r.send().await)?;
         Ok(())
     }
 
     pub async fn delete_snapshot(&self, id: &str) -> CallResult<()> {
-        match self
+        let sent = self
             .rds
             .delete_db_cluster_snapshot()
             .db_cluster_snapshot_identifier(id)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = self.e("DeleteDBClusterSnapshot", e.into_service_error());
-                if e.not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        self.call("DeleteDBClusterSnapshot", sent).gone_is_fine()
     }
 
     pub async fn restore_from_snapshot(
@@ -379,70 +396,44 @@ impl Cloud {
         snapshot_arn: &str,
         c: &NewCluster,
     ) -> CallResult<()> {
-        self.rds
+        let r = self
+            .rds
             .restore_db_cluster_from_snapshot()
-            .db_cluster_identifier(&c.id)
             .snapshot_identifier(snapshot_arn)
-            .engine(&c.engine)
-            .db_subnet_group_name(&c.subnet_group)
-            .set_vpc_security_group_ids(
-                // an empty list is sent as an empty parameter, which is not "none given"
-                Some(c.security_groups.clone()).filter(|g| !g.is_empty()),
-            )
-            .set_kms_key_id(c.kms_key.clone())
-            .set_db_cluster_parameter_group_name(c.parameter_group.clone())
-            .deletion_protection(true)
-            .set_tags(Some(tags(&c.tags)))
-            .send()
-            .await
-            .map_err(|e| self.e("RestoreDBClusterFromSnapshot", e.into_service_error()))?;
+            .engine(&c.engine);
+        let sent = new_cluster!(r, c).send().await;
+        self.call("RestoreDBClusterFromSnapshot", sent)?;
         Ok(())
     }
 
     /// A copy-on-write clone of a cluster (of another account: by ARN, shared through RAM).
     pub async fn clone_cluster(&self, source_arn: &str, c: &NewCluster) -> CallResult<()> {
-        self.rds
+        let r = self
+            .rds
             .restore_db_cluster_to_point_in_time()
-            .db_cluster_identifier(&c.id)
             .source_db_cluster_identifier(source_arn)
             .restore_type("copy-on-write")
-            .use_latest_restorable_time(true)
-            .db_subnet_group_name(&c.subnet_group)
-            .set_vpc_security_group_ids(
-                // an empty list is sent as an empty parameter, which is not "none given"
-                Some(c.security_groups.clone()).filter(|g| !g.is_empty()),
-            )
-            .set_kms_key_id(c.kms_key.clone())
-            .set_db_cluster_parameter_group_name(c.parameter_group.clone())
-            .deletion_protection(true)
-            .set_tags(Some(tags(&c.tags)))
-            .send()
-            .await
-            .map_err(|e| self.e("RestoreDBClusterToPointInTime", e.into_service_error()))?;
+            .use_latest_restorable_time(true);
+        let sent = new_cluster!(r, c).send().await;
+        self.call("RestoreDBClusterToPointInTime", sent)?;
         Ok(())
     }
 
     pub async fn instance_status(&self, id: &str) -> CallResult<Option<String>> {
-        match self
+        let sent = self
             .rds
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
-            .await
-        {
-            Ok(o) => Ok(o
-                .db_instances()
-                .first()
-                .map(|i| i.db_instance_status().unwrap_or_default().to_string())),
-            Err(e) => {
-                let e = self.e("DescribeDBInstances", e.into_service_error());
-                if e.not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        Ok(self
+            .call("DescribeDBInstances", sent)
+            .found()?
+            .and_then(|o| {
+                o.db_instances()
+                    .first()
+                    .map(|i| i.db_instance_status().unwrap_or_default().to_string())
+            }))
     }
 
     pub async fn create_instance(
@@ -453,7 +444,8 @@ impl Cloud {
         class: &str,
         t: &BTreeMap<String, String>,
     ) -> CallResult<()> {
-        self.rds
+        let sent = self
+            .rds
             .create_db_instance()
             .db_instance_identifier(id)
             .db_cluster_identifier(cluster)
@@ -461,145 +453,107 @@ impl Cloud {
             .db_instance_class(class)
             .set_tags(Some(tags(t)))
             .send()
-            .await
-            .map_err(|e| self.e("CreateDBInstance", e.into_service_error()))?;
+            .await;
+        self.call("CreateDBInstance", sent)?;
         Ok(())
     }
 
     pub async fn delete_instance(&self, id: &str) -> CallResult<()> {
-        match self
+        let sent = self
             .rds
             .delete_db_instance()
             .db_instance_identifier(id)
             .skip_final_snapshot(true)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = self.e("DeleteDBInstance", e.into_service_error());
-                if e.not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        self.call("DeleteDBInstance", sent).gone_is_fine()
+    }
+
+    /// ModifyDBCluster of `id`, applied now, with what `set` adds to the request.
+    async fn modify_cluster(
+        &self,
+        id: &str,
+        set: impl FnOnce(ModifyDBClusterFluentBuilder) -> ModifyDBClusterFluentBuilder,
+    ) -> CallResult<()> {
+        let r = self
+            .rds
+            .modify_db_cluster()
+            .db_cluster_identifier(id)
+            .apply_immediately(true);
+        self.call("ModifyDBCluster", set(r).send().await)?;
+        Ok(())
     }
 
     pub async fn rename_cluster(&self, id: &str, new_id: &str) -> CallResult<()> {
-        self.rds
-            .modify_db_cluster()
-            .db_cluster_identifier(id)
-            .new_db_cluster_identifier(new_id)
-            .apply_immediately(true)
-            .send()
+        self.modify_cluster(id, |r| r.new_db_cluster_identifier(new_id))
             .await
-            .map_err(|e| self.e("ModifyDBCluster", e.into_service_error()))?;
-        Ok(())
     }
 
     pub async fn set_password(&self, id: &str, password: &str) -> CallResult<()> {
-        self.rds
-            .modify_db_cluster()
-            .db_cluster_identifier(id)
-            .master_user_password(password)
-            .apply_immediately(true)
-            .send()
+        self.modify_cluster(id, |r| r.master_user_password(password))
             .await
-            .map_err(|e| self.e("ModifyDBCluster", e.into_service_error()))?;
-        Ok(())
     }
 
     pub async fn set_deletion_protection(&self, id: &str, on: bool) -> CallResult<()> {
-        self.rds
-            .modify_db_cluster()
-            .db_cluster_identifier(id)
-            .deletion_protection(on)
-            .apply_immediately(true)
-            .send()
-            .await
-            .map_err(|e| self.e("ModifyDBCluster", e.into_service_error()))?;
-        Ok(())
+        self.modify_cluster(id, |r| r.deletion_protection(on)).await
     }
 
     pub async fn add_tags(&self, arn: &str, t: &BTreeMap<String, String>) -> CallResult<()> {
-        self.rds
+        let sent = self
+            .rds
             .add_tags_to_resource()
             .resource_name(arn)
             .set_tags(Some(tags(t)))
             .send()
-            .await
-            .map_err(|e| self.e("AddTagsToResource", e.into_service_error()))?;
+            .await;
+        self.call("AddTagsToResource", sent)?;
         Ok(())
     }
 
     pub async fn delete_cluster(&self, id: &str) -> CallResult<()> {
-        match self
+        let sent = self
             .rds
             .delete_db_cluster()
             .db_cluster_identifier(id)
             .skip_final_snapshot(true)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = self.e("DeleteDBCluster", e.into_service_error());
-                if e.not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        self.call("DeleteDBCluster", sent).gone_is_fine()
     }
 
     pub async fn subnet_group(&self, name: &str) -> CallResult<Option<SubnetGroupInfo>> {
-        match self
+        let sent = self
             .rds
             .describe_db_subnet_groups()
             .db_subnet_group_name(name)
             .send()
-            .await
-        {
-            Ok(o) => Ok(o.db_subnet_groups().first().map(|g| SubnetGroupInfo {
-                name: g.db_subnet_group_name().unwrap_or(name).to_string(),
-                vpc_id: g.vpc_id().filter(|v| !v.is_empty()).map(str::to_string),
-            })),
-            Err(e) => {
-                let e = self.e("DescribeDBSubnetGroups", e.into_service_error());
-                if e.not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        Ok(self
+            .call("DescribeDBSubnetGroups", sent)
+            .found()?
+            .and_then(|o| {
+                o.db_subnet_groups().first().map(|g| SubnetGroupInfo {
+                    name: g.db_subnet_group_name().unwrap_or(name).to_string(),
+                    vpc_id: g.vpc_id().filter(|v| !v.is_empty()).map(str::to_string),
+                })
+            }))
     }
 
     // --- EC2 ------------------------------------------------------------------------------
 
     /// The security group with this id (`sg-...`), if the account has it.
     pub async fn security_group(&self, id: &str) -> CallResult<Option<SecurityGroupInfo>> {
-        match self
+        let sent = self
             .ec2
             .describe_security_groups()
             .group_ids(id)
             .send()
-            .await
-        {
-            Ok(o) => Ok(o.security_groups().first().map(security_group_info)),
-            Err(e) => {
-                let e = self.e("DescribeSecurityGroups", e.into_service_error());
-                // InvalidGroup.NotFound; a malformed id cannot exist either
-                if e.not_found() || e.code.starts_with("InvalidGroup") {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        Ok(self
+            .call("DescribeSecurityGroups", sent)
+            // InvalidGroup.NotFound; a malformed id cannot exist either
+            .found_or(|e| e.code.starts_with("InvalidGroup"))?
+            .and_then(|o| o.security_groups().first().map(security_group_info)))
     }
 
     /// The security groups called `name` (group names are unique per VPC, not per account),
@@ -617,10 +571,7 @@ impl Cloud {
         if let Some(v) = vpc {
             r = r.filters(Filter::builder().name("vpc-id").values(v).build());
         }
-        let o = r
-            .send()
-            .await
-            .map_err(|e| self.e("DescribeSecurityGroups", e.into_service_error()))?;
+        let o = self.call("DescribeSecurityGroups", r.send().await)?;
         Ok(o.security_groups()
             .iter()
             .map(security_group_info)
@@ -628,54 +579,40 @@ impl Cloud {
     }
 
     pub async fn parameter_group_exists(&self, name: &str) -> CallResult<bool> {
-        match self
+        let sent = self
             .rds
             .describe_db_cluster_parameter_groups()
             .db_cluster_parameter_group_name(name)
             .send()
-            .await
-        {
-            Ok(o) => Ok(!o.db_cluster_parameter_groups().is_empty()),
-            Err(e) => {
-                let e = self.e("DescribeDBClusterParameterGroups", e.into_service_error());
-                if e.not_found() {
-                    Ok(false)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        Ok(self
+            .call("DescribeDBClusterParameterGroups", sent)
+            .found()?
+            .is_some_and(|o| !o.db_cluster_parameter_groups().is_empty()))
     }
 
     // --- KMS ------------------------------------------------------------------------------
 
     pub async fn key(&self, id: &str) -> CallResult<Option<KeyInfo>> {
-        match self.kms.describe_key().key_id(id).send().await {
-            Ok(o) => Ok(o.key_metadata().map(|m| KeyInfo {
+        let sent = self.kms.describe_key().key_id(id).send().await;
+        Ok(self.call("DescribeKey", sent).found()?.and_then(|o| {
+            o.key_metadata().map(|m| KeyInfo {
                 arn: m.arn().unwrap_or_default().to_string(),
                 aws_managed: m.key_manager().map(|k| k.as_str()) == Some("AWS"),
                 enabled: m.enabled(),
-            })),
-            Err(e) => {
-                let e = self.e("DescribeKey", e.into_service_error());
-                if e.not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            })
+        }))
     }
 
     pub async fn key_policy(&self, key_arn: &str) -> CallResult<Option<String>> {
-        let o = self
+        let sent = self
             .kms
             .get_key_policy()
             .key_id(key_arn)
             .policy_name("default")
             .send()
-            .await
-            .map_err(|e| self.e("GetKeyPolicy", e.into_service_error()))?;
+            .await;
+        let o = self.call("GetKeyPolicy", sent)?;
         Ok(o.policy().map(str::to_string))
     }
 
@@ -683,20 +620,13 @@ impl Cloud {
 
     /// The secret's value, if the secret exists.
     pub async fn secret(&self, name: &str) -> CallResult<Option<(String, String)>> {
-        match self.sm.get_secret_value().secret_id(name).send().await {
-            Ok(o) => Ok(Some((
+        let sent = self.sm.get_secret_value().secret_id(name).send().await;
+        Ok(self.call("GetSecretValue", sent).found()?.map(|o| {
+            (
                 o.arn().unwrap_or_default().to_string(),
                 o.secret_string().unwrap_or_default().to_string(),
-            ))),
-            Err(e) => {
-                let e = self.e("GetSecretValue", e.into_service_error());
-                if e.not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            )
+        }))
     }
 
     pub async fn create_secret(
@@ -705,69 +635,54 @@ impl Cloud {
         value: &str,
         description: &str,
     ) -> CallResult<String> {
-        let o = self
+        let sent = self
             .sm
             .create_secret()
             .name(name)
             .description(description)
             .secret_string(value)
             .send()
-            .await
-            .map_err(|e| self.e("CreateSecret", e.into_service_error()))?;
+            .await;
+        let o = self.call("CreateSecret", sent)?;
         Ok(o.arn().unwrap_or_default().to_string())
     }
 
     pub async fn delete_secret(&self, name: &str) -> CallResult<()> {
-        match self
+        let sent = self
             .sm
             .delete_secret()
             .secret_id(name)
             .force_delete_without_recovery(true)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = self.e("DeleteSecret", e.into_service_error());
-                if e.not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        self.call("DeleteSecret", sent).gone_is_fine()
     }
 
     pub async fn remove_tags(&self, arn: &str, keys: &[&str]) -> CallResult<()> {
-        self.rds
+        let sent = self
+            .rds
             .remove_tags_from_resource()
             .resource_name(arn)
             .set_tag_keys(Some(keys.iter().map(|k| k.to_string()).collect()))
             .send()
-            .await
-            .map_err(|e| self.e("RemoveTagsFromResource", e.into_service_error()))?;
+            .await;
+        self.call("RemoveTagsFromResource", sent)?;
         Ok(())
     }
 
     // --- Route 53 -------------------------------------------------------------------------
 
     pub async fn hosted_zone(&self, zone: &str) -> CallResult<Option<String>> {
-        match self.route53.get_hosted_zone().id(zone).send().await {
-            Ok(o) => Ok(o.hosted_zone().map(|z| z.name().to_string())),
-            Err(e) => {
-                let e = self.e("GetHostedZone", e.into_service_error());
-                if e.not_found() || e.is("NoSuchHostedZone") {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        let sent = self.route53.get_hosted_zone().id(zone).send().await;
+        Ok(self
+            .call("GetHostedZone", sent)
+            .found_or(|e| e.is("NoSuchHostedZone"))?
+            .and_then(|o| o.hosted_zone().map(|z| z.name().to_string())))
     }
 
     /// The value of the CNAME record `name` in `zone`, if there is one.
     pub async fn cname(&self, zone: &str, name: &str) -> CallResult<Option<String>> {
-        let o = self
+        let sent = self
             .route53
             .list_resource_record_sets()
             .hosted_zone_id(zone)
@@ -775,8 +690,8 @@ impl Cloud {
             .start_record_type(aws_sdk_route53::types::RrType::Cname)
             .max_items(1)
             .send()
-            .await
-            .map_err(|e| self.e("ListResourceRecordSets", e.into_service_error()))?;
+            .await;
+        let o = self.call("ListResourceRecordSets", sent)?;
         let want = name.trim_end_matches('.');
         Ok(o.resource_record_sets()
             .iter()
@@ -834,7 +749,8 @@ impl Cloud {
             .resource_record_set(record)
             .build()
             .map_err(|e| bad(&e.to_string()))?;
-        self.route53
+        let sent = self
+            .route53
             .change_resource_record_sets()
             .hosted_zone_id(zone)
             .change_batch(
@@ -844,8 +760,8 @@ impl Cloud {
                     .map_err(|e| bad(&e.to_string()))?,
             )
             .send()
-            .await
-            .map_err(|e| self.e("ChangeResourceRecordSets", e.into_service_error()))?;
+            .await;
+        self.call("ChangeResourceRecordSets", sent)?;
         Ok(())
     }
 
@@ -853,14 +769,14 @@ impl Cloud {
 
     /// The ARN of this account's active resource share called `name`.
     pub async fn resource_share(&self, name: &str) -> CallResult<Option<String>> {
-        let o = self
+        let sent = self
             .ram
             .get_resource_shares()
             .resource_owner(aws_sdk_ram::types::ResourceOwner::SelfValue)
             .name(name)
             .send()
-            .await
-            .map_err(|e| self.e("GetResourceShares", e.into_service_error()))?;
+            .await;
+        let o = self.call("GetResourceShares", sent)?;
         Ok(o.resource_shares()
             .iter()
             .find(|s| {
@@ -880,7 +796,7 @@ impl Cloud {
         resource_arn: &str,
         principal: &str,
     ) -> CallResult<String> {
-        let o = self
+        let sent = self
             .ram
             .create_resource_share()
             .name(name)
@@ -888,8 +804,8 @@ impl Cloud {
             .principals(principal)
             .allow_external_principals(true)
             .send()
-            .await
-            .map_err(|e| self.e("CreateResourceShare", e.into_service_error()))?;
+            .await;
+        let o = self.call("CreateResourceShare", sent)?;
         Ok(o.resource_share()
             .and_then(|s| s.resource_share_arn())
             .unwrap_or_default()
@@ -897,23 +813,13 @@ impl Cloud {
     }
 
     pub async fn delete_resource_share(&self, arn: &str) -> CallResult<()> {
-        match self
+        let sent = self
             .ram
             .delete_resource_share()
             .resource_share_arn(arn)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = self.e("DeleteResourceShare", e.into_service_error());
-                if e.not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await;
+        self.call("DeleteResourceShare", sent).gone_is_fine()
     }
 }
 

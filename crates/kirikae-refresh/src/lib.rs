@@ -191,8 +191,5 @@ pub fn list(state_dir: &std::path::Path) -> Vec<RunState> {
 pub fn status(state_dir: &std::path::Path, run_id: &str) -> Result<RunState, RefreshError> {
     let j = Journal::find(state_dir, run_id)
         .ok_or_else(|| RefreshError::UnknownRun(run_id.into(), state_dir.to_path_buf()))?;
-    j.replay().map_err(|error| RefreshError::Journal {
-        path: j.path.clone(),
-        error,
-    })
+    j.replay().map_err(run::journal_error(&j))
 }

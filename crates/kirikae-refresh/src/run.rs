@@ -89,6 +89,26 @@ impl Names {
     }
 }
 
+/// An I/O error of `journal`, naming it.
+pub(crate) fn journal_error(journal: &Journal) -> impl Fn(std::io::Error) -> RefreshError + '_ {
+    |error| RefreshError::Journal {
+        path: journal.path.clone(),
+        error,
+    }
+}
+
+/// Journals `event`, then reads the run's state back from the journal.
+fn append_and_replay(
+    journal: &Journal,
+    event: &str,
+    fields: Value,
+) -> Result<RunState, RefreshError> {
+    journal
+        .append(event, fields)
+        .map_err(journal_error(journal))?;
+    journal.replay().map_err(journal_error(journal))
+}
+
 fn new_run_id() -> String {
     let t: String = kirikae_aws::format_utc(std::time::SystemTime::now())
         .chars()
@@ -97,6 +117,16 @@ fn new_run_id() -> String {
     let rand = kirikae_mask::prf::Prf::random().key_hex()[..4].to_string();
     // 20261125-040012-3f2a: sorts by time, fits an RDS identifier after the target's name
     format!("{}-{}-{rand}", &t[..8.min(t.len())], &t[8.min(t.len())..])
+}
+
+/// What [`Ctx::wait`] still waits for of a thing that is to become available, by its status:
+/// `None` once it is.
+fn not_available(status: Option<String>) -> Option<String> {
+    match status {
+        Some(s) if s == "available" => None,
+        Some(s) => Some(s),
+        None => Some("not visible yet".into()),
+    }
 }
 
 struct Ctx<'a> {
@@ -112,10 +142,7 @@ impl Ctx<'_> {
     fn log(&self, event: &str, fields: Value) -> Result<(), RefreshError> {
         self.journal
             .append(event, fields)
-            .map_err(|error| RefreshError::Journal {
-                path: self.journal.path.clone(),
-                error,
-            })
+            .map_err(journal_error(&self.journal))
     }
 
     fn say(&self, text: &str) {
@@ -208,11 +235,7 @@ impl Ctx<'_> {
         copy: bool,
     ) -> Result<(), RefreshError> {
         self.wait(step, &format!("cluster {id}"), copy, || async {
-            Ok(match cloud.cluster(id).await? {
-                Some(c) if c.status == "available" => None,
-                Some(c) => Some(c.status),
-                None => Some("not visible yet".into()),
-            })
+            Ok(not_available(cloud.cluster(id).await?.map(|c| c.status)))
         })
         .await
     }
@@ -224,11 +247,7 @@ impl Ctx<'_> {
         id: &str,
     ) -> Result<(), RefreshError> {
         self.wait(step, &format!("snapshot {id}"), true, || async {
-            Ok(match cloud.snapshot(id).await? {
-                Some(s) if s.status == "available" => None,
-                Some(s) => Some(s.status),
-                None => Some("not visible yet".into()),
-            })
+            Ok(not_available(cloud.snapshot(id).await?.map(|s| s.status)))
         })
         .await
     }
@@ -241,12 +260,9 @@ impl Ctx<'_> {
         gone: bool,
     ) -> Result<(), RefreshError> {
         self.wait(step, &format!("instance {id}"), false, || async {
-            Ok(match (cloud.instance_status(id).await?, gone) {
-                (None, true) => None,
-                (Some(s), false) if s == "available" => None,
-                (Some(s), _) => Some(s),
-                (None, false) => Some("not visible yet".into()),
-            })
+            let status = cloud.instance_status(id).await?;
+            // being deleted: waited for until it is gone, whatever its status
+            Ok(if gone { status } else { not_available(status) })
         })
         .await
     }
@@ -285,20 +301,12 @@ impl Refresh {
                 error,
             }
         })?;
-        journal
-            .append(
-                "started",
-                json!({"name": self.name, "run_id": run_id, "keep_on_failure": opts.keep_on_failure,
-                       "strategy": self.settings.strategy}),
-            )
-            .map_err(|error| RefreshError::Journal {
-                path: journal.path.clone(),
-                error,
-            })?;
-        let st = journal.replay().map_err(|error| RefreshError::Journal {
-            path: journal.path.clone(),
-            error,
-        })?;
+        let st = append_and_replay(
+            &journal,
+            "started",
+            json!({"name": self.name, "run_id": run_id, "keep_on_failure": opts.keep_on_failure,
+                   "strategy": self.settings.strategy}),
+        )?;
         self.drive(journal, st, reporter).await
     }
 
@@ -361,11 +369,7 @@ pub async fn resume(
     let state_dir = kirikae_aws::state::state_dir(estate.config().state_dir.as_deref());
     let journal = Journal::find(&state_dir, run_id)
         .ok_or_else(|| RefreshError::UnknownRun(run_id.into(), state_dir.clone()))?;
-    let jerr = |error| RefreshError::Journal {
-        path: journal.path.clone(),
-        error,
-    };
-    let st = journal.replay().map_err(jerr)?;
+    let st = journal.replay().map_err(journal_error(&journal))?;
     if st.finished {
         return Err(RefreshError::Refused(format!(
             "run {run_id} already finished: nothing to resume"
@@ -379,19 +383,11 @@ pub async fn resume(
     }
     let refresh = Refresh::open(estate, &st.name).await?;
     refresh.check_confirm(opts.confirm.as_deref())?;
-    journal
-        .append(
-            "resumed",
-            json!({"keep_on_failure": opts.keep_on_failure || st.keep_on_failure}),
-        )
-        .map_err(|error| RefreshError::Journal {
-            path: journal.path.clone(),
-            error,
-        })?;
-    let st = journal.replay().map_err(|error| RefreshError::Journal {
-        path: journal.path.clone(),
-        error,
-    })?;
+    let st = append_and_replay(
+        &journal,
+        "resumed",
+        json!({"keep_on_failure": opts.keep_on_failure || st.keep_on_failure}),
+    )?;
     refresh.drive(journal, st, reporter).await
 }
 
@@ -657,21 +653,33 @@ async fn clone_cluster(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     Ok(json!({"cluster": id}))
 }
 
+/// The tags of what a run makes: the refresh and the run.
+fn run_tags(ctx: &Ctx<'_>) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (REFRESH_TAG.to_string(), ctx.r.name.clone()),
+        (RUN_TAG.to_string(), ctx.st.run_id.clone()),
+    ])
+}
+
+/// A snapshot `id` of the source account's `cluster` (unless a rerun finds it), available.
+async fn snapshot_in_source(
+    ctx: &mut Ctx<'_>,
+    step: RefreshStep,
+    cluster: &str,
+    id: &str,
+) -> Result<(), RefreshError> {
+    let src = ctx.r.source.clone();
+    if src.snapshot(id).await?.is_none() {
+        ctx.created("snapshot", &src, id)?;
+        src.create_snapshot(cluster, id, &run_tags(ctx)).await?;
+    }
+    ctx.wait_snapshot(step, &src, id).await
+}
+
 async fn create_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let id = ctx.names.snapshot.clone();
-    if ctx.r.source.snapshot(&id).await?.is_none() {
-        ctx.created("snapshot", &ctx.r.source.clone(), &id)?;
-        let tags = BTreeMap::from([
-            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
-            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
-        ]);
-        ctx.r
-            .source
-            .create_snapshot(&ctx.r.settings.source.cluster, &id, &tags)
-            .await?;
-    }
-    ctx.wait_snapshot(RefreshStep::CreateSnapshot, &ctx.r.source, &id)
-        .await?;
+    let cluster = ctx.r.settings.source.cluster.clone();
+    snapshot_in_source(ctx, RefreshStep::CreateSnapshot, &cluster, &id).await?;
     Ok(json!({"snapshot": id}))
 }
 
@@ -686,11 +694,10 @@ async fn reencrypt_snapshot(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     };
     if ctx.r.source.snapshot(&id).await?.is_none() {
         ctx.created("snapshot", &ctx.r.source.clone(), &id)?;
-        let tags = BTreeMap::from([
-            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
-            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
-        ]);
-        ctx.r.source.copy_snapshot(&base, &id, &key, &tags).await?;
+        ctx.r
+            .source
+            .copy_snapshot(&base, &id, &key, &run_tags(ctx))
+            .await?;
     }
     ctx.wait_snapshot(RefreshStep::ReencryptSnapshot, &ctx.r.source, &id)
         .await?;
@@ -748,10 +755,7 @@ async fn create_writer(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let id = ctx.names.writer.clone();
     if ctx.r.target.instance_status(&id).await?.is_none() {
         ctx.created("instance", &ctx.r.target.clone(), &id)?;
-        let tags = BTreeMap::from([
-            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
-            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
-        ]);
+        let tags = run_tags(ctx);
         ctx.r
             .target
             .create_instance(
@@ -852,10 +856,7 @@ async fn restore_in_source(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
             security_groups: ctx.r.settings.source.security_groups.clone(),
             kms_key: None,
             parameter_group: None,
-            tags: BTreeMap::from([
-                (REFRESH_TAG.to_string(), ctx.r.name.clone()),
-                (RUN_TAG.to_string(), ctx.st.run_id.clone()),
-            ]),
+            tags: run_tags(ctx),
         };
         ctx.created("cluster", &src, &id)?;
         src.restore_from_snapshot(&snap.arn, &spec).await?;
@@ -881,19 +882,9 @@ async fn restore_in_source(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 }
 
 async fn snapshot_masked(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
-    let src = ctx.r.source.clone();
     let id = ctx.names.snapshot_masked.clone();
-    if src.snapshot(&id).await?.is_none() {
-        ctx.created("snapshot", &src, &id)?;
-        let tags = BTreeMap::from([
-            (REFRESH_TAG.to_string(), ctx.r.name.clone()),
-            (RUN_TAG.to_string(), ctx.st.run_id.clone()),
-        ]);
-        src.create_snapshot(&ctx.names.temp_cluster, &id, &tags)
-            .await?;
-    }
-    ctx.wait_snapshot(RefreshStep::SnapshotMasked, &src, &id)
-        .await?;
+    let cluster = ctx.names.temp_cluster.clone();
+    snapshot_in_source(ctx, RefreshStep::SnapshotMasked, &cluster, &id).await?;
     Ok(json!({"snapshot": id}))
 }
 
@@ -1093,6 +1084,29 @@ async fn answers(ctx: &Ctx<'_>) -> Result<(), String> {
     Ok(())
 }
 
+/// Tries `check` up to 5 times, waiting longer after each failure: empty once it succeeds,
+/// else the last failure.
+async fn last_failure<F, Fut>(mut check: F) -> String
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut last = String::new();
+    for attempt in 0..5u32 {
+        match check().await {
+            Ok(()) => {
+                last.clear();
+                break;
+            }
+            Err(e) => {
+                last = e;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
+            }
+        }
+    }
+    last
+}
+
 async fn switch_over(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let detail = match ctx.r.settings.switch.clone() {
         kirikae_config::SwitchMethod::Rename => switch_rename(ctx).await?,
@@ -1151,36 +1165,23 @@ async fn switch_cname(ctx: &mut Ctx<'_>, zone: &str, record: &str) -> Result<Val
     }
     let flip_ms = flip.elapsed().as_millis() as u64;
     // The check through the name: the record's value, with the new cluster's credentials.
-    let mut last = String::new();
-    for attempt in 0..5u32 {
-        let r: Result<(), String> = async {
-            let host = t
-                .cname(zone, record)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or(format!("no record {record}"))?;
-            if host != endpoint {
-                return Err(format!("{record} points to {host}, not {endpoint}"));
-            }
-            let url = db_url_via(ctx, &new_id, Some(&host))
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
-            conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
-            Ok(())
+    let last = last_failure(|| async {
+        let host = t
+            .cname(zone, record)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("no record {record}"))?;
+        if host != endpoint {
+            return Err(format!("{record} points to {host}, not {endpoint}"));
         }
-        .await;
-        match r {
-            Ok(()) => {
-                last.clear();
-                break;
-            }
-            Err(e) => {
-                last = e;
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
-            }
-        }
-    }
+        let url = db_url_via(ctx, &new_id, Some(&host))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
+        conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
+        Ok(())
+    })
+    .await;
     if !last.is_empty() {
         ctx.say(&format!(
             "switch_over: the new cluster does not answer through {record} ({last}): rolling back, {record} -> {}",
@@ -1255,19 +1256,7 @@ async fn switch_rename(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
         retired_list.push(retired.clone());
     }
     // The check through the switched name, a few tries (DNS and sessions settle on AWS).
-    let mut last = String::new();
-    for attempt in 0..5u32 {
-        match answers(ctx).await {
-            Ok(()) => {
-                last.clear();
-                break;
-            }
-            Err(e) => {
-                last = e;
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
-            }
-        }
-    }
+    let last = last_failure(|| answers(ctx)).await;
     if !last.is_empty() {
         ctx.say(&format!(
             "switch_over: the new cluster does not answer through {name} ({last}): rolling back"
@@ -1335,6 +1324,16 @@ async fn retire_old(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     Ok(json!({"deleted": delete, "kept": retired[retired.len().saturating_sub(keep)..]}))
 }
 
+/// The kinds of what a run creates, in the order they are removed.
+const CLEAN_UP_ORDER: [&str; 6] = [
+    "instance",
+    "cluster",
+    "secret",
+    "snapshot_share",
+    "snapshot",
+    "ram_share",
+];
+
 /// Removes every created resource of `kind` still there.
 async fn remove_kind(ctx: &mut Ctx<'_>, kind: &str) -> Result<(), RefreshError> {
     let items: Vec<Created> = ctx
@@ -1375,14 +1374,7 @@ async fn clean_up(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let before = ctx.st.left_over();
     // The temporary cluster of mask_in = "source" (the new cluster, its writer and secret
     // were taken off the list at the switch-over), then the snapshots and shares.
-    for kind in [
-        "instance",
-        "cluster",
-        "secret",
-        "snapshot_share",
-        "snapshot",
-        "ram_share",
-    ] {
+    for kind in CLEAN_UP_ORDER {
         remove_kind(ctx, kind).await?;
     }
     Ok(
@@ -1393,14 +1385,7 @@ async fn clean_up(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 /// After a failure: everything the run created and still has, newest first. The serving
 /// cluster was never touched before the switch-over, so nothing of it needs undoing.
 async fn clean_up_failed(ctx: &mut Ctx<'_>) -> Result<(), RefreshError> {
-    for kind in [
-        "instance",
-        "cluster",
-        "secret",
-        "snapshot_share",
-        "snapshot",
-        "ram_share",
-    ] {
+    for kind in CLEAN_UP_ORDER {
         remove_kind(ctx, kind).await?;
     }
     Ok(())

@@ -34,6 +34,31 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// `kirikae mask <args> --url <db> --rules <rules>`.
+fn mask(args: &[&str], db: &TestDb, rules: &Path) -> Command {
+    let mut c = kirikae();
+    c.arg("mask")
+        .args(args)
+        .args(["--url", &db.url, "--rules"])
+        .arg(rules);
+    c
+}
+
+/// The same with the masking key and `--state-dir <state>` (run, verify).
+fn mask_with_state(args: &[&str], db: &TestDb, rules: &Path, key: &str, state: &Path) -> Command {
+    let mut c = mask(args, db, rules);
+    c.env("KIRIKAE_MASK_KEY", key).arg("--state-dir").arg(state);
+    c
+}
+
+/// Runs the command, asserts its exit code, and returns its stdout and stderr.
+fn exits(c: &mut Command, code: i32) -> (String, String) {
+    let o = c.output().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(code), "{out}\n{err}");
+    (out, err)
+}
+
 #[tokio::test]
 async fn check_lists_every_problem_and_run_refuses() {
     let db = TestDb::new(Dialect::MySql, "check");
@@ -68,13 +93,7 @@ a_id = "keep"
 id = "keep"
 "#,
     );
-    let o = kirikae()
-        .args(["mask", "check", "--url", &db.url, "--rules"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    let (out, _) = exits(&mut mask(&["check"], &db, &rules), 1);
     for expected in [
         "email: hash of length 12 does not fit column email (varchar(10))",
         "n: email needs",
@@ -88,11 +107,7 @@ id = "keep"
         assert!(out.contains(expected), "{expected} missing from:\n{out}");
     }
     // The same as JSON, each problem with its stable id.
-    let o = kirikae()
-        .args([
-            "mask", "check", "--output", "json", "--url", &db.url, "--rules",
-        ])
-        .arg(&rules)
+    let o = mask(&["check", "--output", "json"], &db, &rules)
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -118,31 +133,22 @@ id = "keep"
         ]
     );
     // run performs the same check first and touches nothing.
-    let o = kirikae()
-        .env("KIRIKAE_MASK_KEY", "k")
-        .args(["mask", "run", "--url", &db.url, "--rules"])
-        .arg(&rules)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    let (_, err) = exits(
+        &mut mask_with_state(&["run"], &db, &rules, "k", &dir.path().join("state")),
+        1,
+    );
     assert!(err.contains("nothing was masked"), "{err}");
     assert_eq!(
         db.rows("SELECT email FROM a").await,
         vec![vec![Some("a@b.jp".to_string())]]
     );
     // A table without a primary key and without `key`.
-    let o = kirikae()
-        .args(["mask", "check", "--url", &db.url, "--rules"])
-        .arg(write(
-            dir.path(),
-            "nokey.toml",
-            "[tables.b.columns]\nx = \"keep\"\n",
-        ))
-        .output()
-        .unwrap();
+    let nokey = write(
+        dir.path(),
+        "nokey.toml",
+        "[tables.b.columns]\nx = \"keep\"\n",
+    );
+    let o = mask(&["check"], &db, &nokey).output().unwrap();
     assert!(
         text(&o).0.contains("table has no primary key"),
         "{}",
@@ -186,12 +192,13 @@ async fn init_check_run_verify(d: Dialect) {
     db.exec(PEOPLE_DATA).await;
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.toml");
-    let o = kirikae()
-        .args(["mask", "init", "--url", &db.url, "--out"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let init = || {
+        let mut c = kirikae();
+        c.args(["mask", "init", "--url", &db.url, "--out"])
+            .arg(&rules);
+        c
+    };
+    exits(&mut init(), 0);
     let toml = std::fs::read_to_string(&rules).unwrap();
     for expected in [
         r#"shimei = { transform = "person_name", locale = "ja" }"#,
@@ -209,38 +216,15 @@ async fn init_check_run_verify(d: Dialect) {
         assert!(toml.contains(expected), "{expected} missing from:\n{toml}");
     }
     // Refuses to overwrite.
-    let o = kirikae()
-        .args(["mask", "init", "--url", &db.url, "--out"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let o = kirikae()
-        .args(["mask", "check", "--url", &db.url, "--rules"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    exits(&mut init(), 2);
+    exits(&mut mask(&["check"], &db, &rules), 0);
     // Run with the starter rules (streaming path: card and text_scrub are Rust-only).
     let state = dir.path().join("state");
-    let o = kirikae()
-        .env("KIRIKAE_MASK_KEY", "init test key")
-        .args([
-            "mask",
-            "run",
-            "--chunk-rows",
-            "2",
-            "--url",
-            &db.url,
-            "--rules",
-        ])
-        .arg(&rules)
-        .arg("--state-dir")
-        .arg(&state)
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let key = "init test key";
+    let (_, err) = exits(
+        &mut mask_with_state(&["run", "--chunk-rows", "2"], &db, &rules, key, &state),
+        0,
+    );
     assert!(
         err.contains("kokyaku: load (Rust transforms, bulk load into the new table)"),
         "{err}"
@@ -260,18 +244,10 @@ async fn init_check_run_verify(d: Dialect) {
     assert!(!rows[2][3].as_deref().unwrap().contains("jiro@gmail.com"));
     assert_ne!(rows[0][4].as_deref(), Some("4111 1111 1111 1111"));
     assert_eq!(rows[0][5].as_deref(), Some("gold"));
-    let o = kirikae()
-        .env("KIRIKAE_MASK_KEY", "init test key")
-        .args([
-            "mask", "verify", "--output", "json", "--url", &db.url, "--rules",
-        ])
-        .arg(&rules)
-        .arg("--state-dir")
-        .arg(&state)
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (out, _) = exits(
+        &mut mask_with_state(&["verify", "--output", "json"], &db, &rules, key, &state),
+        0,
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["ok"], true);
     assert!(Path::new(v["report_file"].as_str().unwrap()).exists());
@@ -308,33 +284,27 @@ INSERT INTO big SELECT s, 'user' || s || '@example.com', 'name ' || (s % 977), C
     }
 }
 
-/// Masking in place needs the masked columns out of unique indexes.
-async fn drop_email_unique(db: &TestDb) {
-    let mut conn = db.conn().await;
-    let sql = db.pick(
-        "ALTER TABLE big DROP INDEX email",
-        "ALTER TABLE big DROP CONSTRAINT big_email_key",
-    );
-    conn.exec(sql).await.unwrap();
+/// A database holding `big`, for masking by `path`: masking in place needs the masked columns
+/// out of unique indexes.
+async fn big_db(d: Dialect, name: &str, path: &str) -> TestDb {
+    let db = TestDb::new(d, name);
+    big_table(&db).await;
+    if path == "update" {
+        let mut conn = db.conn().await;
+        let sql = db.pick(
+            "ALTER TABLE big DROP INDEX email",
+            "ALTER TABLE big DROP CONSTRAINT big_email_key",
+        );
+        conn.exec(sql).await.unwrap();
+    }
+    db
 }
 
+const RESUME_KEY: &str = "resume test key";
+
 fn run_cmd(db: &TestDb, rules: &Path, state: &Path, resume: bool, path: &str) -> Command {
-    let mut c = kirikae();
-    c.env("KIRIKAE_MASK_KEY", "resume test key")
-        .args([
-            "mask",
-            "run",
-            "--path",
-            path,
-            "--chunk-rows",
-            "5000",
-            "--url",
-            &db.url,
-            "--rules",
-        ])
-        .arg(rules)
-        .arg("--state-dir")
-        .arg(state);
+    let args = ["run", "--path", path, "--chunk-rows", "5000"];
+    let mut c = mask_with_state(&args, db, rules, RESUME_KEY, state);
     if resume {
         c.arg("--resume");
     }
@@ -365,23 +335,15 @@ async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
     let dir = tempfile::tempdir().unwrap();
     let rules = write(dir.path(), "rules.toml", &rules_text);
     // The clean run.
-    let clean = TestDb::new(d, "clean");
-    big_table(&clean).await;
-    if path == "update" {
-        drop_email_unique(&clean).await;
-    }
-    let o = run_cmd(&clean, &rules, &dir.path().join("clean"), false, path)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let clean = big_db(d, "clean", path).await;
+    exits(
+        &mut run_cmd(&clean, &rules, &dir.path().join("clean"), false, path),
+        0,
+    );
     let expected = checksum(&clean).await;
     drop(clean);
 
-    let db = TestDb::new(d, "resume");
-    big_table(&db).await;
-    if path == "update" {
-        drop_email_unique(&db).await;
-    }
+    let db = big_db(d, "resume", path).await;
     let state = dir.path().join("state");
     let mut child = run_cmd(&db, &rules, &state, false, path)
         .stdout(std::process::Stdio::null())
@@ -430,12 +392,9 @@ async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
         }
     }
     // A new run without --resume refuses: the interrupted one must be finished first.
-    let o = run_cmd(&db, &rules, &state, false, path).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("--resume"), "{}", text(&o).1);
-    let o = run_cmd(&db, &rules, &state, true, path).output().unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (_, err) = exits(&mut run_cmd(&db, &rules, &state, false, path), 2);
+    assert!(err.contains("--resume"), "{err}");
+    let (out, err) = exits(&mut run_cmd(&db, &rules, &state, true, path), 0);
     assert!(err.contains("resuming"), "{err}");
     if path == "update" {
         assert!(out.contains("key-chunked UPDATEs in place"), "{out}");
@@ -445,15 +404,10 @@ async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
         expected,
         "resumed result differs from a clean run"
     );
-    let o = kirikae()
-        .env("KIRIKAE_MASK_KEY", "resume test key")
-        .args(["mask", "verify", "--url", &db.url, "--rules"])
-        .arg(&rules)
-        .arg("--state-dir")
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    exits(
+        &mut mask_with_state(&["verify"], &db, &rules, RESUME_KEY, &state),
+        0,
+    );
     let journal = std::fs::read_to_string(state.join("journal.jsonl")).unwrap();
     assert!(
         journal
@@ -542,25 +496,18 @@ async fn employees_sample_with_its_example_rules() {
         .rows("SELECT emp_no, first_name, last_name, birth_date, hire_date FROM employees ORDER BY emp_no LIMIT 3")
         .await;
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/masking/employees.toml");
-    let o = kirikae()
-        .args(["mask", "check", "--url", &db.url, "--rules"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    exits(&mut mask(&["check"], &db, &rules), 0);
     let dir = tempfile::tempdir().unwrap();
-    let o = kirikae()
-        .env("KIRIKAE_MASK_KEY", "employees")
-        .args([
-            "mask", "run", "--output", "json", "--url", &db.url, "--rules",
-        ])
-        .arg(&rules)
-        .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (out, _) = exits(
+        &mut mask_with_state(
+            &["run", "--output", "json"],
+            &db,
+            &rules,
+            "employees",
+            dir.path(),
+        ),
+        0,
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let paths: Vec<(String, String, u64)> = v["tables"]
         .as_array()
@@ -604,16 +551,10 @@ async fn employees_sample_with_its_example_rules() {
         db.rows("SELECT COUNT(*) FROM current_dept_emp").await,
         vec![vec![Some("10000".to_string())]]
     );
-    let o = kirikae()
-        .env("KIRIKAE_MASK_KEY", "employees")
-        .args(["mask", "verify", "--url", &db.url, "--rules"])
-        .arg(&rules)
-        .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (out, _) = exits(
+        &mut mask_with_state(&["verify"], &db, &rules, "employees", dir.path()),
+        0,
+    );
     assert!(out.contains("verify: no findings"), "{out}");
 }
 
@@ -653,17 +594,13 @@ DELETE FROM audit;",
          [tables.audit.columns]\nid = \"keep\"\nwhat = \"keep\"\n",
     );
     let state = dir.path().join("state");
-    let o = run_cmd(&db, &rules, &state, false, "auto")
-        .env("KIRIKAE_MASK_FAULT", fault)
-        .output()
-        .unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    let (_, err) = exits(
+        run_cmd(&db, &rules, &state, false, "auto").env("KIRIKAE_MASK_FAULT", fault),
+        1,
+    );
     assert!(err.contains(&format!("injected fault at {fault}")), "{err}");
-    let o = run_cmd(&db, &rules, &state, true, "auto").output().unwrap();
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
-    let prf = kirikae_mask::prf::Prf::from_secret(b"resume test key");
+    exits(&mut run_cmd(&db, &rules, &state, true, "auto"), 0);
+    let prf = kirikae_mask::prf::Prf::from_secret(RESUME_KEY.as_bytes());
     let hash =
         kirikae_mask::transforms::build(&toml_value(r#"{ transform = "hash", length = 32 }"#))
             .unwrap();

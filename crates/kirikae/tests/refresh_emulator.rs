@@ -14,15 +14,19 @@ use support::{edit, repo_root, run, text, venv_bin, Emulator};
 const ORIGINAL_FIRST: &str = "Georgi";
 const ORIGINAL_LAST: &str = "Facello";
 
-fn world(emu: &Emulator, args: &[&str]) -> String {
-    let out = Command::new(venv_bin("python"))
-        .arg(repo_root().join("crates/kirikae/tests/support/refresh_world.py"))
+/// `refresh_world.py <command> <emulator url> <args...>`.
+fn world_command(emu: &Emulator, args: &[&str]) -> Command {
+    let mut c = Command::new(venv_bin("python"));
+    c.arg(repo_root().join("crates/kirikae/tests/support/refresh_world.py"))
         .arg(args[0])
         .arg(&emu.url)
         .args(&args[1..])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
+        .env("PYTHONPATH", repo_root().join("emulator"));
+    c
+}
+
+fn world(emu: &Emulator, args: &[&str]) -> String {
+    let out = world_command(emu, args).output().unwrap();
     assert!(
         out.status.success(),
         "refresh_world {args:?}: {}",
@@ -39,7 +43,38 @@ fn leftovers(emu: &Emulator) -> Vec<String> {
     serde_json::from_str(&world(emu, &["leftovers"])).unwrap()
 }
 
-fn refresh(config: &Path, args: &[&str]) -> Output {
+fn assert_nothing_left(emu: &Emulator) {
+    let left = leftovers(emu);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Staging holds production's data, masked, and the run left nothing behind.
+fn assert_refreshed(emu: &Emulator) {
+    assert_ne!(staging_row(emu)["first_name"], ORIGINAL_FIRST);
+    assert_nothing_left(emu);
+}
+
+fn assert_staging_untouched(emu: &Emulator) {
+    assert_eq!(
+        staging_row(emu)["first_name"],
+        "Masked",
+        "the serving staging is untouched"
+    );
+}
+
+/// The ids of the emulator's clusters.
+fn cluster_ids(emu: &Emulator) -> Vec<String> {
+    let clusters: Value = serde_json::from_str(&world(emu, &["clusters"])).unwrap();
+    clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// kirikae with `args` then `--config <config>`, from `/`, with the masking key.
+fn refresh_command(config: &Path, args: &[&str]) -> Command {
     let mut c = support::kirikae();
     c.args(args)
         .arg("--config")
@@ -47,7 +82,19 @@ fn refresh(config: &Path, args: &[&str]) -> Output {
         .env("KIRIKAE_MASK_KEY", "refresh-test-key")
         .current_dir("/")
         .stdin(Stdio::null());
-    c.output().unwrap()
+    c
+}
+
+fn refresh(config: &Path, args: &[&str]) -> Output {
+    refresh_command(config, args).output().unwrap()
+}
+
+/// `refresh run staging`, killed by the crash hook right after the step `crash_at`.
+fn run_killed_after(config: &Path, crash_at: &str) -> Output {
+    refresh_command(config, &["refresh", "run", "staging"])
+        .env("KIRIKAE_REFRESH_CRASH_AFTER", crash_at)
+        .output()
+        .unwrap()
 }
 
 fn json_of(o: &Output) -> Value {
@@ -62,6 +109,29 @@ fn steps(v: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|s| s["step"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The run's outcome `v` says the previous serving cluster was renamed retired, then deleted
+/// (keep_retired = 0).
+fn assert_retired_and_deleted(v: &Value) {
+    let retired = format!("staging-retired-{}", v["run_id"].as_str().unwrap());
+    assert_eq!(
+        v["retired"][0], retired,
+        "the old staging was renamed: {v:#}"
+    );
+    assert_eq!(
+        v["deleted"][0], retired,
+        "and deleted (keep_retired = 0): {v:#}"
+    );
+}
+
+/// The events of the journal of the run that `v` (`refresh run --output json`) reports.
+fn journal_events(v: &Value) -> Vec<Value> {
+    std::fs::read_to_string(v["journal"].as_str().unwrap())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .collect()
 }
 
@@ -82,6 +152,48 @@ fn story() -> Story {
     }
 }
 
+impl Story {
+    fn refresh(&self, args: &[&str]) -> Output {
+        refresh(&self.config, args)
+    }
+
+    /// kirikae's JSON output of `args` (which must succeed).
+    fn json(&self, args: &[&str]) -> Value {
+        json_of(&self.refresh(args))
+    }
+
+    /// `refresh run staging`, which must succeed: its outcome.
+    fn run(&self) -> Value {
+        self.json(&["refresh", "run", "staging", "--output", "json"])
+    }
+
+    /// `args`, which must exit with `code`: stdout and stderr.
+    fn exits(&self, code: i32, args: &[&str]) -> (String, String) {
+        let o = self.refresh(args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{out}{err}");
+        (out, err)
+    }
+
+    /// Adds `line` to `[refresh.staging]` of the config.
+    fn configure(&self, line: &str) {
+        edit(
+            &self.config,
+            "[refresh.staging]\n",
+            &format!("[refresh.staging]\n{line}\n"),
+        );
+    }
+
+    /// The run id of the newest run (`refresh list`).
+    fn last_run_id(&self) -> String {
+        let runs = self.json(&["refresh", "list", "--output", "json"]);
+        runs.as_array().unwrap().last().unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
 #[test]
 fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
     let s = story();
@@ -91,10 +203,7 @@ fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
         "the seeded staging"
     );
 
-    let plan = json_of(&refresh(
-        &s.config,
-        &["refresh", "plan", "staging", "--output", "json"],
-    ));
+    let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
     assert_eq!(plan["ok"], true, "{plan:#}");
     assert_eq!(plan["copy_path"], "clone", "{plan:#}");
     assert!(
@@ -102,13 +211,9 @@ fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
         "{plan:#}"
     );
     // plan changed nothing
-    assert!(leftovers(&s.emu).is_empty());
+    assert_nothing_left(&s.emu);
 
-    let o = refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    );
-    let v = json_of(&o);
+    let v = s.run();
     assert_eq!(v["copy_path"], "clone");
     assert_eq!(
         steps(&v),
@@ -126,73 +231,47 @@ fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
         ]
     );
     let run_id = v["run_id"].as_str().unwrap().to_string();
-    assert_eq!(
-        v["retired"][0],
-        format!("staging-retired-{run_id}"),
-        "the old staging was renamed"
-    );
-    assert_eq!(
-        v["deleted"][0],
-        format!("staging-retired-{run_id}"),
-        "and deleted (keep_retired = 0)"
-    );
+    assert_retired_and_deleted(&v);
     assert!(v["calls_total"].as_u64().unwrap() > 10, "{v:#}");
     // the new staging holds production's rows, masked, reachable with the password in Secrets Manager
     let row = staging_row(&s.emu);
     assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
     assert_ne!(row["first_name"], "Masked", "not the old staging: {row}");
     assert_ne!(row["last_name"], ORIGINAL_LAST, "{row}");
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_nothing_left(&s.emu);
 
     // status and list read the journal
-    let st = json_of(&refresh(
-        &s.config,
-        &["refresh", "status", &run_id, "--output", "json"],
-    ));
+    let st = s.json(&["refresh", "status", &run_id, "--output", "json"]);
     assert_eq!(st["status"], "finished");
     assert_eq!(st["left_over"].as_array().unwrap().len(), 0, "{st:#}");
-    let o = refresh(&s.config, &["refresh", "list"]);
-    let (out, _) = text(&o);
+    let (out, _) = text(&s.refresh(&["refresh", "list"]));
     assert!(out.contains(&run_id) && out.contains("finished"), "{out}");
     // a finished run has nothing to resume
-    let o = refresh(&s.config, &["refresh", "resume", &run_id]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).1.contains("already finished"), "{}", text(&o).1);
+    let (_, err) = s.exits(1, &["refresh", "resume", &run_id]);
+    assert!(err.contains("already finished"), "{err}");
 }
 
 #[test]
 fn the_clone_limit_clone_strategy_fails_clearly_auto_falls_back_then_clones_again() {
     let s = story();
     // 1st: a clone (the slot is free)
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    ));
+    let v = s.run();
     assert_eq!(v["copy_path"], "clone");
 
     // 2nd with strategy = "clone": refused before anything is created, naming the limit
-    edit(
-        &s.config,
-        "[refresh.staging]\n",
-        "[refresh.staging]\nstrategy = \"clone\"\n",
-    );
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    s.configure("strategy = \"clone\"");
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
     assert!(err.contains("only one cross-account clone"), "{err}");
     assert!(
         err.contains("strategy = \"auto\""),
         "says how to fix it: {err}"
     );
     assert!(err.contains("nothing was created"), "{err}");
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_nothing_left(&s.emu);
 
     // 2nd with auto: snapshot, saying why
     edit(&s.config, "strategy = \"clone\"\n", "");
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    ));
+    let v = s.run();
     assert_eq!(v["copy_path"], "snapshot");
     assert!(
         v["reason"]
@@ -206,16 +285,12 @@ fn the_clone_limit_clone_strategy_fails_clearly_auto_falls_back_then_clones_agai
         !steps(&v).contains(&"reencrypt_snapshot".to_string()),
         "a CMK source needs no re-encryption"
     );
-    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_refreshed(&s.emu);
 
     // 3rd: the clone holder was retired by the 2nd, so the slot is free again
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    ));
+    let v = s.run();
     assert_eq!(v["copy_path"], "clone", "{v:#}");
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_nothing_left(&s.emu);
 }
 
 #[test]
@@ -224,12 +299,9 @@ fn a_probe_through_the_staging_name_never_sees_unmasked_data_nor_fails_longer_th
     let dir = tempfile::tempdir().unwrap();
     let probes = dir.path().join("probes.jsonl");
     let stop = dir.path().join("stop");
-    let mut probe = Command::new(venv_bin("python"))
-        .arg(repo_root().join("crates/kirikae/tests/support/refresh_world.py"))
-        .args(["probe", &s.emu.url])
+    let mut probe = world_command(&s.emu, &["probe"])
         .arg(&probes)
         .arg(&stop)
-        .env("PYTHONPATH", repo_root().join("emulator"))
         .spawn()
         .unwrap();
     // the probe is answering before the refresh starts
@@ -241,14 +313,9 @@ fn a_probe_through_the_staging_name_never_sees_unmasked_data_nor_fails_longer_th
     }
     let mut flips = Vec::new();
     for _ in 0..2 {
-        let v = json_of(&refresh(
-            &s.config,
-            &["refresh", "run", "staging", "--output", "json"],
-        ));
-        let journal = std::fs::read_to_string(v["journal"].as_str().unwrap()).unwrap();
-        let done: Value = journal
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        let v = s.run();
+        let done: Value = journal_events(&v)
+            .into_iter()
             .find(|e| e["event"] == "step_done" && e["step"] == "switch_over")
             .unwrap();
         flips.push(done["detail"]["flip_ms"].as_u64().unwrap() as f64 / 1000.0);
@@ -311,17 +378,8 @@ fn a_probe_through_the_staging_name_never_sees_unmasked_data_nor_fails_longer_th
 }
 
 /// The steps a plan of the current state would take.
-fn planned_steps(config: &Path) -> Vec<String> {
-    let plan = json_of(&refresh(
-        config,
-        &["refresh", "plan", "staging", "--output", "json"],
-    ));
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap().to_string())
-        .collect()
+fn planned_steps(s: &Story) -> Vec<String> {
+    steps(&s.json(&["refresh", "plan", "staging", "--output", "json"]))
 }
 
 #[test]
@@ -332,7 +390,7 @@ fn killed_after_each_step_in_turn_resume_completes_and_leaves_nothing() {
     // Refreshes alternate clone and snapshot (the clone holds the slot until the next run
     // retires it), so every step of both paths gets its turn.
     for _ in 0..30 {
-        let planned = planned_steps(&s.config);
+        let planned = planned_steps(&s);
         let Some(crash_at) = planned.iter().find(|s| !covered.contains(s)).cloned() else {
             if covered.contains(&"clone_cluster".to_string())
                 && covered.contains(&"restore_cluster".to_string())
@@ -340,43 +398,25 @@ fn killed_after_each_step_in_turn_resume_completes_and_leaves_nothing() {
                 break;
             }
             // this path is covered; a clean run switches to the other path
-            json_of(&refresh(
-                &s.config,
-                &["refresh", "run", "staging", "--output", "json"],
-            ));
+            s.run();
             continue;
         };
-        let o = support::kirikae()
-            .args(["refresh", "run", "staging", "--config"])
-            .arg(&s.config)
-            .env("KIRIKAE_MASK_KEY", "refresh-test-key")
-            .env("KIRIKAE_REFRESH_CRASH_AFTER", &crash_at)
-            .current_dir("/")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let o = run_killed_after(&s.config, &crash_at);
         assert_eq!(
             o.status.signal(),
             Some(9),
             "killed after {crash_at}: {:?}",
             text(&o)
         );
-        let runs = json_of(&refresh(
-            &s.config,
-            &["refresh", "list", "--output", "json"],
-        ));
+        let runs = s.json(&["refresh", "list", "--output", "json"]);
         let last = runs.as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["status"], "interrupted (resumable)", "{last}");
         let run_id = last["run_id"].as_str().unwrap();
         // a second run is refused while this one is unfinished
-        let o = refresh(&s.config, &["refresh", "run", "staging"]);
-        assert_eq!(o.status.code(), Some(1));
-        assert!(text(&o).1.contains("resume"), "{}", text(&o).1);
+        let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
+        assert!(err.contains("resume"), "{err}");
 
-        let v = json_of(&refresh(
-            &s.config,
-            &["refresh", "resume", run_id, "--output", "json"],
-        ));
+        let v = s.json(&["refresh", "resume", run_id, "--output", "json"]);
         assert_eq!(v["run_id"], run_id);
         assert_eq!(steps(&v), planned, "after a crash after {crash_at}");
         assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
@@ -416,18 +456,14 @@ fn throttling_on_every_tenth_rds_call_still_completes() {
             n * 10
         ));
     }
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    ));
+    let v = s.run();
     assert_eq!(v["copy_path"], "clone");
     let hits: u64 = s.emu.fault_hits().iter().sum();
     assert!(
         hits >= 3,
         "only {hits} throttled calls: the test did not test retries"
     );
-    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_refreshed(&s.emu);
 }
 
 #[test]
@@ -438,10 +474,7 @@ fn a_default_key_source_is_reencrypted_and_a_bad_key_policy_fails_preflight() {
         "cluster = \"shop-prod-cmk\"",
         "cluster = \"shop-prod\"",
     );
-    let plan = json_of(&refresh(
-        &s.config,
-        &["refresh", "plan", "staging", "--output", "json"],
-    ));
+    let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
     assert_eq!(plan["copy_path"], "snapshot");
     assert_eq!(plan["reencrypt"], true);
     assert!(
@@ -452,10 +485,7 @@ fn a_default_key_source_is_reencrypted_and_a_bad_key_policy_fails_preflight() {
         "{plan:#}"
     );
 
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    ));
+    let v = s.run();
     assert_eq!(
         steps(&v)[..5],
         [
@@ -466,91 +496,62 @@ fn a_default_key_source_is_reencrypted_and_a_bad_key_policy_fails_preflight() {
             "restore_cluster"
         ]
     );
-    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_refreshed(&s.emu);
 
     // The re-encryption key no longer lets dev use it: preflight says so and how to fix it.
     world(
         &s.emu,
         &["drop-dev-from-policy", "alias/shop-prod-snapshots"],
     );
-    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (out, _) = s.exits(1, &["refresh", "plan", "staging"]);
     assert!(out.contains("FAIL re-encryption key"), "{out}");
     assert!(
         out.contains("arn:aws:iam::222222222222:root"),
         "the fix names the principal: {out}"
     );
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
     assert!(
         err.contains("preflight failed, nothing was created"),
         "{err}"
     );
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_nothing_left(&s.emu);
 
     // No kms_key at all: the fix names the config key.
     edit(&s.config, "kms_key = \"alias/shop-prod-snapshots\"\n", "");
-    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).0.contains("refresh.staging.source.kms_key"),
-        "{}",
-        text(&o).0
-    );
+    let (out, _) = s.exits(1, &["refresh", "plan", "staging"]);
+    assert!(out.contains("refresh.staging.source.kms_key"), "{out}");
 }
 
 #[test]
 fn bad_input_is_refused_with_the_fix_and_creates_nothing() {
     let s = story();
-    let o = refresh(&s.config, &["refresh", "plan", "stagign"]);
-    assert_eq!(o.status.code(), Some(2));
+    let (_, err) = s.exits(2, &["refresh", "plan", "stagign"]);
     assert!(
-        text(&o).1.contains("no [refresh.stagign]") && text(&o).1.contains("known: staging"),
-        "{}",
-        text(&o).1
+        err.contains("no [refresh.stagign]") && err.contains("known: staging"),
+        "{err}"
     );
 
-    let o = refresh(&s.config, &["refresh", "resume", "20990101-000000-abcd"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).1.contains("no refresh run 20990101-000000-abcd"),
-        "{}",
-        text(&o).1
-    );
+    let (_, err) = s.exits(2, &["refresh", "resume", "20990101-000000-abcd"]);
+    assert!(err.contains("no refresh run 20990101-000000-abcd"), "{err}");
 
-    let o = refresh(&s.config, &["refresh", "status", "nope"]);
-    assert_eq!(o.status.code(), Some(2));
+    s.exits(2, &["refresh", "status", "nope"]);
 
     // The target is in production's account (protected): --confirm <alias> is needed.
     edit(&s.config, "account = \"dev\"", "account = \"prod\"");
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    let (_, err) = s.exits(2, &["refresh", "run", "staging"]);
     assert!(
-        text(&o).1.contains("protected") && text(&o).1.contains("--confirm shop-prod"),
-        "{}",
-        text(&o).1
+        err.contains("protected") && err.contains("--confirm shop-prod"),
+        "{err}"
     );
-    let o = refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--confirm", "shop-dev"],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("is not its alias"), "{}", text(&o).1);
+    let (_, err) = s.exits(2, &["refresh", "run", "staging", "--confirm", "shop-dev"]);
+    assert!(err.contains("is not its alias"), "{err}");
     // confirmed, it gets as far as preflight, which finds no staging network in prod: nothing made
-    let o = refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--confirm", "shop-prod"],
-    );
-    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (_, err) = s.exits(1, &["refresh", "run", "staging", "--confirm", "shop-prod"]);
     assert!(
-        text(&o).1.contains("no DB subnet group staging-db in prod"),
-        "{}",
-        text(&o).1
+        err.contains("no DB subnet group staging-db in prod"),
+        "{err}"
     );
-    assert!(leftovers(&s.emu).is_empty());
+    assert_nothing_left(&s.emu);
     edit(
         &s.config,
         "[refresh.staging.target]\naccount = \"prod\"",
@@ -578,19 +579,10 @@ fn bad_input_is_refused_with_the_fix_and_creates_nothing() {
         "cluster = \"shop-prod-cmk\"",
         "cluster = \"shop-prd\"",
     );
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).1.contains("no cluster shop-prd in account prod"),
-        "{}",
-        text(&o).1
-    );
-    assert!(leftovers(&s.emu).is_empty());
-    assert_eq!(
-        staging_row(&s.emu)["first_name"],
-        "Masked",
-        "the serving staging is untouched"
-    );
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
+    assert!(err.contains("no cluster shop-prd in account prod"), "{err}");
+    assert_nothing_left(&s.emu);
+    assert_staging_untouched(&s.emu);
 }
 
 #[test]
@@ -598,50 +590,30 @@ fn a_failure_cleans_up_unless_kept_and_a_kept_run_resumes() {
     let s = story();
     let fail_writer = r#"{"service": "rds", "operation": "CreateDBInstance", "nth": 1, "times": 1, "error": "InvalidParameterCombination", "status": 400, "message": "injected: no such instance class here"}"#;
     s.emu.fault(fail_writer);
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
     assert!(
         err.contains("injected: no such instance class here"),
         "{err}"
     );
     assert!(err.contains("cleaning up"), "{err}");
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
-    assert_eq!(
-        staging_row(&s.emu)["first_name"],
-        "Masked",
-        "the serving staging is untouched"
-    );
-    let runs = json_of(&refresh(
-        &s.config,
-        &["refresh", "list", "--output", "json"],
-    ));
+    assert_nothing_left(&s.emu);
+    assert_staging_untouched(&s.emu);
+    let runs = s.json(&["refresh", "list", "--output", "json"]);
     assert_eq!(runs[0]["status"], "failed (cleaned up)");
-    let o = refresh(
-        &s.config,
+    let (_, err) = s.exits(
+        1,
         &["refresh", "resume", runs[0]["run_id"].as_str().unwrap()],
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).1.contains("start a new one"), "{}", text(&o).1);
+    assert!(err.contains("start a new one"), "{err}");
 
     // --keep-on-failure: the clone and the share stay for inspection; resume finishes the run.
     s.emu.fault(fail_writer);
-    let o = refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--keep-on-failure"],
-    );
-    assert_eq!(o.status.code(), Some(1));
+    s.exits(1, &["refresh", "run", "staging", "--keep-on-failure"]);
     assert!(!leftovers(&s.emu).is_empty(), "kept");
-    let runs = json_of(&refresh(
-        &s.config,
-        &["refresh", "list", "--output", "json"],
-    ));
+    let runs = s.json(&["refresh", "list", "--output", "json"]);
     let kept = runs[1]["run_id"].as_str().unwrap().to_string();
     assert_eq!(runs[1]["status"], "failed (resumable)");
-    let st = json_of(&refresh(
-        &s.config,
-        &["refresh", "status", &kept, "--output", "json"],
-    ));
+    let st = s.json(&["refresh", "status", &kept, "--output", "json"]);
     let left: Vec<String> = st["left_over"]
         .as_array()
         .unwrap()
@@ -649,31 +621,20 @@ fn a_failure_cleans_up_unless_kept_and_a_kept_run_resumes() {
         .map(|c| c["id"].as_str().unwrap().to_string())
         .collect();
     assert!(left.contains(&format!("staging-{kept}")), "{left:?}");
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "resume", &kept, "--output", "json"],
-    ));
+    let v = s.json(&["refresh", "resume", &kept, "--output", "json"]);
     assert_eq!(v["run_id"], kept.as_str());
-    assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_refreshed(&s.emu);
 }
 
 #[test]
 fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_one() {
     let s = story();
     // A zone that does not exist: preflight says so, nothing is created.
-    edit(
-        &s.config,
-        "[refresh.staging]\n",
-        "[refresh.staging]\nswitch = { method = \"cname\", zone = \"ZNOSUCHZONE\", record = \"db.staging.internal\" }\n",
+    s.configure(
+        "switch = { method = \"cname\", zone = \"ZNOSUCHZONE\", record = \"db.staging.internal\" }",
     );
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
-    assert!(
-        text(&o).1.contains("no Route 53 hosted zone ZNOSUCHZONE"),
-        "{}",
-        text(&o).1
-    );
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
+    assert!(err.contains("no Route 53 hosted zone ZNOSUCHZONE"), "{err}");
 
     let zone = world(&s.emu, &["zone", "staging.internal"]);
     edit(&s.config, "ZNOSUCHZONE", &zone);
@@ -688,36 +649,16 @@ fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_
     };
     let mut previous = "staging".to_string();
     for round in 0..2 {
-        let v = json_of(&refresh(
-            &s.config,
-            &["refresh", "run", "staging", "--output", "json"],
-        ));
+        let v = s.run();
         let run_id = v["run_id"].as_str().unwrap();
         let new = format!("staging-{run_id}");
         assert_eq!(serving(&s.emu), std::slice::from_ref(&new), "round {round}");
         let record: Value =
             serde_json::from_str(&world(&s.emu, &["cname", &zone, "db.staging.internal"])).unwrap();
         assert!(record.is_string(), "the record exists: {record}");
-        // the previous serving cluster was renamed retired and deleted (keep_retired = 0)
+        assert_retired_and_deleted(&v);
         assert_eq!(
-            v["retired"][0],
-            format!("staging-retired-{run_id}"),
-            "{v:#}"
-        );
-        assert_eq!(
-            v["deleted"][0],
-            format!("staging-retired-{run_id}"),
-            "{v:#}"
-        );
-        let ids: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
-        let ids: Vec<&str> = ids
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            ids,
+            cluster_ids(&s.emu),
             [new.as_str()],
             "only the serving cluster is left (previous: {previous})"
         );
@@ -736,23 +677,13 @@ fn mask_in_source_shares_only_the_masked_copy() {
         "cluster = \"shop-prod-cmk\"",
         "cluster = \"shop-prod\"",
     );
-    edit(
-        &s.config,
-        "[refresh.staging]\n",
-        "[refresh.staging]\nmask_in = \"source\"\n",
-    );
-    let plan = json_of(&refresh(
-        &s.config,
-        &["refresh", "plan", "staging", "--output", "json"],
-    ));
+    s.configure("mask_in = \"source\"");
+    let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
     assert!(
         plan["reason"].as_str().unwrap().contains("mask_in"),
         "{plan:#}"
     );
-    let v = json_of(&refresh(
-        &s.config,
-        &["refresh", "run", "staging", "--output", "json"],
-    ));
+    let v = s.run();
     assert_eq!(
         steps(&v),
         [
@@ -773,18 +704,16 @@ fn mask_in_source_shares_only_the_masked_copy() {
         ]
     );
     // what was shared is the re-encrypted copy of the masked snapshot, nothing else
-    let journal = std::fs::read_to_string(v["journal"].as_str().unwrap()).unwrap();
+    let journal = journal_events(&v);
     let shared: Vec<String> = journal
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .iter()
         .filter(|e| e["event"] == "created" && e["kind"] == "snapshot_share")
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     let run_id = v["run_id"].as_str().unwrap();
     assert_eq!(shared, [format!("kirikae-staging-{run_id}-cmk")]);
     let copied_from = journal
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .iter()
         .find(|e| e["event"] == "step_done" && e["step"] == "reencrypt_snapshot")
         .unwrap()["detail"]["from"]
         .clone();
@@ -792,7 +721,7 @@ fn mask_in_source_shares_only_the_masked_copy() {
     let row = staging_row(&s.emu);
     assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
     assert_ne!(row["first_name"], "Masked", "{row}");
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_nothing_left(&s.emu);
 
     // clone cannot be combined with it: a config error
     edit(
@@ -809,41 +738,16 @@ fn mask_in_source_shares_only_the_masked_copy() {
 fn mask_in_source_killed_after_its_own_steps_resumes_and_leaves_nothing() {
     use std::os::unix::process::ExitStatusExt;
     let s = story();
-    edit(
-        &s.config,
-        "[refresh.staging]\n",
-        "[refresh.staging]\nmask_in = \"source\"\n",
-    );
+    s.configure("mask_in = \"source\"");
     for crash_at in ["restore_in_source", "snapshot_masked"] {
-        let o = support::kirikae()
-            .args(["refresh", "run", "staging", "--config"])
-            .arg(&s.config)
-            .env("KIRIKAE_MASK_KEY", "refresh-test-key")
-            .env("KIRIKAE_REFRESH_CRASH_AFTER", crash_at)
-            .current_dir("/")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let o = run_killed_after(&s.config, crash_at);
         assert_eq!(o.status.signal(), Some(9), "{crash_at}: {:?}", text(&o));
-        let runs = json_of(&refresh(
-            &s.config,
-            &["refresh", "list", "--output", "json"],
-        ));
-        let run_id = runs.as_array().unwrap().last().unwrap()["run_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let v = json_of(&refresh(
-            &s.config,
-            &["refresh", "resume", &run_id, "--output", "json"],
-        ));
+        let run_id = s.last_run_id();
+        let v = s.json(&["refresh", "resume", &run_id, "--output", "json"]);
         assert!(steps(&v).contains(&"snapshot_masked".to_string()), "{v:#}");
         assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
-        assert!(
-            leftovers(&s.emu).is_empty(),
-            "{crash_at}: {:?}",
-            leftovers(&s.emu)
-        );
+        let left = leftovers(&s.emu);
+        assert!(left.is_empty(), "{crash_at}: {left:?}");
     }
 }
 
@@ -864,10 +768,7 @@ fn plan_checks_the_target_security_groups_exist_by_id_in_the_subnet_groups_vpc()
     let s = story();
     let (line, sg) = security_groups_line(&s.config);
     // The story's config: the staging group exists, in the VPC of staging-db.
-    let plan = json_of(&refresh(
-        &s.config,
-        &["refresh", "plan", "staging", "--output", "json"],
-    ));
+    let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
     assert_eq!(plan["ok"], true, "{plan:#}");
     let check = plan["checks"]
         .as_array()
@@ -889,9 +790,7 @@ fn plan_checks_the_target_security_groups_exist_by_id_in_the_subnet_groups_vpc()
         &line,
         &format!("security_groups = [\"{sg}\", \"{missing}\"]"),
     );
-    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (out, _) = s.exits(1, &["refresh", "plan", "staging"]);
     assert!(
         out.contains(&format!(
             "no security group {missing} in dev (222222222222)"
@@ -903,14 +802,12 @@ fn plan_checks_the_target_security_groups_exist_by_id_in_the_subnet_groups_vpc()
             && out.contains("aws ec2 describe-security-groups --filters Name=vpc-id,Values=vpc-"),
         "{out}"
     );
-    let o = refresh(&s.config, &["refresh", "run", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
     assert!(
         err.contains(&format!("no security group {missing} in dev")),
         "{err}"
     );
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
+    assert_nothing_left(&s.emu);
 
     // A group name instead of an id: RDS takes ids only; the fix names the id.
     edit(
@@ -918,9 +815,7 @@ fn plan_checks_the_target_security_groups_exist_by_id_in_the_subnet_groups_vpc()
         &format!("security_groups = [\"{sg}\", \"{missing}\"]"),
         "security_groups = [\"staging-db\"]",
     );
-    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (out, _) = s.exits(1, &["refresh", "plan", "staging"]);
     assert!(
         out.contains("staging-db is not a security group id")
             && out.contains(&format!("is {sg}: put that id in")),
@@ -934,31 +829,23 @@ fn plan_checks_the_target_security_groups_exist_by_id_in_the_subnet_groups_vpc()
         "security_groups = [\"staging-db\"]",
         &format!("security_groups = [\"{elsewhere}\"]"),
     );
-    let o = refresh(&s.config, &["refresh", "plan", "staging"]);
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let (out, _) = s.exits(1, &["refresh", "plan", "staging"]);
     assert!(
         out.contains(&format!("{elsewhere} (elsewhere) is in VPC vpc-"))
             && out.contains("but the subnet group staging-db is in VPC vpc-"),
         "{out}"
     );
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
-    assert_eq!(
-        staging_row(&s.emu)["first_name"],
-        "Masked",
-        "the serving staging is untouched"
-    );
+    assert_nothing_left(&s.emu);
+    assert_staging_untouched(&s.emu);
 }
 
 #[test]
 fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
     let s = story();
     let zone = world(&s.emu, &["zone", "staging.internal"]);
-    edit(
-        &s.config,
-        "[refresh.staging]\n",
-        &format!("[refresh.staging]\nswitch = {{ method = \"cname\", zone = \"{zone}\", record = \"db.staging.internal\" }}\n"),
-    );
+    s.configure(&format!(
+        "switch = {{ method = \"cname\", zone = \"{zone}\", record = \"db.staging.internal\" }}"
+    ));
     // Clients reach the serving staging through the record. On the emulator every cluster's
     // endpoint is 127.0.0.1 (one MariaDB), so the record names the same server as `localhost`:
     // a value the new cluster's endpoint is not, to tell "pointed back" from "left switched".
@@ -973,26 +860,13 @@ fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
     // the new database refuses the run's credentials through the switched record.
     s.emu
         .fault(r#"{"service": "route53", "nth": 1, "times": 0, "delay_seconds": 6}"#);
-    let mut c = support::kirikae();
-    c.args(["refresh", "run", "staging"])
-        .arg("--config")
-        .arg(&s.config)
-        .env("KIRIKAE_MASK_KEY", "refresh-test-key")
-        .current_dir("/")
-        .stdin(Stdio::null())
+    let child = refresh_command(&s.config, &["refresh", "run", "staging"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = c.spawn().unwrap();
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = std::time::Instant::now();
-    let new_cluster = || -> Option<String> {
-        let clusters: Value = serde_json::from_str(&world(&s.emu, &["clusters"])).unwrap();
-        clusters
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_string())
-            .find(|id| id != "staging")
-    };
+    let new_cluster = || cluster_ids(&s.emu).into_iter().find(|id| id != "staging");
     let new = loop {
         if let Some(n) = new_cluster() {
             break n;
@@ -1035,10 +909,7 @@ fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
         "{clusters}"
     );
     assert_eq!(staging_row(&s.emu)["first_name"], "Masked");
-    assert!(leftovers(&s.emu).is_empty(), "{:?}", leftovers(&s.emu));
-    let runs = json_of(&refresh(
-        &s.config,
-        &["refresh", "list", "--output", "json"],
-    ));
+    assert_nothing_left(&s.emu);
+    let runs = s.json(&["refresh", "list", "--output", "json"]);
     assert_eq!(runs[0]["status"], "failed (cleaned up)");
 }

@@ -200,6 +200,27 @@ impl Live {
     pub fn extras(&self, table: &str) -> TableExtras {
         self.extras.get(table).cloned().unwrap_or_default()
     }
+
+    /// The introspected tables, one a row of `tables` (name, estimated rows), each completed by
+    /// `fill` (its columns, keys and extras, from the other catalog queries).
+    pub(crate) fn assemble(
+        tables: &Rows,
+        mut fill: impl FnMut(&str, &mut Table, &mut TableExtras),
+    ) -> Live {
+        let mut live = Live::default();
+        for t in tables {
+            let name = t[0].clone().unwrap_or_default();
+            let mut table = Table::new(
+                name.clone(),
+                t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
+            );
+            let mut extras = TableExtras::default();
+            fill(&name, &mut table, &mut extras);
+            live.extras.insert(name, extras);
+            live.schema.tables.push(table);
+        }
+        live
+    }
 }
 
 /// The prefix of kirikae's work tables (the table being rebuilt, the original until it is
@@ -559,6 +580,21 @@ impl Conn {
             .next()
             .and_then(|r| r.into_iter().next())
             .flatten())
+    }
+
+    /// The number the query returns (0 when it returns no number).
+    pub async fn count(&mut self, sql: &str) -> DbResult<u64> {
+        Ok(self
+            .value(sql)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The table's number of rows.
+    pub async fn row_count(&mut self, table: &str) -> DbResult<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.dialect().ident(table));
+        self.count(&sql).await
     }
 
     /// Bulk-loads rows in the text format both engines share (tab-separated, `\N` for NULL,

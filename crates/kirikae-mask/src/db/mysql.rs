@@ -14,8 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Conn, DbResult, Live, TableExtras};
-use crate::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+use super::{Conn, DbResult, Live};
+use crate::schema::{Column, ColumnKind, ForeignKey};
 use crate::transform::Dialect;
 
 const D: Dialect = Dialect::MySql;
@@ -65,21 +65,14 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
              ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
         )
         .await?;
-    let mut live = Live::default();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    for t in &tables {
-        let name = text(&t[0]);
-        let mut table = Table::new(
-            name.clone(),
-            t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
-        );
-        let mut extras = TableExtras::default();
-        for c in columns.iter().filter(|c| c[0].as_deref() == Some(&name)) {
+    Ok(Live::assemble(&tables, |name, table, extras| {
+        for c in columns.iter().filter(|c| c[0].as_deref() == Some(name)) {
             let cname = text(&c[1]);
             let sql_type = text(&c[2]);
             let data_type = text(&c[3]).to_ascii_lowercase();
             let is_json = json_checks.iter().any(|j| {
-                j[0].as_deref() == Some(&name)
+                j[0].as_deref() == Some(name)
                     && j[1].as_deref().is_some_and(|cl| {
                         cl.contains(&format!("`{cname}`")) || cl.contains(&format!("({cname})"))
                     })
@@ -111,7 +104,7 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
         }
         let mut current: Option<(String, bool, Vec<String>)> = None;
         let mut finished = Vec::new();
-        for i in indexes.iter().filter(|i| i[0].as_deref() == Some(&name)) {
+        for i in indexes.iter().filter(|i| i[0].as_deref() == Some(name)) {
             let iname = text(&i[1]);
             let unique = i[2].as_deref() == Some("0");
             match &mut current {
@@ -133,7 +126,7 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
             }
         }
         let mut fk_current: Option<ForeignKey> = None;
-        for f in fks.iter().filter(|f| f[0].as_deref() == Some(&name)) {
+        for f in fks.iter().filter(|f| f[0].as_deref() == Some(name)) {
             let fname = text(&f[1]);
             match &mut fk_current {
                 Some(fk) if fk.name == fname => {
@@ -144,7 +137,7 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
                     table.foreign_keys.extend(fk_current.take());
                     fk_current = Some(ForeignKey {
                         name: fname,
-                        table: name.clone(),
+                        table: name.to_string(),
                         columns: vec![text(&f[2])],
                         referenced_table: text(&f[3]),
                         referenced_columns: vec![text(&f[4])],
@@ -153,15 +146,7 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
             }
         }
         table.foreign_keys.extend(fk_current);
-        live.extras.insert(name, extras);
-        live.schema.tables.push(table);
-    }
-    Ok(Live {
-        schema: Schema {
-            tables: live.schema.tables,
-        },
-        extras: live.extras,
-    })
+    }))
 }
 
 fn kind_of(data_type: &str, sql_type: &str, scale: Option<&str>) -> ColumnKind {

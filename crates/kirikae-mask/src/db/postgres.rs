@@ -14,8 +14,8 @@
 //!
 //! Views that depend on the table would follow the old table: the swap refuses them.
 
-use super::{Conn, DbError, DbResult, Live, TableExtras};
-use crate::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+use super::{Conn, DbError, DbResult, Live};
+use crate::schema::{Column, ColumnKind, ForeignKey};
 use crate::transform::Dialect;
 
 const D: Dialect = Dialect::Postgres;
@@ -89,16 +89,9 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
              WHERE n.nspname = current_schema() AND con.contype = 'f' ORDER BY c.relname, con.conname",
         )
         .await?;
-    let mut live = Live::default();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    for t in &tables {
-        let name = text(&t[0]);
-        let mut table = Table::new(
-            name.clone(),
-            t[1].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0),
-        );
-        let mut extras = TableExtras::default();
-        for c in columns.iter().filter(|c| c[0].as_deref() == Some(&name)) {
+    Ok(Live::assemble(&tables, |name, table, extras| {
+        for c in columns.iter().filter(|c| c[0].as_deref() == Some(name)) {
             let cname = text(&c[1]);
             let sql_type = text(&c[2]);
             let kind = if c[4].as_deref() == Some("e") {
@@ -124,7 +117,7 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
                 max_chars,
             });
         }
-        for i in indexes.iter().filter(|i| i[0].as_deref() == Some(&name)) {
+        for i in indexes.iter().filter(|i| i[0].as_deref() == Some(name)) {
             let cols = split(&i[2]);
             if i[1].as_deref() == Some("t") {
                 table.primary_key = cols;
@@ -132,24 +125,16 @@ pub(crate) async fn introspect(conn: &mut Conn) -> DbResult<Live> {
                 table.unique.push(cols);
             }
         }
-        for f in fks.iter().filter(|f| f[0].as_deref() == Some(&name)) {
+        for f in fks.iter().filter(|f| f[0].as_deref() == Some(name)) {
             table.foreign_keys.push(ForeignKey {
                 name: text(&f[1]),
-                table: name.clone(),
+                table: name.to_string(),
                 columns: split(&f[3]),
                 referenced_table: text(&f[2]),
                 referenced_columns: split(&f[4]),
             });
         }
-        live.extras.insert(name, extras);
-        live.schema.tables.push(table);
-    }
-    Ok(Live {
-        schema: Schema {
-            tables: live.schema.tables,
-        },
-        extras: live.extras,
-    })
+    }))
 }
 
 fn kind_of(typname: &str, scale: Option<&str>) -> ColumnKind {

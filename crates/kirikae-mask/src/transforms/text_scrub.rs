@@ -82,6 +82,15 @@ fn digit_count(s: &str) -> usize {
         .count()
 }
 
+/// A phone-shaped match masked as a phone number when it is plausibly one, else kept.
+fn phone_or_kept(m: &str, prf: &Prf) -> String {
+    if plausible_phone(m) {
+        Phone.mask(m, prf)
+    } else {
+        m.to_string()
+    }
+}
+
 /// A phone match with a plausible number of digits (10 or 11 national digits).
 fn plausible_phone(s: &str) -> bool {
     // "+81-90-..." drops the national leading 0: count it back.
@@ -113,14 +122,7 @@ impl TextScrub {
 
     fn scrub_phones(&self, s: &str, prf: &Prf) -> String {
         phones()
-            .replace_all(s, |c: &regex_lite::Captures<'_>| {
-                let m = &c[0];
-                if plausible_phone(m) {
-                    Phone.mask(m, prf)
-                } else {
-                    m.to_string()
-                }
-            })
+            .replace_all(s, |c: &regex_lite::Captures<'_>| phone_or_kept(&c[0], prf))
             .into_owned()
     }
 
@@ -140,12 +142,7 @@ impl TextScrub {
                     // Not a card: perhaps phone numbers side by side.
                     return self.scrub_phones(m.as_str(), prf);
                 }
-                let m = &c[0];
-                if plausible_phone(m) {
-                    Phone.mask(m, prf)
-                } else {
-                    m.to_string()
-                }
+                phone_or_kept(&c[0], prf)
             })
             .into_owned()
     }
