@@ -76,13 +76,6 @@ pub static MAPPINGS: &[CcType] = &[
         arn_prefix: "stateMachine:",
         ident: Ident::Arn,
     },
-    CcType {
-        kind: "cloudcontrol:AWS::Lambda::Function",
-        type_name: "AWS::Lambda::Function",
-        arn_service: "lambda",
-        arn_prefix: "function:",
-        ident: Ident::Name,
-    },
 ];
 
 /// How long a deletion request may stay in progress before apply gives up on it (reported as
@@ -104,7 +97,7 @@ pub fn mapping(arn: &str) -> Option<(&'static CcType, String)> {
     }
     let id = match t.ident {
         Ident::Arn => arn.to_string(),
-        // A Lambda ARN may end in `:version`; the function's name is before it.
+        // (a name is the first field of the rest: nothing may follow it but `:qualifier`)
         Ident::Name => rest.split(':').next().unwrap_or(rest).to_string(),
         Ident::SsmParameterName if rest.contains('/') => format!("/{rest}"),
         Ident::SsmParameterName => rest.to_string(),
@@ -381,8 +374,8 @@ mod tests {
             ))
         );
         assert_eq!(
-            m("arn:aws:lambda:ap-northeast-1:111111111111:function:old-fn:3"),
-            Some(("AWS::Lambda::Function", "old-fn".into()))
+            m("arn:aws:events:ap-northeast-1:111111111111:event-bus/old-bus"),
+            Some(("AWS::Events::EventBus", "old-bus".into()))
         );
     }
 
@@ -393,6 +386,8 @@ mod tests {
             "arn:aws:states:ap-northeast-1:111111111111:execution:old-flow:run-1",
             "arn:aws:events:ap-northeast-1:111111111111:rule/",
             "arn:aws:ecs:ap-northeast-1:111111111111:cluster/old",
+            // Lambda functions are the registry's own type (lambda:function), not Cloud Control's.
+            "arn:aws:lambda:ap-northeast-1:111111111111:function:old-fn:3",
             "not-an-arn",
         ] {
             assert!(mapping(arn).is_none(), "{arn}");
