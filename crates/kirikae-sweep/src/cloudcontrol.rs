@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::resources::{DeleteOptions, Deleted, Fut, ResourceType};
+use crate::resources::{paginate, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found, SweepError};
 
 /// How a type's Cloud Control primary identifier is made from its ARN.
@@ -216,39 +216,31 @@ impl ResourceType for CcType {
 
     /// ListResources of the type (tags are added by the Tagging API, as for every type).
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "cloudcontrol",
+                "ListResources",
+                cx.cloudcontrol()
+                    .list_resources()
+                    .type_name(self.type_name)
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "cloudcontrol",
-                    "ListResources",
-                    cx.cloudcontrol()
-                        .list_resources()
-                        .type_name(self.type_name)
-                        .set_next_token(token.clone())
-                )?;
-                for d in page.resource_descriptions() {
-                    let Some(id) = d.identifier() else { continue };
-                    let props: serde_json::Value =
-                        serde_json::from_str(d.properties().unwrap_or("{}"))
-                            .unwrap_or(serde_json::Value::Null);
-                    out.push(self.found(
-                        &cx.region,
-                        id,
-                        &self.arn_of(cx, id),
-                        &BTreeMap::new(),
-                        &props,
-                    ));
-                }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+            for d in page.resource_descriptions() {
+                let Some(id) = d.identifier() else { continue };
+                let props: serde_json::Value = serde_json::from_str(d.properties().unwrap_or("{}"))
+                    .unwrap_or(serde_json::Value::Null);
+                out.push(self.found(
+                    &cx.region,
+                    id,
+                    &self.arn_of(cx, id),
+                    &BTreeMap::new(),
+                    &props,
+                ));
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(

@@ -212,9 +212,8 @@ pub async fn tagging_resources(
                 .build()
         })
         .collect();
-    let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
+    let filters = &filters;
+    let tagged = crate::resources::paginate(|token| async move {
         let page = aws_call!(
             cx,
             "tagging",
@@ -229,6 +228,7 @@ pub async fn tagging_resources(
                 .resources_per_page(100)
                 .set_pagination_token(token.clone())
         )?;
+        let mut tagged = Vec::new();
         for m in page.resource_tag_mapping_list() {
             let Some(arn) = m.resource_arn() else {
                 continue;
@@ -238,17 +238,16 @@ pub async fn tagging_resources(
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
-            out.insert(arn.to_string(), tags);
+            tagged.push((arn.to_string(), tags));
         }
-        token = page
+        let next = page
             .pagination_token()
             .filter(|t| !t.is_empty())
             .map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(out)
+        Ok((tagged, next))
+    })
+    .await?;
+    Ok(tagged.into_iter().collect())
 }
 
 /// Lists `types` in one region, adds the Tagging API's tags, takes fingerprints, links.

@@ -6,7 +6,7 @@
 //! it is gone. The Tagging API does not list groups, so their tags come from
 //! DescribeAutoScalingGroups; tagging uses CreateOrUpdateTags.
 
-use super::{ec2_arn, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{ec2_arn, paginate, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found};
 
 pub struct Group;
@@ -23,80 +23,73 @@ impl ResourceType for Group {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "autoscaling",
+                "DescribeAutoScalingGroups",
+                cx.autoscaling()
+                    .describe_auto_scaling_groups()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "autoscaling",
-                    "DescribeAutoScalingGroups",
-                    cx.autoscaling()
-                        .describe_auto_scaling_groups()
-                        .set_next_token(token.clone())
-                )?;
-                for g in page.auto_scaling_groups() {
-                    let Some(name) = g.auto_scaling_group_name() else {
-                        continue;
-                    };
-                    let arn = g
-                        .auto_scaling_group_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| {
-                            cx.arn(
-                                "autoscaling",
-                                &format!("autoScalingGroup:*:autoScalingGroupName/{name}"),
-                            )
-                        });
-                    let template = g.launch_template().or_else(|| {
-                        g.mixed_instances_policy()
-                            .and_then(|m| m.launch_template())
-                            .and_then(|t| t.launch_template_specification())
+            for g in page.auto_scaling_groups() {
+                let Some(name) = g.auto_scaling_group_name() else {
+                    continue;
+                };
+                let arn = g
+                    .auto_scaling_group_arn()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        cx.arn(
+                            "autoscaling",
+                            &format!("autoScalingGroup:*:autoScalingGroupName/{name}"),
+                        )
                     });
-                    let template_id = template.and_then(|t| t.launch_template_id()).unwrap_or("");
-                    let subnets = g.vpc_zone_identifier().unwrap_or("");
-                    let mut f = Found::new(self.name(), &cx.region, name, arn)
-                        .tags_from(g.tags().iter().filter_map(|t| {
-                            Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
-                        }))
-                        .prop("launch_template", template_id)
-                        .prop(
-                            "launch_template_name",
-                            template
-                                .and_then(|t| t.launch_template_name())
-                                .unwrap_or(""),
-                        )
-                        .prop(
-                            "launch_configuration",
-                            g.launch_configuration_name().unwrap_or(""),
-                        )
-                        .prop("subnets", subnets)
-                        .prop("min_size", g.min_size().unwrap_or(0))
-                        .prop("max_size", g.max_size().unwrap_or(0))
-                        .prop("desired_capacity", g.desired_capacity().unwrap_or(0))
-                        // The group replaces instances on its own: shown, not fingerprinted.
-                        .volatile_prop("instances", g.instances().len());
-                    if f.name.is_none() {
-                        f.name = Some(name.to_string());
-                    }
-                    f.created = secs(g.created_time());
-                    f.state = g.status().map(str::to_string);
-                    if !template_id.is_empty() {
-                        f.depends_on
-                            .push(ec2_arn(cx, "launch-template", template_id));
-                    }
-                    for s in subnets.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                        f.depends_on.push(ec2_arn(cx, "subnet", s));
-                    }
-                    out.push(f);
+                let template = g.launch_template().or_else(|| {
+                    g.mixed_instances_policy()
+                        .and_then(|m| m.launch_template())
+                        .and_then(|t| t.launch_template_specification())
+                });
+                let template_id = template.and_then(|t| t.launch_template_id()).unwrap_or("");
+                let subnets = g.vpc_zone_identifier().unwrap_or("");
+                let mut f = Found::new(self.name(), &cx.region, name, arn)
+                    .tags_from(g.tags().iter().filter_map(|t| {
+                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                    }))
+                    .prop("launch_template", template_id)
+                    .prop(
+                        "launch_template_name",
+                        template
+                            .and_then(|t| t.launch_template_name())
+                            .unwrap_or(""),
+                    )
+                    .prop(
+                        "launch_configuration",
+                        g.launch_configuration_name().unwrap_or(""),
+                    )
+                    .prop("subnets", subnets)
+                    .prop("min_size", g.min_size().unwrap_or(0))
+                    .prop("max_size", g.max_size().unwrap_or(0))
+                    .prop("desired_capacity", g.desired_capacity().unwrap_or(0))
+                    // The group replaces instances on its own: shown, not fingerprinted.
+                    .volatile_prop("instances", g.instances().len());
+                if f.name.is_none() {
+                    f.name = Some(name.to_string());
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
+                f.created = secs(g.created_time());
+                f.state = g.status().map(str::to_string);
+                if !template_id.is_empty() {
+                    f.depends_on
+                        .push(ec2_arn(cx, "launch-template", template_id));
                 }
+                for s in subnets.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    f.depends_on.push(ec2_arn(cx, "subnet", s));
+                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

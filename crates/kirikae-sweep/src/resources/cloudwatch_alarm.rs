@@ -3,7 +3,7 @@
 //! from the Tagging API. DeleteAlarms takes up to 100 names, but apply deletes item by item (each
 //! with its own audit line and outcome), so one name a call.
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{paginate, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found};
 
 pub struct Alarm;
@@ -20,47 +20,40 @@ impl ResourceType for Alarm {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
-            use aws_sdk_cloudwatch::types::AlarmType;
+        use aws_sdk_cloudwatch::types::AlarmType;
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "cloudwatch",
+                "DescribeAlarms",
+                cx.cloudwatch()
+                    .describe_alarms()
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "cloudwatch",
-                    "DescribeAlarms",
-                    cx.cloudwatch()
-                        .describe_alarms()
-                        .alarm_types(AlarmType::MetricAlarm)
-                        .set_next_token(token.clone())
-                )?;
-                for a in page.metric_alarms() {
-                    let Some(name) = a.alarm_name() else {
-                        continue;
-                    };
-                    let arn = a
-                        .alarm_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| cx.arn("cloudwatch", &format!("alarm:{name}")));
-                    let mut f = Found::new(self.name(), &cx.region, name, arn)
-                        .prop("namespace", a.namespace().unwrap_or(""))
-                        .prop("metric", a.metric_name().unwrap_or(""))
-                        .prop("actions", a.alarm_actions().join(","))
-                        .volatile_prop(
-                            "alarm_state",
-                            a.state_value().map(|s| s.as_str()).unwrap_or(""),
-                        );
-                    f.name = Some(name.to_string());
-                    f.created = secs(a.alarm_configuration_updated_timestamp());
-                    out.push(f);
-                }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+            for a in page.metric_alarms() {
+                let Some(name) = a.alarm_name() else {
+                    continue;
+                };
+                let arn = a
+                    .alarm_arn()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| cx.arn("cloudwatch", &format!("alarm:{name}")));
+                let mut f = Found::new(self.name(), &cx.region, name, arn)
+                    .prop("namespace", a.namespace().unwrap_or(""))
+                    .prop("metric", a.metric_name().unwrap_or(""))
+                    .prop("actions", a.alarm_actions().join(","))
+                    .volatile_prop(
+                        "alarm_state",
+                        a.state_value().map(|s| s.as_str()).unwrap_or(""),
+                    );
+                f.name = Some(name.to_string());
+                f.created = secs(a.alarm_configuration_updated_timestamp());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

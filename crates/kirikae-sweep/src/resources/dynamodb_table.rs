@@ -2,8 +2,11 @@
 //! status, size and deletion protection. With `--disable-protection`, protection is turned off
 //! first.
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
-use crate::{Cx, Found, SweepError};
+use super::{
+    bad_tag, paginate, request_id, secs, tag_each, turn_protection_off, unless_gone, DeleteOptions,
+    Deleted, Fut, ResourceType,
+};
+use crate::{Cx, Found};
 
 pub struct Table;
 
@@ -20,9 +23,7 @@ impl ResourceType for Table {
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
-            let mut names = Vec::new();
-            let mut start: Option<String> = None;
-            loop {
+            let names = paginate(|start| async move {
                 let page = aws_call!(
                     cx,
                     "dynamodb",
@@ -31,12 +32,10 @@ impl ResourceType for Table {
                         .list_tables()
                         .set_exclusive_start_table_name(start.clone())
                 )?;
-                names.extend(page.table_names().iter().cloned());
-                start = page.last_evaluated_table_name().map(str::to_string);
-                if start.is_none() {
-                    break;
-                }
-            }
+                let next = page.last_evaluated_table_name().map(str::to_string);
+                Ok((page.table_names().to_vec(), next))
+            })
+            .await?;
             let mut out = Vec::new();
             for name in names {
                 let described = aws_call!(
@@ -45,12 +44,9 @@ impl ResourceType for Table {
                     "DescribeTable",
                     cx.dynamodb().describe_table().table_name(&name)
                 );
-                let table = match described {
-                    Ok(d) => d.table,
-                    Err(e) if e.is_not_found() => continue, // deleted since ListTables
-                    Err(e) => return Err(e),
+                let Some(t) = unless_gone(described)?.and_then(|d| d.table) else {
+                    continue; // deleted since ListTables (or described without a table)
                 };
-                let Some(t) = table else { continue };
                 let arn = t
                     .table_arn()
                     .map(str::to_string)
@@ -80,18 +76,7 @@ impl ResourceType for Table {
     ) -> Fut<'a, Deleted> {
         Box::pin(async move {
             let mut actions = Vec::new();
-            if item
-                .properties
-                .get("deletion_protection")
-                .map(String::as_str)
-                == Some("true")
-            {
-                if !opts.disable_protection {
-                    return Err(SweepError::Refused(format!(
-                        "{}: deletion protection is on; pass --disable-protection to turn it off",
-                        item.id
-                    )));
-                }
+            let turn_off = async {
                 aws_call!(
                     cx,
                     "dynamodb",
@@ -100,9 +85,9 @@ impl ResourceType for Table {
                         .update_table()
                         .table_name(&item.id)
                         .deletion_protection_enabled(false)
-                )?;
-                actions.push("deletion protection turned off (--disable-protection)".to_string());
-            }
+                )
+            };
+            turn_protection_off(item, opts, &mut actions, turn_off).await?;
             let out = aws_call!(
                 cx,
                 "dynamodb",
@@ -123,24 +108,21 @@ impl ResourceType for Table {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
+        tag_each(items, move |f| async move {
             let tag = aws_sdk_dynamodb::types::Tag::builder()
                 .key(key)
                 .value(value)
                 .build()
-                .map_err(|e| SweepError::BadInput(format!("tag: {e}")))?;
-            for f in items {
-                aws_call!(
-                    cx,
-                    "dynamodb",
-                    "TagResource",
-                    cx.dynamodb()
-                        .tag_resource()
-                        .resource_arn(&f.arn)
-                        .tags(tag.clone())
-                )?;
-            }
-            Ok(())
-        }))
+                .map_err(bad_tag)?;
+            aws_call!(
+                cx,
+                "dynamodb",
+                "TagResource",
+                cx.dynamodb()
+                    .tag_resource()
+                    .resource_arn(&f.arn)
+                    .tags(tag.clone())
+            )
+        })
     }
 }

@@ -2,7 +2,8 @@
 //! disassociated first; a NAT gateway's address goes after the NAT gateway (which names it).
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, request_id, unless_gone, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -64,15 +65,14 @@ impl ResourceType for ElasticIp {
                 item.properties.get("association"),
                 item.properties.get("instance"),
             ) {
-                match aws_call!(
+                let disassociated = aws_call!(
                     cx,
                     "ec2",
                     "DisassociateAddress",
                     cx.ec2().disassociate_address().association_id(assoc)
-                ) {
-                    Ok(_) => actions.push(format!("disassociated {assoc}")),
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e),
+                );
+                if unless_gone(disassociated)?.is_some() {
+                    actions.push(format!("disassociated {assoc}"));
                 }
             }
             let out = aws_call!(

@@ -3,7 +3,8 @@
 //! the plan goes after the AMI that names it).
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, unless_gone, DeleteOptions, Deleted,
+    Fut, ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -21,54 +22,47 @@ impl ResourceType for Image {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeImages",
+                cx.ec2()
+                    .describe_images()
+                    .owners("self")
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeImages",
-                    cx.ec2()
-                        .describe_images()
-                        .owners("self")
-                        .set_next_token(token.clone())
-                )?;
-                for i in page.images() {
-                    let Some(id) = i.image_id() else { continue };
-                    let mut snapshots: Vec<&str> = i
-                        .block_device_mappings()
-                        .iter()
-                        .filter_map(|b| b.ebs().and_then(|e| e.snapshot_id()))
-                        .collect();
-                    snapshots.sort();
-                    let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "image", id))
-                        .tags_from(ec2_tags(i.tags()))
-                        .prop("image_name", i.name().unwrap_or(""))
-                        .prop("snapshots", snapshots.join(","));
-                    if f.name.is_none() {
-                        f.name = i.name().map(str::to_string);
-                    }
-                    f.created = i
-                        .creation_date()
-                        .and_then(|d| {
-                            aws_smithy_types::DateTime::from_str(
-                                d,
-                                aws_smithy_types::date_time::Format::DateTime,
-                            )
-                            .ok()
-                        })
-                        .map(|d| d.secs());
-                    f.state = i.state().map(|s| s.as_str().to_string());
-                    out.push(f);
+            for i in page.images() {
+                let Some(id) = i.image_id() else { continue };
+                let mut snapshots: Vec<&str> = i
+                    .block_device_mappings()
+                    .iter()
+                    .filter_map(|b| b.ebs().and_then(|e| e.snapshot_id()))
+                    .collect();
+                snapshots.sort();
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "image", id))
+                    .tags_from(ec2_tags(i.tags()))
+                    .prop("image_name", i.name().unwrap_or(""))
+                    .prop("snapshots", snapshots.join(","));
+                if f.name.is_none() {
+                    f.name = i.name().map(str::to_string);
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                f.created = i
+                    .creation_date()
+                    .and_then(|d| {
+                        aws_smithy_types::DateTime::from_str(
+                            d,
+                            aws_smithy_types::date_time::Format::DateTime,
+                        )
+                        .ok()
+                    })
+                    .map(|d| d.secs());
+                f.state = i.state().map(|s| s.as_str().to_string());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {
@@ -86,15 +80,14 @@ impl ResourceType for Image {
                 .cloned()
                 .unwrap_or_default();
             for snap in snapshots.split(',').filter(|s| !s.is_empty()) {
-                match aws_call!(
+                let deleted = aws_call!(
                     cx,
                     "ec2",
                     "DeleteSnapshot",
                     cx.ec2().delete_snapshot().snapshot_id(snap)
-                ) {
-                    Ok(_) => actions.push(format!("deleted its snapshot {snap}")),
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e),
+                );
+                if unless_gone(deleted)?.is_some() {
+                    actions.push(format!("deleted its snapshot {snap}"));
                 }
             }
             Ok(Deleted {

@@ -3,7 +3,8 @@
 //! `--disable-protection`, termination protection is turned off first.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, secs, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -21,60 +22,52 @@ impl ResourceType for Instance {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeInstances",
+                cx.ec2().describe_instances().set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeInstances",
-                    cx.ec2().describe_instances().set_next_token(token.clone())
-                )?;
-                for i in page.reservations().iter().flat_map(|r| r.instances()) {
-                    let Some(id) = i.instance_id() else { continue };
-                    let state = i
-                        .state()
-                        .and_then(|s| s.name())
-                        .map(|s| s.as_str().to_string());
-                    let mut f =
-                        Found::new(self.name(), &cx.region, id, ec2_arn(cx, "instance", id))
-                            .tags_from(ec2_tags(i.tags()))
-                            .prop(
-                                "instance_type",
-                                i.instance_type().map(|t| t.as_str()).unwrap_or(""),
-                            )
-                            .prop("vpc", i.vpc_id().unwrap_or(""))
-                            .prop("subnet", i.subnet_id().unwrap_or(""))
-                            .prop("image", i.image_id().unwrap_or(""))
-                            .flag("stopped", state.as_deref() == Some("stopped"));
-                    if let Some(k) = i.key_name() {
-                        f = f.prop("key_name", k);
-                    }
-                    f.created = secs(i.launch_time());
-                    f.state = state;
-                    if let Some(s) = i.subnet_id() {
-                        f.depends_on.push(ec2_arn(cx, "subnet", s));
-                    }
-                    for g in i.security_groups() {
-                        if let Some(g) = g.group_id() {
-                            f.depends_on.push(ec2_arn(cx, "security-group", g));
-                        }
-                    }
-                    for b in i.block_device_mappings() {
-                        if let Some(v) = b.ebs().and_then(|e| e.volume_id()) {
-                            f.depends_on.push(ec2_arn(cx, "volume", v));
-                        }
-                    }
-                    out.push(f);
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(id) = i.instance_id() else { continue };
+                let state = i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map(|s| s.as_str().to_string());
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "instance", id))
+                    .tags_from(ec2_tags(i.tags()))
+                    .prop(
+                        "instance_type",
+                        i.instance_type().map(|t| t.as_str()).unwrap_or(""),
+                    )
+                    .prop("vpc", i.vpc_id().unwrap_or(""))
+                    .prop("subnet", i.subnet_id().unwrap_or(""))
+                    .prop("image", i.image_id().unwrap_or(""))
+                    .flag("stopped", state.as_deref() == Some("stopped"));
+                if let Some(k) = i.key_name() {
+                    f = f.prop("key_name", k);
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
+                f.created = secs(i.launch_time());
+                f.state = state;
+                if let Some(s) = i.subnet_id() {
+                    f.depends_on.push(ec2_arn(cx, "subnet", s));
                 }
+                for g in i.security_groups() {
+                    if let Some(g) = g.group_id() {
+                        f.depends_on.push(ec2_arn(cx, "security-group", g));
+                    }
+                }
+                for b in i.block_device_mappings() {
+                    if let Some(v) = b.ebs().and_then(|e| e.volume_id()) {
+                        f.depends_on.push(ec2_arn(cx, "volume", v));
+                    }
+                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(

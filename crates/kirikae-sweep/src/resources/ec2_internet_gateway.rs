@@ -2,7 +2,8 @@
 //! with a public address (see `resources::link`), before the VPC.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,53 +21,45 @@ impl ResourceType for InternetGateway {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeInternetGateways",
+                cx.ec2()
+                    .describe_internet_gateways()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeInternetGateways",
-                    cx.ec2()
-                        .describe_internet_gateways()
-                        .set_next_token(token.clone())
-                )?;
-                for g in page.internet_gateways() {
-                    let Some(id) = g.internet_gateway_id() else {
-                        continue;
-                    };
-                    let mut f = Found::new(
-                        self.name(),
-                        &cx.region,
-                        id,
-                        ec2_arn(cx, "internet-gateway", id),
-                    )
-                    .tags_from(ec2_tags(g.tags()));
-                    let vpcs: Vec<&str> =
-                        g.attachments().iter().filter_map(|a| a.vpc_id()).collect();
-                    f.state = Some(
-                        if vpcs.is_empty() {
-                            "detached"
-                        } else {
-                            "attached"
-                        }
-                        .into(),
-                    );
-                    f = f.flag("unattached", vpcs.is_empty());
-                    if let Some(vpc) = vpcs.first() {
-                        f = f.prop("vpc", vpc);
+            for g in page.internet_gateways() {
+                let Some(id) = g.internet_gateway_id() else {
+                    continue;
+                };
+                let mut f = Found::new(
+                    self.name(),
+                    &cx.region,
+                    id,
+                    ec2_arn(cx, "internet-gateway", id),
+                )
+                .tags_from(ec2_tags(g.tags()));
+                let vpcs: Vec<&str> = g.attachments().iter().filter_map(|a| a.vpc_id()).collect();
+                f.state = Some(
+                    if vpcs.is_empty() {
+                        "detached"
+                    } else {
+                        "attached"
                     }
-                    f.depends_on = vpcs.iter().map(|v| ec2_arn(cx, "vpc", v)).collect();
-                    out.push(f);
+                    .into(),
+                );
+                f = f.flag("unattached", vpcs.is_empty());
+                if let Some(vpc) = vpcs.first() {
+                    f = f.prop("vpc", vpc);
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                f.depends_on = vpcs.iter().map(|v| ec2_arn(cx, "vpc", v)).collect();
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

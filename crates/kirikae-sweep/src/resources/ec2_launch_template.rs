@@ -2,7 +2,8 @@
 //! first (the group names it); a group outside the plan keeps it.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, secs, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,44 +21,37 @@ impl ResourceType for LaunchTemplate {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeLaunchTemplates",
+                cx.ec2()
+                    .describe_launch_templates()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeLaunchTemplates",
-                    cx.ec2()
-                        .describe_launch_templates()
-                        .set_next_token(token.clone())
-                )?;
-                for t in page.launch_templates() {
-                    let Some(id) = t.launch_template_id() else {
-                        continue;
-                    };
-                    let mut f = Found::new(
-                        self.name(),
-                        &cx.region,
-                        id,
-                        ec2_arn(cx, "launch-template", id),
-                    )
-                    .tags_from(ec2_tags(t.tags()))
-                    .prop("template_name", t.launch_template_name().unwrap_or(""))
-                    .prop("latest_version", t.latest_version_number().unwrap_or(0));
-                    if f.name.is_none() {
-                        f.name = t.launch_template_name().map(str::to_string);
-                    }
-                    f.created = secs(t.create_time());
-                    out.push(f);
+            for t in page.launch_templates() {
+                let Some(id) = t.launch_template_id() else {
+                    continue;
+                };
+                let mut f = Found::new(
+                    self.name(),
+                    &cx.region,
+                    id,
+                    ec2_arn(cx, "launch-template", id),
+                )
+                .tags_from(ec2_tags(t.tags()))
+                .prop("template_name", t.launch_template_name().unwrap_or(""))
+                .prop("latest_version", t.latest_version_number().unwrap_or(0));
+                if f.name.is_none() {
+                    f.name = t.launch_template_name().map(str::to_string);
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                f.created = secs(t.create_time());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

@@ -2,7 +2,8 @@
 //! `deleted`), so it is re-listed until deleted before its subnet and addresses go.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, secs, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,45 +21,37 @@ impl ResourceType for NatGateway {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeNatGateways",
+                cx.ec2()
+                    .describe_nat_gateways()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeNatGateways",
-                    cx.ec2()
-                        .describe_nat_gateways()
-                        .set_next_token(token.clone())
-                )?;
-                for n in page.nat_gateways() {
-                    let Some(id) = n.nat_gateway_id() else {
-                        continue;
-                    };
-                    let subnet = n.subnet_id().unwrap_or("");
-                    let mut f =
-                        Found::new(self.name(), &cx.region, id, ec2_arn(cx, "natgateway", id))
-                            .tags_from(ec2_tags(n.tags()))
-                            .prop("vpc", n.vpc_id().unwrap_or(""))
-                            .prop("subnet", subnet);
-                    f.created = secs(n.create_time());
-                    f.state = n.state().map(|s| s.as_str().to_string());
-                    f.depends_on.push(ec2_arn(cx, "subnet", subnet));
-                    for a in n.nat_gateway_addresses() {
-                        if let Some(alloc) = a.allocation_id() {
-                            f.depends_on.push(ec2_arn(cx, "elastic-ip", alloc));
-                        }
+            for n in page.nat_gateways() {
+                let Some(id) = n.nat_gateway_id() else {
+                    continue;
+                };
+                let subnet = n.subnet_id().unwrap_or("");
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "natgateway", id))
+                    .tags_from(ec2_tags(n.tags()))
+                    .prop("vpc", n.vpc_id().unwrap_or(""))
+                    .prop("subnet", subnet);
+                f.created = secs(n.create_time());
+                f.state = n.state().map(|s| s.as_str().to_string());
+                f.depends_on.push(ec2_arn(cx, "subnet", subnet));
+                for a in n.nat_gateway_addresses() {
+                    if let Some(alloc) = a.allocation_id() {
+                        f.depends_on.push(ec2_arn(cx, "elastic-ip", alloc));
                     }
-                    out.push(f);
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

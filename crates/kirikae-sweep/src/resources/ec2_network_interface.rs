@@ -3,7 +3,8 @@
 //! subnet and security groups; one attached to an instance goes after the instance.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -21,65 +22,58 @@ impl ResourceType for NetworkInterface {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeNetworkInterfaces",
+                cx.ec2()
+                    .describe_network_interfaces()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeNetworkInterfaces",
-                    cx.ec2()
-                        .describe_network_interfaces()
-                        .set_next_token(token.clone())
-                )?;
-                for n in page.network_interfaces() {
-                    let Some(id) = n.network_interface_id() else {
-                        continue;
-                    };
-                    let attachment = n.attachment();
-                    let primary = attachment.and_then(|a| a.device_index()) == Some(0);
-                    let managed = n.requester_managed() == Some(true)
-                        || n.interface_type()
-                            .is_some_and(|t| t.as_str() != "interface")
-                        || n.description().is_some_and(|d| {
-                            d.starts_with("Interface for NAT Gateway") || d.starts_with("ELB ")
-                        });
-                    if primary || managed {
-                        continue;
-                    }
-                    let status = n.status().map(|s| s.as_str().to_string());
-                    let subnet = n.subnet_id().unwrap_or("");
-                    let mut f = Found::new(
-                        self.name(),
-                        &cx.region,
-                        id,
-                        ec2_arn(cx, "network-interface", id),
-                    )
-                    .tags_from(ec2_tags(n.tag_set()))
-                    .prop("vpc", n.vpc_id().unwrap_or(""))
-                    .prop("subnet", subnet)
-                    .prop("description", n.description().unwrap_or(""))
-                    .flag("unattached", status.as_deref() == Some("available"));
-                    if let Some(i) = attachment.and_then(|a| a.instance_id()) {
-                        f = f.prop("instance", i);
-                    }
-                    f.state = status;
-                    f.depends_on.push(ec2_arn(cx, "subnet", subnet));
-                    for g in n.groups() {
-                        if let Some(g) = g.group_id() {
-                            f.depends_on.push(ec2_arn(cx, "security-group", g));
-                        }
-                    }
-                    out.push(f);
+            for n in page.network_interfaces() {
+                let Some(id) = n.network_interface_id() else {
+                    continue;
+                };
+                let attachment = n.attachment();
+                let primary = attachment.and_then(|a| a.device_index()) == Some(0);
+                let managed = n.requester_managed() == Some(true)
+                    || n.interface_type()
+                        .is_some_and(|t| t.as_str() != "interface")
+                    || n.description().is_some_and(|d| {
+                        d.starts_with("Interface for NAT Gateway") || d.starts_with("ELB ")
+                    });
+                if primary || managed {
+                    continue;
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
+                let status = n.status().map(|s| s.as_str().to_string());
+                let subnet = n.subnet_id().unwrap_or("");
+                let mut f = Found::new(
+                    self.name(),
+                    &cx.region,
+                    id,
+                    ec2_arn(cx, "network-interface", id),
+                )
+                .tags_from(ec2_tags(n.tag_set()))
+                .prop("vpc", n.vpc_id().unwrap_or(""))
+                .prop("subnet", subnet)
+                .prop("description", n.description().unwrap_or(""))
+                .flag("unattached", status.as_deref() == Some("available"));
+                if let Some(i) = attachment.and_then(|a| a.instance_id()) {
+                    f = f.prop("instance", i);
                 }
+                f.state = status;
+                f.depends_on.push(ec2_arn(cx, "subnet", subnet));
+                for g in n.groups() {
+                    if let Some(g) = g.group_id() {
+                        f.depends_on.push(ec2_arn(cx, "security-group", g));
+                    }
+                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

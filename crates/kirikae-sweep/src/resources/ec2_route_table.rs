@@ -2,7 +2,8 @@
 //! it go first (deleting a subnet removes its association; see `resources::link`).
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,57 +21,49 @@ impl ResourceType for RouteTable {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeRouteTables",
+                cx.ec2()
+                    .describe_route_tables()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeRouteTables",
-                    cx.ec2()
-                        .describe_route_tables()
-                        .set_next_token(token.clone())
-                )?;
-                for rt in page.route_tables() {
-                    let Some(id) = rt.route_table_id() else {
-                        continue;
-                    };
-                    if rt.associations().iter().any(|a| a.main() == Some(true)) {
-                        continue;
-                    }
-                    let vpc = rt.vpc_id().unwrap_or("");
-                    let mut subnets: Vec<&str> = rt
-                        .associations()
-                        .iter()
-                        .filter_map(|a| a.subnet_id())
-                        .collect();
-                    subnets.sort();
-                    let mut targets: Vec<String> = rt
-                        .routes()
-                        .iter()
-                        .filter_map(|r| r.gateway_id().or(r.nat_gateway_id()))
-                        .filter(|g| *g != "local")
-                        .map(str::to_string)
-                        .collect();
-                    targets.sort();
-                    let mut f =
-                        Found::new(self.name(), &cx.region, id, ec2_arn(cx, "route-table", id))
-                            .tags_from(ec2_tags(rt.tags()))
-                            .prop("vpc", vpc)
-                            .prop("subnets", subnets.join(","))
-                            .prop("routes_to", targets.join(","))
-                            .flag("unattached", subnets.is_empty());
-                    f.depends_on.push(ec2_arn(cx, "vpc", vpc));
-                    out.push(f);
+            for rt in page.route_tables() {
+                let Some(id) = rt.route_table_id() else {
+                    continue;
+                };
+                if rt.associations().iter().any(|a| a.main() == Some(true)) {
+                    continue;
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                let vpc = rt.vpc_id().unwrap_or("");
+                let mut subnets: Vec<&str> = rt
+                    .associations()
+                    .iter()
+                    .filter_map(|a| a.subnet_id())
+                    .collect();
+                subnets.sort();
+                let mut targets: Vec<String> = rt
+                    .routes()
+                    .iter()
+                    .filter_map(|r| r.gateway_id().or(r.nat_gateway_id()))
+                    .filter(|g| *g != "local")
+                    .map(str::to_string)
+                    .collect();
+                targets.sort();
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "route-table", id))
+                    .tags_from(ec2_tags(rt.tags()))
+                    .prop("vpc", vpc)
+                    .prop("subnets", subnets.join(","))
+                    .prop("routes_to", targets.join(","))
+                    .flag("unattached", subnets.is_empty());
+                f.depends_on.push(ec2_arn(cx, "vpc", vpc));
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found, SweepError};
 
@@ -23,61 +24,54 @@ impl ResourceType for SecurityGroup {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeSecurityGroups",
+                cx.ec2()
+                    .describe_security_groups()
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeSecurityGroups",
-                    cx.ec2()
-                        .describe_security_groups()
-                        .set_next_token(token.clone())
-                )?;
-                for g in page.security_groups() {
-                    let Some(id) = g.group_id() else { continue };
-                    if g.group_name() == Some("default") {
-                        continue;
-                    }
-                    let vpc = g.vpc_id().unwrap_or("");
-                    let mut f = Found::new(
-                        self.name(),
-                        &cx.region,
-                        id,
-                        ec2_arn(cx, "security-group", id),
-                    )
-                    .tags_from(ec2_tags(g.tags()))
-                    .prop("vpc", vpc)
-                    .prop("group_name", g.group_name().unwrap_or(""));
-                    if f.name.is_none() {
-                        f.name = g.group_name().map(str::to_string);
-                    }
-                    if !vpc.is_empty() {
-                        f.depends_on.push(ec2_arn(cx, "vpc", vpc));
-                    }
-                    let mut refs: Vec<&str> = g
-                        .ip_permissions()
-                        .iter()
-                        .chain(g.ip_permissions_egress())
-                        .flat_map(|p| p.user_id_group_pairs())
-                        .filter_map(|p| p.group_id())
-                        .filter(|r| *r != id)
-                        .collect();
-                    refs.sort();
-                    refs.dedup();
-                    for r in refs {
-                        f.depends_on.push(ec2_arn(cx, "security-group", r));
-                    }
-                    out.push(f);
+            for g in page.security_groups() {
+                let Some(id) = g.group_id() else { continue };
+                if g.group_name() == Some("default") {
+                    continue;
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
+                let vpc = g.vpc_id().unwrap_or("");
+                let mut f = Found::new(
+                    self.name(),
+                    &cx.region,
+                    id,
+                    ec2_arn(cx, "security-group", id),
+                )
+                .tags_from(ec2_tags(g.tags()))
+                .prop("vpc", vpc)
+                .prop("group_name", g.group_name().unwrap_or(""));
+                if f.name.is_none() {
+                    f.name = g.group_name().map(str::to_string);
                 }
+                if !vpc.is_empty() {
+                    f.depends_on.push(ec2_arn(cx, "vpc", vpc));
+                }
+                let mut refs: Vec<&str> = g
+                    .ip_permissions()
+                    .iter()
+                    .chain(g.ip_permissions_egress())
+                    .flat_map(|p| p.user_id_group_pairs())
+                    .filter_map(|p| p.group_id())
+                    .filter(|r| *r != id)
+                    .collect();
+                refs.sort();
+                refs.dedup();
+                for r in refs {
+                    f.depends_on.push(ec2_arn(cx, "security-group", r));
+                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {
@@ -109,9 +103,7 @@ impl ResourceType for SecurityGroup {
 /// Every security group some network interface carries (instances, load balancers, NAT,
 /// Lambda, databases: all of them show up as interfaces).
 pub async fn groups_on_interfaces(cx: &Cx) -> Result<HashSet<String>, SweepError> {
-    let mut used = HashSet::new();
-    let mut token: Option<String> = None;
-    loop {
+    let used = paginate(|token| async move {
         let page = aws_call!(
             cx,
             "ec2",
@@ -120,17 +112,14 @@ pub async fn groups_on_interfaces(cx: &Cx) -> Result<HashSet<String>, SweepError
                 .describe_network_interfaces()
                 .set_next_token(token.clone())
         )?;
-        for eni in page.network_interfaces() {
-            for g in eni.groups() {
-                if let Some(id) = g.group_id() {
-                    used.insert(id.to_string());
-                }
-            }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(used)
+        let used: Vec<String> = page
+            .network_interfaces()
+            .iter()
+            .flat_map(|eni| eni.groups())
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        Ok((used, page.next_token().map(str::to_string)))
+    })
+    .await?;
+    Ok(used.into_iter().collect())
 }

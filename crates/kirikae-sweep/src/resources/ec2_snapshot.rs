@@ -2,7 +2,8 @@
 //! types in `resources::link`).
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, secs, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,38 +21,30 @@ impl ResourceType for Snapshot {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeSnapshots",
+                cx.ec2()
+                    .describe_snapshots()
+                    .owner_ids("self")
+                    .set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeSnapshots",
-                    cx.ec2()
-                        .describe_snapshots()
-                        .owner_ids("self")
-                        .set_next_token(token.clone())
-                )?;
-                for s in page.snapshots() {
-                    let Some(id) = s.snapshot_id() else { continue };
-                    let mut f =
-                        Found::new(self.name(), &cx.region, id, ec2_arn(cx, "snapshot", id))
-                            .tags_from(ec2_tags(s.tags()))
-                            .prop("volume", s.volume_id().unwrap_or(""))
-                            .prop("size_gib", s.volume_size().unwrap_or(0))
-                            .prop("description", s.description().unwrap_or(""));
-                    f.created = secs(s.start_time());
-                    f.state = s.state().map(|s| s.as_str().to_string());
-                    out.push(f);
-                }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+            for s in page.snapshots() {
+                let Some(id) = s.snapshot_id() else { continue };
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "snapshot", id))
+                    .tags_from(ec2_tags(s.tags()))
+                    .prop("volume", s.volume_id().unwrap_or(""))
+                    .prop("size_gib", s.volume_size().unwrap_or(0))
+                    .prop("description", s.description().unwrap_or(""));
+                f.created = secs(s.start_time());
+                f.state = s.state().map(|s| s.as_str().to_string());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

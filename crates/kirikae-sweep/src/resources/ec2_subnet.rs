@@ -2,7 +2,8 @@
 //! interfaces, load balancers) and before the route tables associated with it.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,38 +21,31 @@ impl ResourceType for Subnet {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeSubnets",
+                cx.ec2().describe_subnets().set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeSubnets",
-                    cx.ec2().describe_subnets().set_next_token(token.clone())
-                )?;
-                for s in page.subnets() {
-                    let Some(id) = s.subnet_id() else { continue };
-                    if s.default_for_az() == Some(true) {
-                        continue;
-                    }
-                    let vpc = s.vpc_id().unwrap_or("");
-                    let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "subnet", id))
-                        .tags_from(ec2_tags(s.tags()))
-                        .prop("vpc", vpc)
-                        .prop("cidr", s.cidr_block().unwrap_or(""))
-                        .prop("az", s.availability_zone().unwrap_or(""));
-                    f.state = s.state().map(|s| s.as_str().to_string());
-                    f.depends_on.push(ec2_arn(cx, "vpc", vpc));
-                    out.push(f);
+            for s in page.subnets() {
+                let Some(id) = s.subnet_id() else { continue };
+                if s.default_for_az() == Some(true) {
+                    continue;
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                let vpc = s.vpc_id().unwrap_or("");
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "subnet", id))
+                    .tags_from(ec2_tags(s.tags()))
+                    .prop("vpc", vpc)
+                    .prop("cidr", s.cidr_block().unwrap_or(""))
+                    .prop("az", s.availability_zone().unwrap_or(""));
+                f.state = s.state().map(|s| s.as_str().to_string());
+                f.depends_on.push(ec2_arn(cx, "vpc", vpc));
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

@@ -2,7 +2,8 @@
 //! state `available`.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, secs, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,50 +21,43 @@ impl ResourceType for Volume {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeVolumes",
+                cx.ec2().describe_volumes().set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeVolumes",
-                    cx.ec2().describe_volumes().set_next_token(token.clone())
-                )?;
-                for v in page.volumes() {
-                    let Some(id) = v.volume_id() else { continue };
-                    let state = v.state().map(|s| s.as_str().to_string());
-                    let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "volume", id))
-                        .tags_from(ec2_tags(v.tags()))
-                        .prop("size_gib", v.size().unwrap_or(0))
-                        .prop(
-                            "volume_type",
-                            v.volume_type().map(|t| t.as_str()).unwrap_or(""),
-                        )
-                        .prop("az", v.availability_zone().unwrap_or(""))
-                        .flag("unattached", state.as_deref() == Some("available"));
-                    if let Some(s) = v.snapshot_id().filter(|s| !s.is_empty()) {
-                        f = f.prop("snapshot", s);
-                    }
-                    let attached: Vec<&str> = v
-                        .attachments()
-                        .iter()
-                        .filter_map(|a| a.instance_id())
-                        .collect();
-                    if !attached.is_empty() {
-                        f = f.prop("attached_to", attached.join(","));
-                    }
-                    f.created = secs(v.create_time());
-                    f.state = state;
-                    out.push(f);
+            for v in page.volumes() {
+                let Some(id) = v.volume_id() else { continue };
+                let state = v.state().map(|s| s.as_str().to_string());
+                let mut f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "volume", id))
+                    .tags_from(ec2_tags(v.tags()))
+                    .prop("size_gib", v.size().unwrap_or(0))
+                    .prop(
+                        "volume_type",
+                        v.volume_type().map(|t| t.as_str()).unwrap_or(""),
+                    )
+                    .prop("az", v.availability_zone().unwrap_or(""))
+                    .flag("unattached", state.as_deref() == Some("available"));
+                if let Some(s) = v.snapshot_id().filter(|s| !s.is_empty()) {
+                    f = f.prop("snapshot", s);
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
+                let attached: Vec<&str> = v
+                    .attachments()
+                    .iter()
+                    .filter_map(|a| a.instance_id())
+                    .collect();
+                if !attached.is_empty() {
+                    f = f.prop("attached_to", attached.join(","));
                 }
+                f.created = secs(v.create_time());
+                f.state = state;
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

@@ -3,7 +3,8 @@
 //! and network ACLs go with it.
 
 use super::{
-    ec2_arn, ec2_create_tags, ec2_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, ec2_create_tags, ec2_tags, paginate, request_id, DeleteOptions, Deleted, Fut,
+    ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -21,34 +22,27 @@ impl ResourceType for Vpc {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "ec2",
+                "DescribeVpcs",
+                cx.ec2().describe_vpcs().set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "ec2",
-                    "DescribeVpcs",
-                    cx.ec2().describe_vpcs().set_next_token(token.clone())
-                )?;
-                for v in page.vpcs() {
-                    let Some(id) = v.vpc_id() else { continue };
-                    if v.is_default() == Some(true) {
-                        continue;
-                    }
-                    let f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "vpc", id))
-                        .tags_from(ec2_tags(v.tags()))
-                        .prop("cidr", v.cidr_block().unwrap_or(""));
-                    let state = v.state().map(|s| s.as_str().to_string());
-                    out.push(Found { state, ..f });
+            for v in page.vpcs() {
+                let Some(id) = v.vpc_id() else { continue };
+                if v.is_default() == Some(true) {
+                    continue;
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                let f = Found::new(self.name(), &cx.region, id, ec2_arn(cx, "vpc", id))
+                    .tags_from(ec2_tags(v.tags()))
+                    .prop("cidr", v.cidr_block().unwrap_or(""));
+                let state = v.state().map(|s| s.as_str().to_string());
+                out.push(Found { state, ..f });
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

@@ -2,7 +2,10 @@
 //! an image pushed after the review makes the repository "changed"). `empty`: no images. Lists
 //! its tags itself (ListTagsForResource, one call each) and tags with TagResource.
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{
+    bad_tag, paginate, request_id, secs, tag_each, unless_gone, DeleteOptions, Deleted, Fut,
+    ResourceType,
+};
 use crate::{Cx, Found};
 
 pub struct Repository;
@@ -20,9 +23,7 @@ impl ResourceType for Repository {
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
-            let mut repos = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
+            let repos = paginate(|token| async move {
                 let page = aws_call!(
                     cx,
                     "ecr",
@@ -31,12 +32,12 @@ impl ResourceType for Repository {
                         .describe_repositories()
                         .set_next_token(token.clone())
                 )?;
-                repos.extend(page.repositories().iter().cloned());
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
-            }
+                Ok((
+                    page.repositories().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            })
+            .await?;
             let mut out = Vec::new();
             for r in repos {
                 let Some(name) = r.repository_name() else {
@@ -69,15 +70,14 @@ impl ResourceType for Repository {
                         break;
                     }
                 }
-                let tags = match aws_call!(
+                let Some(tags) = unless_gone(aws_call!(
                     cx,
                     "ecr",
                     "ListTagsForResource",
                     cx.ecr().list_tags_for_resource().resource_arn(&arn)
-                ) {
-                    Ok(t) => t,
-                    Err(e) if e.is_not_found() => continue,
-                    Err(e) => return Err(e),
+                ))?
+                else {
+                    continue;
                 };
                 let mut f = Found::new(self.name(), &cx.region, name, &arn)
                     .tags_from(
@@ -128,24 +128,21 @@ impl ResourceType for Repository {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
+        tag_each(items, move |f| async move {
             let tag = aws_sdk_ecr::types::Tag::builder()
                 .key(key)
                 .value(value)
                 .build()
-                .map_err(|e| crate::SweepError::BadInput(format!("tag: {e}")))?;
-            for f in items {
-                aws_call!(
-                    cx,
-                    "ecr",
-                    "TagResource",
-                    cx.ecr()
-                        .tag_resource()
-                        .resource_arn(&f.arn)
-                        .tags(tag.clone())
-                )?;
-            }
-            Ok(())
-        }))
+                .map_err(bad_tag)?;
+            aws_call!(
+                cx,
+                "ecr",
+                "TagResource",
+                cx.ecr()
+                    .tag_resource()
+                    .resource_arn(&f.arn)
+                    .tags(tag.clone())
+            )
+        })
     }
 }

@@ -6,7 +6,8 @@
 //! cluster is re-listed until it is gone. Tags come from the Tagging API.
 
 use super::{
-    ec2_arn, final_snapshot_name, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, final_snapshot_action, final_snapshot_name, paginate, request_id, secs, DeleteOptions,
+    Deleted, Fut, ResourceType,
 };
 use crate::{Cx, Found, SweepError};
 
@@ -24,55 +25,48 @@ impl ResourceType for CacheCluster {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |marker| async move {
+            let page = aws_call!(
+                cx,
+                "elasticache",
+                "DescribeCacheClusters",
+                cx.elasticache()
+                    .describe_cache_clusters()
+                    .set_marker(marker.clone())
+            )?;
             let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "elasticache",
-                    "DescribeCacheClusters",
-                    cx.elasticache()
-                        .describe_cache_clusters()
-                        .set_marker(marker.clone())
-                )?;
-                for c in page.cache_clusters() {
-                    let Some(id) = c.cache_cluster_id() else {
-                        continue;
-                    };
-                    let arn = c
-                        .arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| cx.arn("elasticache", &format!("cluster:{id}")));
-                    let subnet_group = c.cache_subnet_group_name().unwrap_or("");
-                    let mut f = Found::new(self.name(), &cx.region, id, arn)
-                        .prop("engine", c.engine().unwrap_or(""))
-                        .prop("engine_version", c.engine_version().unwrap_or(""))
-                        .prop("node_type", c.cache_node_type().unwrap_or(""))
-                        .prop("nodes", c.num_cache_nodes().unwrap_or(0))
-                        .prop("subnet_group", subnet_group)
-                        .prop("replication_group", c.replication_group_id().unwrap_or(""));
-                    f.name = Some(id.to_string());
-                    f.created = secs(c.cache_cluster_create_time());
-                    f.state = c.cache_cluster_status().map(str::to_string);
-                    if !subnet_group.is_empty() && subnet_group != "default" {
-                        f.depends_on
-                            .push(cx.arn("elasticache", &format!("subnetgroup:{subnet_group}")));
-                    }
-                    for g in c.security_groups() {
-                        if let Some(g) = g.security_group_id() {
-                            f.depends_on.push(ec2_arn(cx, "security-group", g));
-                        }
-                    }
-                    out.push(f);
+            for c in page.cache_clusters() {
+                let Some(id) = c.cache_cluster_id() else {
+                    continue;
+                };
+                let arn = c
+                    .arn()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| cx.arn("elasticache", &format!("cluster:{id}")));
+                let subnet_group = c.cache_subnet_group_name().unwrap_or("");
+                let mut f = Found::new(self.name(), &cx.region, id, arn)
+                    .prop("engine", c.engine().unwrap_or(""))
+                    .prop("engine_version", c.engine_version().unwrap_or(""))
+                    .prop("node_type", c.cache_node_type().unwrap_or(""))
+                    .prop("nodes", c.num_cache_nodes().unwrap_or(0))
+                    .prop("subnet_group", subnet_group)
+                    .prop("replication_group", c.replication_group_id().unwrap_or(""));
+                f.name = Some(id.to_string());
+                f.created = secs(c.cache_cluster_create_time());
+                f.state = c.cache_cluster_status().map(str::to_string);
+                if !subnet_group.is_empty() && subnet_group != "default" {
+                    f.depends_on
+                        .push(cx.arn("elasticache", &format!("subnetgroup:{subnet_group}")));
                 }
-                marker = page.marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
+                for g in c.security_groups() {
+                    if let Some(g) = g.security_group_id() {
+                        f.depends_on.push(ec2_arn(cx, "security-group", g));
+                    }
                 }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.marker().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(
@@ -108,10 +102,7 @@ impl ResourceType for CacheCluster {
             )?;
             let mut actions = Vec::new();
             if snapshots {
-                actions.push(match final_snapshot {
-                    Some(s) => format!("final snapshot {s}"),
-                    None => "no final snapshot (--skip-final-snapshot)".to_string(),
-                });
+                actions.push(final_snapshot_action("final snapshot", final_snapshot));
             }
             Ok(Deleted {
                 request_id: request_id(&out),

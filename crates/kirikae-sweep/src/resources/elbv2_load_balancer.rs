@@ -4,13 +4,24 @@
 
 use std::collections::HashMap;
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{paginate, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found, SweepError};
 
 pub struct LoadBalancer;
 
-/// Tags of ELBv2 resources, 20 ARNs per call (DescribeTags' limit).
-pub(crate) async fn elbv2_tags(
+/// Adds their tags to listed ELBv2 resources, 20 ARNs per call (DescribeTags' limit).
+pub(crate) async fn add_elbv2_tags(cx: &Cx, found: &mut [Found]) -> Result<(), SweepError> {
+    let arns: Vec<String> = found.iter().map(|f| f.arn.clone()).collect();
+    let mut tags = elbv2_tags(cx, &arns).await?;
+    for f in found {
+        if let Some(t) = tags.remove(&f.arn) {
+            f.tags.extend(t);
+        }
+    }
+    Ok(())
+}
+
+async fn elbv2_tags(
     cx: &Cx,
     arns: &[String],
 ) -> Result<HashMap<String, Vec<(String, String)>>, SweepError> {
@@ -80,9 +91,7 @@ impl ResourceType for LoadBalancer {
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
-            let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
+            let mut out = paginate(move |marker| async move {
                 let page = aws_call!(
                     cx,
                     "elasticloadbalancing",
@@ -91,6 +100,7 @@ impl ResourceType for LoadBalancer {
                         .describe_load_balancers()
                         .set_marker(marker.clone())
                 )?;
+                let mut out = Vec::new();
                 for lb in page.load_balancers() {
                     let Some(arn) = lb.load_balancer_arn() else {
                         continue;
@@ -118,18 +128,10 @@ impl ResourceType for LoadBalancer {
                     }
                     out.push(f);
                 }
-                marker = page.next_marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
-                }
-            }
-            let arns: Vec<String> = out.iter().map(|f| f.arn.clone()).collect();
-            let mut tags = elbv2_tags(cx, &arns).await?;
-            for f in &mut out {
-                if let Some(t) = tags.remove(&f.arn) {
-                    f.tags.extend(t);
-                }
-            }
+                Ok((out, page.next_marker().map(str::to_string)))
+            })
+            .await?;
+            add_elbv2_tags(cx, &mut out).await?;
             Ok(out)
         })
     }

@@ -1,7 +1,7 @@
 //! ELBv2 target group. Goes after the load balancers that forward to it (see `resources::link`).
 
-use super::elbv2_load_balancer::elbv2_tags;
-use super::{request_id, DeleteOptions, Deleted, Fut, ResourceType};
+use super::elbv2_load_balancer::add_elbv2_tags;
+use super::{paginate, request_id, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found};
 
 pub struct TargetGroup;
@@ -19,9 +19,7 @@ impl ResourceType for TargetGroup {
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
-            let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
+            let mut out = paginate(move |marker| async move {
                 let page = aws_call!(
                     cx,
                     "elasticloadbalancing",
@@ -30,6 +28,7 @@ impl ResourceType for TargetGroup {
                         .describe_target_groups()
                         .set_marker(marker.clone())
                 )?;
+                let mut out = Vec::new();
                 for tg in page.target_groups() {
                     let Some(arn) = tg.target_group_arn() else {
                         continue;
@@ -47,18 +46,10 @@ impl ResourceType for TargetGroup {
                     f.name = Some(name.to_string());
                     out.push(f);
                 }
-                marker = page.next_marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
-                }
-            }
-            let arns: Vec<String> = out.iter().map(|f| f.arn.clone()).collect();
-            let mut tags = elbv2_tags(cx, &arns).await?;
-            for f in &mut out {
-                if let Some(t) = tags.remove(&f.arn) {
-                    f.tags.extend(t);
-                }
-            }
+                Ok((out, page.next_marker().map(str::to_string)))
+            })
+            .await?;
+            add_elbv2_tags(cx, &mut out).await?;
             Ok(out)
         })
     }

@@ -3,8 +3,10 @@
 //! profiles and those profiles deleted, then the role. Never the role kirikae itself acts as,
 //! nor a service-linked role (AWS deletes those with their service).
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
-use crate::{Cx, Found, SweepError};
+use super::{
+    bad_tag, paginate, request_id, secs, tag_each, DeleteOptions, Deleted, Fut, ResourceType,
+};
+use crate::{Cx, Found};
 
 pub struct Role;
 
@@ -21,18 +23,17 @@ impl ResourceType for Role {
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
-            let mut out = Vec::new();
             if !cx.lists_global_resources() {
-                return Ok(out);
+                return Ok(Vec::new());
             }
-            let mut marker: Option<String> = None;
-            loop {
+            paginate(move |marker| async move {
                 let page = aws_call!(
                     cx,
                     "iam",
                     "ListRoles",
                     cx.iam().list_roles().set_marker(marker.clone())
                 )?;
+                let mut out = Vec::new();
                 for r in page.roles() {
                     let name = r.role_name();
                     if r.path().starts_with("/aws-service-role/")
@@ -58,15 +59,14 @@ impl ResourceType for Role {
                     f.created = secs(Some(r.create_date()));
                     out.push(f);
                 }
-                marker = page
-                    .marker()
-                    .filter(|_| page.is_truncated())
-                    .map(str::to_string);
-                if marker.is_none() {
-                    break;
-                }
-            }
-            Ok(out)
+                Ok((
+                    out,
+                    page.marker()
+                        .filter(|_| page.is_truncated())
+                        .map(str::to_string),
+                ))
+            })
+            .await
         })
     }
 
@@ -162,21 +162,18 @@ impl ResourceType for Role {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
+        tag_each(items, move |f| async move {
             let tag = aws_sdk_iam::types::Tag::builder()
                 .key(key)
                 .value(value)
                 .build()
-                .map_err(|e| SweepError::BadInput(format!("tag: {e}")))?;
-            for f in items {
-                aws_call!(
-                    cx,
-                    "iam",
-                    "TagRole",
-                    cx.iam().tag_role().role_name(&f.id).tags(tag.clone())
-                )?;
-            }
-            Ok(())
-        }))
+                .map_err(bad_tag)?;
+            aws_call!(
+                cx,
+                "iam",
+                "TagRole",
+                cx.iam().tag_role().role_name(&f.id).tags(tag.clone())
+            )
+        })
     }
 }

@@ -4,7 +4,10 @@
 //! `--recovery-window` days (7, the minimum, unless said otherwise); the deletion is confirmed
 //! when the key's state is `PendingDeletion`, which a key already in that state counts as gone.
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{
+    bad_tag, paginate, request_id, secs, tag_each, unless_gone, DeleteOptions, Deleted, Fut,
+    ResourceType,
+};
 use crate::{Cx, Found, SweepError};
 
 pub struct Key;
@@ -22,28 +25,21 @@ impl ResourceType for Key {
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
-            let mut ids = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
+            let ids = paginate(|marker| async move {
                 let page = aws_call!(
                     cx,
                     "kms",
                     "ListKeys",
                     cx.kms().list_keys().set_marker(marker.clone())
                 )?;
-                ids.extend(
-                    page.keys()
-                        .iter()
-                        .filter_map(|k| k.key_id().map(str::to_string)),
-                );
-                marker = page
-                    .truncated()
-                    .then(|| page.next_marker().map(str::to_string))
-                    .flatten();
-                if marker.is_none() {
-                    break;
-                }
-            }
+                let ids = page
+                    .keys()
+                    .iter()
+                    .filter_map(|k| k.key_id().map(str::to_string))
+                    .collect();
+                Ok((ids, kms_next_marker(page.truncated(), page.next_marker())))
+            })
+            .await?;
             let mut out = Vec::new();
             for id in ids {
                 let described = aws_call!(
@@ -52,40 +48,31 @@ impl ResourceType for Key {
                     "DescribeKey",
                     cx.kms().describe_key().key_id(&id)
                 );
-                let meta = match described {
-                    Ok(d) => d.key_metadata,
-                    Err(e) if e.is_not_found() => continue,
-                    Err(e) => return Err(e),
+                let Some(m) = unless_gone(described)?.and_then(|d| d.key_metadata) else {
+                    continue;
                 };
-                let Some(m) = meta else { continue };
                 if m.key_manager().map(|k| k.as_str()) != Some("CUSTOMER") {
                     continue; // AWS-managed keys are never swept
                 }
-                let mut tags = Vec::new();
-                let mut tag_marker: Option<String> = None;
-                loop {
+                let key_id = id.as_str();
+                let tags = paginate(|marker| async move {
                     let page = aws_call!(
                         cx,
                         "kms",
                         "ListResourceTags",
                         cx.kms()
                             .list_resource_tags()
-                            .key_id(&id)
-                            .set_marker(tag_marker.clone())
+                            .key_id(key_id)
+                            .set_marker(marker.clone())
                     )?;
-                    tags.extend(
-                        page.tags()
-                            .iter()
-                            .map(|t| (t.tag_key().to_string(), t.tag_value().to_string())),
-                    );
-                    tag_marker = page
-                        .truncated()
-                        .then(|| page.next_marker().map(str::to_string))
-                        .flatten();
-                    if tag_marker.is_none() {
-                        break;
-                    }
-                }
+                    let tags = page
+                        .tags()
+                        .iter()
+                        .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+                        .collect();
+                    Ok((tags, kms_next_marker(page.truncated(), page.next_marker())))
+                })
+                .await?;
                 let arn = m
                     .arn()
                     .map(str::to_string)
@@ -160,21 +147,23 @@ impl ResourceType for Key {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
+        tag_each(items, move |f| async move {
             let tag = aws_sdk_kms::types::Tag::builder()
                 .tag_key(key)
                 .tag_value(value)
                 .build()
-                .map_err(|e| SweepError::BadInput(format!("tag: {e}")))?;
-            for f in items {
-                aws_call!(
-                    cx,
-                    "kms",
-                    "TagResource",
-                    cx.kms().tag_resource().key_id(&f.id).tags(tag.clone())
-                )?;
-            }
-            Ok(())
-        }))
+                .map_err(bad_tag)?;
+            aws_call!(
+                cx,
+                "kms",
+                "TagResource",
+                cx.kms().tag_resource().key_id(&f.id).tags(tag.clone())
+            )
+        })
     }
+}
+
+/// KMS's next page: its marker, only while the answer says it is truncated.
+fn kms_next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
+    truncated.then(|| marker.map(str::to_string)).flatten()
 }

@@ -325,6 +325,92 @@ pub fn link(found: &mut [Found]) {
     }
 }
 
+// --- helpers shared by all types ----------------------------------------------------------
+
+/// Every item of a paginated listing. `page(token)` makes one call (through `aws_call!`) with
+/// the continuation token (`None` for the first page) and returns that page's items and the
+/// next token, `None` after the last page.
+pub(crate) async fn paginate<T, F, P>(mut page: F) -> Result<Vec<T>, SweepError>
+where
+    F: FnMut(Option<String>) -> P,
+    P: Future<Output = Result<(Vec<T>, Option<String>), SweepError>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (got, next) = page(token).await?;
+        items.extend(got);
+        token = next;
+        if token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// The answer of a call about one resource, `None` when AWS says it is not found (deleted since
+/// it was listed, or already gone).
+pub(crate) fn unless_gone<T>(answer: Result<T, SweepError>) -> Result<Option<T>, SweepError> {
+    match answer {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A type's own tagging, one call per item in turn: `tag_one(item)` is that call (through
+/// `aws_call!`). Stops at the first error.
+pub(crate) fn tag_each<'a, T, P>(
+    items: &'a [Found],
+    tag_one: impl Fn(&'a Found) -> P + Send + 'a,
+) -> Option<Fut<'a, ()>>
+where
+    P: Future<Output = Result<T, SweepError>> + Send + 'a,
+{
+    Some(Box::pin(async move {
+        for f in items {
+            tag_one(f).await?;
+        }
+        Ok(())
+    }))
+}
+
+/// The error of a type's own tag builder (a missing key or value).
+pub(crate) fn bad_tag(e: impl std::fmt::Display) -> SweepError {
+    SweepError::BadInput(format!("tag: {e}"))
+}
+
+/// Before a deletion: when `item` has deletion protection on (its `deletion_protection`
+/// property), refuses unless `--disable-protection`, and otherwise runs `turn_off` (an AWS call
+/// that turns it off) and records that in `actions`. Nothing when protection is off.
+pub(crate) async fn turn_protection_off<T>(
+    item: &Found,
+    opts: &DeleteOptions,
+    actions: &mut Vec<String>,
+    turn_off: impl Future<Output = Result<T, SweepError>>,
+) -> Result<(), SweepError> {
+    if !is_true(item, "deletion_protection") {
+        return Ok(());
+    }
+    if !opts.disable_protection {
+        return Err(SweepError::Refused(format!(
+            "{}: deletion protection is on; pass --disable-protection to turn it off",
+            item.id
+        )));
+    }
+    turn_off.await?;
+    actions.push("deletion protection turned off (--disable-protection)".to_string());
+    Ok(())
+}
+
+/// What a deletion did about its final snapshot: `<what> <name>`, or none taken because of
+/// `--skip-final-snapshot`.
+pub(crate) fn final_snapshot_action(what: &str, snapshot: Option<String>) -> String {
+    match snapshot {
+        Some(s) => format!("{what} {s}"),
+        None => "no final snapshot (--skip-final-snapshot)".to_string(),
+    }
+}
+
 // --- helpers shared by the EC2 types -------------------------------------------------------
 
 pub(crate) fn ec2_arn(cx: &Cx, kind: &str, id: &str) -> String {
@@ -378,6 +464,28 @@ pub(crate) fn request_id<T: aws_types::request_id::RequestId>(out: &T) -> Option
 /// `arn:aws:rds:<region>:<account>:<kind>:<name>` (`cluster`, `db`, `subgrp`, `pg`, ...).
 pub(crate) fn rds_arn(cx: &Cx, kind: &str, name: &str) -> String {
     cx.arn("rds", &format!("{kind}:{name}"))
+}
+
+/// An RDS resource's ARN as AWS gives it, or built from `kind` and `name` where it is missing.
+pub(crate) fn rds_arn_or(cx: &Cx, given: Option<&str>, kind: &str, name: &str) -> String {
+    given
+        .map(str::to_string)
+        .unwrap_or_else(|| rds_arn(cx, kind, name))
+}
+
+/// A listed RDS resource with its tags, named by its identifier unless a `Name` tag names it.
+pub(crate) fn rds_found(
+    kind: &str,
+    cx: &Cx,
+    id: &str,
+    arn: String,
+    tags: Vec<(String, String)>,
+) -> Found {
+    let mut f = Found::new(kind, &cx.region, id, arn).tags_from(tags);
+    if f.name.is_none() {
+        f.name = Some(id.to_string());
+    }
+    f
 }
 
 pub(crate) fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> Vec<(String, String)> {

@@ -6,10 +6,11 @@
 //! asynchronous (`deleting`), so the cluster is re-listed until it is gone.
 
 use super::{
-    ec2_arn, final_snapshot_name, is_true, rds_add_tags, rds_arn, rds_tags, request_id, secs,
-    DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, final_snapshot_action, final_snapshot_name, paginate, rds_add_tags, rds_arn,
+    rds_arn_or, rds_found, rds_tags, request_id, secs, turn_protection_off, DeleteOptions, Deleted,
+    Fut, ResourceType,
 };
-use crate::{Cx, Found, SweepError};
+use crate::{Cx, Found};
 
 pub struct Cluster;
 
@@ -25,62 +26,48 @@ impl ResourceType for Cluster {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |marker| async move {
+            let page = aws_call!(
+                cx,
+                "rds",
+                "DescribeDBClusters",
+                cx.rds().describe_db_clusters().set_marker(marker.clone())
+            )?;
             let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "rds",
-                    "DescribeDBClusters",
-                    cx.rds().describe_db_clusters().set_marker(marker.clone())
-                )?;
-                for c in page.db_clusters() {
-                    let Some(id) = c.db_cluster_identifier() else {
-                        continue;
-                    };
-                    let arn = c
-                        .db_cluster_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| rds_arn(cx, "cluster", id));
-                    let subnet_group = c.db_subnet_group().unwrap_or("");
-                    let parameter_group = c.db_cluster_parameter_group().unwrap_or("");
-                    let mut f = Found::new(self.name(), &cx.region, id, arn)
-                        .tags_from(rds_tags(c.tag_list()))
-                        .prop("engine", c.engine().unwrap_or(""))
-                        .prop("engine_version", c.engine_version().unwrap_or(""))
-                        .prop("subnet_group", subnet_group)
-                        .prop("parameter_group", parameter_group)
-                        .prop(
-                            "deletion_protection",
-                            c.deletion_protection().unwrap_or(false),
-                        );
-                    if f.name.is_none() {
-                        f.name = Some(id.to_string());
-                    }
-                    f.created = secs(c.cluster_create_time());
-                    f.state = c.status().map(str::to_string);
-                    if !subnet_group.is_empty() {
-                        f.depends_on.push(rds_arn(cx, "subgrp", subnet_group));
-                    }
-                    if !parameter_group.is_empty() && !parameter_group.starts_with("default.") {
-                        f.depends_on
-                            .push(rds_arn(cx, "cluster-pg", parameter_group));
-                    }
-                    for sg in c.vpc_security_groups() {
-                        if let Some(g) = sg.vpc_security_group_id() {
-                            f.depends_on.push(ec2_arn(cx, "security-group", g));
-                        }
-                    }
-                    out.push(f);
+            for c in page.db_clusters() {
+                let Some(id) = c.db_cluster_identifier() else {
+                    continue;
+                };
+                let arn = rds_arn_or(cx, c.db_cluster_arn(), "cluster", id);
+                let subnet_group = c.db_subnet_group().unwrap_or("");
+                let parameter_group = c.db_cluster_parameter_group().unwrap_or("");
+                let mut f = rds_found(self.name(), cx, id, arn, rds_tags(c.tag_list()))
+                    .prop("engine", c.engine().unwrap_or(""))
+                    .prop("engine_version", c.engine_version().unwrap_or(""))
+                    .prop("subnet_group", subnet_group)
+                    .prop("parameter_group", parameter_group)
+                    .prop(
+                        "deletion_protection",
+                        c.deletion_protection().unwrap_or(false),
+                    );
+                f.created = secs(c.cluster_create_time());
+                f.state = c.status().map(str::to_string);
+                if !subnet_group.is_empty() {
+                    f.depends_on.push(rds_arn(cx, "subgrp", subnet_group));
                 }
-                marker = page.marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
+                if !parameter_group.is_empty() && !parameter_group.starts_with("default.") {
+                    f.depends_on
+                        .push(rds_arn(cx, "cluster-pg", parameter_group));
                 }
+                for sg in c.vpc_security_groups() {
+                    if let Some(g) = sg.vpc_security_group_id() {
+                        f.depends_on.push(ec2_arn(cx, "security-group", g));
+                    }
+                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.marker().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(
@@ -91,13 +78,7 @@ impl ResourceType for Cluster {
     ) -> Fut<'a, Deleted> {
         Box::pin(async move {
             let mut actions = Vec::new();
-            if is_true(item, "deletion_protection") {
-                if !opts.disable_protection {
-                    return Err(SweepError::Refused(format!(
-                        "{}: deletion protection is on; pass --disable-protection to turn it off",
-                        item.id
-                    )));
-                }
+            let turn_off = async {
                 aws_call!(
                     cx,
                     "rds",
@@ -107,9 +88,9 @@ impl ResourceType for Cluster {
                         .db_cluster_identifier(&item.id)
                         .deletion_protection(false)
                         .apply_immediately(true)
-                )?;
-                actions.push("deletion protection turned off (--disable-protection)".to_string());
-            }
+                )
+            };
+            turn_protection_off(item, opts, &mut actions, turn_off).await?;
             let final_snapshot = (!opts.skip_final_snapshot).then(|| final_snapshot_name(&item.id));
             let out = aws_call!(
                 cx,
@@ -121,10 +102,10 @@ impl ResourceType for Cluster {
                     .skip_final_snapshot(final_snapshot.is_none())
                     .set_final_db_snapshot_identifier(final_snapshot.clone())
             )?;
-            actions.push(match final_snapshot {
-                Some(s) => format!("final cluster snapshot {s}"),
-                None => "no final snapshot (--skip-final-snapshot)".to_string(),
-            });
+            actions.push(final_snapshot_action(
+                "final cluster snapshot",
+                final_snapshot,
+            ));
             Ok(Deleted {
                 request_id: request_id(&out),
                 actions,

@@ -2,7 +2,8 @@
 //! and cannot be deleted). Uses nothing; it outlives its cluster.
 
 use super::{
-    rds_add_tags, rds_arn, rds_tags, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType,
+    paginate, rds_add_tags, rds_arn_or, rds_found, rds_tags, request_id, secs, DeleteOptions,
+    Deleted, Fut, ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -20,49 +21,35 @@ impl ResourceType for ClusterSnapshot {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |marker| async move {
+            let page = aws_call!(
+                cx,
+                "rds",
+                "DescribeDBClusterSnapshots",
+                cx.rds()
+                    .describe_db_cluster_snapshots()
+                    .snapshot_type("manual")
+                    .set_marker(marker.clone())
+            )?;
             let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "rds",
-                    "DescribeDBClusterSnapshots",
-                    cx.rds()
-                        .describe_db_cluster_snapshots()
-                        .snapshot_type("manual")
-                        .set_marker(marker.clone())
-                )?;
-                for s in page.db_cluster_snapshots() {
-                    let Some(id) = s.db_cluster_snapshot_identifier() else {
-                        continue;
-                    };
-                    if s.snapshot_type().is_some_and(|t| t != "manual") {
-                        continue;
-                    }
-                    let arn = s
-                        .db_cluster_snapshot_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| rds_arn(cx, "cluster-snapshot", id));
-                    let mut f = Found::new(self.name(), &cx.region, id, arn)
-                        .tags_from(rds_tags(s.tag_list()))
-                        .prop("cluster", s.db_cluster_identifier().unwrap_or(""))
-                        .prop("engine", s.engine().unwrap_or(""))
-                        .prop("encrypted", s.storage_encrypted().unwrap_or(false));
-                    if f.name.is_none() {
-                        f.name = Some(id.to_string());
-                    }
-                    f.created = secs(s.snapshot_create_time());
-                    f.state = s.status().map(str::to_string);
-                    out.push(f);
+            for s in page.db_cluster_snapshots() {
+                let Some(id) = s.db_cluster_snapshot_identifier() else {
+                    continue;
+                };
+                if s.snapshot_type().is_some_and(|t| t != "manual") {
+                    continue;
                 }
-                marker = page.marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
-                }
+                let arn = rds_arn_or(cx, s.db_cluster_snapshot_arn(), "cluster-snapshot", id);
+                let mut f = rds_found(self.name(), cx, id, arn, rds_tags(s.tag_list()))
+                    .prop("cluster", s.db_cluster_identifier().unwrap_or(""))
+                    .prop("engine", s.engine().unwrap_or(""))
+                    .prop("encrypted", s.storage_encrypted().unwrap_or(false));
+                f.created = secs(s.snapshot_create_time());
+                f.state = s.status().map(str::to_string);
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.marker().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

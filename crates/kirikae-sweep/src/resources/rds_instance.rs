@@ -5,10 +5,11 @@
 //! cluster's snapshot holds the data). Deletion is asynchronous, so it is re-listed until gone.
 
 use super::{
-    ec2_arn, final_snapshot_name, is_true, rds_add_tags, rds_arn, rds_tags, request_id, secs,
-    DeleteOptions, Deleted, Fut, ResourceType,
+    ec2_arn, final_snapshot_action, final_snapshot_name, paginate, rds_add_tags, rds_arn,
+    rds_arn_or, rds_found, rds_tags, request_id, secs, turn_protection_off, DeleteOptions, Deleted,
+    Fut, ResourceType,
 };
-use crate::{Cx, Found, SweepError};
+use crate::{Cx, Found};
 
 pub struct DbInstance;
 
@@ -24,75 +25,61 @@ impl ResourceType for DbInstance {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |marker| async move {
+            let page = aws_call!(
+                cx,
+                "rds",
+                "DescribeDBInstances",
+                cx.rds().describe_db_instances().set_marker(marker.clone())
+            )?;
             let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "rds",
-                    "DescribeDBInstances",
-                    cx.rds().describe_db_instances().set_marker(marker.clone())
-                )?;
-                for d in page.db_instances() {
-                    let Some(id) = d.db_instance_identifier() else {
-                        continue;
-                    };
-                    let arn = d
-                        .db_instance_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| rds_arn(cx, "db", id));
-                    let cluster = d.db_cluster_identifier().unwrap_or("");
-                    let subnet_group = d
-                        .db_subnet_group()
-                        .and_then(|g| g.db_subnet_group_name())
-                        .unwrap_or("");
-                    let parameter_groups: Vec<&str> = d
-                        .db_parameter_groups()
-                        .iter()
-                        .filter_map(|g| g.db_parameter_group_name())
-                        .collect();
-                    let mut f = Found::new(self.name(), &cx.region, id, arn)
-                        .tags_from(rds_tags(d.tag_list()))
-                        .prop("engine", d.engine().unwrap_or(""))
-                        .prop("class", d.db_instance_class().unwrap_or(""))
-                        .prop("cluster", cluster)
-                        .prop("subnet_group", subnet_group)
-                        .prop("parameter_groups", parameter_groups.join(","))
-                        .prop(
-                            "deletion_protection",
-                            d.deletion_protection().unwrap_or(false),
-                        );
-                    if f.name.is_none() {
-                        f.name = Some(id.to_string());
-                    }
-                    f.created = secs(d.instance_create_time());
-                    f.state = d.db_instance_status().map(str::to_string);
-                    if !cluster.is_empty() {
-                        f.depends_on.push(rds_arn(cx, "cluster", cluster));
-                    }
-                    if !subnet_group.is_empty() {
-                        f.depends_on.push(rds_arn(cx, "subgrp", subnet_group));
-                    }
-                    for pg in parameter_groups {
-                        if !pg.starts_with("default.") {
-                            f.depends_on.push(rds_arn(cx, "pg", pg));
-                        }
-                    }
-                    for sg in d.vpc_security_groups() {
-                        if let Some(g) = sg.vpc_security_group_id() {
-                            f.depends_on.push(ec2_arn(cx, "security-group", g));
-                        }
-                    }
-                    out.push(f);
+            for d in page.db_instances() {
+                let Some(id) = d.db_instance_identifier() else {
+                    continue;
+                };
+                let arn = rds_arn_or(cx, d.db_instance_arn(), "db", id);
+                let cluster = d.db_cluster_identifier().unwrap_or("");
+                let subnet_group = d
+                    .db_subnet_group()
+                    .and_then(|g| g.db_subnet_group_name())
+                    .unwrap_or("");
+                let parameter_groups: Vec<&str> = d
+                    .db_parameter_groups()
+                    .iter()
+                    .filter_map(|g| g.db_parameter_group_name())
+                    .collect();
+                let mut f = rds_found(self.name(), cx, id, arn, rds_tags(d.tag_list()))
+                    .prop("engine", d.engine().unwrap_or(""))
+                    .prop("class", d.db_instance_class().unwrap_or(""))
+                    .prop("cluster", cluster)
+                    .prop("subnet_group", subnet_group)
+                    .prop("parameter_groups", parameter_groups.join(","))
+                    .prop(
+                        "deletion_protection",
+                        d.deletion_protection().unwrap_or(false),
+                    );
+                f.created = secs(d.instance_create_time());
+                f.state = d.db_instance_status().map(str::to_string);
+                if !cluster.is_empty() {
+                    f.depends_on.push(rds_arn(cx, "cluster", cluster));
                 }
-                marker = page.marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
+                if !subnet_group.is_empty() {
+                    f.depends_on.push(rds_arn(cx, "subgrp", subnet_group));
                 }
+                for pg in parameter_groups {
+                    if !pg.starts_with("default.") {
+                        f.depends_on.push(rds_arn(cx, "pg", pg));
+                    }
+                }
+                for sg in d.vpc_security_groups() {
+                    if let Some(g) = sg.vpc_security_group_id() {
+                        f.depends_on.push(ec2_arn(cx, "security-group", g));
+                    }
+                }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.marker().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(
@@ -103,13 +90,7 @@ impl ResourceType for DbInstance {
     ) -> Fut<'a, Deleted> {
         Box::pin(async move {
             let mut actions = Vec::new();
-            if is_true(item, "deletion_protection") {
-                if !opts.disable_protection {
-                    return Err(SweepError::Refused(format!(
-                        "{}: deletion protection is on; pass --disable-protection to turn it off",
-                        item.id
-                    )));
-                }
+            let turn_off = async {
                 aws_call!(
                     cx,
                     "rds",
@@ -119,9 +100,9 @@ impl ResourceType for DbInstance {
                         .db_instance_identifier(&item.id)
                         .deletion_protection(false)
                         .apply_immediately(true)
-                )?;
-                actions.push("deletion protection turned off (--disable-protection)".to_string());
-            }
+                )
+            };
+            turn_protection_off(item, opts, &mut actions, turn_off).await?;
             let in_cluster = item
                 .properties
                 .get("cluster")
@@ -139,9 +120,8 @@ impl ResourceType for DbInstance {
                     .set_final_db_snapshot_identifier(final_snapshot.clone())
             )?;
             actions.push(match final_snapshot {
-                Some(s) => format!("final DB snapshot {s}"),
                 None if in_cluster => "no final snapshot (a cluster member)".to_string(),
-                None => "no final snapshot (--skip-final-snapshot)".to_string(),
+                s => final_snapshot_action("final DB snapshot", s),
             });
             Ok(Deleted {
                 request_id: request_id(&out),

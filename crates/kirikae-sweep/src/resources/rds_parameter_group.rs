@@ -3,7 +3,8 @@
 //! per group.
 
 use super::{
-    rds_add_tags, rds_arn, rds_list_tags, request_id, DeleteOptions, Deleted, Fut, ResourceType,
+    paginate, rds_add_tags, rds_arn_or, rds_found, rds_list_tags, request_id, unless_gone,
+    DeleteOptions, Deleted, Fut, ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -21,49 +22,34 @@ impl ResourceType for ParameterGroup {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |marker| async move {
+            let page = aws_call!(
+                cx,
+                "rds",
+                "DescribeDBParameterGroups",
+                cx.rds()
+                    .describe_db_parameter_groups()
+                    .set_marker(marker.clone())
+            )?;
             let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "rds",
-                    "DescribeDBParameterGroups",
-                    cx.rds()
-                        .describe_db_parameter_groups()
-                        .set_marker(marker.clone())
-                )?;
-                for g in page.db_parameter_groups() {
-                    let Some(name) = g.db_parameter_group_name() else {
-                        continue;
-                    };
-                    if name.starts_with("default.") {
-                        continue;
-                    }
-                    let arn = g
-                        .db_parameter_group_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| rds_arn(cx, "pg", name));
-                    let tags = match rds_list_tags(cx, &arn).await {
-                        Ok(t) => t,
-                        Err(e) if e.is_not_found() => continue, // deleted since the listing
-                        Err(e) => return Err(e),
-                    };
-                    let mut f = Found::new(self.name(), &cx.region, name, arn)
-                        .tags_from(tags)
-                        .prop("family", g.db_parameter_group_family().unwrap_or(""));
-                    if f.name.is_none() {
-                        f.name = Some(name.to_string());
-                    }
-                    out.push(f);
+            for g in page.db_parameter_groups() {
+                let Some(name) = g.db_parameter_group_name() else {
+                    continue;
+                };
+                if name.starts_with("default.") {
+                    continue;
                 }
-                marker = page.marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
-                }
+                let arn = rds_arn_or(cx, g.db_parameter_group_arn(), "pg", name);
+                let Some(tags) = unless_gone(rds_list_tags(cx, &arn).await)? else {
+                    continue; // deleted since the listing
+                };
+                out.push(
+                    rds_found(self.name(), cx, name, arn, tags)
+                        .prop("family", g.db_parameter_group_family().unwrap_or("")),
+                );
             }
-            Ok(out)
-        })
+            Ok((out, page.marker().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

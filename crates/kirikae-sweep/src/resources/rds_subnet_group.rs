@@ -3,8 +3,8 @@
 //! ListTagsForResource, one call per group.
 
 use super::{
-    ec2_arn, rds_add_tags, rds_arn, rds_list_tags, request_id, DeleteOptions, Deleted, Fut,
-    ResourceType,
+    ec2_arn, paginate, rds_add_tags, rds_arn_or, rds_found, rds_list_tags, request_id, unless_gone,
+    DeleteOptions, Deleted, Fut, ResourceType,
 };
 use crate::{Cx, Found};
 
@@ -22,59 +22,43 @@ impl ResourceType for SubnetGroup {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |marker| async move {
+            let page = aws_call!(
+                cx,
+                "rds",
+                "DescribeDBSubnetGroups",
+                cx.rds()
+                    .describe_db_subnet_groups()
+                    .set_marker(marker.clone())
+            )?;
             let mut out = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "rds",
-                    "DescribeDBSubnetGroups",
-                    cx.rds()
-                        .describe_db_subnet_groups()
-                        .set_marker(marker.clone())
-                )?;
-                for g in page.db_subnet_groups() {
-                    let Some(name) = g.db_subnet_group_name() else {
-                        continue;
-                    };
-                    if name == "default" {
-                        continue;
-                    }
-                    let arn = g
-                        .db_subnet_group_arn()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| rds_arn(cx, "subgrp", name));
-                    let subnets: Vec<&str> = g
-                        .subnets()
-                        .iter()
-                        .filter_map(|s| s.subnet_identifier())
-                        .collect();
-                    let tags = match rds_list_tags(cx, &arn).await {
-                        Ok(t) => t,
-                        Err(e) if e.is_not_found() => continue, // deleted since the listing
-                        Err(e) => return Err(e),
-                    };
-                    let mut f = Found::new(self.name(), &cx.region, name, arn)
-                        .tags_from(tags)
-                        .prop("vpc", g.vpc_id().unwrap_or(""))
-                        .prop("subnets", subnets.join(","));
-                    if f.name.is_none() {
-                        f.name = Some(name.to_string());
-                    }
-                    f.state = g.subnet_group_status().map(str::to_string);
-                    for s in subnets {
-                        f.depends_on.push(ec2_arn(cx, "subnet", s));
-                    }
-                    out.push(f);
+            for g in page.db_subnet_groups() {
+                let Some(name) = g.db_subnet_group_name() else {
+                    continue;
+                };
+                if name == "default" {
+                    continue;
                 }
-                marker = page.marker().map(str::to_string);
-                if marker.is_none() {
-                    break;
+                let arn = rds_arn_or(cx, g.db_subnet_group_arn(), "subgrp", name);
+                let subnets: Vec<&str> = g
+                    .subnets()
+                    .iter()
+                    .filter_map(|s| s.subnet_identifier())
+                    .collect();
+                let Some(tags) = unless_gone(rds_list_tags(cx, &arn).await)? else {
+                    continue; // deleted since the listing
+                };
+                let mut f = rds_found(self.name(), cx, name, arn, tags)
+                    .prop("vpc", g.vpc_id().unwrap_or(""))
+                    .prop("subnets", subnets.join(","));
+                f.state = g.subnet_group_status().map(str::to_string);
+                for s in subnets {
+                    f.depends_on.push(ec2_arn(cx, "subnet", s));
                 }
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.marker().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {

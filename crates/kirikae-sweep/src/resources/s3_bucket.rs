@@ -2,7 +2,7 @@
 //! 1000 per DeleteObjects call), then deleted. Its tags come from the Tagging API (merged in by
 //! the scan), as ListBuckets has none.
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{bad_tag, paginate, request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found, SweepError};
 
 pub struct Bucket;
@@ -19,42 +19,35 @@ impl ResourceType for Bucket {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "s3",
+                "ListBuckets",
+                cx.s3()
+                    .list_buckets()
+                    .bucket_region(&cx.region)
+                    .max_buckets(1000)
+                    .set_continuation_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "s3",
-                    "ListBuckets",
-                    cx.s3()
-                        .list_buckets()
-                        .bucket_region(&cx.region)
-                        .max_buckets(1000)
-                        .set_continuation_token(token.clone())
-                )?;
-                for b in page.buckets() {
-                    let Some(name) = b.name() else { continue };
-                    if b.bucket_region().is_some_and(|r| r != cx.region) {
-                        continue;
-                    }
-                    let mut f = Found::new(
-                        self.name(),
-                        &cx.region,
-                        name,
-                        format!("arn:aws:s3:::{name}"),
-                    );
-                    f.name = Some(name.to_string());
-                    f.created = secs(b.creation_date());
-                    out.push(f);
+            for b in page.buckets() {
+                let Some(name) = b.name() else { continue };
+                if b.bucket_region().is_some_and(|r| r != cx.region) {
+                    continue;
                 }
-                token = page.continuation_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                let mut f = Found::new(
+                    self.name(),
+                    &cx.region,
+                    name,
+                    format!("arn:aws:s3:::{name}"),
+                );
+                f.name = Some(name.to_string());
+                f.created = secs(b.creation_date());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.continuation_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {
@@ -114,12 +107,12 @@ impl ResourceType for Bucket {
                         .key(key)
                         .value(value)
                         .build()
-                        .map_err(|e| SweepError::BadInput(format!("tag: {e}")))?,
+                        .map_err(bad_tag)?,
                 );
                 let tagging = Tagging::builder()
                     .set_tag_set(Some(tags))
                     .build()
-                    .map_err(|e| SweepError::BadInput(format!("tag: {e}")))?;
+                    .map_err(bad_tag)?;
                 aws_call!(
                     cx,
                     "s3",

@@ -4,7 +4,7 @@
 //! report's actions say which. A secret scheduled for deletion is no longer listed, which
 //! confirms the deletion.
 
-use super::{request_id, secs, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{paginate, request_id, secs, tag_each, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found, SweepError};
 
 pub struct Secret;
@@ -21,47 +21,40 @@ impl ResourceType for Secret {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "secretsmanager",
+                "ListSecrets",
+                cx.secrets().list_secrets().set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "secretsmanager",
-                    "ListSecrets",
-                    cx.secrets().list_secrets().set_next_token(token.clone())
-                )?;
-                for s in page.secret_list() {
-                    let (Some(arn), Some(name)) = (s.arn(), s.name()) else {
-                        continue;
-                    };
-                    // Scheduled for deletion already (only listed when asked for).
-                    if s.deleted_date().is_some() {
-                        continue;
-                    }
-                    let tags = s
-                        .tags()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
-                        })
-                        .collect::<Vec<_>>();
-                    let mut f = Found::new(self.name(), &cx.region, arn, arn)
-                        .tags_from(tags)
-                        .prop("rotation", s.rotation_enabled().unwrap_or(false))
-                        .prop("kms_key", s.kms_key_id().unwrap_or(""))
-                        .prop("owning_service", s.owning_service().unwrap_or(""));
-                    f.name = Some(name.to_string());
-                    f.created = secs(s.created_date());
-                    out.push(f);
+            for s in page.secret_list() {
+                let (Some(arn), Some(name)) = (s.arn(), s.name()) else {
+                    continue;
+                };
+                // Scheduled for deletion already (only listed when asked for).
+                if s.deleted_date().is_some() {
+                    continue;
                 }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                let tags = s
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                    })
+                    .collect::<Vec<_>>();
+                let mut f = Found::new(self.name(), &cx.region, arn, arn)
+                    .tags_from(tags)
+                    .prop("rotation", s.rotation_enabled().unwrap_or(false))
+                    .prop("kms_key", s.kms_key_id().unwrap_or(""))
+                    .prop("owning_service", s.owning_service().unwrap_or(""));
+                f.name = Some(name.to_string());
+                f.created = secs(s.created_date());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(
@@ -121,23 +114,20 @@ impl ResourceType for Secret {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
+        tag_each(items, move |f| async move {
             let tag = aws_sdk_secretsmanager::types::Tag::builder()
                 .key(key)
                 .value(value)
                 .build();
-            for f in items {
-                aws_call!(
-                    cx,
-                    "secretsmanager",
-                    "TagResource",
-                    cx.secrets()
-                        .tag_resource()
-                        .secret_id(&f.id)
-                        .tags(tag.clone())
-                )?;
-            }
-            Ok(())
-        }))
+            aws_call!(
+                cx,
+                "secretsmanager",
+                "TagResource",
+                cx.secrets()
+                    .tag_resource()
+                    .secret_id(&f.id)
+                    .tags(tag.clone())
+            )
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! SNS topic (its subscriptions go with it). SNS keeps no creation time.
 
-use super::{request_id, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{bad_tag, paginate, request_id, tag_each, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found};
 
 pub struct Topic;
@@ -17,30 +17,23 @@ impl ResourceType for Topic {
     }
 
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(async move {
+        Box::pin(paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "sns",
+                "ListTopics",
+                cx.sns().list_topics().set_next_token(token.clone())
+            )?;
             let mut out = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws_call!(
-                    cx,
-                    "sns",
-                    "ListTopics",
-                    cx.sns().list_topics().set_next_token(token.clone())
-                )?;
-                for t in page.topics() {
-                    let Some(arn) = t.topic_arn() else { continue };
-                    let name = arn.rsplit(':').next().unwrap_or(arn);
-                    let mut f = Found::new(self.name(), &cx.region, arn, arn);
-                    f.name = Some(name.to_string());
-                    out.push(f);
-                }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+            for t in page.topics() {
+                let Some(arn) = t.topic_arn() else { continue };
+                let name = arn.rsplit(':').next().unwrap_or(arn);
+                let mut f = Found::new(self.name(), &cx.region, arn, arn);
+                f.name = Some(name.to_string());
+                out.push(f);
             }
-            Ok(out)
-        })
+            Ok((out, page.next_token().map(str::to_string)))
+        }))
     }
 
     fn delete<'a>(&'a self, cx: &'a Cx, item: &'a Found, _: &'a DeleteOptions) -> Fut<'a, Deleted> {
@@ -70,24 +63,21 @@ impl ResourceType for Topic {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
+        tag_each(items, move |f| async move {
             let tag = aws_sdk_sns::types::Tag::builder()
                 .key(key)
                 .value(value)
                 .build()
-                .map_err(|e| crate::SweepError::BadInput(format!("tag: {e}")))?;
-            for f in items {
-                aws_call!(
-                    cx,
-                    "sns",
-                    "TagResource",
-                    cx.sns()
-                        .tag_resource()
-                        .resource_arn(&f.arn)
-                        .tags(tag.clone())
-                )?;
-            }
-            Ok(())
-        }))
+                .map_err(bad_tag)?;
+            aws_call!(
+                cx,
+                "sns",
+                "TagResource",
+                cx.sns()
+                    .tag_resource()
+                    .resource_arn(&f.arn)
+                    .tags(tag.clone())
+            )
+        })
     }
 }

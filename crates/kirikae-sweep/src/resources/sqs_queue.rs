@@ -1,7 +1,9 @@
 //! SQS queue. ListQueues gives URLs; GetQueueAttributes (one call each) gives the ARN, creation
 //! time and message count. `empty`: no messages.
 
-use super::{request_id, DeleteOptions, Deleted, Fut, ResourceType};
+use super::{
+    paginate, request_id, tag_each, unless_gone, DeleteOptions, Deleted, Fut, ResourceType,
+};
 use crate::{Cx, Found};
 
 pub struct Queue;
@@ -20,9 +22,7 @@ impl ResourceType for Queue {
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
         Box::pin(async move {
             use aws_sdk_sqs::types::QueueAttributeName as A;
-            let mut urls = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
+            let urls = paginate(|token| async move {
                 let page = aws_call!(
                     cx,
                     "sqs",
@@ -32,12 +32,12 @@ impl ResourceType for Queue {
                         .max_results(1000)
                         .set_next_token(token.clone())
                 )?;
-                urls.extend(page.queue_urls().iter().cloned());
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
-            }
+                Ok((
+                    page.queue_urls().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            })
+            .await?;
             let mut out = Vec::new();
             for url in urls {
                 let attrs = aws_call!(
@@ -51,10 +51,8 @@ impl ResourceType for Queue {
                         .attribute_names(A::CreatedTimestamp)
                         .attribute_names(A::ApproximateNumberOfMessages)
                 );
-                let attrs = match attrs {
-                    Ok(a) => a,
-                    Err(e) if e.is_not_found() => continue,
-                    Err(e) => return Err(e),
+                let Some(attrs) = unless_gone(attrs)? else {
+                    continue;
                 };
                 let map = attrs.attributes();
                 let get = |k: A| map.and_then(|m| m.get(&k)).cloned();
@@ -93,16 +91,13 @@ impl ResourceType for Queue {
         key: &'a str,
         value: &'a str,
     ) -> Option<Fut<'a, ()>> {
-        Some(Box::pin(async move {
-            for f in items {
-                aws_call!(
-                    cx,
-                    "sqs",
-                    "TagQueue",
-                    cx.sqs().tag_queue().queue_url(&f.id).tags(key, value)
-                )?;
-            }
-            Ok(())
-        }))
+        tag_each(items, move |f| async move {
+            aws_call!(
+                cx,
+                "sqs",
+                "TagQueue",
+                cx.sqs().tag_queue().queue_url(&f.id).tags(key, value)
+            )
+        })
     }
 }
