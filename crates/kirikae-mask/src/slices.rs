@@ -348,26 +348,38 @@ async fn copy_slice(
         }
         let statement = heads.statement(plan.path, &src, &conds);
         let state = if upper.is_some() { "copying" } else { "copied" };
-        conn.exec("BEGIN").await?;
-        let r = async {
-            let added = conn.exec_count(&statement).await?;
-            conn.exec(&set_progress(
-                d,
-                &slice.name,
-                state,
-                upper.as_deref(),
-                added,
-            ))
-            .await?;
-            if let Some(m) = main {
-                conn.exec(&set_progress(d, m, "copying", None, added))
-                    .await?;
+        // Slices insert into the same new table and update the same progress row, so the server
+        // may pick a chunk as a deadlock's victim: it rolled the chunk back, so it runs again.
+        let mut attempt = 0u32;
+        let added = loop {
+            conn.exec("BEGIN").await?;
+            let r = async {
+                let added = conn.exec_count(&statement).await?;
+                conn.exec(&set_progress(
+                    d,
+                    &slice.name,
+                    state,
+                    upper.as_deref(),
+                    added,
+                ))
+                .await?;
+                if let Some(m) = main {
+                    conn.exec(&set_progress(d, m, "copying", None, added))
+                        .await?;
+                }
+                conn.exec("COMMIT").await?;
+                Ok::<u64, DbError>(added)
             }
-            conn.exec("COMMIT").await?;
-            Ok::<u64, DbError>(added)
-        }
-        .await;
-        let added = rollback_on_error(conn, r).await?;
+            .await;
+            match r {
+                Err(e) if e.is_deadlock() && attempt < 8 => {
+                    let _ = conn.exec("ROLLBACK").await;
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+                r => break rollback_on_error(conn, r).await?,
+            }
+        };
         let rows = counter.fetch_add(added, Ordering::SeqCst) + added;
         report_progress(shared, &plan.table, rows, total, start_rows, t0, added);
         if upper.is_none() {

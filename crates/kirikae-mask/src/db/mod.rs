@@ -35,6 +35,20 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+impl DbError {
+    /// The server chose this transaction as a deadlock's victim and rolled it back (MySQL 1213,
+    /// PostgreSQL 40P01): running it again is safe and is what the server asks for.
+    pub fn is_deadlock(&self) -> bool {
+        match self {
+            DbError::Sql { message, .. } => {
+                let m = message.to_ascii_lowercase();
+                m.contains("error 1213") || m.contains("deadlock")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A database URL: `mysql://user:pass@host:port/db` or `postgres://user:pass@host:port/db`.
 #[derive(Clone)]
 pub struct DbUrl {
