@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::db::{self, Conn, DbError, FlatRows};
 use crate::plan::{self, TablePlan};
 use crate::prf::Prf;
-use crate::run::{report_progress, rollback_on_error, set_progress, RunError, Shared};
+use crate::run::{report_progress, set_progress, transaction, RunError, Shared};
 use crate::state;
 use crate::transform::{RowView, Transform};
 
@@ -213,10 +213,10 @@ pub(crate) async fn copy(
             }
             let state_name = if m.more { "copying" } else { "copied" };
             let last = (m.rows > 0).then_some(m.last.as_slice());
-            conn.exec("BEGIN").await?;
-            let r = async {
+            let data = bytes::Bytes::from(m.data);
+            transaction!(conn, {
                 if m.rows > 0 {
-                    let loaded = conn.load(new, &columns, m.data).await?;
+                    let loaded = conn.load(new, &columns, data.clone()).await?;
                     if loaded != m.rows {
                         return Err(DbError::Other(format!(
                             "bulk load into {new}: {loaded} rows were loaded of the {} read \
@@ -228,11 +228,7 @@ pub(crate) async fn copy(
                 }
                 conn.exec(&set_progress(d, &table, state_name, last, m.rows))
                     .await?;
-                conn.exec("COMMIT").await?;
-                Ok(())
-            }
-            .await;
-            rollback_on_error(conn, r).await?;
+            })?;
             rows += m.rows;
             report_progress(shared, &table, rows, total, start_rows, t0, m.rows);
             if !m.more {

@@ -166,6 +166,16 @@ pub enum Event {
         columns: Vec<String>,
     },
     Progress(Progress),
+    /// The copy is in; the secondary indexes it went without are being built on it.
+    BuildingIndexes {
+        table: String,
+        indexes: Vec<String>,
+    },
+    IndexesBuilt {
+        table: String,
+        indexes: Vec<String>,
+        seconds: f64,
+    },
     Swapped {
         table: String,
     },
@@ -652,6 +662,9 @@ async fn mask_table(
                     Dialect::MySql => db::mysql::create_new(conn, table, &new).await?,
                     Dialect::Postgres => db::postgres::create_new(conn, table, &new).await?,
                 }
+                // Built after the copy (build_indexes): a crash before the progress row below
+                // starts the table again from a new empty table.
+                db::defer_indexes(conn, &new).await?;
             }
             conn.exec(&format!(
                 "INSERT INTO {} (tbl, state) VALUES ({}, 'copying')",
@@ -697,6 +710,9 @@ async fn mask_table(
         // A resumed run whose copy had sealed them already skips this; one interrupted between
         // sealing and recording seals the sealed files again, harmlessly.
         seal_fingerprints(plan, shared)?;
+    }
+    if plan.path != Path::Update {
+        build_indexes(conn, table, &new, shared).await?;
     }
     if let Some(mut f) = fingerprints {
         (&mut f.0).await.unwrap_or_else(|e| {
@@ -763,6 +779,46 @@ async fn mask_table(
         },
         skipped: false,
     })
+}
+
+/// Builds on the rebuilt table the secondary indexes its copy went without (each in one sorted
+/// pass), before the swap. Looks before it acts: a resumed run builds only what is missing, and
+/// none once the swap has renamed the new table.
+async fn build_indexes(
+    conn: &mut Conn,
+    table: &str,
+    new: &str,
+    shared: &Shared,
+) -> Result<(), RunError> {
+    if !conn.table_exists(new).await? {
+        return Ok(());
+    }
+    let (indexes, statements) = db::missing_indexes(conn, table, new).await?;
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    let t0 = Instant::now();
+    shared.emit(Event::BuildingIndexes {
+        table: table.to_string(),
+        indexes: indexes.clone(),
+    });
+    db::fault("before_indexes")?;
+    for sql in &statements {
+        conn.exec(sql).await.map_err(|e| {
+            RunError::Refused(format!(
+                "building the indexes {} of {table} on its masked copy failed (for a unique \
+                 index: masked values collide; check that column's rule); nothing was swapped, \
+                 `mask run --resume` builds them again: {e}",
+                indexes.join(", ")
+            ))
+        })?;
+    }
+    shared.emit(Event::IndexesBuilt {
+        table: table.to_string(),
+        indexes,
+        seconds: t0.elapsed().as_secs_f64(),
+    });
+    Ok(())
 }
 
 /// A task that is stopped when its handle is dropped (a failed copy stops its fingerprints).
@@ -853,6 +909,36 @@ async fn copy_chunks(
     }
     Ok(rows)
 }
+
+/// One transaction on `$conn`: `BEGIN`, the body (steps that fail with a `DbError`, evaluating
+/// to the transaction's value), `COMMIT`; gives `Result<_, RunError>`. The server may choose
+/// it as a deadlock's victim (MySQL 1213, PostgreSQL 40P01: parallel slices insert into the same
+/// new table, and every table's chunks update the same progress table): it rolled the whole
+/// transaction back, so the transaction runs again, up to 8 times with backoff. Any other
+/// error rolls back and is returned. The body must be safe to run again (it is, by the rollback).
+macro_rules! transaction {
+    ($conn:expr, $body:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            let r: Result<_, $crate::db::DbError> = async {
+                $conn.exec("BEGIN").await?;
+                let value = $body;
+                $conn.exec("COMMIT").await?;
+                Ok(value)
+            }
+            .await;
+            match r {
+                Err(e) if e.is_deadlock() && attempt < 8 => {
+                    let _ = $conn.exec("ROLLBACK").await;
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+                r => break $crate::run::rollback_on_error($conn, r).await,
+            }
+        }
+    }};
+}
+pub(crate) use transaction;
 
 pub(crate) async fn rollback_on_error<T>(
     conn: &mut Conn,
@@ -1029,10 +1115,10 @@ async fn stream_chunk(
             )
         })
         .collect();
-    conn.exec("BEGIN").await?;
-    let r = async {
+    let data = bytes::Bytes::from(data);
+    let added = transaction!(conn, {
         conn.exec(&format!("DELETE FROM {}", d.ident(tmp))).await?;
-        conn.load(tmp, &tmp_cols, data).await?;
+        conn.load(tmp, &tmp_cols, data.clone()).await?;
         let added = conn
             .exec_count(&format!(
                 "{insert_head} FROM {src} JOIN {} AS {TMP_ALIAS} ON {}",
@@ -1043,11 +1129,8 @@ async fn stream_chunk(
         let state = if more { "copying" } else { "copied" };
         conn.exec(&set_progress(d, &plan.table, state, Some(&last), added))
             .await?;
-        conn.exec("COMMIT").await?;
-        Ok::<u64, DbError>(added)
-    }
-    .await;
-    let added = rollback_on_error(conn, r).await?;
+        added
+    })?;
     Ok((added, more.then_some(last)))
 }
 

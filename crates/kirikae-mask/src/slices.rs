@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use crate::db::{Conn, DbError, PROGRESS_TABLE, WORK_PREFIX};
 use crate::plan::{self, Path, TablePlan, SRC};
-use crate::run::{report_progress, rollback_on_error, set_progress, RunError, Shared};
+use crate::run::{report_progress, set_progress, transaction, RunError, Shared};
 use crate::transform::Dialect;
 
 /// A slice: its progress row, where it has got to, and its inclusive upper bound.
@@ -300,8 +300,7 @@ pub(crate) async fn copy(
     if let Some(e) = first_error {
         return Err(e);
     }
-    conn.exec("BEGIN").await?;
-    let r = async {
+    transaction!(conn, {
         conn.exec(&set_progress(d, &table, "copied", None, 0))
             .await?;
         conn.exec(&format!(
@@ -309,12 +308,8 @@ pub(crate) async fn copy(
             d.ident(PROGRESS_TABLE),
             names.join(", ")
         ))
-        .await
-        .map(|_| ())?;
-        conn.exec("COMMIT").await
-    }
-    .await;
-    rollback_on_error(conn, r).await?;
+        .await?;
+    })?;
     Ok(counter.load(Ordering::SeqCst))
 }
 
@@ -348,38 +343,24 @@ async fn copy_slice(
         }
         let statement = heads.statement(plan.path, &src, &conds);
         let state = if upper.is_some() { "copying" } else { "copied" };
-        // Slices insert into the same new table and update the same progress row, so the server
-        // may pick a chunk as a deadlock's victim: it rolled the chunk back, so it runs again.
-        let mut attempt = 0u32;
-        let added = loop {
-            conn.exec("BEGIN").await?;
-            let r = async {
-                let added = conn.exec_count(&statement).await?;
-                conn.exec(&set_progress(
-                    d,
-                    &slice.name,
-                    state,
-                    upper.as_deref(),
-                    added,
-                ))
-                .await?;
-                if let Some(m) = main {
-                    conn.exec(&set_progress(d, m, "copying", None, added))
-                        .await?;
-                }
-                conn.exec("COMMIT").await?;
-                Ok::<u64, DbError>(added)
+        // Slices insert into the same new table and update the same progress row: the server
+        // may pick a chunk as a deadlock's victim, and `transaction!` runs it again.
+        let added = transaction!(conn, {
+            let added = conn.exec_count(&statement).await?;
+            conn.exec(&set_progress(
+                d,
+                &slice.name,
+                state,
+                upper.as_deref(),
+                added,
+            ))
+            .await?;
+            if let Some(m) = main {
+                conn.exec(&set_progress(d, m, "copying", None, added))
+                    .await?;
             }
-            .await;
-            match r {
-                Err(e) if e.is_deadlock() && attempt < 8 => {
-                    let _ = conn.exec("ROLLBACK").await;
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-                }
-                r => break rollback_on_error(conn, r).await?,
-            }
-        };
+            added
+        })?;
         let rows = counter.fetch_add(added, Ordering::SeqCst) + added;
         report_progress(shared, &plan.table, rows, total, start_rows, t0, added);
         if upper.is_none() {

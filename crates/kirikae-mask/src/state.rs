@@ -362,6 +362,99 @@ fn seal_in_runs(path: &Path, run_len: usize) -> StateResult<()> {
     Ok(())
 }
 
+/// A sealed fingerprint file held whole in memory up to this many values (32 MB); above it,
+/// looked up on disk.
+const SET_IN_MEMORY: u64 = 4 << 20;
+/// Values per block of a set looked up on disk (4 KB, one read per lookup).
+const SET_BLOCK: u64 = 512;
+
+/// A sealed (sorted) fingerprint file, for membership tests by `verify`: in memory when small;
+/// otherwise on disk behind a sparse index (the first value of each block of 512, 16 KB per
+/// million values), each lookup one 4 KB read of the block that may hold the value, so
+/// verifying a column of any size stays within a few megabytes.
+pub struct FingerprintSet {
+    path: PathBuf,
+    inner: SetInner,
+}
+
+enum SetInner {
+    Memory(Vec<u64>),
+    Disk {
+        file: std::fs::File,
+        firsts: Vec<u64>,
+        len: u64,
+    },
+}
+
+impl FingerprintSet {
+    pub fn open(path: &Path) -> StateResult<FingerprintSet> {
+        FingerprintSet::open_with(path, SET_IN_MEMORY)
+    }
+
+    fn open_with(path: &Path, in_memory: u64) -> StateResult<FingerprintSet> {
+        let len = match std::fs::metadata(path) {
+            Ok(m) => m.len() / 8,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(err(path, e)),
+        };
+        let inner = if len <= in_memory {
+            SetInner::Memory(read_fingerprints(path)?)
+        } else {
+            let file = std::fs::File::open(path).map_err(|e| err(path, e))?;
+            let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
+            let mut firsts = Vec::with_capacity(len.div_ceil(SET_BLOCK) as usize);
+            for i in 0..len {
+                let Some(v) = next_fingerprint(&mut r, path)? else {
+                    break;
+                };
+                if i % SET_BLOCK == 0 {
+                    firsts.push(v);
+                }
+            }
+            drop(r);
+            SetInner::Disk { file, firsts, len }
+        };
+        Ok(FingerprintSet {
+            path: path.to_path_buf(),
+            inner,
+        })
+    }
+
+    pub fn contains(&self, v: u64) -> StateResult<bool> {
+        match &self.inner {
+            SetInner::Memory(values) => Ok(values.binary_search(&v).is_ok()),
+            SetInner::Disk { file, firsts, len } => {
+                use std::os::unix::fs::FileExt;
+                // The last block that starts at or below v.
+                let block = match firsts.partition_point(|f| *f <= v) {
+                    0 => return Ok(false),
+                    n => (n - 1) as u64,
+                };
+                let start = block * SET_BLOCK;
+                let n = SET_BLOCK.min(len - start) as usize;
+                let mut buf = [0u8; (SET_BLOCK * 8) as usize];
+                file.read_exact_at(&mut buf[..n * 8], start * 8)
+                    .map_err(|e| err(&self.path, e))?;
+                let at = |i: usize| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+                    u64::from_le_bytes(b)
+                };
+                let (mut lo, mut hi) = (0, n);
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    match at(mid).cmp(&v) {
+                        std::cmp::Ordering::Equal => return Ok(true),
+                        std::cmp::Ordering::Less => lo = mid + 1,
+                        std::cmp::Ordering::Greater => hi = mid,
+                    }
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
 pub fn read_fingerprints(path: &Path) -> StateResult<Vec<u64>> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -423,6 +516,29 @@ mod tests {
         seal(&f).unwrap();
         assert!(read_fingerprints(&f).unwrap().is_empty());
         assert!(f.exists());
+    }
+
+    #[test]
+    fn a_set_on_disk_answers_like_one_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("values");
+        // Sorted and distinct, as sealed: multiples of 3, so every other number is absent.
+        for count in [0u64, 1, 511, 512, 513, 2000] {
+            let values: Vec<u64> = (1..=count).map(|i| i * 3).collect();
+            std::fs::write(&f, []).unwrap();
+            append_fingerprints(&f, &values).unwrap();
+            let disk = FingerprintSet::open_with(&f, 0).unwrap();
+            assert!(matches!(disk.inner, SetInner::Disk { .. }) || count == 0);
+            let memory = FingerprintSet::open(&f).unwrap();
+            for probe in 0..=(count * 3 + 4) {
+                let want = probe % 3 == 0 && probe >= 3 && probe <= count * 3;
+                assert_eq!(disk.contains(probe).unwrap(), want, "{count}: {probe}");
+                assert_eq!(memory.contains(probe).unwrap(), want, "{count}: {probe}");
+            }
+            assert!(!disk.contains(u64::MAX).unwrap());
+        }
+        let missing = FingerprintSet::open(&dir.path().join("none")).unwrap();
+        assert!(!missing.contains(0).unwrap());
     }
 
     #[test]

@@ -331,11 +331,15 @@ pub async fn verify(
                 continue;
             }
             let rows_set =
-                state::read_fingerprints(&state.fingerprint_file(&table.name, col, "rows"))?;
+                state::FingerprintSet::open(&state.fingerprint_file(&table.name, col, "rows"))?;
             let values_set = if rule.transform.preserves_uniqueness() {
-                state::read_fingerprints(&state.fingerprint_file(&table.name, col, "values"))?
+                Some(state::FingerprintSet::open(&state.fingerprint_file(
+                    &table.name,
+                    col,
+                    "values",
+                ))?)
             } else {
-                Vec::new()
+                None
             };
             let t = rule.transform.clone();
             let fixed_point = |v: &str| {
@@ -361,8 +365,15 @@ pub async fn verify(
                     else {
                         continue;
                     };
-                    let row_hit = by_row.is_some_and(|f| rows_set.binary_search(&f).is_ok());
-                    let value_hit = !row_hit && values_set.binary_search(&by_value).is_ok();
+                    let row_hit = match by_row {
+                        Some(f) => rows_set.contains(f)?,
+                        None => false,
+                    };
+                    let value_hit = !row_hit
+                        && match &values_set {
+                            Some(set) => set.contains(by_value)?,
+                            None => false,
+                        };
                     if (row_hit || value_hit) && fixed_point(v) {
                         continue;
                     }

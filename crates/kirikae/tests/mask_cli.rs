@@ -327,6 +327,20 @@ async fn checksum(db: &TestDb) -> Vec<Vec<Option<String>>> {
     .unwrap()
 }
 
+/// The indexes of `big`: name and definition.
+async fn indexes_of_big(db: &TestDb) -> Vec<String> {
+    db.rows(db.pick(
+        "SELECT CONCAT(INDEX_NAME, ' ', NON_UNIQUE, ' ', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'big' \
+         GROUP BY INDEX_NAME, NON_UNIQUE ORDER BY 1",
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'big' ORDER BY 1",
+    ))
+    .await
+    .into_iter()
+    .filter_map(|r| r.into_iter().next().flatten())
+    .collect()
+}
+
 /// Kills the run mid-table, resumes it, and compares with a clean run of the same data.
 async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
     let rules_text = format!(
@@ -341,6 +355,7 @@ async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
         0,
     );
     let expected = checksum(&clean).await;
+    let expected_indexes = indexes_of_big(&clean).await;
     drop(clean);
 
     let db = big_db(d, "resume", path).await;
@@ -404,6 +419,14 @@ async fn resume_after_kill(d: Dialect, card_rule: &str, path: &str) {
         expected,
         "resumed result differs from a clean run"
     );
+    // The copy went without the unique index on email; the resumed run built it.
+    assert_eq!(indexes_of_big(&db).await, expected_indexes);
+    if path != "update" {
+        assert!(
+            expected_indexes.iter().any(|i| i.contains("email")),
+            "{expected_indexes:?}"
+        );
+    }
     exits(
         &mut mask_with_state(&["verify"], &db, &rules, RESUME_KEY, &state),
         0,
@@ -573,8 +596,9 @@ CREATE FUNCTION audit_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT I
 CREATE TRIGGER customers_ai AFTER INSERT ON customers FOR EACH ROW EXECUTE FUNCTION audit_fn();
 "#;
 
-/// A crash inside the swap (after MySQL's RENAME, halfway through moving foreign keys and
-/// triggers; before PostgreSQL's COMMIT): `--resume` finishes it, nothing is lost or doubled.
+/// A crash before the indexes of the copy are built, or inside the swap (after MySQL's RENAME,
+/// halfway through moving foreign keys and triggers; before PostgreSQL's COMMIT): `--resume`
+/// finishes it, nothing is lost or doubled.
 async fn crash_in_swap(d: Dialect, fault: &str) {
     let db = TestDb::new(d, "swapcrash");
     db.exec(db.pick(SWAP_MY, SWAP_PG)).await;
@@ -668,6 +692,15 @@ DELETE FROM audit;",
         .exec("INSERT INTO customers (email, parent_id) VALUES ('d@example.invalid', 99)")
         .await
         .is_err());
+    // The unique index on email (built after the copy) holds.
+    let taken = rows[0][1].clone().unwrap();
+    assert!(conn
+        .exec(&format!(
+            "INSERT INTO customers (email) VALUES ({})",
+            d.string_literal(&taken)
+        ))
+        .await
+        .is_err());
 }
 
 fn toml_value(rule: &str) -> toml::Value {
@@ -683,6 +716,16 @@ async fn crash_after_rename_on_mariadb_resumes() {
 #[tokio::test]
 async fn crash_halfway_through_moving_keys_and_triggers_on_mariadb_resumes() {
     crash_in_swap(Dialect::MySql, "mysql_mid_finish").await;
+}
+
+#[tokio::test]
+async fn crash_before_building_indexes_on_mariadb_resumes() {
+    crash_in_swap(Dialect::MySql, "before_indexes").await;
+}
+
+#[tokio::test]
+async fn crash_before_building_indexes_on_postgresql_resumes() {
+    crash_in_swap(Dialect::Postgres, "before_indexes").await;
 }
 
 #[tokio::test]

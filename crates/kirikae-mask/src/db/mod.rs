@@ -614,16 +614,21 @@ impl Conn {
     /// Bulk-loads rows in the text format both engines share (tab-separated, `\N` for NULL,
     /// backslash escapes; see [`encode_text_row`]) into `table`'s `columns`: MySQL
     /// `LOAD DATA LOCAL INFILE`, PostgreSQL `COPY ... FROM STDIN`.
-    pub async fn load(&mut self, table: &str, columns: &[String], data: Vec<u8>) -> DbResult<u64> {
+    /// `data` is shared, not copied: a transaction run again loads the same bytes.
+    pub async fn load(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        data: bytes::Bytes,
+    ) -> DbResult<u64> {
         let d = self.dialect();
         let cols: Vec<String> = columns.iter().map(|c| d.ident(c)).collect();
         match self {
             Conn::My { conn, .. } => {
                 use futures_util::StreamExt;
                 use mysql_async::prelude::Queryable;
-                let bytes = bytes::Bytes::from(data);
                 conn.set_infile_handler(async move {
-                    Ok(futures_util::stream::iter([Ok(bytes)]).boxed())
+                    Ok(futures_util::stream::iter([Ok(data)]).boxed())
                 });
                 let sql = format!(
                     "LOAD DATA LOCAL INFILE 'kirikae' INTO TABLE {} CHARACTER SET utf8mb4 \
@@ -659,7 +664,7 @@ impl Conn {
                 let r: Result<u64, tokio_postgres::Error> = async {
                     let sink = client.copy_in::<_, bytes::Bytes>(&sql).await?;
                     futures_util::pin_mut!(sink);
-                    sink.send(bytes::Bytes::from(data)).await?;
+                    sink.send(data).await?;
                     sink.as_mut().finish().await
                 }
                 .await;
@@ -716,6 +721,28 @@ impl Conn {
             ),
         };
         Ok(self.value(&sql).await?.as_deref() != Some("0"))
+    }
+}
+
+/// Drops the secondary indexes of a rebuild's empty new table, to be built once its rows are in
+/// (see [`mysql::defer_indexes`] and [`postgres::defer_indexes`]). Returns how many.
+pub(crate) async fn defer_indexes(conn: &mut Conn, new: &str) -> DbResult<usize> {
+    match conn.dialect() {
+        Dialect::MySql => mysql::defer_indexes(conn, new).await,
+        Dialect::Postgres => postgres::defer_indexes(conn, new).await,
+    }
+}
+
+/// The secondary indexes of `table` that `new` lacks: their names, and the statements that
+/// build them on `new`. Run again after a crash, it names only those still missing.
+pub(crate) async fn missing_indexes(
+    conn: &mut Conn,
+    table: &str,
+    new: &str,
+) -> DbResult<(Vec<String>, Vec<String>)> {
+    match conn.dialect() {
+        Dialect::MySql => mysql::missing_indexes(conn, table, new).await,
+        Dialect::Postgres => postgres::missing_indexes(conn, table, new).await,
     }
 }
 

@@ -8,11 +8,16 @@
 //!   and unique constraints) take the original names;
 //! - foreign keys of t and of other tables pointing at t (PostgreSQL follows the table's oid,
 //!   not its name, so they are recreated from `pg_get_constraintdef` taken before the renames);
-//! - triggers (`pg_get_triggerdef`), owner and table privileges (`relacl`);
+//! - triggers (`pg_get_triggerdef`), owner, table privileges (`relacl`) and column privileges
+//!   (`attacl`);
+//! - row-level security: the table's ENABLE / FORCE flags and its policies (`pg_policy`);
 //! - sequences: a `serial` column's sequence stays the same object and is re-owned by the new
 //!   column; an identity column's new sequence continues from the original's value.
 //!
-//! Views that depend on the table would follow the old table: the swap refuses them.
+//! - views on the table (which follow its oid, not its name): each is replaced in place
+//!   (`CREATE OR REPLACE VIEW` with its definition read before the renames, so it binds to the
+//!   new table by name), keeping the view itself, its owner, grants and the views on it.
+//!   Materialized views are refused.
 
 use super::{Conn, DbError, DbResult, Live};
 use crate::schema::{Column, ColumnKind, ForeignKey};
@@ -165,6 +170,94 @@ pub async fn create_new(conn: &mut Conn, table: &str, new: &str) -> DbResult<()>
     .await
 }
 
+/// The secondary indexes of a table: (index name, shape, `pg_get_indexdef`, the definition of
+/// the UNIQUE constraint it backs, if any). Primary keys and indexes of other constraints
+/// (exclusion) are left out: they stay in place.
+async fn secondary_indexes(
+    conn: &mut Conn,
+    table: &str,
+) -> DbResult<Vec<(String, String, String, Option<String>)>> {
+    let rows = conn
+        .rows(&format!(
+            "SELECT i.relname, pg_get_indexdef(i.oid), c.contype::text, pg_get_constraintdef(c.oid) \
+             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid \
+             WHERE x.indrelid = {} AND NOT x.indisprimary ORDER BY i.oid",
+            regclass(table)
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            let (name, def, contype, condef) = (r.next()??, r.next()??, r.next()?, r.next()?);
+            match contype.as_deref() {
+                None => Some((name, index_shape(&def), def, None)),
+                Some("u") => Some((name, index_shape(&def), def, condef)),
+                Some(_) => None,
+            }
+        })
+        .collect())
+}
+
+/// Drops the secondary indexes and UNIQUE constraints of the empty rebuilt table, to be built
+/// after its rows are in ([`missing_indexes`]): one sorted build per index instead of a random
+/// B-tree insert per row and index (masked emails arrive in no order). Returns how many.
+pub async fn defer_indexes(conn: &mut Conn, new: &str) -> DbResult<usize> {
+    let indexes = secondary_indexes(conn, new).await?;
+    let drops: Vec<String> = indexes
+        .iter()
+        .map(|(name, _, _, unique)| match unique {
+            Some(_) => format!("ALTER TABLE {} DROP CONSTRAINT {}", id(new), id(name)),
+            None => format!("DROP INDEX {}", id(name)),
+        })
+        .collect();
+    if !drops.is_empty() {
+        conn.exec(&drops.join("; ")).await?;
+    }
+    Ok(drops.len())
+}
+
+/// The indexes of `table` that the rebuilt `new` lacks (paired by shape, as the swap pairs
+/// them), and the statements that create them on `new` (a UNIQUE constraint as a constraint;
+/// the swap gives each the original's name).
+pub async fn missing_indexes(
+    conn: &mut Conn,
+    table: &str,
+    new: &str,
+) -> DbResult<(Vec<String>, Vec<String>)> {
+    let mut have: Vec<String> = secondary_indexes(conn, new)
+        .await?
+        .into_iter()
+        .map(|(_, shape, _, _)| shape)
+        .collect();
+    let (mut names, mut statements) = (Vec::new(), Vec::new());
+    for (name, shape, def, unique) in secondary_indexes(conn, table).await? {
+        if let Some(i) = have.iter().position(|h| *h == shape) {
+            have.remove(i);
+            continue;
+        }
+        statements.push(match unique {
+            Some(condef) => format!("ALTER TABLE {} ADD {condef}", id(new)),
+            None => {
+                let unique = if def.starts_with("CREATE UNIQUE") {
+                    "UNIQUE "
+                } else {
+                    ""
+                };
+                let rest = def.split_once(" USING ").map(|(_, r)| r).ok_or_else(|| {
+                    DbError::Other(format!(
+                        "index {name} of {table}: unexpected definition {def}"
+                    ))
+                })?;
+                format!("CREATE {unique}INDEX ON {} USING {rest}", id(new))
+            }
+        });
+        names.push(name);
+    }
+    Ok((names, statements))
+}
+
 /// Index definitions without the index and table names, to pair the new table's indexes with
 /// the original's.
 fn index_shape(def: &str) -> String {
@@ -178,23 +271,31 @@ fn index_shape(def: &str) -> String {
 /// module's documentation lists carried over; the original is dropped. `also` runs in the same
 /// transaction (the run marks the table done there).
 pub async fn swap(conn: &mut Conn, table: &str, new: &str, also: &str) -> DbResult<()> {
+    // Views on the table, as their definitions read now (naming `table`, which after the
+    // renames is the new one).
     let views = conn
         .rows(&format!(
-            "SELECT DISTINCT v.relname FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid \
-             JOIN pg_class v ON v.oid = w.ev_class WHERE d.refobjid = {} AND v.oid <> d.refobjid",
+            "SELECT DISTINCT v.oid::regclass::text, v.relkind::text, pg_get_viewdef(v.oid), \
+             array_to_string(v.reloptions, ', ') FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid \
+             JOIN pg_class v ON v.oid = w.ev_class WHERE d.refobjid = {} AND v.oid <> d.refobjid \
+             ORDER BY 1",
             regclass(table)
         ))
         .await?;
-    if !views.is_empty() {
-        let names: Vec<String> = views.into_iter().filter_map(|v| v[0].clone()).collect();
+    let materialized: Vec<String> = views
+        .iter()
+        .filter(|v| v[1].as_deref() == Some("m"))
+        .filter_map(|v| v[0].clone())
+        .collect();
+    if !materialized.is_empty() {
         return Err(DbError::Other(format!(
-            "table {table} has dependent views ({}): kirikae cannot swap it yet; drop and \
-             recreate the views around the masking run",
-            names.join(", ")
+            "table {table} has materialized views ({}): kirikae cannot swap it; drop them \
+             before the masking run and create them again after it",
+            materialized.join(", ")
         )));
     }
     conn.exec("BEGIN").await?;
-    let r = match swap_in_transaction(conn, table, new).await {
+    let r = match swap_in_transaction(conn, table, new, &views).await {
         Ok(()) => match conn.exec(also).await {
             Ok(()) => super::fault("postgres_before_commit"),
             Err(e) => Err(e),
@@ -210,7 +311,12 @@ pub async fn swap(conn: &mut Conn, table: &str, new: &str, also: &str) -> DbResu
     }
 }
 
-async fn swap_in_transaction(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
+async fn swap_in_transaction(
+    conn: &mut Conn,
+    table: &str,
+    new: &str,
+    views: &[Vec<Option<String>>],
+) -> DbResult<()> {
     let t = regclass(table);
     let old = super::work_table("o", table);
     let own_fks = conn
@@ -241,6 +347,31 @@ async fn swap_in_transaction(conn: &mut Conn, table: &str, new: &str) -> DbResul
             "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
              a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a \
              WHERE c.oid = {t} AND a.grantee <> c.relowner"
+        ))
+        .await?;
+    let column_grants = conn
+        .rows(&format!(
+            "SELECT CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END, \
+             x.privilege_type, x.is_grantable, quote_ident(a.attname) \
+             FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid, aclexplode(a.attacl) x \
+             WHERE c.oid = {t} AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL \
+             AND x.grantee <> c.relowner ORDER BY a.attnum"
+        ))
+        .await?;
+    let row_security = conn
+        .rows(&format!(
+            "SELECT relrowsecurity::text, relforcerowsecurity::text FROM pg_class WHERE oid = {t}"
+        ))
+        .await?;
+    let policies = conn
+        .rows(&format!(
+            "SELECT quote_ident(p.polname), CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END, \
+             CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
+             WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
+             COALESCE((SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ') \
+             FROM unnest(p.polroles) r), 'PUBLIC'), \
+             pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
+             FROM pg_policy p WHERE p.polrelid = {t} ORDER BY p.polname"
         ))
         .await?;
     let index_defs = |rel: &str| {
@@ -345,6 +476,54 @@ async fn swap_in_transaction(conn: &mut Conn, table: &str, new: &str) -> DbResul
             .await?;
         }
     }
+    for g in &column_grants {
+        if let (Some(grantee), Some(privilege), Some(column)) = (&g[0], &g[1], &g[3]) {
+            let with = if g[2].as_deref() == Some("YES") || g[2].as_deref() == Some("t") {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            };
+            conn.exec(&format!(
+                "GRANT {privilege} ({column}) ON {} TO {grantee}{with}",
+                id(table)
+            ))
+            .await?;
+        }
+    }
+    if let Some(r) = row_security.first() {
+        if r[0].as_deref() == Some("true") {
+            conn.exec(&format!(
+                "ALTER TABLE {} ENABLE ROW LEVEL SECURITY",
+                id(table)
+            ))
+            .await?;
+        }
+        if r[1].as_deref() == Some("true") {
+            conn.exec(&format!(
+                "ALTER TABLE {} FORCE ROW LEVEL SECURITY",
+                id(table)
+            ))
+            .await?;
+        }
+    }
+    for p in &policies {
+        let (Some(name), Some(kind), Some(cmd), Some(roles)) = (&p[0], &p[1], &p[2], &p[3]) else {
+            continue;
+        };
+        let using = p[4]
+            .as_ref()
+            .map(|q| format!(" USING ({q})"))
+            .unwrap_or_default();
+        let check = p[5]
+            .as_ref()
+            .map(|q| format!(" WITH CHECK ({q})"))
+            .unwrap_or_default();
+        conn.exec(&format!(
+            "CREATE POLICY {name} ON {} AS {kind} FOR {cmd} TO {roles}{using}{check}",
+            id(table)
+        ))
+        .await?;
+    }
     let mut identity_names = Vec::new();
     for s in &sequences {
         let (Some(seq), Some(col)) = (&s[0], &s[1]) else {
@@ -375,6 +554,20 @@ async fn swap_in_transaction(conn: &mut Conn, table: &str, new: &str) -> DbResul
                     identity_names.push((new_seq, name.clone()));
                 }
             }
+        }
+    }
+    // Each view is re-pointed at the new table in place: the same view (its oid, owner,
+    // grants and the views built on it stay), its query bound again by name.
+    for v in views {
+        if let (Some(name), Some(def)) = (&v[0], &v[2]) {
+            let with = v[3]
+                .as_deref()
+                .filter(|o| !o.is_empty())
+                .map(|o| format!(" WITH ({o})"))
+                .unwrap_or_default();
+            let def = def.trim_end().trim_end_matches(';');
+            conn.exec(&format!("CREATE OR REPLACE VIEW {name}{with} AS {def}"))
+                .await?;
         }
     }
     conn.exec(&format!("DROP TABLE {}", id(&old))).await?;

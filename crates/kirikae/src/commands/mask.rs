@@ -284,6 +284,18 @@ impl Reporter for Progress {
                     st.last_line = Some(Instant::now());
                 }
             }
+            Event::BuildingIndexes { table, indexes } => {
+                clear(&mut st, &mut err);
+                let _ = writeln!(
+                    err,
+                    "  {table}: copied; building index{} {}",
+                    if indexes.len() == 1 { "" } else { "es" },
+                    indexes.join(", ")
+                );
+            }
+            Event::IndexesBuilt { table, seconds, .. } => {
+                let _ = writeln!(err, "  {table}: indexes built in {}", duration(*seconds));
+            }
             Event::TableDone {
                 table,
                 rows,
