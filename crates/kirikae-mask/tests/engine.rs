@@ -279,6 +279,12 @@ async fn mask_and_verify(d: Dialect, card_rule: &str, choice: PathChoice, expect
         Some("4")
     );
     if d == Dialect::Postgres {
+        // The swapped-in table has statistics (ANALYZE before the swap).
+        let stats = conn
+            .value("SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'customers'")
+            .await
+            .unwrap();
+        assert_ne!(stats.as_deref(), Some("0"), "customers was analyzed");
         let kept = conn
             .value(&format!(
                 "SELECT has_table_privilege('{role}', 'customer_emails', 'SELECT')::text || ' ' || \
