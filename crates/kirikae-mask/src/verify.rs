@@ -90,20 +90,27 @@ async fn by_chunks(
 ) -> Result<(), RunError> {
     let d = conn.dialect();
     let nk = key.len();
-    let mut cols: Vec<String> = key.iter().map(|k| d.as_text(&d.ident(k))).collect();
+    // Qualified: PostgreSQL names the output column `("id")::text` "id", and an unqualified
+    // `ORDER BY id` sorts by that text ("10" before "2"), which made the key-range walk skip rows.
+    let pre = format!("{}.", plan::SRC);
+    let mut cols: Vec<String> = key
+        .iter()
+        .map(|k| d.as_text(&format!("{pre}{}", d.ident(k))))
+        .collect();
     cols.extend(select.iter().cloned());
     let mut last: Option<Vec<String>> = None;
     loop {
         let where_ = last
             .as_ref()
-            .map(|l| format!(" WHERE {}", plan::key_after(d, "", key, l)))
+            .map(|l| format!(" WHERE {}", plan::key_after(d, &pre, key, l)))
             .unwrap_or_default();
         let rows = conn
             .rows(&format!(
-                "SELECT {} FROM {}{where_} ORDER BY {} LIMIT {chunk}",
+                "SELECT {} FROM {} AS {}{where_} ORDER BY {} LIMIT {chunk}",
                 cols.join(", "),
                 d.ident(table),
-                plan::key_order(d, "", key)
+                plan::SRC,
+                plan::key_order(d, &pre, key)
             ))
             .await?;
         each(&rows)?;

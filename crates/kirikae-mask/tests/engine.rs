@@ -486,6 +486,66 @@ async fn load_path_with_every_rule_in_sql_too() {
     mask_and_verify(Dialect::MySql, r#""null""#, PathChoice::Rust, Path::Load).await;
 }
 
+/// Integer keys of different lengths (1 to 25), fingerprinted and verified in chunks of 3 on the
+/// rebuild path: every row is walked in key order, so an original put back in row 2 (which a
+/// walk in the keys' text order, "1", "10", "11", then after 11, skips) is found.
+async fn verify_walks_every_row(d: Dialect) {
+    let db = TestDb::new(d, "walk");
+    db.exec(db.pick(
+        "CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL);
+INSERT INTO t SELECT seq, CONCAT('user', seq, '@example.co.jp') FROM seq_1_to_25;",
+        "CREATE TABLE t (id int PRIMARY KEY, email varchar(100) NOT NULL);
+INSERT INTO t SELECT s, 'user' || s || '@example.co.jp' FROM generate_series(1, 25) s;",
+    ))
+    .await;
+    let rules = Rules::from_toml_str(
+        "[tables.t.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32, domain = \"email\" }\n",
+    )
+    .expect("rules");
+    let state = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        chunk_rows: 3,
+        path: PathChoice::Sql,
+        ..RunOptions::default()
+    };
+    run::run(
+        &db.db_url(),
+        &rules,
+        Some(key()),
+        state.path(),
+        &opts,
+        Arc::new(Quiet),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    db.exec("UPDATE t SET email = 'user2@example.co.jp' WHERE id = 2")
+        .await;
+    let v = kirikae_mask::verify::verify(&db.db_url(), &rules, Some(key()), state.path(), None, 3)
+        .await
+        .unwrap();
+    let found: Vec<(&str, u64, Vec<Vec<String>>)> = v
+        .findings
+        .iter()
+        .map(|f| (f.id, f.count, f.sample_keys.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![("original_in_row", 1, vec![vec!["2".to_string()]])],
+        "{:#?}",
+        v.findings
+    );
+}
+
+#[tokio::test]
+async fn verify_walks_every_row_on_mariadb() {
+    verify_walks_every_row(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn verify_walks_every_row_on_postgresql() {
+    verify_walks_every_row(Dialect::Postgres).await;
+}
+
 /// A unique email column of a million rows stays unique after masking (the unique index would
 /// refuse a duplicate; the count of distinct values proves none was dropped or merged), every
 /// value changed, and verify finds nothing. On PostgreSQL (generated there in seconds), on the
