@@ -6,9 +6,10 @@
         SIGTERM or SIGINT stops it cleanly and runs the extensions' shutdown hooks.
     seed leftovers --endpoint URL [--count N]
         The story's leftovers for `kirikae sweep` in the prod account (after `seed story`).
-    seed story --endpoint URL [--config-out PATH]
-        Build the story's world (jump/prod/dev accounts, hanako, MFA, ops roles, shop-prod)
-        on a running emulator and write kirikae.toml, the credentials file and mfa.secret.
+    seed story --endpoint URL [--config-out PATH] [--members N]
+        Build the story's world (jump/prod/dev accounts, hanako, MFA, ops roles, shop-prod with
+        its generated data, N members, default 2000) on a running emulator and write
+        kirikae.toml, the credentials file and mfa.secret.
     totp SECRETFILE
         Print the current 6-digit TOTP code for the base32 secret in SECRETFILE.
 """
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--endpoint", required=True, help="the emulator's URL, e.g. http://127.0.0.1:5000")
     p.add_argument("--config-out", default=None, help="where to write kirikae.toml (default <repo>/examples/story/kirikae.toml)")
     p.add_argument("--count", type=int, default=191, help="leftovers: how many (default 191, the story's)")
+    p.add_argument("--members", type=int, default=None,
+                   help="story: members in shop-prod's generated data (default 2000; other tables scale with it)")
     p.add_argument("--quiet", action="store_true", help="print only the config path (leftovers: the count)")
     p.set_defaults(func=_seed_world)
 

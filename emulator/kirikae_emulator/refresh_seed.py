@@ -11,9 +11,10 @@ prod 111111111111:
 dev 222222222222:
   * a VPC with two subnets, the DB subnet group `staging-db`, the security group `staging-db`,
     the cluster parameter group `staging-aurora-mysql8`, KMS key `alias/staging`;
-  * the serving `staging` cluster (writer `staging-1`, deletion protection on) holding an already
-    masked `employees` table (one row), with its master password in Secrets Manager
-    (`staging/master`, named by the cluster's tag `kirikae:secret`).
+  * the serving `staging` cluster (writer `staging-1`, deletion protection on) holding production's
+    schema (story_data.py) with one already masked member (`OLD_STAGING_MEMBER`) and no other
+    rows, with its master password in Secrets Manager (`staging/master`, named by the cluster's
+    tag `kirikae:secret`).
 
 Idempotent on one emulator, like the rest of the seed.
 """
@@ -24,13 +25,17 @@ import json
 
 from botocore.exceptions import ClientError
 
+from . import story_data
+
 PROD, DEV = "111111111111", "222222222222"
 SOURCE = "shop-prod"
 CMK_SOURCE = "shop-prod-cmk"
 STAGING = "staging"
 STAGING_PASSWORD = "kirikae-story-staging"  # fake, local emulator only
 SECRET_TAG = "kirikae:secret"
-OLD_STAGING_ROW = (10001, "Masked", "Person")
+# The old staging's one member, masked long ago: what a refresh replaces.
+OLD_STAGING_MEMBER = (1, "Masked Person", "マスクズミ", "masked-1@example.invalid", "090-0000-0000", "000-0000",
+                      "東京都", "千代田区", "千代田1-1", None, "2019-04-01 00:00:00")
 
 
 def key_policy(owner: str, users: list[str]) -> str:
@@ -147,12 +152,16 @@ def seed_dev(client, endpoint: str) -> dict:
         import pymysql
 
         conn = pymysql.connect(host=cluster["Endpoint"], port=int(cluster["Port"]), user=cluster["MasterUsername"],
-                               password=STAGING_PASSWORD, database=cluster["DatabaseName"], autocommit=True)
+                               password=STAGING_PASSWORD, database=cluster["DatabaseName"], autocommit=True,
+                               charset="utf8mb4")
         try:
             cur = conn.cursor()
-            cur.execute("CREATE TABLE IF NOT EXISTS employees (emp_no INT PRIMARY KEY, first_name VARCHAR(14), "
-                        "last_name VARCHAR(16))")
-            cur.execute("REPLACE INTO employees VALUES (%s, %s, %s)", OLD_STAGING_ROW)
+            for statement in story_data.schema_sql("mysql").split(";\n"):
+                if statement.strip():
+                    cur.execute(statement)
+            columns = ", ".join(story_data.COLUMNS["members"])
+            marks = ", ".join(["%s"] * len(OLD_STAGING_MEMBER))
+            cur.execute(f"REPLACE INTO members ({columns}) VALUES ({marks})", OLD_STAGING_MEMBER)
         finally:
             conn.close()
     return {"vpc": vpc, "subnets": subnets, "security_group": sg, "kms_key": key, "secret": secret}

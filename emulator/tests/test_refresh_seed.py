@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pymysql
 
-from kirikae_emulator import refresh_seed, seed
+from kirikae_emulator import refresh_seed, seed, story_data
 
 EMULATOR = Path(__file__).resolve().parents[1]
 
@@ -42,9 +42,10 @@ def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path):
                            password=seed.MASTER_PASSWORD, database=cmk["DatabaseName"])
     try:
         cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FROM employees")
-        assert cur.fetchone()[0] == seed.EXPECTED_ROWS["employees"]
-        cur.execute("SELECT COUNT(*) FROM dept_emp_latest_date")
+        for table, n in story_data.generate().counts().items():
+            cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+            assert cur.fetchone()[0] == n, table
+        cur.execute("SELECT COUNT(*) FROM member_spending")
         assert cur.fetchone()[0] > 0
     finally:
         conn.close()
@@ -56,10 +57,13 @@ def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path):
     sm = seed.client("secretsmanager", endpoint, seed.DEV)
     secret = json.loads(sm.get_secret_value(SecretId=tags[refresh_seed.SECRET_TAG])["SecretString"])
     conn = pymysql.connect(host=staging["Endpoint"], port=int(staging["Port"]), user=staging["MasterUsername"],
-                           password=secret["password"], database=staging["DatabaseName"])
+                           password=secret["password"], database=staging["DatabaseName"], charset="utf8mb4")
     try:
         cur = conn.cursor()
-        cur.execute("SELECT first_name FROM employees WHERE emp_no = 10001")
-        assert cur.fetchone()[0] == "Masked"
+        # production's schema, with one member masked long ago
+        cur.execute("SELECT id, name FROM members")
+        assert cur.fetchall() == ((1, "Masked Person"),)
+        cur.execute("SELECT COUNT(*) FROM reservations")
+        assert cur.fetchone()[0] == 0
     finally:
         conn.close()

@@ -4,6 +4,7 @@ jump account, switch role into prod with the TOTP code and see the production cl
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import stat
 import subprocess
@@ -16,7 +17,7 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
-from kirikae_emulator import extensions, seed
+from kirikae_emulator import extensions, seed, story_data
 
 EMULATOR = Path(__file__).resolve().parents[1]
 
@@ -116,7 +117,7 @@ def test_seeded_files_let_hanako_switch_into_prod(seeded, endpoint, tmp_path):
 
 
 @pytest.mark.skipif("rds" not in extensions.MODULES, reason="the RDS data plane is not installed")
-def test_prod_cluster_holds_the_employees_sample(seeded, endpoint):
+def test_prod_cluster_holds_the_generated_shop_data(seeded, endpoint):
     out, stdout = seeded
     rds = boto3.client("rds", region_name="ap-northeast-1", endpoint_url=endpoint,
                        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40)
@@ -124,17 +125,22 @@ def test_prod_cluster_holds_the_employees_sample(seeded, endpoint):
                                                                                           "111111111111"))
     cluster = rds.describe_db_clusters(DBClusterIdentifier="shop-prod")["DBClusters"][0]
     conn = pymysql.connect(host=cluster["Endpoint"], port=cluster["Port"], user=cluster["MasterUsername"],
-                           password=seed.MASTER_PASSWORD, database=cluster["DatabaseName"])
+                           password=seed.MASTER_PASSWORD, database=cluster["DatabaseName"], charset="utf8mb4")
+    expected = story_data.generate()
     try:
         cur = conn.cursor()
-        for table, expected in seed.EXPECTED_ROWS.items():
+        for table, n in expected.counts().items():
             cur.execute(f"SELECT COUNT(*) FROM `{table}`")
-            assert cur.fetchone()[0] == expected, table
-        cur.execute("SELECT COUNT(*) FROM current_dept_emp")  # the sample's views came along
+            assert cur.fetchone()[0] == n, table
+        cur.execute("SELECT id, name, name_kana, email, phone FROM members WHERE id = 1")
+        assert cur.fetchone() == expected.rows["members"][0][:5]
+        cur.execute("SELECT JSON_VALUE(payment, '$.card.number') FROM reservations WHERE id = 1")
+        assert cur.fetchone()[0] == json.loads(expected.rows["reservations"][0][7])["card"]["number"]
+        cur.execute("SELECT COUNT(*) FROM member_spending")  # the view came along
         assert cur.fetchone()[0] > 0
     finally:
         conn.close()
-    assert "employees 10000" in stdout and "salaries 94917" in stdout
+    assert "members 2000" in stdout and "reservations 8000" in stdout
 
 
 def test_seed_twice_on_one_emulator_gives_a_working_world(seeded, endpoint, tmp_path):
@@ -160,12 +166,3 @@ def test_seed_refuses_a_non_loopback_endpoint(tmp_path):
     assert proc.returncode == 2
     assert "refusing endpoint" in proc.stderr
     assert not (tmp_path / "k.toml").exists()
-
-
-def test_template_sql_renames_the_database_and_inlines_the_dumps():
-    folder = seed.datasets_dir() / seed.DATASET
-    sql = seed._template_sql(folder, "kirikae_tpl_x").decode()
-    assert "USE `kirikae_tpl_x`;" in sql
-    assert "USE employees" not in sql and "source " not in sql and "flush" not in sql.lower()
-    assert "INSERT INTO `salaries` VALUES" in sql
-    assert seed.template_name(folder).startswith("kirikae_tpl_employees_")

@@ -1,5 +1,5 @@
 //! `kirikae refresh` against a private emulator seeded with the story: production's
-//! `shop-prod-cmk` (employees data, customer-managed key) and `shop-prod` (default aws/rds key) in
+//! `shop-prod-cmk` (the generated parking-share data, customer-managed key) and `shop-prod` (default aws/rds key) in
 //! prod, the serving `staging` cluster in dev, `[refresh.staging]` in the written config.
 
 mod support;
@@ -10,9 +10,12 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 use support::{edit, repo_root, run, text, venv_bin, Emulator};
 
-/// The real first name of employee 10001 in the sample: never to be seen in staging.
-const ORIGINAL_FIRST: &str = "Georgi";
-const ORIGINAL_LAST: &str = "Facello";
+/// Member 1 of production's generated data (emulator/kirikae_emulator/story_data.py, default seed
+/// and size): never to be seen in staging. The first test checks production really holds it.
+const ORIGINAL_NAME: &str = "小林 愛";
+const ORIGINAL_EMAIL: &str = "ai.kobayashi@docomo.ne.jp";
+/// Member 1 of the seeded, already masked, old staging (refresh_seed.py).
+const OLD_STAGING_NAME: &str = "Masked Person";
 
 /// `refresh_world.py <command> <emulator url> <args...>`.
 fn world_command(emu: &Emulator, args: &[&str]) -> Command {
@@ -50,14 +53,16 @@ fn assert_nothing_left(emu: &Emulator) {
 
 /// Staging holds production's data, masked, and the run left nothing behind.
 fn assert_refreshed(emu: &Emulator) {
-    assert_ne!(staging_row(emu)["first_name"], ORIGINAL_FIRST);
+    let row = staging_row(emu);
+    assert_ne!(row["name"], ORIGINAL_NAME, "{row}");
+    assert_ne!(row["email"], ORIGINAL_EMAIL, "{row}");
     assert_nothing_left(emu);
 }
 
 fn assert_staging_untouched(emu: &Emulator) {
     assert_eq!(
-        staging_row(emu)["first_name"],
-        "Masked",
+        staging_row(emu)["name"],
+        OLD_STAGING_NAME,
         "the serving staging is untouched"
     );
 }
@@ -198,9 +203,16 @@ impl Story {
 fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
     let s = story();
     assert_eq!(
-        staging_row(&s.emu)["first_name"],
-        "Masked",
+        staging_row(&s.emu)["name"],
+        OLD_STAGING_NAME,
         "the seeded staging"
+    );
+    let original: Value =
+        serde_json::from_str(&world(&s.emu, &["prod-row", "shop-prod-cmk"])).unwrap();
+    assert_eq!(
+        (original["name"].as_str(), original["email"].as_str()),
+        (Some(ORIGINAL_NAME), Some(ORIGINAL_EMAIL)),
+        "production's member 1 (the generator changed: update the constants)"
     );
 
     let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
@@ -235,9 +247,9 @@ fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
     assert!(v["calls_total"].as_u64().unwrap() > 10, "{v:#}");
     // the new staging holds production's rows, masked, reachable with the password in Secrets Manager
     let row = staging_row(&s.emu);
-    assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
-    assert_ne!(row["first_name"], "Masked", "not the old staging: {row}");
-    assert_ne!(row["last_name"], ORIGINAL_LAST, "{row}");
+    assert_ne!(row["name"], ORIGINAL_NAME, "{row}");
+    assert_ne!(row["name"], OLD_STAGING_NAME, "not the old staging: {row}");
+    assert_ne!(row["email"], ORIGINAL_EMAIL, "{row}");
     assert_nothing_left(&s.emu);
 
     // status and list read the journal
@@ -335,11 +347,11 @@ fn a_probe_through_the_staging_name_never_sees_unmasked_data_nor_fails_longer_th
         let t = r["t"].as_f64().unwrap();
         if r["ok"] == true {
             assert_ne!(
-                r["first_name"], ORIGINAL_FIRST,
+                r["name"], ORIGINAL_NAME,
                 "unmasked data through staging: {r}"
             );
             assert_ne!(
-                r["last_name"], ORIGINAL_LAST,
+                r["email"], ORIGINAL_EMAIL,
                 "unmasked data through staging: {r}"
             );
             if let Some(s) = outage_start.take() {
@@ -419,7 +431,7 @@ fn killed_after_each_step_in_turn_resume_completes_and_leaves_nothing() {
         let v = s.json(&["refresh", "resume", run_id, "--output", "json"]);
         assert_eq!(v["run_id"], run_id);
         assert_eq!(steps(&v), planned, "after a crash after {crash_at}");
-        assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+        assert_ne!(staging_row(&s.emu)["email"], ORIGINAL_EMAIL);
         let left = leftovers(&s.emu);
         assert!(left.is_empty(), "after a crash after {crash_at}: {left:?}");
         covered.push(crash_at);
@@ -663,7 +675,7 @@ fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_
             "only the serving cluster is left (previous: {previous})"
         );
         let row: Value = serde_json::from_str(&world(&s.emu, &["row", &new])).unwrap();
-        assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
+        assert_ne!(row["email"], ORIGINAL_EMAIL, "{row}");
         previous = new;
     }
 }
@@ -719,8 +731,8 @@ fn mask_in_source_shares_only_the_masked_copy() {
         .clone();
     assert_eq!(copied_from, format!("kirikae-staging-{run_id}-masked"));
     let row = staging_row(&s.emu);
-    assert_ne!(row["first_name"], ORIGINAL_FIRST, "{row}");
-    assert_ne!(row["first_name"], "Masked", "{row}");
+    assert_ne!(row["email"], ORIGINAL_EMAIL, "{row}");
+    assert_ne!(row["name"], OLD_STAGING_NAME, "{row}");
     assert_nothing_left(&s.emu);
 
     // clone cannot be combined with it: a config error
@@ -745,7 +757,7 @@ fn mask_in_source_killed_after_its_own_steps_resumes_and_leaves_nothing() {
         let run_id = s.last_run_id();
         let v = s.json(&["refresh", "resume", &run_id, "--output", "json"]);
         assert!(steps(&v).contains(&"snapshot_masked".to_string()), "{v:#}");
-        assert_ne!(staging_row(&s.emu)["first_name"], ORIGINAL_FIRST);
+        assert_ne!(staging_row(&s.emu)["email"], ORIGINAL_EMAIL);
         let left = leftovers(&s.emu);
         assert!(left.is_empty(), "{crash_at}: {left:?}");
     }
@@ -908,7 +920,7 @@ fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
         clusters[0]["tags"].get("kirikae:serves").is_none(),
         "{clusters}"
     );
-    assert_eq!(staging_row(&s.emu)["first_name"], "Masked");
+    assert_eq!(staging_row(&s.emu)["name"], OLD_STAGING_NAME);
     assert_nothing_left(&s.emu);
     let runs = s.json(&["refresh", "list", "--output", "json"]);
     assert_eq!(runs[0]["status"], "failed (cleaned up)");

@@ -1,8 +1,9 @@
 """Looks at the emulator's world for the refresh tests, as an outsider (boto3 + pymysql).
 
-  row URL CLUSTER            -> {"first_name", "last_name"} of emp 10001 through the dev cluster CLUSTER
+  row URL CLUSTER            -> {"name", "email"} of member 1 through the dev cluster CLUSTER
+  prod-row URL CLUSTER       -> the same through the prod cluster CLUSTER (production's original)
   leftovers URL              -> what refreshes left behind (should be empty after a finished run)
-  probe URL OUT STOP         -> every 200 ms: describe `staging`, connect, read emp 10001; a JSON line per
+  probe URL OUT STOP         -> every 200 ms: describe `staging`, connect, read member 1; a JSON line per
                                 probe into OUT until the file STOP exists
   drop-dev-from-policy URL KEY -> the key policy of KEY (prod) without the dev account
   other-vpc-sg URL           -> the id of a security group `elsewhere` in a second VPC of dev
@@ -30,18 +31,29 @@ def _connect(url, cluster_id):
     secret = json.loads(seed.client("secretsmanager", url, DEV).get_secret_value(
         SecretId=tags["kirikae:secret"])["SecretString"])
     return pymysql.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
-                           password=secret["password"], database=c["DatabaseName"], connect_timeout=5)
+                           password=secret["password"], database=c["DatabaseName"], connect_timeout=5,
+                           charset="utf8mb4")
+
+
+def _member(conn):
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name, email FROM members WHERE id = 1")
+        r = cur.fetchone()
+        return {"name": r[0], "email": r[1]}
+    finally:
+        conn.close()
 
 
 def row(url, cluster_id):
-    conn = _connect(url, cluster_id)
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT first_name, last_name FROM employees WHERE emp_no = 10001")
-        r = cur.fetchone()
-        return {"first_name": r[0], "last_name": r[1]}
-    finally:
-        conn.close()
+    return _member(_connect(url, cluster_id))
+
+
+def prod_row(url, cluster_id):
+    c = seed.client("rds", url, PROD).describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    return _member(pymysql.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
+                                   password=seed.MASTER_PASSWORD, database=c["DatabaseName"], connect_timeout=5,
+                                   charset="utf8mb4"))
 
 
 def leftovers(url):
@@ -140,6 +152,8 @@ if __name__ == "__main__":
     cmd, url = sys.argv[1], sys.argv[2]
     if cmd == "row":
         print(json.dumps(row(url, sys.argv[3])))
+    elif cmd == "prod-row":
+        print(json.dumps(prod_row(url, sys.argv[3])))
     elif cmd == "leftovers":
         print(json.dumps(leftovers(url)))
     elif cmd == "probe":
