@@ -11,7 +11,7 @@ uses these to load sample data into a cluster):
         cluster or it has no data plane (e.g. neptune).
     connect(info) -> DB-API connection (PyMySQL or pg8000), autocommit on.
     client_command(info) -> (argv, env) for `mariadb` / `psql` connected to that database
-        (feed SQL on stdin, e.g. the employees sample's .sql files).
+        (feed SQL on stdin, e.g. story_data.py's script).
     copy_database(family, src_db, dst_db, dst_owner=None, src_owner=None)
         Copy one database into a new one on the same server (schema, data, indexes, foreign keys,
         triggers, views, routines, events). MariaDB: mariadb-dump | mariadb, DEFINER clauses
