@@ -151,6 +151,13 @@ def luhn_complete(body: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
+def corporate_number(base: str) -> str:
+    """A 13-digit Japanese corporate number: the 12-digit `base` behind its check digit
+    (9 - the sum of the digits, every second one from the right doubled, modulo 9)."""
+    total = sum(int(d) * (2 if i % 2 else 1) for i, d in enumerate(reversed(base)))
+    return str(9 - total % 9) + base
+
+
 def luhn_valid(number: str) -> bool:
     return number.isdigit() and luhn_complete(number[:-1]) == number
 
@@ -257,7 +264,8 @@ def generate(members: int = DEFAULT_MEMBERS, seed: int = DEFAULT_SEED) -> Datase
         (fk, _, fr), (gk, _, gr) = g.person()
         pref, city, postal, _, _, _ = g.place()
         contact_email = f"{fr.lower()}.{gr[0].lower()}@{slug}.co.jp"
-        company_rows.append((cid, name, "".join(str(g.r.randrange(10)) for _ in range(13)), f"{fk} {gk}",
+        company_rows.append((cid, name, corporate_number("".join(str(g.r.randrange(10)) for _ in range(12))),
+                             f"{fk} {gk}",
                              contact_email, g.landline(postal), _ts(g.when(START, START + dt.timedelta(days=400)))))
         companies.append({"email": contact_email, "name": name})
     data.rows["companies"] = company_rows

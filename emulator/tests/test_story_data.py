@@ -115,6 +115,13 @@ def test_payment_json_holds_test_card_numbers_and_notes_hold_contact_details():
     assert any(re.search(r"（0[789]0-\d{4}-\d{4}）", d) for d in descriptions), "an owner's phone in a description"
 
 
+def test_corporate_numbers_carry_their_check_digit():
+    assert story_data.corporate_number("700110005901") == "8700110005901"
+    for company in story_data.generate(members=5000).rows["companies"]:
+        number = company[2]
+        assert len(number) == 13 and story_data.corporate_number(number[1:]) == number
+
+
 def test_luhn():
     assert story_data.luhn_complete("411111111111111") == "4111111111111111"
     assert story_data.luhn_valid("378282246310005")
