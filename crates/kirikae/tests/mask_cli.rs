@@ -578,7 +578,9 @@ async fn story_data_with_its_example_rules(dialect: Dialect) {
                 let digits: String = t.chars().filter(char::is_ascii_digit).collect();
                 let phone = t.starts_with('0') && (10..=11).contains(&digits.len());
                 let card = (15..=16).contains(&digits.len()) && luhn_valid(t);
-                if t.contains('@') || phone || card {
+                if t.contains('@') {
+                    secrets.insert(t.to_string());
+                } else if phone || card {
                     secrets.insert(t.to_string());
                     secrets.insert(digits);
                 }
@@ -676,11 +678,11 @@ async fn story_data_with_its_example_rules(dialect: Dialect) {
         }
         // The member's email masks alike in `members` and in the JSON: the two still join.
         let member = a[0].as_deref().unwrap();
-        if pb["billing"]["email"].as_str() == members_before[member][3].as_deref() {
+        if pb["billing"]["email"].as_str() == members_before[member][2].as_deref() {
             billed_to_member += 1;
             assert_eq!(
                 pa["billing"]["email"].as_str(),
-                members_after[member][3].as_deref(),
+                members_after[member][2].as_deref(),
                 "reservation {id}"
             );
         }
