@@ -219,6 +219,7 @@ def _admin():
     import pymysql
 
     s = EmulatorSettings()
+    s.require_server("mysql")
     return s, pymysql.connect(host=s.mysql_host, port=s.mysql_port, user=s.mysql_user, password=s.mysql_password,
                               autocommit=True, charset="utf8mb4")
 
