@@ -1,4 +1,4 @@
-//! `kirikae mask` as people run it, on the real local MariaDB and PostgreSQL: check listing every
+//! `kirikae mask` as people run it, on the project's private MariaDB and PostgreSQL: check listing every
 //! problem, init writing rules that pass check, run refusing bad rules, resume after the process
 //! is killed mid-table (no row masked twice: the result equals a clean run with the same key),
 //! and the employees sample with its example rules.
@@ -502,7 +502,7 @@ async fn employees_sample_with_its_example_rules() {
         )
         .replace("USE employees;", &format!("USE `{}`;", db.name));
     let mut load = Command::new("mariadb")
-        .args(["-h127.0.0.1", "-uroot"])
+        .args(common::server(Dialect::MySql).cli_args(Dialect::MySql))
         .current_dir(dataset)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
