@@ -1,4 +1,5 @@
-# The two commands of the README. Both run scripts/setup first (virtualenv, local databases).
+# The two commands of the README. Both run scripts/setup first (virtualenv, the project's own
+# database servers: scripts/db).
 .PHONY: demo test setup
 
 demo: setup

@@ -79,6 +79,7 @@ class ConnectionInfo:
 
 def server_endpoint(fam: str) -> tuple[str, int]:
     s = settings()
+    s.require_server(fam)
     return (s.mysql_host, s.mysql_port) if fam == "mysql" else (s.pg_host, s.pg_port)
 
 
@@ -87,6 +88,7 @@ def server_endpoint(fam: str) -> tuple[str, int]:
 
 def admin_connect(fam: str, database: str | None = None):
     s = settings()
+    s.require_server(fam)
     if fam == "mysql":
         import pymysql
 

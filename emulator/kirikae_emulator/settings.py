@@ -10,6 +10,12 @@ It also holds two hook chains that extensions register into from their install(s
 
 Hooks run in registration order; one failing hook is reported on stderr and does not stop the
 others (so a failed cleanup never hides the rest).
+
+The data plane's servers are the project's private MariaDB and PostgreSQL (`scripts/db`): their
+addresses come from KIRIKAE_EMU_{MYSQL,PG}_{HOST,PORT,USER,PASSWORD} when set, else from
+KIRIKAE_TEST_MYSQL / KIRIKAE_TEST_PG (`scheme://user@host:port`, the lines `scripts/db env`
+prints and `scripts/test`, `scripts/demo`, `scripts/emulator` export), else from the env file
+`scripts/db start` writes in this checkout ($KIRIKAE_DB_DIR/env, default .kirikae-local/db/env).
 """
 
 from __future__ import annotations
@@ -20,9 +26,44 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 Hook = Callable[[], None]
+
+REPO = Path(__file__).resolve().parents[2]
+NOT_RUNNING_HINT = "run scripts/db start (it starts the project's private database servers)"
+
+
+def _db_env_file() -> Path:
+    return Path(os.environ.get("KIRIKAE_DB_DIR") or REPO / ".kirikae-local" / "db") / "env"
+
+
+def _announced(var: str) -> str | None:
+    """scripts/db's `var=scheme://user@host:port`, from the environment or its env file."""
+    if os.environ.get(var):
+        return os.environ[var]
+    try:
+        lines = _db_env_file().read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split("=", 1)[1].strip() for line in lines if line.startswith(var + "=")), None)
+
+
+def _server(kind: str, announced: str, default_user: str) -> tuple[str, int, str]:
+    """(host, port, user) of one data-plane server; port 0 when nothing says where it is."""
+    host, port, user = "127.0.0.1", 0, default_user
+    url = _announced(announced)
+    if url:
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.port:
+            raise ValueError(f"{announced}={url!r}: expected scheme://user@host:port")
+        host, port, user = parts.hostname, parts.port, parts.username or default_user
+    host = os.environ.get(f"KIRIKAE_EMU_{kind}_HOST", host)
+    port = int(os.environ.get(f"KIRIKAE_EMU_{kind}_PORT", port))
+    user = os.environ.get(f"KIRIKAE_EMU_{kind}_USER", user)
+    return host, port, user
 
 
 @dataclass
@@ -30,14 +71,16 @@ class EmulatorSettings:
     # A short random id; every database and database user this instance creates starts with
     # `db_prefix`, so parallel emulators (parallel tests) never touch each other's data.
     instance_id: str = field(default_factory=lambda: secrets.token_hex(3))
-    mysql_host: str = os.environ.get("KIRIKAE_EMU_MYSQL_HOST", "127.0.0.1")
-    mysql_port: int = int(os.environ.get("KIRIKAE_EMU_MYSQL_PORT", "3306"))
-    mysql_user: str = os.environ.get("KIRIKAE_EMU_MYSQL_USER", "root")
-    mysql_password: str = os.environ.get("KIRIKAE_EMU_MYSQL_PASSWORD", "")
-    pg_host: str = os.environ.get("KIRIKAE_EMU_PG_HOST", "127.0.0.1")
-    pg_port: int = int(os.environ.get("KIRIKAE_EMU_PG_PORT", "5432"))
-    pg_user: str = os.environ.get("KIRIKAE_EMU_PG_USER", "postgres")
-    pg_password: str = os.environ.get("KIRIKAE_EMU_PG_PASSWORD", "")
+    # The data plane's servers (see the module's doc); a port of 0 means "not known":
+    # require_server() then says what to run.
+    mysql_host: str = field(default_factory=lambda: _server("MYSQL", "KIRIKAE_TEST_MYSQL", "root")[0])
+    mysql_port: int = field(default_factory=lambda: _server("MYSQL", "KIRIKAE_TEST_MYSQL", "root")[1])
+    mysql_user: str = field(default_factory=lambda: _server("MYSQL", "KIRIKAE_TEST_MYSQL", "root")[2])
+    mysql_password: str = field(default_factory=lambda: os.environ.get("KIRIKAE_EMU_MYSQL_PASSWORD", ""))
+    pg_host: str = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[0])
+    pg_port: int = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[1])
+    pg_user: str = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[2])
+    pg_password: str = field(default_factory=lambda: os.environ.get("KIRIKAE_EMU_PG_PASSWORD", ""))
     _reset_hooks: list[Hook] = field(default_factory=list, repr=False, compare=False)
     _shutdown_hooks: list[Hook] = field(default_factory=list, repr=False, compare=False)
     _shutdown_done: bool = field(default=False, repr=False, compare=False)
@@ -46,6 +89,16 @@ class EmulatorSettings:
     @property
     def db_prefix(self) -> str:
         return f"kemu_{self.instance_id}"
+
+    def require_server(self, fam: str) -> None:
+        """Raises, saying what to run, when the data plane's server of `fam` ("mysql" or
+        "postgres") is not known."""
+        if (self.mysql_port if fam == "mysql" else self.pg_port) == 0:
+            kind, name = ("MYSQL", "MariaDB") if fam == "mysql" else ("PG", "PostgreSQL")
+            raise RuntimeError(
+                f"the emulator's data plane does not know where its {name} server is: "
+                f"{NOT_RUNNING_HINT}, or set KIRIKAE_EMU_{kind}_HOST and KIRIKAE_EMU_{kind}_PORT"
+            )
 
     # --- hook chains ---------------------------------------------------------------------------
     def on_reset(self, fn: Hook) -> Hook:

@@ -57,7 +57,7 @@ def describe(client, cluster_id):
 def connect(cluster, password=PASSWORD):
     """Connect exactly as a user of the emulated cluster would: with what DescribeDBClusters says."""
     info = dataplane.ConnectionInfo(
-        "mysql" if cluster["Port"] == 3306 else "postgres",
+        dataplane.family(cluster["Engine"]),
         cluster["Endpoint"], cluster["Port"], cluster["MasterUsername"], password, cluster["DatabaseName"],
     )
     return dataplane.connect(info)

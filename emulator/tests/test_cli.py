@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from kirikae_emulator import extensions
+from kirikae_emulator.settings import EmulatorSettings
 from kirikae_emulator.totp import totp
 
 EMULATOR = Path(__file__).resolve().parents[1]
@@ -47,7 +48,8 @@ def rds_client(url, account="111111111111"):
 
 
 def database_exists(name: str) -> bool:
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+    s = EmulatorSettings()  # the data plane's MariaDB: the project's private one (scripts/db)
+    conn = pymysql.connect(host=s.mysql_host, port=s.mysql_port, user=s.mysql_user, password=s.mysql_password)
     try:
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))

@@ -37,13 +37,13 @@ def _mysql_objects(conn):
     }
 
 
-def test_create_cluster_reports_a_reachable_database_of_its_own(prod):
+def test_create_cluster_reports_a_reachable_database_of_its_own(prod, emulator_settings):
     create_cluster(prod, "shop-prod")
     create_cluster(prod, "other")
     c = describe(prod, "shop-prod")
     assert c["Endpoint"] == "127.0.0.1"
     assert c["ReaderEndpoint"] == "127.0.0.1"
-    assert c["Port"] == 3306
+    assert c["Port"] == emulator_settings.mysql_port  # the private MariaDB (scripts/db)
     assert c["DatabaseName"].startswith("kemu_") and c["DatabaseName"].endswith(f"_{PROD}_shop_prod")
     assert c["MasterUsername"] == c["DatabaseName"]
     conn = connect(c)
@@ -63,13 +63,13 @@ def test_create_cluster_reports_a_reachable_database_of_its_own(prod):
         connect(c, password="wrong-password")
 
 
-def test_writer_instance_endpoint_points_at_the_cluster_database(prod):
+def test_writer_instance_endpoint_points_at_the_cluster_database(prod, emulator_settings):
     create_cluster(prod, "shop-prod")
     prod.create_db_instance(DBInstanceIdentifier="shop-prod-1", DBClusterIdentifier="shop-prod",
                             Engine="aurora-mysql", DBInstanceClass="db.r6g.large")
     inst = prod.describe_db_instances(DBInstanceIdentifier="shop-prod-1")["DBInstances"][0]
     c = describe(prod, "shop-prod")
-    assert inst["Endpoint"] == {"Address": "127.0.0.1", "Port": 3306}
+    assert inst["Endpoint"] == {"Address": "127.0.0.1", "Port": emulator_settings.mysql_port}
     assert inst["DBName"] == c["DatabaseName"]
     assert inst["MasterUsername"] == c["MasterUsername"]
 
@@ -132,7 +132,7 @@ def test_rename_keeps_data_reachable_and_frees_the_name(prod):
     assert query(connect(fresh), "SHOW TABLES") == []
 
 
-def test_master_password_change_mysql(prod):
+def test_master_password_change_mysql(prod, emulator_settings):
     create_cluster(prod, "shop-prod")
     c = describe(prod, "shop-prod")
     connect(c).close()
@@ -140,7 +140,7 @@ def test_master_password_change_mysql(prod):
     with pytest.raises(pymysql.err.OperationalError):
         connect(c)
     assert query(connect(c, password="N3w-password!"), "SELECT 1") == [(1,)]
-    assert describe(prod, "shop-prod")["Port"] == 3306
+    assert describe(prod, "shop-prod")["Port"] == emulator_settings.mysql_port
 
 
 def test_delete_drops_database_user_and_snapshot_database(prod, emulator_settings):

@@ -35,10 +35,10 @@ def _owners(conn):
                                       " ON n.oid = p.pronamespace WHERE n.nspname = 'public'")}
 
 
-def test_pg_cluster_database_and_owner(prod):
+def test_pg_cluster_database_and_owner(prod, emulator_settings):
     _pg(prod, "shop-prod")
     c = describe(prod, "shop-prod")
-    assert (c["Endpoint"], c["Port"]) == ("127.0.0.1", 5432)
+    assert (c["Endpoint"], c["Port"]) == ("127.0.0.1", emulator_settings.pg_port)  # scripts/db's server
     assert c["MasterUsername"] == c["DatabaseName"] and c["DatabaseName"].endswith(f"_{PROD}_shop_prod")
     conn = connect(c)
     execute(conn, *PG_SCHEMA)

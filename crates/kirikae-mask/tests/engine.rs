@@ -1,6 +1,6 @@
-//! The database engine on the real local MariaDB and PostgreSQL: introspection, check, the
-//! rebuild and streaming paths, what a swap keeps (indexes, foreign keys both ways, triggers,
-//! grants, row-level security, auto-increment / sequences), determinism, and verify catching a value left unmasked.
+//! The database engine on the project's MariaDB and PostgreSQL (scripts/db): introspection,
+//! check, the rebuild and streaming paths, what a swap keeps (indexes, foreign keys both ways,
+//! triggers, grants, row-level security, auto-increment / sequences), determinism, and verify catching a value left unmasked.
 
 mod common;
 
@@ -419,31 +419,9 @@ async fn mask_and_verify(d: Dialect, card_rule: &str, choice: PathChoice, expect
 
     drop(db);
     match d {
-        Dialect::MySql => common_admin_drop_user(d, &format!("DROP USER '{role}'@'localhost'")),
-        Dialect::Postgres => common_admin_drop_user(d, &format!("DROP ROLE {role}")),
+        Dialect::MySql => common::admin(d, &format!("DROP USER '{role}'@'localhost'")),
+        Dialect::Postgres => common::admin(d, &format!("DROP ROLE {role}")),
     }
-}
-
-fn common_admin_drop_user(d: Dialect, sql: &str) {
-    let out = match d {
-        Dialect::MySql => std::process::Command::new("mariadb")
-            .args(["-h127.0.0.1", "-uroot", "-e", sql])
-            .output(),
-        Dialect::Postgres => std::process::Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
-            .output(),
-    }
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[tokio::test]
-async fn rebuild_path_on_mariadb() {
-    mask_and_verify(Dialect::MySql, r#""null""#, PathChoice::Sql, Path::Rebuild).await;
 }
 
 #[tokio::test]
@@ -749,4 +727,34 @@ async fn update_path_on_mariadb() {
 #[tokio::test]
 async fn update_path_on_postgresql() {
     update_path(Dialect::Postgres).await;
+}
+
+#[test]
+fn the_servers_come_from_the_environment_else_from_the_file_scripts_db_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("env");
+    let missing = common::lookup_server("KIRIKAE_TEST_PG", None, &file).unwrap_err();
+    assert!(missing.contains("run scripts/db start"), "{missing}");
+    std::fs::write(
+        &file,
+        "KIRIKAE_TEST_MYSQL=mysql://root@127.0.0.1:41001\nKIRIKAE_TEST_PG=postgres://postgres@127.0.0.1:41002\n",
+    )
+    .unwrap();
+    let pg = common::lookup_server("KIRIKAE_TEST_PG", None, &file).unwrap();
+    assert_eq!(
+        (pg.host.as_str(), pg.port, pg.user.as_str()),
+        ("127.0.0.1", 41002, "postgres")
+    );
+    assert_eq!(
+        pg.url(Dialect::Postgres, "d"),
+        "postgres://postgres@127.0.0.1:41002/d"
+    );
+    let my = common::lookup_server(
+        "KIRIKAE_TEST_MYSQL",
+        Some("mysql://admin@127.0.0.1:42001".into()),
+        &file,
+    )
+    .unwrap();
+    assert_eq!((my.port, my.user.as_str()), (42001, "admin"));
+    assert!(common::lookup_server("KIRIKAE_TEST_MYSQL", Some("127.0.0.1".into()), &file).is_err());
 }

@@ -1,4 +1,4 @@
-//! Golden tests: every transform with a SQL form gives, on the real local MariaDB and PostgreSQL,
+//! Golden tests: every transform with a SQL form gives, on the project's MariaDB and PostgreSQL,
 //! exactly what its Rust form gives for the same cells.
 //!
 //! For each case a table holds the input values in a column of the case's type; the SQL form is
@@ -8,6 +8,8 @@
 //! Each run creates its own uniquely named database and drops it.
 
 use std::sync::Arc;
+
+mod common;
 
 use kirikae_mask::prf::Prf;
 use kirikae_mask::schema::{Column, ColumnKind};
@@ -562,13 +564,14 @@ async fn run_cases(db: &mut impl Db, cases: &[Case]) -> usize {
 async fn sql_forms_match_rust_forms_on_mariadb() {
     use mysql_async::prelude::Queryable;
     let name = unique_name();
+    let server = common::server(Dialect::MySql);
     let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(3306)
-        .user(Some("root"));
+        .ip_or_hostname(server.host.clone())
+        .tcp_port(server.port)
+        .user(Some(server.user.clone()));
     let mut conn = mysql_async::Conn::new(opts.clone())
         .await
-        .expect("MariaDB on 127.0.0.1:3306");
+        .unwrap_or_else(|e| panic!("the private MariaDB ({server:?}; scripts/db status): {e}"));
     conn.query_drop(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
         .await
         .unwrap();
@@ -592,15 +595,22 @@ async fn sql_forms_match_rust_forms_on_mariadb() {
 #[tokio::test]
 async fn sql_forms_match_rust_forms_on_postgresql() {
     let name = unique_name();
+    let server = common::server(Dialect::Postgres);
     let connect = |db: &str| {
         let db = db.to_string();
+        let server = server.clone();
         async move {
             let (client, conn) = tokio_postgres::connect(
-                &format!("host=127.0.0.1 port=5432 user=postgres dbname={db}"),
+                &format!(
+                    "host={} port={} user={} dbname={db}",
+                    server.host, server.port, server.user
+                ),
                 tokio_postgres::NoTls,
             )
             .await
-            .expect("PostgreSQL on 127.0.0.1:5432");
+            .unwrap_or_else(|e| {
+                panic!("the private PostgreSQL ({server:?}; scripts/db status): {e}")
+            });
             tokio::spawn(conn);
             client
         }

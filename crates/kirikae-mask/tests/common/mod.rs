@@ -1,5 +1,6 @@
-//! Test databases: each test creates its own uniquely named database on the real local MariaDB
-//! (127.0.0.1:3306, root) or PostgreSQL (127.0.0.1:5432, postgres) and drops it when done.
+//! Test databases: each test creates its own uniquely named database on the project's private
+//! MariaDB or PostgreSQL (`scripts/db`, see [`server`]) and drops it when done. Test binaries run
+//! in parallel share the two servers, never a database.
 
 #![allow(dead_code)]
 
@@ -12,35 +13,135 @@ pub struct TestDb {
     pub url: String,
 }
 
-static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// Where one of the project's private database servers listens.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+}
 
-fn admin(dialect: Dialect, sql: &str) {
+impl Server {
+    /// `mysql://root@host:port/{db}` or `postgres://postgres@host:port/{db}`.
+    pub fn url(&self, dialect: Dialect, db: &str) -> String {
+        let scheme = match dialect {
+            Dialect::MySql => "mysql",
+            Dialect::Postgres => "postgres",
+        };
+        format!("{scheme}://{}@{}:{}/{db}", self.user, self.host, self.port)
+    }
+
+    /// The connection arguments of the engine's command-line client (`mariadb` / `psql`).
+    pub fn cli_args(&self, dialect: Dialect) -> Vec<String> {
+        let port = self.port.to_string();
+        let args = match dialect {
+            Dialect::MySql => ["-h", self.host.as_str(), "-P", &port, "-u", &self.user],
+            Dialect::Postgres => ["-h", self.host.as_str(), "-p", &port, "-U", &self.user],
+        };
+        args.iter().map(|a| a.to_string()).collect()
+    }
+}
+
+/// The private server of an engine, as `scripts/db` announced it: `KIRIKAE_TEST_MYSQL` /
+/// `KIRIKAE_TEST_PG` (`scheme://user@host:port`; `scripts/test` exports them), else the env
+/// file `scripts/db start` writes in the checkout (`$KIRIKAE_DB_DIR/env`, default
+/// `.kirikae-local/db/env`), so a plain `cargo test` works once the servers run.
+pub fn server(dialect: Dialect) -> Server {
+    static SERVERS: std::sync::OnceLock<Result<(Server, Server), String>> =
+        std::sync::OnceLock::new();
+    let servers = SERVERS.get_or_init(|| {
+        Ok((
+            find_server("KIRIKAE_TEST_MYSQL")?,
+            find_server("KIRIKAE_TEST_PG")?,
+        ))
+    });
+    match (servers, dialect) {
+        (Ok((my, _)), Dialect::MySql) => my.clone(),
+        (Ok((_, pg)), Dialect::Postgres) => pg.clone(),
+        (Err(why), _) => panic!("{why}"),
+    }
+}
+
+fn find_server(var: &str) -> Result<Server, String> {
+    let file = match std::env::var_os("KIRIKAE_DB_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir).join("env"),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.kirikae-local/db/env")
+        }
+    };
+    lookup_server(var, std::env::var(var).ok(), &file)
+}
+
+/// `var`'s server: `from_env` when given, else its line in `file` (scripts/db's env file).
+pub fn lookup_server(
+    var: &str,
+    from_env: Option<String>,
+    file: &std::path::Path,
+) -> Result<Server, String> {
+    if let Some(url) = from_env {
+        return parse_server(&url).map_err(|why| format!("{var}={url:?}: {why}"));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "{var} is not set and {} cannot be read ({e}): the tests need the project's private \
+             database servers: run scripts/db start",
+            file.display()
+        )
+    })?;
+    let url = text
+        .lines()
+        .find_map(|l| l.strip_prefix(var)?.strip_prefix('='))
+        .ok_or_else(|| format!("{} has no {var}=: run scripts/db start", file.display()))?;
+    parse_server(url.trim()).map_err(|why| format!("{}: {var}={url:?}: {why}", file.display()))
+}
+
+/// `scheme://user@host:port`.
+fn parse_server(url: &str) -> Result<Server, String> {
+    let (_, rest) = url
+        .split_once("://")
+        .ok_or("expected scheme://user@host:port")?;
+    let (user, addr) = rest
+        .split_once('@')
+        .ok_or("expected scheme://user@host:port")?;
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or("expected scheme://user@host:port")?;
+    let port = port
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|_| "the port is not a number")?;
+    Ok(Server {
+        host: host.to_string(),
+        port,
+        user: user.to_string(),
+    })
+}
+
+/// Runs the engine's command-line client as the server's admin user with `sql`; panics with the
+/// client's error (and what to run when the server does not answer).
+pub fn admin(dialect: Dialect, sql: &str) {
+    let server = server(dialect);
     let out = match dialect {
         Dialect::MySql => std::process::Command::new("mariadb")
-            .args(["-h127.0.0.1", "-P3306", "-uroot", "-e", sql])
+            .args(server.cli_args(dialect))
+            .args(["-e", sql])
             .output(),
         Dialect::Postgres => std::process::Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qc",
-                sql,
-            ])
+            .args(server.cli_args(dialect))
+            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
             .output(),
     }
     .expect("the mariadb / psql client runs");
     assert!(
         out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "{sql}: {}(server {}:{}; is it running? scripts/db status)",
+        String::from_utf8_lossy(&out.stderr),
+        server.host,
+        server.port
     );
 }
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl TestDb {
     pub fn new(dialect: Dialect, tag: &str) -> TestDb {
@@ -56,14 +157,14 @@ impl TestDb {
                     dialect,
                     &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
                 );
-                format!("mysql://root@127.0.0.1:3306/{name}")
+                server(dialect).url(dialect, &name)
             }
             Dialect::Postgres => {
                 admin(
                     dialect,
                     &format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"),
                 );
-                format!("postgres://postgres@127.0.0.1:5432/{name}")
+                server(dialect).url(dialect, &name)
             }
         };
         TestDb { dialect, name, url }
