@@ -128,35 +128,41 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         }
     }
 
+    for (key, value) in strings_with_hidden_characters(text) {
+        problem(
+            key,
+            format!(
+                "holds a control or right-to-left character ({value}): such characters hide what a \
+                 name really is; write it in visible characters"
+            ),
+        );
+    }
+
     let mut aliases = std::collections::BTreeMap::new();
+    let mut ids: std::collections::BTreeMap<&AccountId, &String> =
+        std::collections::BTreeMap::new();
     for (name, account) in &raw.accounts {
-        if !is_simple_name(name) {
+        if !is_simple_name(name) || name.len() > 64 {
             problem(
                 format!("accounts.{name}"),
-                "account names may use letters, digits, '-' and '_' only (they become profile names)"
-                    .into(),
+                format!(
+                    "account names are 1 to 64 letters, digits, '-' and '_' (they become profile \
+                     names), found {name:?}"
+                ),
             );
         }
-        if account.role.is_empty() || account.role.contains(char::is_whitespace) {
+        if let Some(other) = ids.insert(&account.id, name) {
             problem(
-                format!("accounts.{name}.role"),
+                format!("accounts.{name}.id"),
                 format!(
-                    "expected a role name such as \"ops\" or a role ARN, found {:?}",
-                    account.role
+                    "the account id {} is also the id of [accounts.{other}]: one account, one \
+                     entry (a second entry without `protected` would unprotect it)",
+                    account.id
                 ),
             );
-        } else if account.role.starts_with("arn:")
-            && !account
-                .role
-                .starts_with(&format!("arn:aws:iam::{}:role/", account.id))
-        {
-            problem(
-                format!("accounts.{name}.role"),
-                format!(
-                    "the role ARN must be in this account ({}): expected \"arn:aws:iam::{}:role/<name>\"",
-                    account.id, account.id
-                ),
-            );
+        }
+        if let Err(why) = check_role(&account.role, &account.id) {
+            problem(format!("accounts.{name}.role"), why);
         }
         if let Some(region) = &account.region {
             if !is_region(region) {
@@ -167,6 +173,12 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
             }
         }
         if let Some(alias) = &account.alias {
+            if alias.trim().is_empty() || alias.chars().count() > 64 {
+                problem(
+                    format!("accounts.{name}.alias"),
+                    format!("expected an alias of 1 to 64 visible characters, found {alias:?}"),
+                );
+            }
             if let Some(other) = aliases.insert(alias.clone(), name.clone()) {
                 problem(
                     format!("accounts.{name}.alias"),
@@ -184,6 +196,86 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         .collect::<Vec<_>>()
         .join(", ");
     for (name, r) in &raw.refresh {
+        if let Err(why) = check_identifier(name, MAX_REFRESH_NAME) {
+            problem(
+                format!("refresh.{name}"),
+                format!(
+                    "a refresh name {why} (it becomes a folder of the state directory and part of \
+                     RDS identifiers such as kirikae-<name>-<run id>-mask-1, at most 63 characters): \
+                     found {name:?}"
+                ),
+            );
+        }
+        if let Err(why) = check_identifier(&r.source.cluster, 63) {
+            problem(
+                format!("refresh.{name}.source.cluster"),
+                format!(
+                    "a DB cluster identifier {why}: found {:?}",
+                    r.source.cluster
+                ),
+            );
+        }
+        if let Err(why) = check_identifier(&r.target.cluster, MAX_TARGET_CLUSTER) {
+            problem(
+                format!("refresh.{name}.target.cluster"),
+                format!(
+                    "a target DB cluster identifier {why} (a run renames it <cluster>-retired-<run id>, \
+                     which must fit RDS's 63 characters): found {:?}",
+                    r.target.cluster
+                ),
+            );
+        }
+        let names = [
+            ("target.subnet_group", Some(&r.target.subnet_group)),
+            ("target.instance_class", Some(&r.target.instance_class)),
+            ("target.kms_key", r.target.kms_key.as_ref()),
+            ("target.parameter_group", r.target.parameter_group.as_ref()),
+            ("source.kms_key", r.source.kms_key.as_ref()),
+            ("source.subnet_group", r.source.subnet_group.as_ref()),
+        ];
+        for (key, value) in names {
+            if let Some(v) = value {
+                if v.is_empty() || v.len() > 255 || v.contains(char::is_whitespace) {
+                    problem(
+                        format!("refresh.{name}.{key}"),
+                        format!("expected a name or id of 1 to 255 characters without spaces, found {v:?}"),
+                    );
+                }
+            }
+        }
+        for (key, groups) in [
+            ("target.security_groups", &r.target.security_groups),
+            ("source.security_groups", &r.source.security_groups),
+        ] {
+            for g in groups {
+                if g.is_empty() || g.len() > 255 || g.contains(char::is_whitespace) {
+                    problem(
+                        format!("refresh.{name}.{key}"),
+                        format!("expected security group ids such as \"sg-0123456789abcdef0\", found {g:?}"),
+                    );
+                }
+            }
+        }
+        if let Some(c) = &r.connect {
+            if !is_host_port(&c.via) {
+                problem(
+                    format!("refresh.{name}.connect.via"),
+                    format!(
+                        "expected host:port such as \"127.0.0.1:13306\", found {:?}",
+                        c.via
+                    ),
+                );
+            }
+        }
+        if r.keep_retired > MAX_KEEP_RETIRED {
+            problem(
+                format!("refresh.{name}.keep_retired"),
+                format!(
+                    "expected a number of retired clusters from 0 to {MAX_KEEP_RETIRED}, found {}",
+                    r.keep_retired
+                ),
+            );
+        }
         for (key, account) in [("source", &r.source.account), ("target", &r.target.account)] {
             if !known(account) {
                 problem(
@@ -209,14 +301,17 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         }
         // A target in a protected account is allowed here: `kirikae refresh run` asks for
         // `--confirm <alias>` (the refresh replaces the target cluster).
-        for (key, minutes) in [
-            ("copy_minutes", r.budget.copy_minutes),
-            ("step_minutes", r.budget.step_minutes),
+        for (key, minutes, max) in [
+            ("copy_minutes", r.budget.copy_minutes, MAX_COPY_MINUTES),
+            ("step_minutes", r.budget.step_minutes, MAX_STEP_MINUTES),
         ] {
-            if minutes == 0 {
+            if !(1..=max).contains(&minutes) {
                 problem(
                     format!("refresh.{name}.budget.{key}"),
-                    "a time budget of 0 minutes would fail every wait: give minutes (>= 1)".into(),
+                    format!(
+                        "expected minutes from 1 to {max} ({} days; 0 would fail every wait), found {minutes}",
+                        max / (24 * 60)
+                    ),
                 );
             }
         }
@@ -302,6 +397,129 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         refresh,
         sweep: raw.sweep,
     })
+}
+
+/// Upper bounds of the numeric settings: beyond them a value is a typo, and durations computed
+/// from them stay far from overflowing.
+pub const MAX_COPY_MINUTES: u64 = 7 * 24 * 60;
+pub const MAX_STEP_MINUTES: u64 = 24 * 60;
+pub const MAX_KEEP_RETIRED: u32 = 100;
+/// `kirikae-<name>-<run id>-mask-1` (run ids are 20 characters) must fit RDS's 63.
+pub const MAX_REFRESH_NAME: usize = 63 - "kirikae--".len() - RUN_ID_LEN - "-mask-1".len();
+/// `<cluster>-retired-<run id>` must fit RDS's 63.
+pub const MAX_TARGET_CLUSTER: usize = 63 - "-retired-".len() - RUN_ID_LEN;
+/// `20261125-040012-3f2a`
+const RUN_ID_LEN: usize = 20;
+
+/// AWS's rule for DB cluster (and snapshot) identifiers: 1 to `max` letters, digits and hyphens,
+/// a letter first, no hyphen last and no two hyphens in a row. `Err` says what is expected.
+fn check_identifier(s: &str, max: usize) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && s.as_bytes()[0].is_ascii_alphabetic()
+        && !s.ends_with('-')
+        && !s.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "is 1 to {max} letters, digits and hyphens, starting with a letter, with no hyphen at \
+             the end and no two hyphens in a row"
+        ))
+    }
+}
+
+/// A role name (AWS: 1 to 64 of letters, digits and `+=,.@_-`) or the ARN of a role of `id`.
+fn check_role(role: &str, id: &AccountId) -> Result<(), String> {
+    let name_ok = |n: &str| {
+        (1..=64).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    };
+    if let Some(rest) = role.strip_prefix("arn:") {
+        let prefix_ok = ["aws", "aws-cn", "aws-us-gov"]
+            .iter()
+            .any(|p| rest.starts_with(&format!("{p}:iam::{id}:role/")));
+        let name = role.rsplit('/').next().unwrap_or("");
+        let path_ok = role.split_once(":role/").is_some_and(|(_, p)| {
+            p.len() <= 512
+                && p.split('/')
+                    .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_graphic()))
+        });
+        if !prefix_ok {
+            return Err(format!(
+                "the role ARN must be in this account ({id}): expected \"arn:aws:iam::{id}:role/<name>\", \
+                 found {role:?}"
+            ));
+        }
+        if !name_ok(name) || !path_ok {
+            return Err(format!(
+                "expected a role ARN such as \"arn:aws:iam::{id}:role/ops\" (a name of 1 to 64 \
+                 letters, digits and +=,.@_-), found {role:?}"
+            ));
+        }
+        Ok(())
+    } else if name_ok(role) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a role name of 1 to 64 letters, digits and +=,.@_- such as \"ops\" (or a \
+             role ARN), found {role:?}"
+        ))
+    }
+}
+
+fn is_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains(char::is_whitespace)
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        }
+        None => false,
+    }
+}
+
+/// Characters that make a name look like something else: C0/C1 controls (NUL included) and the
+/// Unicode bidirectional controls that reorder text on screen.
+fn is_hidden_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Every key or string value of the file (as a dotted key path) holding a hidden character, with
+/// the first such character escaped. Keys may not hold tabs or line breaks either.
+fn strings_with_hidden_characters(text: &str) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            toml::Value::String(s) => {
+                if let Some(c) = s.chars().find(|&c| is_hidden_char(c)) {
+                    out.push((prefix.to_string(), c.escape_unicode().to_string()));
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| walk(prefix, v, out)),
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    if let Some(c) = k.chars().find(|&c| is_hidden_char(c) || c.is_control()) {
+                        out.push((key.clone(), c.escape_unicode().to_string()));
+                    }
+                    walk(&key, v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        walk("", &toml::Value::Table(table), &mut out);
+    }
+    out
 }
 
 fn is_region(s: &str) -> bool {

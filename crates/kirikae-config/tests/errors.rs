@@ -264,7 +264,7 @@ fn refresh_budget_of_zero_and_misspelt_refresh_keys_are_refused() {
         "refresh.staging.budget.copy_minutes",
         "{e}"
     );
-    assert!(e.problems()[0].message.contains(">= 1"), "{e}");
+    assert!(e.problems()[0].message.contains("from 1 to 10080"), "{e}");
 
     let typo = base.replace("keep_retired", "keep_retried");
     let e = Config::from_str(&typo, &dir.path().join("kirikae.toml")).unwrap_err();
@@ -274,4 +274,212 @@ fn refresh_budget_of_zero_and_misspelt_refresh_keys_are_refused() {
             .contains("unknown key `keep_retried`"),
         "{e}"
     );
+}
+
+/// `[refresh.staging]` with valid settings and a rules file in `dir`; `extra` is appended.
+fn with_refresh(dir: &Path, extra: &str) -> String {
+    std::fs::write(dir.join("shop.toml"), "").unwrap();
+    format!(
+        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\n\
+         source = {{ account = \"prod\", cluster = \"shop-prod\" }}\n\
+         target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n{extra}"
+    )
+}
+
+/// The problems of `text` as `key: message` lines (the config must be refused).
+fn problems_of(dir: &Path, text: &str) -> Vec<String> {
+    match Config::from_str(text, &dir.join("kirikae.toml")) {
+        Ok(_) => panic!("accepted a bad config:\n{text}"),
+        Err(e) => e
+            .problems()
+            .iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_budget_too_large_to_compute_is_refused_with_the_range() {
+    // This value passed `config check`, then `refresh run` panicked on the multiply by 60,
+    // leaving a RAM share in production and a cluster in dev.
+    let dir = tempfile::tempdir().unwrap();
+    let text = with_refresh(
+        dir.path(),
+        "[refresh.staging.budget]\ncopy_minutes = 18446744073709551615\nstep_minutes = 100000\n",
+    );
+    let p = problems_of(dir.path(), &text);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].starts_with("refresh.staging.budget.copy_minutes: expected minutes from 1 to 10080")
+            && p[0].contains("found 18446744073709551615"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("refresh.staging.budget.step_minutes: expected minutes from 1 to 1440"),
+        "{p:#?}"
+    );
+    let text = with_refresh(dir.path(), "keep_retired = 4294967295\n");
+    let p = problems_of(dir.path(), &text);
+    assert!(
+        p.iter().any(|m| m.starts_with(
+            "refresh.staging.keep_retired: expected a number of retired clusters from 0 to 100"
+        )),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn a_refresh_name_that_is_a_path_or_not_an_rds_identifier_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = with_refresh(dir.path(), "");
+    Config::from_str(&good, &dir.path().join("kirikae.toml")).unwrap();
+    for bad in [
+        "../../etc",
+        "",
+        "a/b",
+        "staging_2",
+        "-staging",
+        "staging-",
+        "st--aging",
+        "2staging",
+        "ステージング",
+        "a-very-long-refresh-name-xyz",
+    ] {
+        let text = good.replace("refresh.staging", &format!("refresh.\"{bad}\""));
+        let p = problems_of(dir.path(), &text);
+        assert!(
+            p.iter().any(
+                |m| m.contains("a refresh name is 1 to 27 letters, digits and hyphens")
+                    && m.contains(&format!("found {bad:?}"))
+            ),
+            "{bad:?}: {p:#?}"
+        );
+    }
+}
+
+#[test]
+fn cluster_identifiers_follow_the_rds_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = with_refresh(dir.path(), "");
+    let long = "a".repeat(64);
+    for bad in [
+        "",
+        "1shop",
+        "shop--prod",
+        "shop-prod-",
+        "shop_prod",
+        "shop prod",
+        long.as_str(),
+    ] {
+        let text = good.replace("cluster = \"shop-prod\"", &format!("cluster = {bad:?}"));
+        let p = problems_of(dir.path(), &text);
+        assert!(
+            p.iter().any(|m| m.starts_with(
+                "refresh.staging.source.cluster: a DB cluster identifier is 1 to 63 letters"
+            ) && m.contains(&format!("found {bad:?}"))),
+            "{bad:?}: {p:#?}"
+        );
+    }
+    // the target is renamed <cluster>-retired-<run id>: 34 characters at most
+    let text = good.replace(
+        "cluster = \"staging\"",
+        &format!("cluster = \"{}\"", "s".repeat(35)),
+    );
+    let p = problems_of(dir.path(), &text);
+    assert!(
+        p.iter().any(|m| m.starts_with(
+            "refresh.staging.target.cluster: a target DB cluster identifier is 1 to 34"
+        )),
+        "{p:#?}"
+    );
+    let ok = good.replace(
+        "cluster = \"staging\"",
+        &format!("cluster = \"{}\"", "s".repeat(34)),
+    );
+    Config::from_str(&ok, &dir.path().join("kirikae.toml")).unwrap();
+}
+
+#[test]
+fn empty_nul_and_right_to_left_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = with_refresh(dir.path(), "");
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "alias = \"shop-prod\"",
+            "alias = \"\"",
+            "accounts.prod.alias: expected an alias of 1 to 64 visible",
+        ),
+        (
+            "alias = \"shop-prod\"",
+            "alias = \"shop\\u0000prod\"",
+            "accounts.prod.alias: holds a control or right-to-left character (\\u{0})",
+        ),
+        (
+            "alias = \"shop-prod\"",
+            "alias = \"\\u202Edorp-pohs\"",
+            "accounts.prod.alias: holds a control or right-to-left character (\\u{202e})",
+        ),
+        (
+            "[accounts.dev]",
+            "[accounts.\"dev\\u2067\"]",
+            "holds a control or right-to-left character (\\u{2067})",
+        ),
+        (
+            "[accounts.dev]",
+            "[accounts.\"\"]",
+            "account names are 1 to 64 letters",
+        ),
+        (
+            "role = \"ops\"\nalias",
+            "role = \"\"\nalias",
+            "accounts.prod.role: expected a role name of 1 to 64",
+        ),
+        (
+            "subnet_group = \"s\"",
+            "subnet_group = \"\"",
+            "refresh.staging.target.subnet_group: expected a name or id of 1 to 255",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert!(good.contains(from), "{from}");
+        let text = good.replacen(from, to, 1);
+        let p = problems_of(dir.path(), &text);
+        assert!(p.iter().any(|m| m.contains(expected)), "{to}: {p:#?}");
+    }
+}
+
+#[test]
+fn role_names_and_arns_follow_the_iam_rule() {
+    for (role, ok) in [
+        ("ops", true),
+        ("ops+admin@x.y_z-1", true),
+        ("arn:aws:iam::111111111111:role/ops", true),
+        ("arn:aws:iam::111111111111:role/team/ops", true),
+        ("ops role", false),
+        ("ops/role", false),
+        ("arn:aws:iam::111111111111:role/", false),
+        ("arn:aws:iam::222222222222:role/ops", false),
+        ("arn:aws:iam::111111111111:user/ops", false),
+    ] {
+        let text = GOOD.replacen("role = \"ops\"", &format!("role = {role:?}"), 1);
+        let r = Config::from_str(&text, path());
+        assert_eq!(r.is_ok(), ok, "{role}: {r:?}");
+        if let Err(e) = r {
+            assert_eq!(e.problems()[0].key, "accounts.prod.role", "{e}");
+        }
+    }
+}
+
+#[test]
+fn two_entries_with_one_account_id_are_refused_naming_both() {
+    // A second entry for production without `protected` unprotected it for `sweep apply`.
+    let text = format!("{GOOD}\n[accounts.prod2]\nid = \"111111111111\"\nrole = \"ops\"\n");
+    let e = error_of(&text);
+    let p = &e.problems()[0];
+    assert_eq!(p.key, "accounts.prod2.id", "{e}");
+    assert!(
+        p.message.contains("111111111111") && p.message.contains("[accounts.prod]"),
+        "{e}"
+    );
+    assert!(p.line.is_some(), "{e}");
 }

@@ -92,6 +92,14 @@ impl Journal {
 
     /// The journal of a run id, whichever refresh it belongs to.
     pub fn find(state_dir: &Path, run_id: &str) -> Option<Journal> {
+        // A run id is letters, digits and hyphens: anything else is not one (nor a path).
+        if run_id.is_empty()
+            || !run_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return None;
+        }
         let root = state_dir.join("refresh");
         for entry in std::fs::read_dir(root).ok()?.flatten() {
             let p = entry.path().join(format!("{run_id}.jsonl"));

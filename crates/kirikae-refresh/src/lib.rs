@@ -21,6 +21,7 @@
 
 pub mod cloud;
 pub mod journal;
+pub mod lock;
 pub mod preflight;
 mod run;
 pub mod step;
@@ -71,6 +72,27 @@ pub enum RefreshError {
     Switch(String),
     #[error("{0}")]
     Refused(String),
+    #[error(
+        "refresh {name} is driven by another process: {}; wait for it to end \
+         (`kirikae refresh status <run id>` shows where it is); do not start or resume a run beside \
+         it: both would work on the same clusters (lock: {})",
+        .holder.as_ref().map_or_else(|| "which has not yet written who it is".to_string(), |h| h.describe()),
+        .lock.display()
+    )]
+    Busy {
+        name: String,
+        holder: Option<lock::Holder>,
+        lock: std::path::PathBuf,
+    },
+    #[error(
+        "refresh {name} is driven from elsewhere: {holder} (the tag {marker}); wait for it to end; \
+         if that process is gone, rerun with --take-over-lock"
+    )]
+    BusyElsewhere {
+        name: String,
+        holder: String,
+        marker: String,
+    },
     #[error("the journal {path}: {error}")]
     Journal {
         path: PathBuf,
@@ -83,10 +105,13 @@ impl RefreshError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            RefreshError::UnknownRefresh { .. }
-                | RefreshError::UnknownRun(..)
-                | RefreshError::NeedsConfirm(..)
+            RefreshError::UnknownRefresh { .. } | RefreshError::UnknownRun(..)
         )
+    }
+
+    /// A protected target without the right `--confirm <alias>`: nothing ran.
+    pub fn is_not_confirmed(&self) -> bool {
+        matches!(self, RefreshError::NeedsConfirm(..))
     }
 }
 
@@ -113,24 +138,56 @@ pub struct Refresh {
     pub target_confirm: Option<String>,
 }
 
+/// The alias `--confirm` must name for refresh `settings`: its target account's, when that
+/// account is protected.
+fn target_confirm(config: &kirikae_config::Config, settings: &RefreshSettings) -> Option<String> {
+    config
+        .account(&settings.target.account)
+        .filter(|(_, a)| a.protected)
+        .map(|(name, a)| a.alias.clone().unwrap_or_else(|| name.to_string()))
+}
+
+/// A protected target account needs `--confirm <alias>`: the refresh replaces its cluster.
+/// Read from the config alone, so it is checked before any credentials are asked for.
+pub fn check_confirm(
+    config: &kirikae_config::Config,
+    name: &str,
+    confirm: Option<&str>,
+) -> Result<(), RefreshError> {
+    let Some(settings) = config.refresh.get(name) else {
+        return Ok(()); // `Refresh::open` names the unknown refresh
+    };
+    require_confirm(
+        target_confirm(config, settings).as_deref(),
+        settings,
+        confirm,
+    )
+}
+
+fn require_confirm(
+    alias: Option<&str>,
+    settings: &RefreshSettings,
+    confirm: Option<&str>,
+) -> Result<(), RefreshError> {
+    match alias {
+        Some(alias) if confirm != Some(alias) => Err(RefreshError::NeedsConfirm(format!(
+            "the target account {} is protected and this refresh replaces its cluster {}: \
+             pass --confirm {alias} if that is what you mean{}",
+            settings.target.account,
+            settings.target.cluster,
+            match confirm {
+                Some(c) => format!(" (--confirm {c} is not its alias)"),
+                None => String::new(),
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl Refresh {
     /// A protected target account needs `--confirm <alias>`: the refresh replaces its cluster.
     pub fn check_confirm(&self, confirm: Option<&str>) -> Result<(), RefreshError> {
-        match &self.target_confirm {
-            Some(alias) if confirm != Some(alias.as_str()) => {
-                Err(RefreshError::NeedsConfirm(format!(
-                    "the target account {} is protected and this refresh replaces its cluster {}: \
-                 pass --confirm {alias} if that is what you mean{}",
-                    self.target.account,
-                    self.settings.target.cluster,
-                    match confirm {
-                        Some(c) => format!(" (--confirm {c} is not its alias)"),
-                        None => String::new(),
-                    }
-                )))
-            }
-            _ => Ok(()),
-        }
+        require_confirm(self.target_confirm.as_deref(), &self.settings, confirm)
     }
 
     pub async fn open(estate: Arc<Estate>, name: &str) -> Result<Refresh, RefreshError> {
@@ -161,10 +218,7 @@ impl Refresh {
                 Ok::<_, RefreshError>(Cloud::new(&account, &id, &sdk, &counter))
             }
         };
-        let target_confirm = config
-            .account(&settings.target.account)
-            .filter(|(_, a)| a.protected)
-            .map(|(name, a)| a.alias.clone().unwrap_or_else(|| name.to_string()));
+        let target_confirm = target_confirm(config, &settings);
         let source = cloud(&settings.source.account).await?;
         let target = cloud(&settings.target.account).await?;
         Ok(Refresh {

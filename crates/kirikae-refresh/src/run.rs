@@ -15,6 +15,7 @@ use kirikae_mask::run::MaskKey;
 
 use crate::cloud::{Cloud, NewCluster};
 use crate::journal::{Created, Journal, RunState};
+use crate::lock::{Holder, Marker, RunLock};
 use crate::preflight::{CopyPath, CLONE_OF_TAG, REFRESH_TAG, RUN_TAG, SECRET_TAG};
 use crate::step::RefreshStep;
 use crate::{Refresh, RefreshError, Reporter};
@@ -22,6 +23,9 @@ use crate::{Refresh, RefreshError, Reporter};
 /// The debug-build hook of the crash tests: SIGKILL this process right after the named step
 /// is journaled as done.
 pub const CRASH_ENV: &str = "KIRIKAE_REFRESH_CRASH_AFTER";
+/// The debug-build hook of the one-run-at-a-time tests: stay alive (10 minutes at most) right
+/// after the named step is journaled as done, holding the run, until killed.
+pub const PAUSE_ENV: &str = "KIRIKAE_REFRESH_PAUSE_AFTER";
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -29,6 +33,9 @@ pub struct RunOptions {
     pub keep_on_failure: bool,
     /// `--confirm <alias>`: needed when the target account is protected.
     pub confirm: Option<String>,
+    /// Replace the marker of another process on the source cluster even when its holder may be
+    /// alive (`--take-over-lock`: the person knows it is gone).
+    pub take_over_lock: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,11 +180,13 @@ impl Ctx<'_> {
     }
 
     fn budget(&self, copy: bool) -> (Duration, &'static str) {
+        // The config bounds the minutes; saturating still, so no value can panic mid-run.
         let b = &self.r.settings.budget;
+        let minutes = |m: u64| Duration::from_secs(m.saturating_mul(60));
         if copy {
-            (Duration::from_secs(b.copy_minutes * 60), "copy_minutes")
+            (minutes(b.copy_minutes), "copy_minutes")
         } else {
-            (Duration::from_secs(b.step_minutes * 60), "step_minutes")
+            (minutes(b.step_minutes), "step_minutes")
         }
     }
 
@@ -284,30 +293,78 @@ impl Refresh {
         reporter: Arc<dyn Reporter>,
     ) -> Result<RunOutcome, RefreshError> {
         self.check_confirm(opts.confirm.as_deref())?;
-        // One run of a refresh at a time: an interrupted one is resumed, not doubled.
+        let run_id = new_run_id();
+        // One process per refresh: a live run refuses this one, naming itself.
+        let holder = Holder::this_process(&run_id);
+        let lock = RunLock::acquire(&self.state_dir, &self.name, &holder)?;
+        // No process drives the runs found now: an interrupted one is resumed, not doubled.
         for st in crate::list(&self.state_dir) {
             if st.name == self.name && !st.finished && st.failed.is_none() {
                 return Err(RefreshError::Refused(format!(
-                    "run {} of refresh {} was interrupted: continue it with `kirikae refresh resume {}` \
-                     (a second run would copy production again beside it)",
+                    "run {} of refresh {} was interrupted and no process drives it: continue it \
+                     with `kirikae refresh resume {}` (a second run would copy production again \
+                     beside it)",
                     st.run_id, self.name, st.run_id
                 )));
             }
         }
-        let run_id = new_run_id();
-        let journal = Journal::create(&self.state_dir, &self.name, &run_id).map_err(|error| {
-            RefreshError::Journal {
-                path: Journal::dir(&self.state_dir, &self.name),
-                error,
+        let begin = || {
+            let journal =
+                Journal::create(&self.state_dir, &self.name, &run_id).map_err(|error| {
+                    RefreshError::Journal {
+                        path: Journal::dir(&self.state_dir, &self.name),
+                        error,
+                    }
+                })?;
+            let st = append_and_replay(
+                &journal,
+                "started",
+                json!({"name": self.name, "run_id": run_id, "keep_on_failure": opts.keep_on_failure,
+                       "strategy": self.settings.strategy}),
+            )?;
+            Ok((journal, st))
+        };
+        self.drive_locked(lock, &holder, opts, reporter, begin)
+            .await
+    }
+
+    /// Drives a run holding `lock`, with the marker on the source cluster set for its length:
+    /// claimed before `begin` journals the start (a refusal leaves no run behind), removed at
+    /// the end whatever the outcome.
+    async fn drive_locked(
+        &self,
+        lock: RunLock,
+        holder: &Holder,
+        opts: &RunOptions,
+        reporter: Arc<dyn Reporter>,
+        begin: impl FnOnce() -> Result<(Journal, RunState), RefreshError>,
+    ) -> Result<RunOutcome, RefreshError> {
+        let say = |text: &str| reporter.line(text);
+        let source = &self.settings.source.cluster;
+        let marker = Marker::claim(
+            &self.source,
+            source,
+            &self.name,
+            holder,
+            opts.take_over_lock,
+            &say,
+        )
+        .await?;
+        let result = match begin() {
+            Ok((journal, st)) => self.drive(journal, st, reporter.clone()).await,
+            Err(e) => Err(e),
+        };
+        if let Some(m) = marker {
+            if let Err(e) = m.release(&self.source, source).await {
+                reporter.line(&format!(
+                    "could not remove the marker {} from {source}: {e}; the next run on this host \
+                     takes it over",
+                    Marker::tag_key(&self.name)
+                ));
             }
-        })?;
-        let st = append_and_replay(
-            &journal,
-            "started",
-            json!({"name": self.name, "run_id": run_id, "keep_on_failure": opts.keep_on_failure,
-                   "strategy": self.settings.strategy}),
-        )?;
-        self.drive(journal, st, reporter).await
+        }
+        drop(lock);
+        result
     }
 
     async fn drive(
@@ -369,6 +426,11 @@ pub async fn resume(
     let state_dir = kirikae_aws::state::state_dir(estate.config().state_dir.as_deref());
     let journal = Journal::find(&state_dir, run_id)
         .ok_or_else(|| RefreshError::UnknownRun(run_id.into(), state_dir.clone()))?;
+    let name = journal.replay().map_err(journal_error(&journal))?.name;
+    // Refused while a process drives this refresh (this run or another of the same refresh).
+    let holder = Holder::this_process(run_id);
+    let lock = RunLock::acquire(&state_dir, &name, &holder)?;
+    // Read again under the lock: the process that held it may have moved the run on.
     let st = journal.replay().map_err(journal_error(&journal))?;
     if st.finished {
         return Err(RefreshError::Refused(format!(
@@ -383,15 +445,24 @@ pub async fn resume(
     }
     let refresh = Refresh::open(estate, &st.name).await?;
     refresh.check_confirm(opts.confirm.as_deref())?;
-    let st = append_and_replay(
-        &journal,
-        "resumed",
-        json!({"keep_on_failure": opts.keep_on_failure || st.keep_on_failure}),
-    )?;
-    refresh.drive(journal, st, reporter).await
+    let keep_on_failure = opts.keep_on_failure || st.keep_on_failure;
+    let begin = || {
+        let st = append_and_replay(
+            &journal,
+            "resumed",
+            json!({"keep_on_failure": keep_on_failure}),
+        )?;
+        Ok((journal, st))
+    };
+    refresh
+        .drive_locked(lock, &holder, opts, reporter, begin)
+        .await
 }
 
 fn crash_hook(step: RefreshStep) {
+    if cfg!(debug_assertions) && std::env::var(PAUSE_ENV).ok().as_deref() == Some(step.name()) {
+        std::thread::sleep(Duration::from_secs(600));
+    }
     if cfg!(debug_assertions) && std::env::var(CRASH_ENV).ok().as_deref() == Some(step.name()) {
         let _ = std::process::Command::new("kill")
             .arg("-KILL")

@@ -16,7 +16,10 @@ Examples:
   kirikae refresh plan staging
 
 The config is --config <file>, else $KIRIKAE_CONFIG, else ./kirikae.toml.
-Exit codes: 0 ok; 1 the work failed or found problems; 2 bad arguments or config (nothing ran).";
+Exit codes: 0 ok; 1 the work failed or found problems; 2 bad arguments or config, or a missing or
+wrong --confirm (nothing ran); 141 standard output was closed early (`| head`), no message.
+With --output json, an error is one JSON object on standard output:
+  {\"error\": {\"kind\": \"bad_input\" | \"not_confirmed\" | \"failed\", \"exit_code\": 2, \"message\": \"...\"}}";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -221,7 +224,10 @@ with the target settings; writer instance; new master password in Secrets Manage
 switch-over (rename, checked, rolled back if the new cluster does not answer); retire old
 clusters beyond keep_retired; delete temporary snapshots and shares.
 The serving cluster is not touched before the switch-over. On failure, what the run created is
-removed unless --keep-on-failure. After a crash: `kirikae refresh resume <run id>`.";
+removed unless --keep-on-failure. After a crash: `kirikae refresh resume <run id>`.
+One process drives a refresh at a time: a second `run` or `resume` of the same refresh is refused,
+naming the run, host, pid and start of the one that drives it (docs/refresh.md, \"One run at a
+time\").";
 
 #[derive(Debug, Subcommand)]
 pub enum RefreshCommand {
@@ -244,6 +250,10 @@ pub enum RefreshCommand {
         /// The alias of a protected target account: the refresh replaces its cluster
         #[arg(long, value_name = "ALIAS")]
         confirm: Option<String>,
+        /// Replace the run marker (tag kirikae:refresh-lock:<name> on the source cluster) of a
+        /// process on another machine that you know is gone
+        #[arg(long)]
+        take_over_lock: bool,
     },
     /// Continue a run after a crash, or retry one kept with --keep-on-failure
     #[command(after_help = "Example:\n  kirikae refresh resume 20261125-040012-3f2a")]
@@ -256,6 +266,10 @@ pub enum RefreshCommand {
         /// The alias of a protected target account: the refresh replaces its cluster
         #[arg(long, value_name = "ALIAS")]
         confirm: Option<String>,
+        /// Replace the run marker (tag kirikae:refresh-lock:<name> on the source cluster) of a
+        /// process on another machine that you know is gone
+        #[arg(long)]
+        take_over_lock: bool,
     },
     /// Where a run is: steps done with their times, what it created and what is left
     #[command(after_help = "Example:\n  kirikae refresh status 20261125-040012-3f2a")]

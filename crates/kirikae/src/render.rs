@@ -4,9 +4,40 @@ use std::io::IsTerminal;
 
 use unicode_width::UnicodeWidthStr;
 
+/// `println!` that returns the error instead of panicking: a closed stdout (`| head -1`) is an
+/// `io::Error` of kind `BrokenPipe`, which `main` turns into a quiet exit.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the error instead of panicking (see [`outln!`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    let text = serde_json::to_string_pretty(value)?;
+    outln!("{text}")?;
     Ok(())
+}
+
+/// One JSON object on stdout for a failed command: `{"error": {"kind", "exit_code", "message"}}`
+/// (`message` is the whole chain of causes, as the text output shows it).
+pub fn print_json_error(kind: &str, exit_code: u8, message: &str) {
+    use std::io::Write as _;
+    let value = serde_json::json!({
+        "error": {"kind": kind, "exit_code": exit_code, "message": message}
+    });
+    let mut out = std::io::stdout().lock();
+    // The reader may have gone: then there is no one to tell.
+    let _ = serde_json::to_writer_pretty(&mut out, &value);
+    let _ = writeln!(out);
 }
 
 /// Whether stdout is a terminal (then colours are used).

@@ -236,3 +236,222 @@ fn exec_into_an_unknown_account_is_bad_input() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
 }
+
+/// `CONFIG` with `[refresh.staging]` into the protected prod account (rules file beside it).
+fn refresh_config(dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("shop.toml"), "").unwrap();
+    write_config(
+        dir,
+        &format!(
+            "{CONFIG}\n[state]\ndir = \"state\"\n[refresh.staging]\nmasking = \"shop.toml\"\n\
+             source = {{ account = \"dev\", cluster = \"shop-dev\" }}\n\
+             target = {{ account = \"prod\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
+        ),
+    )
+}
+
+fn json_error(o: &Output) -> serde_json::Value {
+    let (out, err) = text(o);
+    assert!(
+        err.is_empty(),
+        "nothing on stderr with --output json: {err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: not JSON: {out:?}"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+    v
+}
+
+#[test]
+fn with_output_json_every_error_is_one_json_object_on_stdout_with_the_same_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = refresh_config(dir.path());
+    let cases: [(&[&str], i32, &str, &str); 6] = [
+        (
+            &["refresh", "plan", "stagign"],
+            2,
+            "bad_input",
+            "no [refresh.stagign]",
+        ),
+        (
+            &["refresh", "status", "20990101-000000-abcd"],
+            2,
+            "bad_input",
+            "no refresh run",
+        ),
+        (&["accounts", "console", "nope"], 2, "bad_input", "nope"),
+        (&["audit", "tags"], 2, "bad_input", "not yet available"),
+        // a bad argument, found by the parser
+        (&["refresh", "run"], 2, "bad_input", "<NAME>"),
+        (
+            &["refresh", "run", "staging", "--confirm", "shop-dev"],
+            2,
+            "not_confirmed",
+            "is not its alias",
+        ),
+    ];
+    for (args, code, kind, says) in cases {
+        let text_o = kirikae()
+            .args(args)
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(
+            text_o.status.code(),
+            Some(code),
+            "{args:?}: {:?}",
+            text(&text_o)
+        );
+        assert!(
+            text_o.stdout.is_empty(),
+            "{args:?}: errors go to stderr as text"
+        );
+        assert!(
+            text(&text_o).1.contains(says),
+            "{args:?}: {:?}",
+            text(&text_o)
+        );
+
+        let o = kirikae()
+            .args(args)
+            .args(["--output", "json", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(code), "{args:?}: same exit code");
+        let v = json_error(&o);
+        assert_eq!(v["error"]["kind"], kind, "{args:?}: {v}");
+        assert_eq!(v["error"]["exit_code"], code, "{args:?}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{args:?}: {v}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_or_wrong_confirm_exits_2_before_any_credentials_are_asked_for() {
+    // The jump profile of CONFIG does not exist: reaching AWS would fail with exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let file = refresh_config(dir.path());
+    for confirm in [
+        &[][..],
+        &["--confirm", "shop-dev"][..],
+        &["--confirm", ""][..],
+    ] {
+        let o = kirikae()
+            .args(["refresh", "run", "staging"])
+            .args(confirm)
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{confirm:?}: {err}");
+        assert!(
+            err.contains("pass --confirm shop-prod"),
+            "{confirm:?}: {err}"
+        );
+    }
+    // resume reads the refresh from the run's journal: the same refusal, the same code
+    let runs = dir.path().join("state/refresh/staging");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(
+        runs.join("20261206-100000-abcd.jsonl"),
+        "{\"event\":\"started\",\"name\":\"staging\",\"at\":\"2026-12-06T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    let o = kirikae()
+        .args([
+            "refresh",
+            "resume",
+            "20261206-100000-abcd",
+            "--confirm",
+            "shop-dev",
+        ])
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is not its alias"), "{err}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_process_quietly() {
+    // `kirikae config check | head -0`: the reader is gone before the first line is written.
+    let dir = tempfile::tempdir().unwrap();
+    let file = refresh_config(dir.path());
+    for args in [
+        &["config", "check"][..],
+        &["config", "check", "--output", "json"][..],
+        &["accounts", "console", "prod"][..],
+        &["refresh", "list", "--output", "json"][..],
+    ] {
+        let mut child = kirikae()
+            .args(args)
+            .arg("--config")
+            .arg(&file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let (_, err) = text(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("error"), "{args:?}: quietly: {err}");
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn config_check_refuses_what_the_issue_found_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.toml"), "").unwrap();
+    let base = format!(
+        "{CONFIG}\n[refresh.staging]\nmasking = \"shop.toml\"\n\
+         source = {{ account = \"prod\", cluster = \"shop-prod\" }}\n\
+         target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
+    );
+    let cases = [
+        (
+            format!("{base}[refresh.staging.budget]\ncopy_minutes = 18446744073709551615\n"),
+            "refresh.staging.budget.copy_minutes",
+        ),
+        (
+            base.replace("[refresh.staging", "[refresh.\"../../etc\""),
+            "refresh.../../etc",
+        ),
+        (
+            base.replace("shop-prod\" }", "shop--prod\" }"),
+            "refresh.staging.source.cluster",
+        ),
+        (
+            format!("{base}\n[accounts.prod2]\nid = \"111111111111\"\nrole = \"ops\"\n"),
+            "accounts.prod2.id",
+        ),
+        (
+            base.replace("alias = \"shop-prod\"", "alias = \"shop\\u202eprod\""),
+            "accounts.prod.alias",
+        ),
+    ];
+    for (text_, key) in cases {
+        let file = write_config(dir.path(), &text_);
+        let o = kirikae()
+            .args(["config", "check", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{key}: {err}");
+        assert!(err.contains(key), "{key}: {err}");
+    }
+}

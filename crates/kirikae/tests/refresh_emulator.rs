@@ -925,3 +925,141 @@ fn a_cname_switch_whose_new_database_does_not_answer_points_the_record_back() {
     let runs = s.json(&["refresh", "list", "--output", "json"]);
     assert_eq!(runs[0]["status"], "failed (cleaned up)");
 }
+
+/// The tags of the production cluster the story refreshes from.
+fn source_tags(s: &Story) -> Value {
+    serde_json::from_str(&world(&s.emu, &["prod-tags", "shop-prod-cmk"])).unwrap()
+}
+
+#[test]
+fn one_process_drives_a_refresh_a_second_run_or_resume_is_refused_naming_it_until_it_is_gone() {
+    let s = story();
+    // Two runs started at once; each would stay alive after preflight (the pause hook).
+    let start = || {
+        refresh_command(&s.config, &["refresh", "run", "staging"])
+            .env("KIRIKAE_REFRESH_PAUSE_AFTER", "preflight")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut runs = [start(), start()];
+    // Exactly one is refused, at once, naming the other.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let refused = loop {
+        if let Some(i) = (0..2).find(|&i| runs[i].try_wait().unwrap().is_some()) {
+            break i;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "neither run was refused"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let [a, b] = runs;
+    let (refused, mut live) = if refused == 0 { (a, b) } else { (b, a) };
+    let o = refused.wait_with_output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let live_pid = format!("pid {}", live.id());
+    assert!(
+        err.contains("refresh staging is driven by another process: run ")
+            && err.contains(&live_pid),
+        "{err}"
+    );
+    assert!(live.try_wait().unwrap().is_none(), "the other run goes on");
+    // Its run id, once its journal exists (the refused one made none).
+    let id = loop {
+        let runs = s.json(&["refresh", "list", "--output", "json"]);
+        if let Some(r) = runs.as_array().unwrap().first() {
+            assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+            break r["run_id"].as_str().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no run was recorded");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(err.contains(&format!("run {id} on ")), "{err}");
+    // The marker a second machine sees is on the source cluster while the run is alive.
+    let marker = loop {
+        let tags = source_tags(&s);
+        if let Some(v) = tags["kirikae:refresh-lock:staging"].as_str() {
+            break v.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no marker: {tags}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        marker.starts_with(&format!("{id}/")) && marker.contains(&format!("/{}/", live.id())),
+        "{marker}"
+    );
+
+    // Following the old advice (resume) while the run is alive: refused, naming it.
+    let (_, err) = s.exits(1, &["refresh", "resume", &id]);
+    assert!(
+        err.contains("driven by another process") && err.contains(&live_pid),
+        "{err}"
+    );
+    assert!(!err.contains("continue it with"), "{err}");
+    // A third run too.
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
+    assert!(err.contains(&live_pid), "{err}");
+
+    // Once its process is gone, resume takes the run over (and the marker it left) and finishes.
+    live.kill().unwrap();
+    live.wait().unwrap();
+    assert!(source_tags(&s)["kirikae:refresh-lock:staging"].is_string());
+    let o = s.refresh(&["refresh", "resume", &id, "--output", "json"]);
+    let (_, err) = text(&o);
+    assert!(err.contains("taking over the marker"), "{err}");
+    let v = json_of(&o);
+    assert_eq!(v["run_id"], id.as_str());
+    assert_refreshed(&s.emu);
+    let tags = source_tags(&s);
+    assert!(
+        tags.get("kirikae:refresh-lock:staging").is_none(),
+        "the marker is removed at the end: {tags}"
+    );
+}
+
+#[test]
+fn a_marker_left_by_a_process_on_another_machine_is_refused_unless_taken_over() {
+    let s = story();
+    // Another jump host's run, started an hour ago: it may be alive.
+    let since = Command::new("date")
+        .args(["-u", "-d", "-1 hour", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    let since = String::from_utf8(since.stdout).unwrap();
+    let other = format!("20261206-090000-beef/jump-2/4242/{}", since.trim());
+    world(
+        &s.emu,
+        &[
+            "prod-tag",
+            "shop-prod-cmk",
+            "kirikae:refresh-lock:staging",
+            &other,
+        ],
+    );
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
+    assert!(
+        err.contains("run 20261206-090000-beef on jump-2, pid 4242")
+            && err.contains("--take-over-lock"),
+        "{err}"
+    );
+    assert_nothing_left(&s.emu);
+    let o = s.refresh(&[
+        "refresh",
+        "run",
+        "staging",
+        "--take-over-lock",
+        "--output",
+        "json",
+    ]);
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("--take-over-lock: replacing the marker"),
+        "{err}"
+    );
+    json_of(&o);
+    assert_refreshed(&s.emu);
+}

@@ -81,24 +81,24 @@ async fn check(global: &GlobalArgs, config: Arc<Config>, concurrency: usize) -> 
                     .unwrap_or_default(),
             ]);
         }
-        print!("{}", table.render());
+        out!("{}", table.render())?;
         for c in checks.iter().filter(|c| c.error.is_some()) {
-            println!(
+            outln!(
                 "{}: {}",
                 render::red(&format!("{} failed", c.name)),
                 c.error.as_deref().unwrap_or_default()
-            );
+            )?;
         }
         let ok = checks.len() - failed;
         let summary = format!("{ok} of {} accounts reachable", checks.len());
-        println!(
+        outln!(
             "{}",
             if failed == 0 {
                 render::green(&summary)
             } else {
                 render::red(&summary)
             }
-        );
+        )?;
     }
     Ok(ExitCode::from(if failed == 0 { 0 } else { 1 }))
 }
@@ -208,20 +208,20 @@ fn write_profiles(
             v.join(", ")
         }
     };
-    println!("{}:", file.display());
-    println!("  {verb}added:     {}", list(&outcome.added));
-    println!("  {verb}updated:   {}", list(&outcome.updated));
-    println!("  unchanged: {}", list(&outcome.unchanged));
+    outln!("{}:", file.display())?;
+    outln!("  {verb}added:     {}", list(&outcome.added))?;
+    outln!("  {verb}updated:   {}", list(&outcome.updated))?;
+    outln!("  unchanged: {}", list(&outcome.unchanged))?;
     if let Some(b) = &outcome.backup {
-        println!("  backup of the previous file: {}", b.display());
+        outln!("  backup of the previous file: {}", b.display())?;
     }
     if let (Some(creds), Some(profile)) = (&config.jump.credentials_file, &config.jump.profile) {
-        println!(
+        outln!(
             "note: the source profile `{profile}` is in {}; the AWS CLI finds it with \
              AWS_SHARED_CREDENTIALS_FILE={}",
             creds.display(),
             creds.display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -247,7 +247,7 @@ fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
             settings.id,
             settings.role_name()
         );
-        println!("{url}");
+        outln!("{url}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -302,12 +302,18 @@ async fn exec(
     let status = match cmd.status() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("kirikae: error: cannot run {program:?}: {e}");
+            // A shell's codes: 127 not found, 126 not runnable.
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 127
             } else {
                 126
             };
+            let message = format!("cannot run {program:?}: {e}");
+            if global.output == OutputFormat::Json {
+                render::print_json_error("failed", code, &message);
+            } else {
+                eprintln!("kirikae: error: {message}");
+            }
             return Ok(ExitCode::from(code));
         }
     };

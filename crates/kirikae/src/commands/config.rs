@@ -42,8 +42,8 @@ fn check(global: &GlobalArgs) -> Outcome {
                 .filter(|(_, a)| a.protected)
                 .map(|(n, _)| n.as_str())
                 .collect();
-            println!("{}: {}", c.path.display(), render::green("valid"));
-            println!(
+            outln!("{}: {}", c.path.display(), render::green("valid"))?;
+            outln!(
                 "  accounts: {} ({} protected{})",
                 c.accounts.len(),
                 protected.len(),
@@ -52,11 +52,11 @@ fn check(global: &GlobalArgs) -> Outcome {
                 } else {
                     format!(": {}", protected.join(", "))
                 }
-            );
-            println!("  refresh pipelines: {}", c.refresh.len());
+            )?;
+            outln!("  refresh pipelines: {}", c.refresh.len())?;
             match &c.aws.endpoint_url {
-                Some(url) => println!("  AWS endpoint: {url} (not AWS itself)"),
-                None => println!("  AWS endpoint: AWS ({})", c.aws.region),
+                Some(url) => outln!("  AWS endpoint: {url} (not AWS itself)")?,
+                None => outln!("  AWS endpoint: AWS ({})", c.aws.region)?,
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -6,8 +6,6 @@ mod mask;
 mod refresh;
 mod sweep;
 
-use std::process::ExitCode;
-
 use anyhow::anyhow;
 use kirikae_config::Config;
 
@@ -26,8 +24,9 @@ pub async fn run(cli: Cli) -> Outcome {
 }
 
 fn not_yet(command: &str, what: &str) -> Outcome {
-    eprintln!("kirikae {command}: not yet available: {what} comes in a later version of kirikae");
-    Ok(ExitCode::from(2))
+    Err(Failure::BadInput(anyhow!(
+        "kirikae {command}: not yet available: {what} comes in a later version of kirikae"
+    )))
 }
 
 /// Loads the config named by the global options; a bad config is bad input (exit 2).

@@ -21,7 +21,9 @@ impl kirikae_refresh::Reporter for Stderr {
 }
 
 fn failure(e: RefreshError) -> Failure {
-    if e.is_bad_input() {
+    if e.is_not_confirmed() {
+        Failure::NotConfirmed(anyhow!(e))
+    } else if e.is_bad_input() {
         Failure::BadInput(anyhow!(e))
     } else {
         Failure::Failed(anyhow!(e))
@@ -46,6 +48,20 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             )));
         }
     }
+    // So is a missing or wrong --confirm (the config says which alias it must be).
+    match &command {
+        RefreshCommand::Run { name, confirm, .. } => {
+            kirikae_refresh::check_confirm(&config, name, confirm.as_deref()).map_err(failure)?
+        }
+        RefreshCommand::Resume {
+            run_id, confirm, ..
+        } => {
+            let st = kirikae_refresh::status(&state_dir, run_id).map_err(failure)?;
+            kirikae_refresh::check_confirm(&config, &st.name, confirm.as_deref())
+                .map_err(failure)?
+        }
+        _ => {}
+    }
     match command {
         RefreshCommand::Status { run_id } => {
             let st = kirikae_refresh::status(&state_dir, &run_id).map_err(failure)?;
@@ -59,7 +75,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             if global.output == OutputFormat::Json {
                 render::print_json(&plan)?;
             } else {
-                println!(
+                outln!(
                     "refresh {}: {} -> {} in {} ({})",
                     plan.name,
                     plan.source
@@ -69,32 +85,32 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
                     plan.target_cluster,
                     plan.target_account,
                     plan.target_account_id
-                );
-                println!("\nchecks:");
+                )?;
+                outln!("\nchecks:")?;
                 for c in &plan.checks {
                     let mark = if c.ok {
                         render::green("ok  ")
                     } else {
                         render::red("FAIL")
                     };
-                    println!("  {mark} {}: {}", c.name, c.detail);
+                    outln!("  {mark} {}: {}", c.name, c.detail)?;
                     if let Some(fix) = &c.fix {
-                        println!("       fix: {fix}");
+                        outln!("       fix: {fix}")?;
                     }
                 }
                 if let Some(p) = plan.copy_path {
-                    println!("\ncopy path: {}\n  why: {}", p.name(), plan.reason);
-                    println!("\nsteps:");
+                    outln!("\ncopy path: {}\n  why: {}", p.name(), plan.reason)?;
+                    outln!("\nsteps:")?;
                     for (i, s) in plan.steps.iter().enumerate() {
-                        println!("  {:2}. {:<19} {}", i + 1, s.step.name(), s.what);
+                        outln!("  {:2}. {:<19} {}", i + 1, s.step.name(), s.what)?;
                     }
-                    println!(
+                    outln!(
                         "\nestimate: {} ({})",
                         human_secs(plan.estimate_seconds),
                         plan.estimate_basis
-                    );
+                    )?;
                 }
-                println!(
+                outln!(
                     "\n{}",
                     if plan.ok {
                         "ready: nothing was changed".to_string()
@@ -104,7 +120,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
                             plan.failed_checks().len()
                         )
                     }
-                );
+                )?;
             }
             Ok(if plan.ok {
                 ExitCode::SUCCESS
@@ -116,6 +132,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             name,
             keep_on_failure,
             confirm,
+            take_over_lock,
         } => {
             let estate = estate(global, config).await?;
             let refresh = Refresh::open(estate, &name).await.map_err(failure)?;
@@ -124,6 +141,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
                     &RunOptions {
                         keep_on_failure,
                         confirm,
+                        take_over_lock,
                     },
                     Arc::new(Stderr),
                 )
@@ -135,6 +153,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             run_id,
             keep_on_failure,
             confirm,
+            take_over_lock,
         } => {
             let estate = estate(global, config).await?;
             let outcome = kirikae_refresh::resume(
@@ -143,6 +162,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
                 &RunOptions {
                     keep_on_failure,
                     confirm,
+                    take_over_lock,
                 },
                 Arc::new(Stderr),
             )
@@ -176,29 +196,31 @@ fn done(global: &GlobalArgs, o: &RunOutcome) -> Outcome {
         render::print_json(o)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "refresh {} run {}: {} serves the masked copy",
-        o.name, o.run_id, o.serving
-    );
-    println!("copy path: {} ({})", o.copy_path, o.reason);
+        o.name,
+        o.run_id,
+        o.serving
+    )?;
+    outln!("copy path: {} ({})", o.copy_path, o.reason)?;
     let mut t = Table::new(&["step", "seconds"]);
     for s in &o.steps {
         t.row(vec![s.step.name().to_string(), format!("{:.2}", s.seconds)]);
     }
     t.row(vec!["total".into(), format!("{:.2}", o.seconds)]);
-    print!("{}", t.render());
+    out!("{}", t.render())?;
     if !o.retired.is_empty() {
-        println!("retired: {}", o.retired.join(", "));
+        outln!("retired: {}", o.retired.join(", "))?;
     }
     if !o.deleted.is_empty() {
-        println!("deleted: {}", o.deleted.join(", "));
+        outln!("deleted: {}", o.deleted.join(", "))?;
     }
     let calls: Vec<String> = o.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("AWS requests: {} ({})", o.calls_total, calls.join(", "));
+    outln!("AWS requests: {} ({})", o.calls_total, calls.join(", "))?;
     if let Some(r) = &o.verify_report {
-        println!("verify report: {}", r.display());
+        outln!("verify report: {}", r.display())?;
     }
-    println!("journal: {}", o.journal.display());
+    outln!("journal: {}", o.journal.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -210,32 +232,32 @@ fn status(global: &GlobalArgs, st: &RunState) -> Outcome {
         render::print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("run {} of refresh {}: {}", st.run_id, st.name, st.status());
-    println!("started: {}", st.started_at);
+    outln!("run {} of refresh {}: {}", st.run_id, st.name, st.status())?;
+    outln!("started: {}", st.started_at)?;
     if let Some(p) = &st.copy_path {
-        println!(
+        outln!(
             "copy path: {p} ({})",
             st.copy_reason.as_deref().unwrap_or("")
-        );
+        )?;
     }
     for (s, secs) in &st.done {
-        println!("  done  {:<19} {secs:.2} s", s.name());
+        outln!("  done  {:<19} {secs:.2} s", s.name())?;
     }
     if let Some(c) = st.current {
-        println!("  at    {} (interrupted here)", c.name());
+        outln!("  at    {} (interrupted here)", c.name())?;
     }
     if let Some(e) = &st.failed {
-        println!("error: {e}");
+        outln!("error: {e}")?;
     }
     let left = st.left_over();
     if !left.is_empty() {
-        println!("created by this run and still there:");
+        outln!("created by this run and still there:")?;
         for c in left {
-            println!("  {} {} in {}", c.kind, c.id, c.account);
+            outln!("  {} {} in {}", c.kind, c.id, c.account)?;
         }
     }
     if !st.finished && !st.cleaned_up {
-        println!("continue: kirikae refresh resume {}", st.run_id);
+        outln!("continue: kirikae refresh resume {}", st.run_id)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -254,7 +276,7 @@ fn list(global: &GlobalArgs, runs: &[RunState]) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     if runs.is_empty() {
-        println!("no refresh runs recorded yet");
+        outln!("no refresh runs recorded yet")?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&["run", "refresh", "started", "copy", "status"]);
@@ -267,6 +289,6 @@ fn list(global: &GlobalArgs, runs: &[RunState]) -> Outcome {
             r.status().to_string(),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,8 @@
   other-vpc-sg URL           -> the id of a security group `elsewhere` in a second VPC of dev
   set-cname URL ZONE NAME VALUE -> UPSERT of the CNAME NAME -> VALUE in ZONE (dev)
   set-password URL CLUSTER PASSWORD -> ModifyDBCluster MasterUserPassword of the dev cluster CLUSTER
+  prod-tags URL CLUSTER      -> the tags of the prod cluster CLUSTER as {key: value}
+  prod-tag URL CLUSTER KEY VALUE -> sets the tag KEY = VALUE on the prod cluster CLUSTER
 """
 
 import json
@@ -148,6 +150,18 @@ def set_password(url, cluster_id, password):
                                                    ApplyImmediately=True)
 
 
+def prod_tags(url, cluster_id):
+    rds = seed.client("rds", url, PROD)
+    c = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    return {t["Key"]: t["Value"] for t in c.get("TagList", [])}
+
+
+def prod_tag(url, cluster_id, key, value):
+    rds = seed.client("rds", url, PROD)
+    arn = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]["DBClusterArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": key, "Value": value}])
+
+
 if __name__ == "__main__":
     cmd, url = sys.argv[1], sys.argv[2]
     if cmd == "row":
@@ -168,6 +182,10 @@ if __name__ == "__main__":
         print(other_vpc_sg(url))
     elif cmd == "set-cname":
         set_cname(url, sys.argv[3], sys.argv[4], sys.argv[5])
+    elif cmd == "prod-tags":
+        print(json.dumps(prod_tags(url, sys.argv[3])))
+    elif cmd == "prod-tag":
+        prod_tag(url, sys.argv[3], sys.argv[4], sys.argv[5])
     elif cmd == "set-password":
         set_password(url, sys.argv[3], sys.argv[4])
     elif cmd == "drop-dev-from-policy":
