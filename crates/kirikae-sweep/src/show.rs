@@ -298,3 +298,23 @@ th{{background:#f3f3f3}}.warn{{color:#a40}}.meta{{color:#555}}code{{font-size:.9
     s.push_str("</body></html>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_creation_time_edited_to_an_extreme_is_shown_without_a_panic() {
+        // `created` is read from the plan file; `now - created` overflowed (a panic) before.
+        let text = r#"{"format":"kirikae-sweep-plan/1","id":"p","created":"t",
+            "account":{"name":"prod","id":"111111111111"},"regions":["r"],"tag_key":"k",
+            "selectors":[],"items":[{"type":"ec2:volume","region":"r","id":"vol-1","arn":"a",
+            "created":-9223372036854775808,"description":"d","fingerprint":"f",
+            "mark":{"by":"not_yet"}}]}"#;
+        let plan: Plan = serde_json::from_str(text).unwrap();
+        let out = table(&plan, i64::MAX, &Integrity::Unsealed);
+        assert!(out.contains("no digest"), "{out}");
+        assert!(csv(&plan, i64::MAX).contains("vol-1"));
+        assert!(html(&plan, i64::MIN, &Integrity::Unsealed).contains("vol-1"));
+    }
+}

@@ -467,11 +467,15 @@ mod tests {
 
     #[test]
     fn sweep_concurrency_is_bounded_instead_of_panicking_later() {
+        // 18446744073709551615 made a service's semaphore panic before.
         for n in ["0", "257", "18446744073709551615", "18446744073709551616"] {
             let r =
                 Cli::try_parse_from(["kirikae", "sweep", "apply", "p.json", "--concurrency", n]);
             let e = r.expect_err(n).to_string();
-            assert!(e.contains("1..=256"), "{n}: {e}");
+            assert!(
+                e.contains(&format!("invalid value '{n}' for '--concurrency")),
+                "{n}: {e}"
+            );
         }
         let r = Cli::try_parse_from(["kirikae", "sweep", "scan", "--account", "a"]);
         assert!(r.is_ok());
