@@ -1,6 +1,8 @@
 //! `apply`: delete exactly the reviewed plan.
 //!
-//! 1. The account is the plan's (and, in a protected account, `--confirm` names its real alias).
+//! 1. The plan was checked against its digest and kirikae.toml (see [`CheckedPlan`]); the
+//!    credentials act in its account, whose IAM alias is the one kirikae.toml gives, and in an
+//!    account kirikae.toml marks protected `--confirm` names that alias.
 //! 2. Every item is checked again from fresh listings: it still exists, its fingerprint is
 //!    unchanged, it still carries the plan's tag. An item in use by something outside the plan
 //!    is not deleted (that call could only fail), and neither is anything it uses.
@@ -24,7 +26,7 @@ use tokio::task::JoinSet;
 use crate::cloudcontrol;
 use crate::resources::{self, DeleteOptions, Deleted, ResourceType};
 use crate::scan::inventory;
-use crate::{Cx, Found, MarkStatus, Plan, PlanItem, SweepError};
+use crate::{CheckedPlan, Cx, Found, MarkStatus, PlanItem, SweepError};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -275,57 +277,27 @@ fn context_types(kinds: &HashSet<String>) -> Vec<&'static dyn ResourceType> {
 
 pub async fn apply(
     cxs: &[Arc<Cx>],
-    plan: &Plan,
+    checked: &CheckedPlan<'_>,
     opts: &ApplyOptions,
 ) -> Result<ApplyReport, SweepError> {
+    let plan = checked.plan();
+    let account = checked.account();
     let mut report = ApplyReport {
         plan: plan.id.clone(),
         account: format!(
             "{} ({})",
-            plan.account.alias.as_deref().unwrap_or(&plan.account.name),
-            plan.account.id
+            account.alias.as_deref().unwrap_or(&account.name),
+            account.id
         ),
         dry_run: !opts.yes,
         audit_log: opts.audit_log.display().to_string(),
         ..Default::default()
     };
-    let Some(first) = cxs.first() else {
-        return Err(SweepError::BadInput("no region to work in".into()));
-    };
-    // 1. Same account, and the confirmation names it.
-    for cx in cxs {
-        if cx.account_id != plan.account.id {
-            return Err(SweepError::Refused(format!(
-                "the plan is for account {} but the credentials act in {}: check [accounts] in kirikae.toml",
-                plan.account.id, cx.account_id
-            )));
-        }
-    }
-    if opts.yes && (plan.account.protected || opts.confirm.is_some()) {
-        let real = account_alias(first).await?;
-        match (&opts.confirm, &real) {
-            (None, _) => {
-                return Err(SweepError::Refused(format!(
-                    "account {} is protected: add --confirm {} (its alias) to delete",
-                    plan.account.id,
-                    real.as_deref().unwrap_or("<alias>")
-                )))
-            }
-            (Some(_), None) => {
-                return Err(SweepError::Refused(format!(
-                    "account {} has no alias in IAM, so --confirm cannot be checked: set one \
-                     (aws iam create-account-alias) first",
-                    plan.account.id
-                )))
-            }
-            (Some(c), Some(r)) if c != r => {
-                return Err(SweepError::Refused(format!(
-                    "--confirm {c:?} does not match the account's alias {r:?}: nothing deleted"
-                )))
-            }
-            _ => {}
-        }
-    }
+    // 1. The plan's account is the one the credentials act in, its alias the live one, and a
+    //    protected account (kirikae.toml) is confirmed by its alias: all before anything else.
+    checked
+        .check_live(cxs, opts.yes, opts.confirm.as_deref())
+        .await?;
 
     let audit = if opts.yes {
         Some(Arc::new(Audit::open(&opts.audit_log, &plan.id)?))

@@ -22,8 +22,37 @@ pub enum SweepError {
     BadInput(String),
     #[error("{what}: {why}")]
     Io { what: String, why: String },
+    /// Something kirikae will not do (a deletion AWS would refuse, an account that is not the
+    /// plan's).
     #[error("refused: {0}")]
     Refused(String),
+    /// The plan does not agree with kirikae.toml or with the live account: nothing was deleted.
+    #[error("refused: {0}")]
+    Mismatch(String),
+    /// The plan file was edited after `scan` wrote it (its keyed digest does not match).
+    #[error(
+        "{path} was changed after scan: {why}. Nothing was deleted: run `kirikae sweep scan` \
+         again, then review and mark the new plan"
+    )]
+    PlanChanged { path: String, why: String },
+    /// A protected account and no `--confirm <alias>`, or another alias.
+    #[error("{0}")]
+    NeedsConfirm(String),
+}
+
+/// What kind of failure an error is, decided where it is made; the binary maps it to an exit
+/// code once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is wrong (arguments, the plan file): nothing ran.
+    BadInput,
+    /// A protected account without its alias as `--confirm`: nothing ran.
+    NeedsConfirm,
+    /// A guard refused: the plan does not match kirikae.toml or the live account, or was
+    /// changed after scan. Nothing was deleted.
+    Refused,
+    /// The work failed (an AWS call, a file).
+    Failed,
 }
 
 impl SweepError {
@@ -50,6 +79,20 @@ impl SweepError {
             code,
             message,
             request_id,
+        }
+    }
+
+    /// See [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SweepError::BadInput(_) | SweepError::Plan { .. } => ErrorKind::BadInput,
+            SweepError::NeedsConfirm(_) => ErrorKind::NeedsConfirm,
+            SweepError::Refused(_) | SweepError::Mismatch(_) | SweepError::PlanChanged { .. } => {
+                ErrorKind::Refused
+            }
+            SweepError::Aws { .. } | SweepError::Account(_) | SweepError::Io { .. } => {
+                ErrorKind::Failed
+            }
         }
     }
 

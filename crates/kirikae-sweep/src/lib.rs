@@ -7,6 +7,10 @@
 //!   know become plan items read and deleted through AWS Cloud Control (mapped ARN shapes only).
 //! - [`scan()`]: selectors -> a [`Plan`] (JSON file).
 //! - [`mark()`]: tag every item with `<tag key>=<plan id>` and create the Resource Group.
+//! - [`integrity`]: the keyed digest `scan` seals a plan with, so a plan changed by hand is
+//!   refused.
+//! - [`guard`]: what `apply` trusts about a plan's account (kirikae.toml and the live account,
+//!   never the plan file).
 //! - [`show`]: the plan for review as a table, JSON, CSV or one self-contained HTML page.
 //! - [`apply()`]: re-check every item, then delete in dependency order, in parallel, with an
 //!   append-only audit log that an interrupted run resumes from.
@@ -29,6 +33,8 @@ pub mod apply;
 pub mod cloudcontrol;
 mod cx;
 mod error;
+pub mod guard;
+pub mod integrity;
 pub mod mark;
 mod model;
 pub mod scan;
@@ -36,7 +42,9 @@ pub mod show;
 
 pub use apply::{apply, ApplyOptions, ApplyReport};
 pub use cx::{Cx, DEFAULT_CONCURRENCY};
-pub use error::SweepError;
+pub use error::{ErrorKind, SweepError};
+pub use guard::CheckedPlan;
+pub use integrity::{Integrity, PlanKey};
 pub use mark::{mark, MarkReport};
 pub use model::{Found, MarkStatus, Plan, PlanAccount, PlanItem, UnknownResource, PLAN_FORMAT};
 pub use resources::{registry, DeleteOptions, ResourceType};

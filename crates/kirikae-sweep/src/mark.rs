@@ -18,7 +18,8 @@ pub struct MarkReport {
 }
 
 /// Tags the plan's items in `cx`'s region and creates the group there. Updates `plan` (mark
-/// status per item, the group's ARN); the caller saves it.
+/// status per item, the group's ARN); the caller checks the plan's digest before (see
+/// [`crate::CheckedPlan`]), then seals it again ([`Plan::seal`]) and saves it.
 pub async fn mark(cxs: &[Arc<Cx>], plan: &mut Plan) -> Result<MarkReport, SweepError> {
     let key = plan.tag_key.clone();
     let value = plan.tag_value().to_string();

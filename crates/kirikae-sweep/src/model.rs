@@ -148,6 +148,9 @@ pub struct PlanItem {
     pub description: String,
     pub fingerprint: String,
     pub mark: MarkStatus,
+    /// The keyed digest of this item as scanned and marked (see [`crate::integrity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// A resource found by tag whose type kirikae does not know: listed, never deleted.
@@ -192,6 +195,10 @@ pub struct Plan {
     /// The Resource Group `mark` created, by ARN.
     #[serde(default)]
     pub group: Option<String>,
+    /// The keyed digest `scan` and `mark` seal the plan with (see [`crate::integrity`]); none in
+    /// plans of older kirikae versions, which `mark` and `apply` refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<crate::integrity::PlanDigest>,
 }
 
 impl Plan {

@@ -112,7 +112,7 @@ impl Selectors {
         }
         if let Some(age) = self.older_than_secs {
             match f.created {
-                Some(c) if now - c > age => {}
+                Some(c) if now.saturating_sub(c) > age => {}
                 _ => return false,
             }
         }
@@ -134,14 +134,22 @@ impl Selectors {
         out.extend(self.types.iter().map(|t| format!("--type {t}")));
         out.extend(self.names.iter().map(|n| format!("--name {n}")));
         if let Some(s) = self.older_than_secs {
-            out.push(format!("--older-than {}d", s / 86_400));
+            out.push(format!("--older-than {}", format_age(s)));
         }
         out.extend(self.states.iter().map(|s| format!("--state {s}")));
         out
     }
 }
 
-/// `90d`, `12h`, `2w`, `30m` -> seconds.
+/// The longest `--older-than`: 100 years, older than any AWS resource.
+pub const MAX_AGE_DAYS: i64 = 36_500;
+const MAX_AGE_SECS: i64 = MAX_AGE_DAYS * 86_400;
+
+/// The units of `--older-than`, largest first, with their length in seconds.
+const AGE_UNITS: [(&str, i64); 4] = [("w", 7 * 86_400), ("d", 86_400), ("h", 3_600), ("m", 60)];
+
+/// `90d`, `12h`, `2w`, `30m` -> seconds, at most [`MAX_AGE_DAYS`] days (checked arithmetic: no
+/// number overflows, however many digits it has).
 pub fn parse_age(text: &str) -> Result<i64, SweepError> {
     let bad = || {
         SweepError::BadInput(format!(
@@ -150,15 +158,37 @@ pub fn parse_age(text: &str) -> Result<i64, SweepError> {
     };
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let mult = match unit {
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(bad()),
+    if num.is_empty() {
+        return Err(bad());
+    }
+    let Some(&(_, unit_secs)) = AGE_UNITS.iter().find(|(u, _)| *u == unit) else {
+        return Err(bad());
     };
-    Ok(n * mult)
+    let too_long = || {
+        let limits: Vec<String> = AGE_UNITS
+            .iter()
+            .map(|(u, secs)| format!("{}{u}", MAX_AGE_SECS / secs))
+            .collect();
+        SweepError::BadInput(format!(
+            "--older-than {text:?}: too long; at most {MAX_AGE_DAYS}d (100 years), that is {}",
+            limits.join(", ")
+        ))
+    };
+    // `num` is all digits: it fails to parse only when it overflows.
+    num.parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_secs))
+        .filter(|&secs| secs <= MAX_AGE_SECS)
+        .ok_or_else(too_long)
+}
+
+/// Seconds as `--older-than` takes them, in the largest unit that says it exactly.
+fn format_age(secs: i64) -> String {
+    AGE_UNITS
+        .iter()
+        .find(|(_, u)| secs % u == 0)
+        .map(|(unit, u)| format!("{}{unit}", secs / u))
+        .unwrap_or_else(|| format!("{}m", secs / 60))
 }
 
 /// `*` any run of characters, `?` one character.
@@ -475,6 +505,7 @@ pub fn build_plan(opts: ScanOptions, sel: &Selectors, scanned: Scanned) -> Plan 
             fingerprint,
             mark: MarkStatus::NotYet,
             found,
+            digest: None,
         })
         .collect();
     Plan {
@@ -488,6 +519,7 @@ pub fn build_plan(opts: ScanOptions, sel: &Selectors, scanned: Scanned) -> Plan 
         items,
         unknown: scanned.unknown,
         group: None,
+        digest: None,
     }
 }
 
@@ -511,6 +543,47 @@ mod tests {
         assert!(e.contains("e.g. 90d"), "{e}");
         assert!(parse_age("d").is_err());
         assert!(parse_age("5y").is_err());
+        assert!(parse_age("-5d").is_err());
+        assert_eq!(parse_age(" 30m ").unwrap(), 1_800);
+        assert_eq!(parse_age("36500d").unwrap(), 36_500 * 86_400);
+        assert_eq!(parse_age("0d").unwrap(), 0);
+    }
+
+    #[test]
+    fn ages_that_overflow_or_exceed_the_limit_are_refused_with_the_limit() {
+        // These panicked (multiply overflow) before the arithmetic was checked.
+        for text in [
+            "213503982334601d",
+            "2562047788015216h",
+            "30500568904943w",
+            "153722867280912931m",
+            "9223372036854775807d",
+            "9223372036854775808d",
+            "99999999999999999999999999999w",
+            "36501d",
+            "5215w",
+            "876001h",
+            "52560001m",
+        ] {
+            let e = parse_age(text).unwrap_err().to_string();
+            assert!(
+                e.contains("at most 36500d (100 years)") && e.contains("5214w"),
+                "{text}: {e}"
+            );
+        }
+        assert_eq!(parse_age("5214w").unwrap(), 5_214 * 7 * 86_400);
+        assert_eq!(parse_age("876000h").unwrap(), 36_500 * 86_400);
+        assert_eq!(parse_age("52560000m").unwrap(), 36_500 * 86_400);
+    }
+
+    #[test]
+    fn the_plan_records_the_age_in_its_own_unit() {
+        for given in ["30m", "12h", "90d", "2w", "0w"] {
+            let sel = Selectors::parse(&[], &[], &[], Some(given), &[]).unwrap();
+            assert_eq!(sel.describe(), [format!("--older-than {given}")]);
+        }
+        let sel = Selectors::parse(&[], &[], &[], Some("14d"), &[]).unwrap();
+        assert_eq!(sel.describe(), ["--older-than 2w"]);
     }
 
     #[test]

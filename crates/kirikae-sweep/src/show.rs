@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::{MarkStatus, Plan, PlanItem};
+use crate::{Integrity, MarkStatus, Plan, PlanItem};
 
 fn age_days(item: &PlanItem, now: i64) -> Option<i64> {
-    item.found.created.map(|c| (now - c).max(0) / 86_400)
+    // `created` comes from the plan file: saturating, whatever a hand edit put there.
+    item.found
+        .created
+        .map(|c| now.saturating_sub(c).max(0) / 86_400)
 }
 
 fn tags_text(item: &PlanItem) -> String {
@@ -71,9 +74,11 @@ fn heading(plan: &Plan) -> String {
     )
 }
 
-pub fn table(plan: &Plan, now: i64) -> String {
+/// `integrity`: what the plan's digest says (see [`Plan::integrity`]), shown under the heading.
+pub fn table(plan: &Plan, now: i64, integrity: &Integrity) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", heading(plan));
+    let _ = writeln!(s, "Digest: {}", integrity.describe());
     if let Some(g) = &plan.group {
         let _ = writeln!(s, "Resource Group: {g}");
     }
@@ -192,7 +197,7 @@ fn esc(v: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn html(plan: &Plan, now: i64) -> String {
+pub fn html(plan: &Plan, now: i64, integrity: &Integrity) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -203,6 +208,16 @@ th{{background:#f3f3f3}}.warn{{color:#a40}}.meta{{color:#555}}code{{font-size:.9
 </style></head><body>\n<h1>kirikae sweep plan <code>{id}</code></h1>\n<p class=\"meta\">{head}</p>\n",
         id = esc(&plan.id),
         head = esc(&heading(plan))
+    );
+    let _ = writeln!(
+        s,
+        "<p{}>Digest: {}</p>",
+        if *integrity == Integrity::Intact {
+            ""
+        } else {
+            " class=\"warn\""
+        },
+        esc(&integrity.describe())
     );
     if let Some(g) = &plan.group {
         let _ = writeln!(s, "<p>Resource Group: <code>{}</code></p>", esc(g));
@@ -282,4 +297,24 @@ th{{background:#f3f3f3}}.warn{{color:#a40}}.meta{{color:#555}}code{{font-size:.9
     }
     s.push_str("</body></html>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_creation_time_edited_to_an_extreme_is_shown_without_a_panic() {
+        // `created` is read from the plan file; `now - created` overflowed (a panic) before.
+        let text = r#"{"format":"kirikae-sweep-plan/1","id":"p","created":"t",
+            "account":{"name":"prod","id":"111111111111"},"regions":["r"],"tag_key":"k",
+            "selectors":[],"items":[{"type":"ec2:volume","region":"r","id":"vol-1","arn":"a",
+            "created":-9223372036854775808,"description":"d","fingerprint":"f",
+            "mark":{"by":"not_yet"}}]}"#;
+        let plan: Plan = serde_json::from_str(text).unwrap();
+        let out = table(&plan, i64::MAX, &Integrity::Unsealed);
+        assert!(out.contains("no digest"), "{out}");
+        assert!(csv(&plan, i64::MAX).contains("vol-1"));
+        assert!(html(&plan, i64::MIN, &Integrity::Unsealed).contains("vol-1"));
+    }
 }

@@ -371,10 +371,20 @@ Examples:
   kirikae sweep apply sweep-20261125-041200-ab12            # dry run: what would go, in order
   kirikae sweep apply plan.json --yes --confirm shop-prod    # a protected account
 
-Each item is checked again first (exists, unchanged, still tagged by `mark`, same account);
-a changed item is skipped and reported. Deletion follows the dependency graph. Every action is
-appended to <plan>.audit.jsonl; run apply again after an interruption to resume.
-Exit 0: everything in the plan is gone; 1: something was skipped or failed (see the report).";
+The plan must be as scan wrote it (its keyed digest is checked: a plan edited by hand is
+refused), and the account's protection and alias come from kirikae.toml and IAM, never from the
+plan. Each item is checked again first (exists, unchanged, still tagged by `mark`, same
+account); a changed item is skipped and reported. Deletion follows the dependency graph. Every
+action is appended to <plan>.audit.jsonl; run apply again after an interruption to resume.
+Exit 0: everything in the plan is gone; 1: something was skipped or failed (see the report);
+2: refused before anything was deleted (bad input, a changed plan, a disagreement with
+kirikae.toml or the live account, a missing or wrong --confirm).";
+
+/// `--concurrency` of the sweep: each service's limiter holds this many permits (an unbounded
+/// number made the semaphore panic).
+fn concurrency_range() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256)
+}
 
 #[derive(Debug, Subcommand)]
 pub enum SweepCommand {
@@ -396,7 +406,7 @@ pub enum SweepCommand {
         /// A glob (`*`, `?`) over the name or id (repeatable; one must match)
         #[arg(long = "name", value_name = "PATTERN")]
         names: Vec<String>,
-        /// Created longer ago than this: 90d, 12h, 2w
+        /// Created longer ago than this: 90d, 12h, 2w, 30m (at most 36500d)
         #[arg(long, value_name = "AGE")]
         older_than: Option<String>,
         /// unattached | stopped | orphan | unused | empty (repeatable; one must match)
@@ -405,8 +415,8 @@ pub enum SweepCommand {
         /// Where to write the plan
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// AWS calls at once per service
-        #[arg(long, default_value_t = 8)]
+        /// AWS calls at once per service (1 to 256)
+        #[arg(long, default_value_t = 8, value_parser = concurrency_range())]
         concurrency: usize,
         /// Read tagged resources of types kirikae does not know with AWS Cloud Control and plan
         /// those it can read (mapped ARN shapes: events rules and buses, SSM parameters, Step
@@ -456,8 +466,8 @@ pub enum SweepCommand {
         /// Secrets Manager secrets: delete at once, without a recovery window
         #[arg(long)]
         force_delete_secrets: bool,
-        /// AWS calls at once per service
-        #[arg(long, default_value_t = 8)]
+        /// AWS calls at once per service (1 to 256)
+        #[arg(long, default_value_t = 8, value_parser = concurrency_range())]
         concurrency: usize,
         /// Seconds to wait for an asynchronous deletion (instances, NAT gateways) to finish
         #[arg(long, default_value_t = 900)]
@@ -468,6 +478,22 @@ pub enum SweepCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_concurrency_is_bounded_instead_of_panicking_later() {
+        // 18446744073709551615 made a service's semaphore panic before.
+        for n in ["0", "257", "18446744073709551615", "18446744073709551616"] {
+            let r =
+                Cli::try_parse_from(["kirikae", "sweep", "apply", "p.json", "--concurrency", n]);
+            let e = r.expect_err(n).to_string();
+            assert!(
+                e.contains(&format!("invalid value '{n}' for '--concurrency")),
+                "{n}: {e}"
+            );
+        }
+        let r = Cli::try_parse_from(["kirikae", "sweep", "scan", "--account", "a"]);
+        assert!(r.is_ok());
+    }
 
     #[test]
     fn the_scan_help_names_every_type() {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::{repo_root, run, text, venv_bin, Emulator};
+use support::{edit, repo_root, run, text, venv_bin, Emulator};
 
 fn python(emu: &Emulator, code: &str, args: &[&str]) -> String {
     let out = Command::new(venv_bin("python"))
@@ -57,6 +57,22 @@ fn reset_calls(emu: &Emulator) {
         "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1]+'/_kirikae/calls', method='DELETE')).read()",
         &[],
     );
+}
+
+/// How many deletion calls the emulator answered since the last reset.
+fn deletions(emu: &Emulator) -> u64 {
+    let c = calls(emu);
+    c["calls"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| {
+            k.contains(" Delete") || k.contains(" Terminate") || k.contains(" Release")
+                // REST services (S3, Lambda) are counted by method and path shape.
+                || k.contains(" DELETE ")
+        })
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum()
 }
 
 fn json(o: &Output) -> Value {
@@ -248,22 +264,11 @@ fn the_story_scan_mark_show_apply_deletes_exactly_the_191() {
     );
     assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
     assert!(text(&o).1.contains("--confirm shop-prod"), "{:?}", text(&o));
+    // A wrong alias is refused like a missing one (exit 2: nothing ran), as in `refresh run`.
     let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-dev"]);
-    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
     assert!(text(&o).1.contains("does not match"), "{:?}", text(&o));
-    let c = calls(&emu);
-    let deletes: u64 = c["calls"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| {
-            k.contains(" Delete") || k.contains(" Terminate") || k.contains(" Release")
-                // REST services (S3, Lambda) are counted by method and path shape.
-                || k.contains(" DELETE ")
-        })
-        .map(|(_, v)| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(deletes, 0, "{c}");
+    assert_eq!(deletions(&emu), 0);
 
     let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
     let report = json(&o);
@@ -481,4 +486,270 @@ fn changed_items_are_skipped_and_users_outside_the_plan_explained_without_a_fail
     assert!(deleted > 150, "{report}");
     let c = calls(&emu);
     assert_eq!(c["errors"], serde_json::json!({}), "{c}");
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn write_json(path: &Path, v: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(v).unwrap()).unwrap();
+}
+
+/// `kirikae sweep apply <plan> <extra>`: (exit code, stderr).
+fn apply_refused(config: &Path, plan: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["sweep", "apply", plan.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(config, &args);
+    (o.status.code(), text(&o).1)
+}
+
+#[test]
+fn protection_and_the_account_come_from_kirikae_toml_and_the_live_account_not_the_plan() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let prod_block = "alias = \"shop-prod\"\nprotected = true\n";
+    let unprotected = "alias = \"shop-prod\"\n";
+
+    // (a) Scanned and marked while kirikae.toml lacked `protected = true` for production; applied
+    // once it is back. This plan deleted 191 resources with --yes alone before.
+    edit(&config, prod_block, unprotected);
+    let stale = dir.path().join("stale.json");
+    scan(&config, &stale, "owner=old-monolith");
+    assert_eq!(read_json(&stale)["account"]["protected"], false);
+    mark(&config, &stale);
+    edit(&config, unprotected, prod_block);
+    reset_calls(&emu);
+    for extra in [&["--yes"][..], &["--yes", "--confirm", "shop-prod"], &[]] {
+        let (code, err) = apply_refused(&config, &stale, extra);
+        assert_eq!(code, Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains("the plan says account 111111111111 is not protected")
+                && err.contains("([accounts.prod]) says it is protected"),
+            "{extra:?}: {err}"
+        );
+    }
+
+    // A plan scanned with the protection, for the rest.
+    let plan = dir.path().join("plan.json");
+    scan(&config, &plan, "owner=old-monolith");
+    assert_eq!(read_json(&plan)["account"]["protected"], true);
+    mark(&config, &plan);
+
+    // (b) The plan edited to say the account is not protected.
+    let edited = dir.path().join("edited.json");
+    let text_of = std::fs::read_to_string(&plan).unwrap();
+    assert!(text_of.contains("\"protected\": true"));
+    std::fs::write(
+        &edited,
+        text_of.replace("\"protected\": true", "\"protected\": false"),
+    )
+    .unwrap();
+    let (code, err) = apply_refused(&config, &edited, &["--yes"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("edited.json was changed after scan: its account, protection"),
+        "{err}"
+    );
+
+    // (e) A plan whose account id is not in kirikae.toml.
+    edit(&config, "id = \"111111111111\"", "id = \"333333333333\"");
+    let (code, err) = apply_refused(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("account 111111111111 is not in"), "{err}");
+    edit(&config, "id = \"333333333333\"", "id = \"111111111111\"");
+
+    // A second entry with production's id and no protection: neither scan nor apply go on.
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{original}\n[accounts.prod-old]\nid = \"111111111111\"\nrole = \"ops\"\n"),
+    )
+    .unwrap();
+    let (code, err) = apply_refused(&config, &plan, &["--yes"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("prod-old"), "{err}");
+    let o = run(
+        &config,
+        &[
+            "sweep",
+            "scan",
+            "--account",
+            "prod-old",
+            "--tag",
+            "owner=old-monolith",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(text(&o).1.contains("prod-old"), "{:?}", text(&o));
+    std::fs::write(&config, &original).unwrap();
+
+    // kirikae.toml names another alias than the live account's: refused with both.
+    edit(&config, "alias = \"shop-prod\"", "alias = \"shop-prd\"");
+    // (the plan's alias is checked against kirikae.toml first, so scan one with this config)
+    let other_alias = dir.path().join("other-alias.json");
+    scan(&config, &other_alias, "owner=old-monolith");
+    let (code, err) = apply_refused(&config, &other_alias, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the alias \"shop-prd\", but its IAM alias is \"shop-prod\""),
+        "{err}"
+    );
+    std::fs::write(&config, &original).unwrap();
+    assert_eq!(deletions(&emu), 0, "nothing was deleted by a refused plan");
+
+    // (f) The plan as scanned, with kirikae.toml as it was: a wrong or missing alias is still
+    // refused, the right one deletes the 191.
+    let (code, err) = apply_refused(&config, &plan, &["--yes"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--confirm shop-prod"), "{err}");
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert_eq!(report["deleted"].as_array().unwrap().len(), 191, "{report}");
+}
+
+#[test]
+fn a_plan_changed_by_hand_after_scan_is_refused_naming_the_item() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = story_with_leftovers(&emu, dir.path());
+    let plan = dir.path().join("plan.json");
+    scan(&config, &plan, "owner=old-monolith");
+    mark(&config, &plan);
+    let keep = dir.path().join("keep.json");
+    let keep_before = scan(&config, &keep, "app=shop")["items"].as_u64().unwrap();
+    let sealed = read_json(&plan);
+    let plan_id = sealed["id"].as_str().unwrap().to_string();
+    let shop_volume = read_json(&keep)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "ec2:volume" && i["name"] == "shop-spare")
+        .expect("the shop's spare volume")
+        .clone();
+    let volume_id = shop_volume["id"].as_str().unwrap().to_string();
+
+    // The issue's probe: a resource that is not a leftover, tagged with the plan's tag by hand
+    // and added to the plan file by hand (its item as kirikae scanned it, so its fingerprint is
+    // right). This deleted the shop's volume before.
+    python(
+        &emu,
+        "import sys,boto3; c=boto3.client('ec2',region_name='ap-northeast-1',endpoint_url=sys.argv[1],\
+         aws_access_key_id='AKIAKIRIKAEBOOTSTRAP',aws_secret_access_key='x'*40); \
+         c.meta.events.register('before-sign', lambda request, **_: request.headers.__setitem__('x-moto-account-id','111111111111')); \
+         c.create_tags(Resources=[sys.argv[2]],Tags=[{'Key':'kirikae:sweep','Value':sys.argv[3]}])",
+        &[&volume_id, &plan_id],
+    );
+    let mut added_item = shop_volume.clone();
+    added_item["mark"] = sealed["items"][0]["mark"].clone();
+    reset_calls(&emu);
+
+    // (c) An item added by hand, with no digest of its own or with the digest of another plan.
+    let added = dir.path().join("added.json");
+    for digest in [Value::Null, shop_volume["digest"].clone()] {
+        let mut v = sealed.clone();
+        let mut item = added_item.clone();
+        match &digest {
+            Value::Null => {
+                item.as_object_mut().unwrap().remove("digest");
+            }
+            d => item["digest"] = d.clone(),
+        }
+        v["items"].as_array_mut().unwrap().push(item);
+        write_json(&added, &v);
+        let (code, err) = apply_refused(&config, &added, &["--yes", "--confirm", "shop-prod"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "added.json was changed after scan: item ec2:volume {volume_id}"
+            )) && err.contains("scan` again"),
+            "{err}"
+        );
+    }
+    // Review still works, and says so; mark refuses to seal the change in.
+    let o = run(&config, &["sweep", "show", added.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("Digest: CHANGED after scan"), "{out}");
+    let o = run(&config, &["sweep", "mark", added.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("was changed after scan"),
+        "{:?}",
+        text(&o)
+    );
+    let o = run(&config, &["sweep", "show", plan.to_str().unwrap()]);
+    assert!(text(&o).0.contains("Digest: intact"), "{:?}", text(&o));
+
+    // (d) An item's fields changed by hand: a leftover volume's item pointed at the shop's.
+    let changed = dir.path().join("changed.json");
+    let mut v = sealed.clone();
+    let victim = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|i| i["type"] == "ec2:volume")
+        .unwrap();
+    let was = v["items"][victim]["id"].as_str().unwrap().to_string();
+    for field in ["id", "arn", "name", "fingerprint", "tags", "properties"] {
+        v["items"][victim][field] = shop_volume[field].clone();
+    }
+    write_json(&changed, &v);
+    let (code, err) = apply_refused(&config, &changed, &["--yes", "--confirm", "shop-prod"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "item ec2:volume {volume_id} differs from what scan wrote"
+        )),
+        "{was}: {err}"
+    );
+
+    // A plan without digests (as older kirikae versions wrote them): re-scan.
+    let old = dir.path().join("old.json");
+    let mut v = sealed.clone();
+    v.as_object_mut().unwrap().remove("digest");
+    for item in v["items"].as_array_mut().unwrap() {
+        item.as_object_mut().unwrap().remove("digest");
+    }
+    write_json(&old, &v);
+    let (code, err) = apply_refused(&config, &old, &["--yes", "--confirm", "shop-prod"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("it has no digest"), "{err}");
+    assert_eq!(deletions(&emu), 0, "a changed plan deleted something");
+
+    // Behind the digest, apply still compares each item with what scan saw: someone holding
+    // the plan key (who can re-seal anything) adds the shop's volume with a fingerprint that is
+    // not the volume's. It is skipped as changed; the 191 go.
+    let resealed = dir.path().join("resealed.json");
+    let mut v = sealed.clone();
+    let mut item = added_item.clone();
+    item["fingerprint"] = Value::String("0000000000000000".into());
+    v["items"].as_array_mut().unwrap().push(item);
+    write_json(&resealed, &v);
+    let mut p = kirikae_sweep::Plan::load(&resealed).unwrap();
+    let key = kirikae_sweep::PlanKey::load(&dir.path().join("state"))
+        .unwrap()
+        .expect("scan made the plan key in the state directory");
+    p.seal(&key);
+    p.save(&resealed).unwrap();
+    let o = apply_json(&config, &resealed, &["--yes", "--confirm", "shop-prod"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    assert_eq!(report["deleted"].as_array().unwrap().len(), 191, "{report}");
+    let skipped = report["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{report}");
+    assert_eq!(skipped[0]["id"], volume_id.as_str());
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("changed since the plan was made"),
+        "{report}"
+    );
+    let keep_after = scan(&config, &dir.path().join("keep2.json"), "app=shop")["items"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(keep_after, keep_before, "the shop is all there");
 }

@@ -9,7 +9,8 @@ use anyhow::anyhow;
 use kirikae_aws::{Estate, EstateOptions};
 use kirikae_config::Config;
 use kirikae_sweep::{
-    scan, show, ApplyOptions, Cx, DeleteOptions, Plan, PlanAccount, Selectors, SweepError,
+    scan, show, ApplyOptions, CheckedPlan, Cx, DeleteOptions, ErrorKind, Plan, PlanAccount,
+    PlanKey, Selectors, SweepError,
 };
 
 use super::load_config;
@@ -81,7 +82,7 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
                 audit_log: audit_path(&path),
                 confirm_timeout: Duration::from_secs(confirm_timeout),
             };
-            apply_cmd(global, config, plan, opts, concurrency).await
+            apply_cmd(global, config, &path, plan, opts, concurrency).await
         }
     }
 }
@@ -90,15 +91,23 @@ fn bad(e: SweepError) -> Failure {
     Failure::BadInput(anyhow!(e))
 }
 
+/// Bad input, a missing `--confirm` and a guard's refusal all stop before anything is deleted:
+/// exit 2, as for bad arguments. A failure of the work itself: exit 1.
 fn failed(e: SweepError) -> Failure {
-    match e {
-        SweepError::BadInput(_) | SweepError::Plan { .. } => Failure::BadInput(anyhow!(e)),
-        e => Failure::Failed(anyhow!(e)),
+    match e.kind() {
+        ErrorKind::BadInput | ErrorKind::NeedsConfirm | ErrorKind::Refused => {
+            Failure::BadInput(anyhow!(e))
+        }
+        ErrorKind::Failed => Failure::Failed(anyhow!(e)),
     }
 }
 
+fn state_dir(config: &Config) -> PathBuf {
+    kirikae_aws::state::state_dir(config.state_dir.as_deref())
+}
+
 fn sweep_dir(config: &Config) -> PathBuf {
-    kirikae_aws::state::state_dir(config.state_dir.as_deref()).join("sweep")
+    state_dir(config).join("sweep")
 }
 
 /// A path to a plan file, or a plan id kept in the state directory.
@@ -111,6 +120,17 @@ fn load_plan(config: &Config, given: &str) -> Result<(PathBuf, Plan), Failure> {
     };
     let plan = Plan::load(&path).map_err(bad)?;
     Ok((path, plan))
+}
+
+/// This installation's plan key, which must exist for a plan to be trusted.
+fn plan_key(config: &Config) -> Result<PlanKey, Failure> {
+    let dir = state_dir(config);
+    PlanKey::load(&dir).map_err(failed)?.ok_or_else(|| {
+        Failure::BadInput(anyhow!(
+            "no plan key {}: it is made by `kirikae sweep scan`",
+            PlanKey::path(&dir).display()
+        ))
+    })
 }
 
 /// `<plan>.audit.jsonl` next to the plan file.
@@ -126,7 +146,7 @@ async fn contexts(
     regions: &[String],
     concurrency: usize,
 ) -> Result<(PlanAccount, Vec<Arc<Cx>>), Failure> {
-    let Some((name, settings)) = config.account(account) else {
+    let Some((_, settings)) = config.account(account) else {
         let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
         return Err(Failure::BadInput(anyhow!(
             "no account {account:?} in {} (known: {})",
@@ -134,13 +154,10 @@ async fn contexts(
             known.join(", ")
         )));
     };
-    let name = name.to_string();
-    let plan_account = PlanAccount {
-        name: name.clone(),
-        id: settings.id.as_str().to_string(),
-        alias: settings.alias.clone(),
-        protected: settings.protected,
-    };
+    // By id, so that a second entry with the same id (and another protection) is refused.
+    let plan_account =
+        kirikae_sweep::guard::configured_account(&config, settings.id.as_str()).map_err(failed)?;
+    let name = plan_account.name.clone();
     let regions: Vec<String> = if regions.is_empty() {
         vec![settings
             .region
@@ -184,6 +201,8 @@ async fn scan_cmd(
         concurrency,
         cloud_control,
     } = run;
+    // Made (or read) before any AWS call: a scan whose plan cannot be sealed is not started.
+    let key = PlanKey::load_or_create(&state_dir(&config)).map_err(failed)?;
     let (plan_account, cxs) =
         contexts(global, config.clone(), account, &regions, concurrency).await?;
     if cxs.first().is_some_and(|c| c.account_id != plan_account.id) {
@@ -200,7 +219,7 @@ async fn scan_cmd(
     let scanned = scan::find_with(&cxs, &selectors, &tag_key, cloud_control)
         .await
         .map_err(failed)?;
-    let plan = scan::build_plan(
+    let mut plan = scan::build_plan(
         scan::ScanOptions {
             account: plan_account,
             regions: cxs.iter().map(|c| c.region.clone()).collect(),
@@ -209,6 +228,7 @@ async fn scan_cmd(
         &selectors,
         scanned,
     );
+    plan.seal(&key);
     let path = out.unwrap_or_else(|| sweep_dir(&config).join(format!("{}.json", plan.id)));
     plan.save(&path).map_err(failed)?;
     let calls: u64 = cxs.iter().map(|c| c.calls()).sum();
@@ -251,14 +271,14 @@ async fn scan_cmd(
 
 async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outcome {
     let (path, mut plan) = load_plan(&config, given)?;
-    let (_, cxs) = contexts(
-        global,
-        config,
-        &plan.account.name.clone(),
-        &plan.regions.clone(),
-        8,
-    )
-    .await?;
+    // A plan changed by hand is not marked (and so not re-sealed with the change in it).
+    let name = CheckedPlan::new(&plan, &path, &config)
+        .map_err(failed)?
+        .account()
+        .name
+        .clone();
+    let key = plan_key(&config)?;
+    let (_, cxs) = contexts(global, config, &name, &plan.regions.clone(), 8).await?;
     if cxs.first().is_some_and(|c| c.account_id != plan.account.id) {
         return Err(Failure::Failed(anyhow!(
             "the plan is for account {} but the credentials act in {}",
@@ -267,6 +287,7 @@ async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outc
         )));
     }
     let report = kirikae_sweep::mark(&cxs, &mut plan).await.map_err(failed)?;
+    plan.seal(&key);
     plan.save(&path).map_err(failed)?;
     if global.output == OutputFormat::Json {
         render::print_json(&report)?;
@@ -292,15 +313,18 @@ async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outc
 fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathBuf>) -> Outcome {
     let (_, plan) = load_plan(config, given)?;
     let now = scan::now_secs();
+    let dir = state_dir(config);
+    let key = PlanKey::load(&dir).map_err(failed)?;
+    let integrity = plan.integrity(key.as_ref(), &PlanKey::path(&dir));
     let text = match global.output {
-        OutputFormat::Human => show::table(&plan, now),
+        OutputFormat::Human => show::table(&plan, now, &integrity),
         OutputFormat::Json => {
             let mut t = serde_json::to_string_pretty(&plan)?;
             t.push('\n');
             t
         }
         OutputFormat::Csv => show::csv(&plan, now),
-        OutputFormat::Html => show::html(&plan, now),
+        OutputFormat::Html => show::html(&plan, now, &integrity),
     };
     match out {
         Some(path) => {
@@ -316,28 +340,21 @@ fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathB
 async fn apply_cmd(
     global: &GlobalArgs,
     config: Arc<Config>,
+    path: &Path,
     plan: Plan,
     opts: ApplyOptions,
     concurrency: usize,
 ) -> Outcome {
-    if plan.account.protected && opts.yes && opts.confirm.is_none() {
-        return Err(Failure::BadInput(anyhow!(
-            "account {} ({}) is protected: add --confirm {} to delete",
-            plan.account.name,
-            plan.account.id,
-            plan.account.alias.as_deref().unwrap_or("<its alias>")
-        )));
-    }
-    let (_, cxs) = contexts(
-        global,
-        config,
-        &plan.account.name.clone(),
-        &plan.regions.clone(),
-        concurrency,
-    )
-    .await?;
+    // The digest and kirikae.toml first, and a missing --confirm, before credentials are asked
+    // for; the live account is checked by apply itself.
+    let checked = CheckedPlan::new(&plan, path, &config).map_err(failed)?;
+    checked
+        .check_confirm(opts.yes, opts.confirm.as_deref())
+        .map_err(failed)?;
+    let name = checked.account().name.clone();
+    let (_, cxs) = contexts(global, config, &name, &plan.regions, concurrency).await?;
     let started = std::time::Instant::now();
-    let report = kirikae_sweep::apply(&cxs, &plan, &opts)
+    let report = kirikae_sweep::apply(&cxs, &checked, &opts)
         .await
         .map_err(failed)?;
     if global.output == OutputFormat::Json {
@@ -356,11 +373,8 @@ async fn apply_cmd(
         println!(
             "To delete: kirikae sweep apply {} --yes{}",
             report.plan,
-            if plan.account.protected {
-                format!(
-                    " --confirm {}",
-                    plan.account.alias.as_deref().unwrap_or("<alias>")
-                )
+            if checked.account().protected {
+                format!(" --confirm {}", checked.confirm_hint())
             } else {
                 String::new()
             }
