@@ -95,9 +95,8 @@ fn bad(e: SweepError) -> Failure {
 /// exit 2, as for bad arguments. A failure of the work itself: exit 1.
 fn failed(e: SweepError) -> Failure {
     match e.kind() {
-        ErrorKind::BadInput | ErrorKind::NeedsConfirm | ErrorKind::Refused => {
-            Failure::BadInput(anyhow!(e))
-        }
+        ErrorKind::NeedsConfirm => Failure::NotConfirmed(anyhow!(e)),
+        ErrorKind::BadInput | ErrorKind::Refused => Failure::BadInput(anyhow!(e)),
         ErrorKind::Failed => Failure::Failed(anyhow!(e)),
     }
 }
