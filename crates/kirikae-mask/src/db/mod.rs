@@ -330,6 +330,38 @@ pub(crate) fn fault(point: &str) -> DbResult<()> {
     Ok(())
 }
 
+/// Test hook (debug builds only): `KIRIKAE_MASK_HOLD=<point>` makes the run wait there for 10
+/// minutes, alive and holding what it holds, so tests can start a second run against it.
+pub(crate) async fn hold(point: &str) {
+    if cfg!(debug_assertions) && std::env::var("KIRIKAE_MASK_HOLD").as_deref() == Ok(point) {
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}
+
+/// Statements of other sessions running on kirikae's work tables in this database (session id
+/// and the statement's start), such as those of a run that died while they ran.
+pub(crate) async fn statements_on_work_tables(conn: &mut Conn) -> DbResult<Vec<String>> {
+    let sql = match conn.dialect() {
+        Dialect::MySql => {
+            "SELECT CONCAT('session ', ID, ': ', LEFT(INFO, 80)) FROM information_schema.PROCESSLIST \
+             WHERE ID <> CONNECTION_ID() AND DB = DATABASE() AND COMMAND NOT IN ('Sleep', 'Daemon') \
+             AND INFO LIKE '%\\_kirikae\\_%' ORDER BY ID"
+        }
+        Dialect::Postgres => {
+            "SELECT 'session ' || pid || ': ' || left(query, 80) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND state NOT IN ('idle', 'idle in transaction', 'idle in transaction (aborted)') \
+             AND query LIKE '%\\_kirikae\\_%' ORDER BY pid"
+        }
+    };
+    Ok(conn
+        .rows(sql)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect())
+}
+
 /// One connection to the database.
 pub enum Conn {
     My {
