@@ -865,13 +865,59 @@ async fn state_reveals_nothing(d: Dialect) {
         "[tables.people.columns]\nid = \"keep\"\nbirth = { transform = \"date_shift\", max_days = 30 }\nphone = \"phone\"\n",
     );
     let state = dir.path().join("state");
-    exits(
-        &mut mask_with_state(&["run"], &db, &rules, ATTACK_KEY, &state),
-        0,
-    );
+    // Under a umask that lets everyone read and write, the state stays owner-only.
+    let mut run = mask_with_state(&["run"], &db, &rules, ATTACK_KEY, &state);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask only sets the child's file-creation mask, before exec.
+        unsafe {
+            run.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            });
+        }
+    }
+    exits(&mut run, 0);
     exits(
         &mut mask_with_state(&["verify"], &db, &rules, ATTACK_KEY, &state),
         0,
+    );
+    let mut modes = Vec::new();
+    let mut dirs = vec![state.clone()];
+    while let Some(d) = dirs.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        modes.push((
+            d.clone(),
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700,
+        ));
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                modes.push((
+                    p.clone(),
+                    std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                    0o600,
+                ));
+            }
+        }
+    }
+    assert!(modes.len() > 5, "{modes:?}");
+    for (p, mode, want) in modes {
+        assert_eq!(mode, want, "{} is {mode:o}", p.display());
+    }
+    // Verify without the key refuses, saying what it needs.
+    let (_, err) = exits(
+        mask(&["verify"], &db, &rules)
+            .arg("--state-dir")
+            .arg(&state),
+        2,
+    );
+    assert!(
+        err.contains("verify needs the masking key the run used"),
+        "{err}"
     );
     let recovered = guess_originals(&state);
     assert!(
