@@ -902,10 +902,21 @@ async fn build_missing(
     db::fault("before_indexes")?;
     for sql in statements {
         conn.exec(sql).await.map_err(|e| {
+            // Only a duplicate value (MySQL 1062, PostgreSQL 23505 / "could not create unique
+            // index") means the masked values collide; any other failure is said as it is.
+            let text = e.to_string();
+            let collide = text.contains("1062")
+                || text.contains("Duplicate entry")
+                || text.contains("could not create unique index")
+                || text.contains("duplicate key value");
+            let why = if collide {
+                "masked values collide in a unique index: check that column's rule"
+            } else {
+                "the server refused the statement"
+            };
             RunError::Refused(format!(
-                "building the indexes {} of {table} on its masked copy failed (for a unique \
-                 index: masked values collide; check that column's rule); nothing was swapped, \
-                 `mask run --resume` builds them again: {e}",
+                "building the indexes {} of {table} on its masked copy failed ({why}); nothing \
+                 was swapped, `mask run --resume` builds what is missing: {e}",
                 indexes.join(", ")
             ))
         })?;
