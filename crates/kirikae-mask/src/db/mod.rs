@@ -362,6 +362,32 @@ pub(crate) async fn statements_on_work_tables(conn: &mut Conn) -> DbResult<Vec<S
         .collect())
 }
 
+/// A statement as it may be shown in an error: the masking key the SQL forms embed (64 hex
+/// digits, [`crate::prf::Prf::key_hex`]) replaced by `<key>`, so that no error message, log or
+/// report gives it away.
+pub(crate) fn redact_keys(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 64 {
+            out.push_str("<key>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in sql.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// One connection to the database.
 pub enum Conn {
     My {
@@ -453,7 +479,7 @@ impl Conn {
     }
 
     fn sql_error(&self, sql: &str, message: String) -> DbError {
-        let mut sql = sql.to_string();
+        let mut sql = redact_keys(sql);
         if sql.len() > 400 {
             let mut cut = 400;
             while !sql.is_char_boundary(cut) {
@@ -856,6 +882,20 @@ mod tests {
     #[test]
     fn work_tables_fit_the_identifier_limit() {
         assert_eq!(work_table("n", "users"), "_kirikae_n_users");
+    }
+
+    #[test]
+    fn errors_never_show_the_masking_key() {
+        let key = crate::prf::Prf::from_secret(b"secret")
+            .key_hex()
+            .to_string();
+        let sql = format!("SELECT substr(md5('{key}hash' || x), 1, 32), 'cafe' FROM t");
+        let shown = redact_keys(&sql);
+        assert!(!shown.contains(&key[..16]), "{shown}");
+        assert_eq!(
+            shown,
+            "SELECT substr(md5('<key>hash' || x), 1, 32), 'cafe' FROM t"
+        );
         let long = "t".repeat(64);
         assert!(work_table("o", &long).len() <= 63);
         assert_ne!(work_table("o", &long), work_table("n", &long));
