@@ -832,10 +832,8 @@ fn guess_originals(state: &Path) -> Vec<String> {
         serde_json::from_str(&std::fs::read_to_string(state.join("run.json")).unwrap()).unwrap();
     let mut candidates = vec![String::new()];
     json_strings(&run, &mut candidates);
-    for f in ["random.key"] {
-        if let Ok(s) = std::fs::read_to_string(state.join(f)) {
-            candidates.push(s.trim().to_string());
-        }
+    if let Ok(s) = std::fs::read_to_string(state.join("random.key")) {
+        candidates.push(s.trim().to_string());
     }
     let phones: Vec<String> = (0..10_000).map(|n| format!("090-5550-{n:04}")).collect();
     let domain: Vec<String> = all_dates().into_iter().chain(phones).collect();
