@@ -21,7 +21,7 @@ use crate::schema::{Schema, Table};
 pub struct Problem {
     /// A stable id: `table_without_rules`, `column_without_rule`, `unknown_table`,
     /// `unknown_column`, `type_mismatch`, `breaks_unique_index`, `breaks_foreign_key`,
-    /// `no_key`, `bad_key`, `bad_reference`.
+    /// `no_key`, `bad_key`, `bad_reference`, `reads_itself`.
     pub id: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +115,22 @@ fn check_table(tr: &TableRules, table: &Table, out: &mut Vec<Problem>) {
             out.push(p);
         }
         for read in rule.transform.reads() {
+            if read == c.name && rule.transform.name() == "template" {
+                // The template would be evaluated on the row's original: the column's value
+                // would be written back as it is, or inside a longer text.
+                let mut p = problem(
+                    "reads_itself",
+                    &table.name,
+                    Some(&c.name),
+                    format!(
+                        "the template reads {{{}}}, the column it writes: each row would keep its \
+                         original value; build it from other columns only",
+                        c.name
+                    ),
+                );
+                p.line = rule.line;
+                out.push(p);
+            }
             if table.column(&read).is_none() {
                 let mut p = problem(
                     "bad_reference",
@@ -298,4 +314,63 @@ pub fn by_table(problems: &[Problem]) -> BTreeMap<&str, Vec<&Problem>> {
         m.entry(p.table.as_str()).or_default().push(p);
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Column, ColumnKind};
+
+    fn schema() -> Schema {
+        let text = |name: &str| Column {
+            name: name.into(),
+            sql_type: "varchar(50)".into(),
+            kind: ColumnKind::Text,
+            nullable: true,
+            max_chars: Some(50),
+        };
+        let mut t = Table::new("people".into(), 0);
+        t.columns = vec![
+            Column {
+                name: "id".into(),
+                sql_type: "int(11)".into(),
+                kind: ColumnKind::Integer,
+                nullable: false,
+                max_chars: None,
+            },
+            text("name"),
+            text("login"),
+        ];
+        t.primary_key = vec!["id".into()];
+        Schema { tables: vec![t] }
+    }
+
+    fn problems(name: &str, login: &str) -> Vec<Problem> {
+        let rules = Rules::from_toml_str(&format!(
+            "[tables.people.columns]\nid = \"keep\"\nname = {name}\nlogin = {login}\n"
+        ))
+        .unwrap();
+        check(&rules, &schema())
+    }
+
+    #[test]
+    fn a_template_that_reads_its_own_column_is_refused() {
+        for template in ["{name}", "x-{name}", "{login}{name}"] {
+            let p = problems(
+                &format!("{{ transform = \"template\", template = \"{template}\" }}"),
+                "\"keep\"",
+            );
+            assert_eq!(p.len(), 1, "{template}: {p:?}");
+            assert_eq!(p[0].id, "reads_itself");
+            assert_eq!(p[0].column.as_deref(), Some("name"));
+            assert_eq!(p[0].line, Some(3));
+            assert!(p[0].message.contains("keep its original value"), "{}", p[0]);
+        }
+        // Built from other columns only: fine.
+        let p = problems(
+            "{ transform = \"person_name\" }",
+            "{ transform = \"template\", template = \"{name}@example.invalid\" }",
+        );
+        assert!(p.is_empty(), "{p:?}");
+    }
 }

@@ -29,6 +29,7 @@ pub mod check;
 pub mod db;
 pub mod init;
 mod load;
+pub mod lock;
 pub mod plan;
 pub mod prf;
 pub mod rules;

@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 use crate::transform::Transform;
 
+/// The rules-file versions this kirikae reads (`version = 1`, or no `version`).
+pub const SUPPORTED_VERSIONS: &[i64] = &[1];
+
 #[derive(Debug, Clone)]
 pub struct Rules {
     /// Where the rules came from (for messages).
@@ -141,6 +144,23 @@ impl Rules {
                 });
             }
         }
+        match doc.get("version") {
+            None => {}
+            Some(toml::Value::Integer(v)) if SUPPORTED_VERSIONS.contains(v) => {}
+            Some(v) => problems.push(RulesProblem {
+                key: "version".into(),
+                line: line(&["version"]),
+                message: format!(
+                    "unsupported rules version {v}: this kirikae reads version {} (a file \
+                     written for another version may mean something else by its rules)",
+                    SUPPORTED_VERSIONS
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
         let mut tables = BTreeMap::new();
         let empty = toml::Table::new();
         let raw_tables = match doc.get("tables") {
@@ -251,5 +271,35 @@ impl Rules {
 impl TableRules {
     pub fn column(&self, name: &str) -> Option<&ColumnRule> {
         self.columns.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "[tables.t.columns]\nid = \"keep\"\n";
+
+    #[test]
+    fn version_1_or_none_is_read() {
+        assert!(Rules::from_toml_str(TABLE).is_ok());
+        assert!(Rules::from_toml_str(&format!("version = 1\n{TABLE}")).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused_with_the_supported_list() {
+        for v in ["2", "0", "-1", "\"1\"", "1.0", "99999999999"] {
+            let e = Rules::from_toml_str(&format!("version = {v}\n{TABLE}")).unwrap_err();
+            let p = e.problems();
+            assert_eq!(p.len(), 1, "{v}: {p:?}");
+            assert_eq!(p[0].key, "version");
+            assert_eq!(p[0].line, Some(1));
+            assert!(
+                p[0].message.contains("unsupported rules version")
+                    && p[0].message.contains("reads version 1"),
+                "{v}: {}",
+                p[0].message
+            );
+        }
     }
 }

@@ -39,6 +39,9 @@ pub enum RunError {
     Check(Vec<Problem>),
     #[error("{0}")]
     Refused(String),
+    /// Another run holds the database's lock ([`crate::lock`]).
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// Where the masking key came from.
@@ -111,8 +114,18 @@ impl MaskKey {
         Prf::from_secret(&self.secret)
     }
 
-    fn check_value(&self) -> String {
-        self.prf().digest("kirikae-key-check", "").hex()
+    /// The value `run.json` keeps to recognise this key (a resume or a verify with another key
+    /// is refused): derived from the key and the run's salt, it does not give the key away.
+    pub fn check_value(&self, salt: &str) -> String {
+        state::kdf(&self.secret, "kirikae-mask key check v2", salt)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The fingerprinter of the run with this salt (its key is derived, never stored).
+    pub fn fingerprinter(&self, salt: &str) -> state::Fingerprinter {
+        state::Fingerprinter::derive(&self.secret, salt)
     }
 }
 
@@ -190,6 +203,11 @@ pub enum Event {
         rows: u64,
         seconds: f64,
     },
+    /// Resuming: statements of the interrupted run still running on the server (the server
+    /// finishes a statement whose client died); the run waits for them before going on.
+    WaitingForInterrupted {
+        statements: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,12 +266,27 @@ pub(crate) struct Shared {
     pub(crate) prf: Prf,
     pub(crate) fp_prf: state::Fingerprinter,
     rules: Rules,
+    /// Set when the connection holding the run's lock failed.
+    lock_lost: Arc<std::sync::atomic::AtomicBool>,
     /// Swaps run one at a time: a swap alters the tables that reference the swapped one, which
     /// may be swapping themselves.
     swap_lock: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
+    /// Stops the run when its lock is gone (another run could take the database).
+    fn check_lock(&self) -> Result<(), RunError> {
+        if self.lock_lost.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(RunError::Refused(
+                "the connection holding this run's lock on the database failed, so another run \
+                 could start: stopped; what was committed stays committed, `kirikae mask run \
+                 --resume` continues"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn emit(&self, e: Event) {
         self.reporter.event(&e);
         // Progress lines are many: the journal keeps them too (they are the record of rates).
@@ -364,6 +397,11 @@ pub async fn run(
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let state = StateDir::open(state_dir)?;
+    // One run per database: taken before anything is looked at, held to the end.
+    let lock = match crate::lock::RunLock::acquire(url).await? {
+        Ok(l) => l,
+        Err(busy) => return Err(RunError::Busy(busy.message)),
+    };
     let mut conn = Conn::connect(url).await?;
     let d = conn.dialect();
     let progress_exists = conn.table_exists(PROGRESS_TABLE).await?;
@@ -411,7 +449,7 @@ pub async fn run(
                     .into(),
             ));
         }
-        if info.key_check != key.check_value() {
+        if info.key_check != key.check_value(&info.salt) {
             return Err(RunError::Refused(
                 "cannot resume with another key than the interrupted run's: the tables already \
                  masked would not match the rest"
@@ -424,9 +462,10 @@ pub async fn run(
         if key.source == KeySource::Random {
             state.save_random_key(&String::from_utf8_lossy(&key.secret))?;
         }
+        let salt = random_secret();
         RunInfo {
-            fingerprint_key: random_secret(),
-            key_check: key.check_value(),
+            key_check: key.check_value(&salt),
+            salt,
             fingerprint_scheme: state::FINGERPRINT_SCHEME.to_string(),
             key_source: key.source.to_string(),
             database: url.to_string(),
@@ -435,6 +474,9 @@ pub async fn run(
         }
     };
     state.write_run(&info)?;
+    if opts.resume {
+        wait_for_interrupted(&mut conn, reporter.as_ref()).await?;
+    }
     let (_live, plans) = prepare(&mut conn, rules, &prf, opts.path).await?;
     if !progress_exists {
         let ddl = match d {
@@ -452,7 +494,9 @@ pub async fn run(
         };
         conn.exec(&ddl).await?;
     }
-    let fp_prf = state::Fingerprinter::new(&Prf::from_secret(info.fingerprint_key.as_bytes()));
+    lock.record(&mut conn).await?;
+    db::hold("locked").await;
+    let fp_prf = key.fingerprinter(&info.salt);
     let shared = Arc::new(Shared {
         url: url.clone(),
         state,
@@ -472,6 +516,7 @@ pub async fn run(
         fp_prf,
         rules: rules.clone(),
         swap_lock: tokio::sync::Mutex::new(()),
+        lock_lost: lock.lost_flag(),
     });
     shared.emit(Event::Started {
         database: url.to_string(),
@@ -504,6 +549,7 @@ pub async fn run(
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                 let Some(plan) = next else { break };
+                shared.check_lock()?;
                 let r = mask_table(&mut conn, &plan, &shared).await?;
                 if let Ok(mut v) = reports.lock() {
                     v.push(r);
@@ -526,6 +572,7 @@ pub async fn run(
     if let Some(e) = first_error {
         return Err(e);
     }
+    shared.check_lock()?;
     let mut conn = Conn::connect(url).await?;
     conn.exec(&format!("DROP TABLE {}", d.ident(PROGRESS_TABLE)))
         .await?;
@@ -533,6 +580,7 @@ pub async fn run(
         i.finished = true;
     }
     shared.save_info()?;
+    lock.release().await;
     let mut tables = reports.lock().map(|r| r.clone()).unwrap_or_default();
     tables.sort_by(|a, b| a.table.cmp(&b.table));
     let rows = tables.iter().map(|t| t.rows).sum();
@@ -551,6 +599,36 @@ pub async fn run(
         rows,
         seconds,
     })
+}
+
+/// Before a resumed run touches anything: waits until no statement of the interrupted run is
+/// still running on the server. A statement whose client died runs on to its end (the server
+/// notices only when it answers): an index build killed mid-way went on building the index,
+/// and the resumed run, seeing it still missing, built it a second time and failed on the
+/// name ("masked values collide") when the first build committed.
+async fn wait_for_interrupted(conn: &mut Conn, reporter: &dyn Reporter) -> Result<(), RunError> {
+    let mut told = false;
+    let t0 = Instant::now();
+    loop {
+        let statements = db::statements_on_work_tables(conn).await?;
+        if statements.is_empty() {
+            return Ok(());
+        }
+        if !told {
+            reporter.event(&Event::WaitingForInterrupted {
+                statements: statements.clone(),
+            });
+            told = true;
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(6 * 3600) {
+            return Err(RunError::Refused(format!(
+                "statements of the interrupted run are still running on the server after 6 \
+                 hours: {}; stop them (KILL / pg_terminate_backend), then resume",
+                statements.join("; ")
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// The progress row of a table.
@@ -824,10 +902,21 @@ async fn build_missing(
     db::fault("before_indexes")?;
     for sql in statements {
         conn.exec(sql).await.map_err(|e| {
+            // Only a duplicate value (MySQL 1062, PostgreSQL 23505 / "could not create unique
+            // index") means the masked values collide; any other failure is said as it is.
+            let text = e.to_string();
+            let collide = text.contains("1062")
+                || text.contains("Duplicate entry")
+                || text.contains("could not create unique index")
+                || text.contains("duplicate key value");
+            let why = if collide {
+                "masked values collide in a unique index: check that column's rule"
+            } else {
+                "the server refused the statement"
+            };
             RunError::Refused(format!(
-                "building the indexes {} of {table} on its masked copy failed (for a unique \
-                 index: masked values collide; check that column's rule); nothing was swapped, \
-                 `mask run --resume` builds them again: {e}",
+                "building the indexes {} of {table} on its masked copy failed ({why}); nothing \
+                 was swapped, `mask run --resume` builds what is missing: {e}",
                 indexes.join(", ")
             ))
         })?;

@@ -3,25 +3,26 @@
 //! can finish it).
 //!
 //! Where: `--state-dir`, else `.kirikae-mask/<engine>-<host>-<port>-<database>/` next to the
-//! rules file. Layout:
+//! rules file. Folders are created (and, when they exist, set) owner-only 0700 and every file
+//! 0600, whatever the umask. Layout:
 //! - `journal.jsonl`: one JSON object per line (run started, table planned, fingerprints taken,
 //!   chunk committed with rows and rate, table swapped, run finished). It is the record people
 //!   and `verify` read; what has been *committed* is decided by the database itself (the
 //!   progress table, updated in each chunk's transaction), so a crash between a commit and its
 //!   journal line loses nothing and repeats nothing.
-//! - `run.json`: the run's identity: the fingerprint key (random, local), a check value of the
-//!   masking key (so a resume with another key is refused), the tables' row counts.
-//! - `random.key`: only for a run without a key (file mode 0600). Delete the directory when done.
+//! - `run.json`: the run's identity: a random salt, a check value of the masking key (so a
+//!   resume or a verify with another key is refused), the tables' row counts. No key.
+//! - `random.key`: only for a run without a key. Delete the directory when done.
 //! - `fingerprints/<table>/<column>.rows` and `.values`: sorted 64-bit keyed digests of
-//!   (row key, original value) and of the original value.
+//!   (row key, original value) and of the original value, under a key derived from the masking
+//!   key and the salt ([`Fingerprinter::derive`]) that is never stored: without the masking key
+//!   nobody can test a guess of an original against them.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-use crate::prf::Prf;
 
 #[derive(Debug, thiserror::Error)]
 #[error("state directory {}: {message}", path.display())]
@@ -49,11 +50,91 @@ pub fn default_dir(rules_file: &Path, db_slug: &str) -> PathBuf {
         .join(db_slug)
 }
 
+/// Creates a folder (and its missing parents) owner-only, and makes an existing one owner-only.
+pub fn private_dir(path: &Path) -> StateResult<()> {
+    let mut missing = Vec::new();
+    let mut p = Some(path);
+    while let Some(dir) = p {
+        if dir.as_os_str().is_empty() || dir.exists() {
+            break;
+        }
+        missing.push(dir.to_path_buf());
+        p = dir.parent();
+    }
+    std::fs::create_dir_all(path).map_err(|e| err(path, e))?;
+    missing.push(path.to_path_buf());
+    for dir in missing {
+        set_mode(&dir, 0o700)?;
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> StateResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            err(
+                path,
+                format!("cannot make it owner-only ({mode:o}): {e}; fix its owner or mode"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Makes every folder under `dir` 0700 and every file 0600 (a state directory written by an
+/// older kirikae, which left them to the umask).
+fn tighten(dir: &Path) -> StateResult<()> {
+    for e in std::fs::read_dir(dir).map_err(|e| err(dir, e))? {
+        let e = e.map_err(|e| err(dir, e))?;
+        let p = e.path();
+        let t = e.file_type().map_err(|e| err(&p, e))?;
+        if t.is_dir() {
+            set_mode(&p, 0o700)?;
+            tighten(&p)?;
+        } else if t.is_file() {
+            set_mode(&p, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens a file of the state directory, created 0600 and kept 0600 whatever the umask.
+pub fn open_private(path: &Path, opts: &mut std::fs::OpenOptions) -> StateResult<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let f = opts.open(path).map_err(|e| err(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| err(path, e))?;
+    }
+    Ok(f)
+}
+
+/// Writes a whole file of the state directory (0600).
+pub fn write_private(path: &Path, bytes: &[u8]) -> StateResult<()> {
+    let mut f = open_private(
+        path,
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )?;
+    f.write_all(bytes).map_err(|e| err(path, e))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct RunInfo {
-    /// Hex of the fingerprint key (random per run, never in the database).
-    pub fingerprint_key: String,
-    /// A digest of the masking key: equal keys, equal checks.
+    /// Random per run (hex), mixed into the keys derived from the masking key. Not secret.
+    #[serde(default)]
+    pub salt: String,
+    /// A check value derived from the masking key and the salt: equal keys, equal checks.
     pub key_check: String,
     pub key_source: String,
     pub database: String,
@@ -86,8 +167,11 @@ pub fn now() -> u64 {
 }
 
 impl StateDir {
+    /// Opens (creates) the state directory, owner-only: the folder 0700 and everything in it
+    /// 0700 / 0600, also when an older kirikae left it readable by others.
     pub fn open(path: &Path) -> StateResult<StateDir> {
-        std::fs::create_dir_all(path).map_err(|e| err(path, e))?;
+        private_dir(path)?;
+        tighten(path)?;
         Ok(StateDir {
             path: path.to_path_buf(),
         })
@@ -114,7 +198,7 @@ impl StateDir {
         let p = self.run_file();
         let tmp = self.path.join("run.json.tmp");
         let text = serde_json::to_string_pretty(info).map_err(|e| err(&p, e))?;
-        std::fs::write(&tmp, text).map_err(|e| err(&tmp, e))?;
+        write_private(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, &p).map_err(|e| err(&p, e))
     }
 
@@ -136,11 +220,7 @@ impl StateDir {
     /// Appends one event to the journal.
     pub fn journal(&self, event: &serde_json::Value) -> StateResult<()> {
         let p = self.journal_file();
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&p)
-            .map_err(|e| err(&p, e))?;
+        let mut f = open_private(&p, std::fs::OpenOptions::new().create(true).append(true))?;
         let mut line = serde_json::to_string(event).map_err(|e| err(&p, e))?;
         line.push('\n');
         f.write_all(line.as_bytes()).map_err(|e| err(&p, e))
@@ -152,16 +232,7 @@ impl StateDir {
 
     /// Saves a random key (owner-only) so that a resumed run uses it.
     pub fn save_random_key(&self, secret: &str) -> StateResult<()> {
-        let p = self.random_key_file();
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&p).map_err(|e| err(&p, e))?;
-        f.write_all(secret.as_bytes()).map_err(|e| err(&p, e))
+        write_private(&self.random_key_file(), secret.as_bytes())
     }
 
     pub fn fingerprint_dir(&self, table: &str) -> PathBuf {
@@ -194,12 +265,13 @@ fn safe_name(s: &str) -> String {
 }
 
 /// The fingerprint scheme a run records, so that `verify` never compares fingerprints taken
-/// one way with fingerprints taken another.
-pub const FINGERPRINT_SCHEME: &str = "siphash24-v1";
+/// one way with fingerprints taken another. `siphash24-v1` (before issue 12) keyed them with a
+/// random key stored in `run.json`, next to them.
+pub const FINGERPRINT_SCHEME: &str = "hmac-sha256-kdf+siphash24-v2";
 
 /// Keyed 64-bit fingerprints: SipHash-2-4 (a PRF made for short inputs, several times cheaper
-/// than MD5 here) keyed from the run's random fingerprint secret. Computed in Rust on both sides
-/// (`run` on the originals, `verify` on the result), never in SQL.
+/// than MD5 here) under a 128-bit key derived from the masking key. Computed in Rust on both
+/// sides (`run` on the originals, `verify` on the result), never in SQL.
 #[derive(Clone)]
 pub struct Fingerprinter {
     k0: u64,
@@ -207,8 +279,10 @@ pub struct Fingerprinter {
 }
 
 impl Fingerprinter {
-    pub fn new(secret: &Prf) -> Fingerprinter {
-        let b = *secret.digest("fingerprint key", "").bytes();
+    /// The fingerprinter of a run: its key is HMAC-SHA256(masking secret, "kirikae-mask
+    /// fingerprint key v2" || 0x00 || salt), cut to 128 bits; it is never written anywhere.
+    pub fn derive(secret: &[u8], salt: &str) -> Fingerprinter {
+        let b = kdf(secret, "kirikae-mask fingerprint key v2", salt);
         let half = |i: usize| {
             let mut x = [0u8; 8];
             x.copy_from_slice(&b[i..i + 8]);
@@ -234,16 +308,27 @@ impl Fingerprinter {
     }
 }
 
+/// A key for one purpose (`label`) derived from the masking secret: HMAC-SHA256 with the
+/// secret as key over `label || 0x00 || context`. Distinct labels give independent keys, and
+/// none of them tells anything about the secret or the others.
+pub fn kdf(secret: &[u8], label: &str, context: &str) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret)
+        .expect("HMAC takes a key of any length");
+    mac.update(label.as_bytes());
+    mac.update(&[0]);
+    mac.update(context.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
 /// Appends fingerprints to a file (unsorted; [`seal`] sorts it).
 pub fn append_fingerprints(path: &Path, values: &[u64]) -> StateResult<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+        private_dir(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| err(path, e))?;
+    let mut f = open_private(path, std::fs::OpenOptions::new().create(true).append(true))?;
     let mut buf = Vec::with_capacity(values.len() * 8);
     for v in values {
         buf.extend_from_slice(&v.to_le_bytes());
@@ -275,9 +360,7 @@ fn seal_in_runs(path: &Path, run_len: usize) -> StateResult<()> {
     use std::io::{BufReader, BufWriter, Seek};
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return std::fs::write(path, []).map_err(|e| err(path, e))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return write_private(path, &[]),
         Err(e) => return Err(err(path, e)),
     };
     let mut input = BufReader::with_capacity(1 << 20, file);
@@ -307,13 +390,14 @@ fn seal_in_runs(path: &Path, run_len: usize) -> StateResult<()> {
         chunk.sort_unstable();
         chunk.dedup();
         let p = run_path(runs.len());
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&p)
-            .map_err(|e| err(&p, e))?;
+        let f = open_private(
+            &p,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .read(true)
+                .write(true),
+        )?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
         for v in &chunk {
             w.write_all(&v.to_le_bytes()).map_err(|e| err(&p, e))?;
@@ -326,7 +410,13 @@ fn seal_in_runs(path: &Path, run_len: usize) -> StateResult<()> {
     drop(input);
     // 2. Merged into a new file, duplicates across runs dropped, which then replaces the old.
     let sealed = path.with_file_name(format!("{name}.sealed"));
-    let out = std::fs::File::create(&sealed).map_err(|e| err(&sealed, e))?;
+    let out = open_private(
+        &sealed,
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
     let mut readers: Vec<BufReader<std::fs::File>> = runs
         .into_iter()
@@ -539,6 +629,52 @@ mod tests {
         }
         let missing = FingerprintSet::open(&dir.path().join("none")).unwrap();
         assert!(!missing.contains(0).unwrap());
+    }
+
+    #[test]
+    fn an_older_state_directory_is_made_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("a").join("b");
+        let fp = state.join("fingerprints").join("people");
+        std::fs::create_dir_all(&fp).unwrap();
+        for d in [&state, &state.join("fingerprints"), &fp] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        for f in [state.join("run.json"), fp.join("birth.values")] {
+            std::fs::write(&f, "x").unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        }
+        let s = StateDir::open(&state).unwrap();
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&state.join("fingerprints")), 0o700);
+        assert_eq!(mode(&fp), 0o700);
+        assert_eq!(mode(&state.join("run.json")), 0o600);
+        assert_eq!(mode(&fp.join("birth.values")), 0o600);
+        // New ones: created owner-only, parents it created too.
+        let fresh = dir.path().join("new").join("state");
+        let s2 = StateDir::open(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        s2.journal(&serde_json::json!({"event": "x"})).unwrap();
+        assert_eq!(mode(&s2.journal_file()), 0o600);
+        let f = s.fingerprint_file("t", "c", "rows");
+        append_fingerprints(&f, &[1]).unwrap();
+        seal(&f).unwrap();
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(mode(f.parent().unwrap()), 0o700);
+    }
+
+    #[test]
+    fn fingerprint_keys_depend_on_the_secret_and_the_salt() {
+        let a = Fingerprinter::derive(b"secret", "salt1");
+        let b = Fingerprinter::derive(b"secret", "salt1");
+        let c = Fingerprinter::derive(b"secret", "salt2");
+        let d = Fingerprinter::derive(b"other", "salt1");
+        assert_eq!(a.of(&["1985-07-23"]), b.of(&["1985-07-23"]));
+        assert_ne!(a.of(&["1985-07-23"]), c.of(&["1985-07-23"]));
+        assert_ne!(a.of(&["1985-07-23"]), d.of(&["1985-07-23"]));
     }
 
     #[test]

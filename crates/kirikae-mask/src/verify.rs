@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::db::{Conn, DbUrl};
 use crate::plan;
-use crate::prf::Prf;
 use crate::rules::Rules;
 use crate::run::RunError;
 use crate::schema::ColumnKind;
@@ -255,16 +254,33 @@ pub async fn verify(
             state_dir.display()
         )));
     }
-    let fp_prf = Fingerprinter::new(&Prf::from_secret(info.fingerprint_key.as_bytes()));
-    let mask_prf = match key {
-        Some(k) => k.prf(),
+    // The fingerprints are keyed with a key derived from the masking key (never stored), so
+    // verify needs the run's key: given now, else the random key a run without one saved.
+    let key = match key {
+        Some(k) => k,
         None => match std::fs::read_to_string(state.random_key_file()) {
-            Ok(s) => Prf::from_secret(s.trim().as_bytes()),
-            // Without the key, only key-independent fixed points (fixed, generalisation) are
-            // recognised.
-            Err(_) => Prf::from_secret(b"kirikae-verify-without-key"),
+            Ok(s) => crate::run::MaskKey::new(s.trim().as_bytes(), crate::run::KeySource::Random),
+            Err(_) => {
+                return Err(RunError::Refused(format!(
+                    "verify needs the masking key the run used: set ${} or pass --key-file (the \
+                     fingerprints of the originals in {} are keyed with a key derived from it, so \
+                     that nobody without it can test guesses against them)",
+                    crate::run::KEY_ENV,
+                    state_dir.display()
+                )))
+            }
         },
     };
+    if key.check_value(&info.salt) != info.key_check {
+        return Err(RunError::Refused(format!(
+            "this is not the masking key of the run recorded in {} (it was {}): verify with the \
+             key the run used",
+            state_dir.display(),
+            info.key_source
+        )));
+    }
+    let fp_prf = key.fingerprinter(&info.salt);
+    let mask_prf = key.prf();
     let mut conn = Conn::connect(url).await?;
     let d = conn.dialect();
     let live = conn.introspect().await?;
@@ -574,10 +590,7 @@ pub async fn verify(
         path: report_file.clone(),
         message: e.to_string(),
     })?;
-    std::fs::write(&report_file, text).map_err(|e| StateError {
-        path: report_file.clone(),
-        message: e.to_string(),
-    })?;
+    state::write_private(&report_file, text.as_bytes())?;
     Ok(report)
 }
 

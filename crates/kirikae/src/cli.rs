@@ -125,7 +125,9 @@ used and results are not reproducible (the same value masks differently in anoth
 Each table: rules checked first (fail closed), fingerprints of the originals taken for verify,
 rows copied masked into a new table by key ranges (each chunk commits with its progress), then
 swapped in keeping indexes, foreign keys, triggers, grants and auto-increment values.
-After a crash or a lost connection, --resume continues where the database says it stopped.";
+After a crash or a lost connection, --resume continues where the database says it stopped.
+One run per database at a time: a second `run` or `run --resume` is refused (exit 2), naming the
+run that holds the database's lock.";
 
 #[derive(Debug, Subcommand)]
 pub enum MaskCommand {
@@ -194,17 +196,20 @@ pub enum MaskCommand {
     },
     /// Prove the result of the last run and write a JSON report (exit 1 on any finding)
     #[command(
-        after_help = "Example:\n  kirikae mask verify --url mysql://root@127.0.0.1/shop --rules shop.toml\n\n\
+        after_help = "Example:\n  KIRIKAE_MASK_KEY=$(cat ~/.kirikae/mask.key) \\\n    kirikae mask verify --url mysql://root@127.0.0.1/shop --rules shop.toml\n\n\
         Checks: no original value of a masked column survives (keyed fingerprints taken by `run`), \
         row counts unchanged, unique indexes and foreign keys hold, kept text/JSON columns hold no \
-        emails, phone or card numbers."
+        emails, phone or card numbers. Needs the run's masking key (--key-file or \
+        $KIRIKAE_MASK_KEY; a run without a key saved its random one in the state directory)."
     )]
     Verify {
         #[command(flatten)]
         db: MaskDb,
         #[command(flatten)]
         rules: MaskRules,
-        /// The run's key, to tell values a transform maps to themselves from unmasked ones
+        /// The run's masking key (required: the fingerprints of the originals are keyed with a
+        /// key derived from it) [default: $KIRIKAE_MASK_KEY, else the random key a run without
+        /// one saved]
         #[arg(long, value_name = "FILE")]
         key_file: Option<PathBuf>,
         /// Where to write the JSON report [default: in the state directory]

@@ -870,3 +870,474 @@ async fn crash_before_building_indexes_on_postgresql_resumes() {
 async fn crash_before_the_swap_commits_on_postgresql_resumes() {
     crash_in_swap(Dialect::Postgres, "postgres_before_commit").await;
 }
+
+// ---- The state directory reveals nothing without the masking key ----
+
+const ATTACK_KEY: &str = "the masking key, kept away from the state directory";
+/// Dates of birth of the attack's test data: every day from 1940 to 2010 is a candidate.
+const BIRTH_FROM: (i32, u32, u32) = (1940, 1, 1);
+
+/// People with dates of birth (1940-2010) and mobile numbers `090-5550-xxxx`: small domains a
+/// guesser can enumerate whole.
+async fn people_with_small_domains(db: &TestDb) {
+    let sql = match db.dialect {
+        Dialect::MySql => "CREATE TABLE people (id INT PRIMARY KEY, birth DATE NOT NULL, phone VARCHAR(20) NOT NULL);
+INSERT INTO people SELECT seq, DATE_ADD('1940-01-01', INTERVAL (seq * 97) MOD 25500 DAY), CONCAT('090-5550-', LPAD((seq * 7919) MOD 10000, 4, '0')) FROM seq_1_to_300;",
+        Dialect::Postgres => "CREATE TABLE people (id int PRIMARY KEY, birth date NOT NULL, phone varchar(20) NOT NULL);
+INSERT INTO people SELECT s, DATE '1940-01-01' + (s * 97) % 25500, '090-5550-' || lpad(((s * 7919) % 10000)::text, 4, '0') FROM generate_series(1, 300) s;",
+    };
+    db.exec(sql).await;
+}
+
+/// Every date from 1940-01-01 to 2010-12-31 as `YYYY-MM-DD`.
+fn all_dates() -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut y, mut m, mut d) = BIRTH_FROM;
+    while y <= 2010 {
+        out.push(format!("{y:04}-{m:02}-{d:02}"));
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days = match m {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        d += 1;
+        if d > days {
+            d = 1;
+            m += 1;
+            if m > 12 {
+                m = 1;
+                y += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Every fingerprint stored in the state directory (`*.values` and `*.rows` files).
+fn stored_fingerprints(state: &Path) -> std::collections::HashSet<u64> {
+    let mut out = std::collections::HashSet::new();
+    let mut dirs = vec![state.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "values" || x == "rows") {
+                let bytes = std::fs::read(&p).unwrap();
+                out.extend(
+                    bytes
+                        .chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Every string in a JSON document (the attacker's candidate secrets from `run.json`).
+fn json_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| json_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// SipHash-2-4 of a value under (k0, k1): the fingerprint function kirikae uses (std's
+/// deprecated `SipHasher` is SipHash-2-4).
+fn siphash(k0: u64, k1: u64, value: &str) -> u64 {
+    use std::hash::Hasher;
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new_with_keys(k0, k1);
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+/// The guesser's attack with nothing but the state directory's files: every string stored in
+/// `run.json` is tried as the fingerprint secret, the way kirikae before issue 12 turned its
+/// stored `fingerprint_key` into SipHash keys, and every candidate date of birth and phone
+/// number is fingerprinted and looked up among the stored fingerprints. Returns the values
+/// recovered. Before issue 12 this recovered every one of the 300 dates and 300 phone numbers
+/// of `people_with_small_domains` (measured: 600 recovered, 36,525 + 10,000 guesses, 0.1 s).
+fn guess_originals(state: &Path) -> Vec<String> {
+    let stored = stored_fingerprints(state);
+    assert!(!stored.is_empty(), "the run stored fingerprints");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("run.json")).unwrap()).unwrap();
+    let mut candidates = vec![String::new()];
+    json_strings(&run, &mut candidates);
+    if let Ok(s) = std::fs::read_to_string(state.join("random.key")) {
+        candidates.push(s.trim().to_string());
+    }
+    let phones: Vec<String> = (0..10_000).map(|n| format!("090-5550-{n:04}")).collect();
+    let domain: Vec<String> = all_dates().into_iter().chain(phones).collect();
+    let mut recovered = std::collections::BTreeSet::new();
+    for c in &candidates {
+        let b = *kirikae_mask::prf::Prf::from_secret(c.as_bytes())
+            .digest("fingerprint key", "")
+            .bytes();
+        let k0 = u64::from_le_bytes(b[0..8].try_into().unwrap());
+        let k1 = u64::from_le_bytes(b[8..16].try_into().unwrap());
+        for v in &domain {
+            if stored.contains(&siphash(k0, k1, v)) {
+                recovered.insert(v.clone());
+            }
+        }
+    }
+    recovered.into_iter().collect()
+}
+
+async fn state_reveals_nothing(d: Dialect) {
+    let db = TestDb::new(d, "guess");
+    people_with_small_domains(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.people.columns]\nid = \"keep\"\nbirth = { transform = \"date_shift\", max_days = 30 }\nphone = \"phone\"\n",
+    );
+    let state = dir.path().join("state");
+    // Under a umask that lets everyone read and write, the state stays owner-only.
+    let mut run = mask_with_state(&["run"], &db, &rules, ATTACK_KEY, &state);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask only sets the child's file-creation mask, before exec.
+        unsafe {
+            run.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            });
+        }
+    }
+    exits(&mut run, 0);
+    exits(
+        &mut mask_with_state(&["verify"], &db, &rules, ATTACK_KEY, &state),
+        0,
+    );
+    let mut modes = Vec::new();
+    let mut dirs = vec![state.clone()];
+    while let Some(d) = dirs.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        modes.push((
+            d.clone(),
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700,
+        ));
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                modes.push((
+                    p.clone(),
+                    std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                    0o600,
+                ));
+            }
+        }
+    }
+    assert!(modes.len() > 5, "{modes:?}");
+    for (p, mode, want) in modes {
+        assert_eq!(mode, want, "{} is {mode:o}", p.display());
+    }
+    // Verify without the key refuses, saying what it needs.
+    let (_, err) = exits(
+        mask(&["verify"], &db, &rules)
+            .arg("--state-dir")
+            .arg(&state),
+        2,
+    );
+    assert!(
+        err.contains("verify needs the masking key the run used"),
+        "{err}"
+    );
+    let recovered = guess_originals(&state);
+    assert!(
+        recovered.is_empty(),
+        "{} originals recovered from the state directory alone, e.g. {:?}",
+        recovered.len(),
+        &recovered[..recovered.len().min(5)]
+    );
+}
+
+#[tokio::test]
+async fn the_state_of_a_finished_run_reveals_no_original_to_a_guesser_on_mariadb() {
+    state_reveals_nothing(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn the_state_of_a_finished_run_reveals_no_original_to_a_guesser_on_postgresql() {
+    state_reveals_nothing(Dialect::Postgres).await;
+}
+
+// ---- `check` refuses what `run` would do to nothing or fail on ----
+
+async fn check_refuses_values_that_do_not_fit(d: Dialect) {
+    let db = TestDb::new(d, "fit");
+    db.exec(db.pick(
+        "CREATE TABLE t (id INT PRIMARY KEY, born DATE, code VARCHAR(5), amount DECIMAL(5,2), n INT, name VARCHAR(40));
+INSERT INTO t VALUES (1, '1980-01-02', 'ab', 12.5, 3, 'Hanako');",
+        "CREATE TABLE t (id int PRIMARY KEY, born date, code varchar(5), amount numeric(5,2), n int, name varchar(40));
+INSERT INTO t VALUES (1, '1980-01-02', 'ab', 12.5, 3, 'Hanako');",
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        r#"[tables.t.columns]
+id = "keep"
+born = { transform = "fixed", value = "not a date" }
+code = { transform = "fixed", value = "toolong" }
+amount = { transform = "fixed", value = 12345.6 }
+n = { transform = "fixed", value = "abc" }
+name = { transform = "template", template = "{name}" }
+"#,
+    );
+    let (out, _) = exits(&mut mask(&["check"], &db, &rules), 1);
+    for expected in [
+        "born: fixed value \"not a date\" does not fit column born (date): a date column needs a date",
+        "code: fixed value \"toolong\" does not fit column code",
+        "7 characters, the column holds at most 5",
+        "amount: fixed value \"12345.6\" does not fit column amount",
+        "5 digits before the decimal point, the column has room for 3",
+        "n: fixed value \"abc\" does not fit column n",
+        "name: the template reads {name}, the column it writes",
+        "[reads_itself]",
+    ] {
+        assert!(out.contains(expected), "{expected} missing from:\n{out}");
+    }
+    // `run` refuses the same, before touching a row.
+    let (_, err) = exits(
+        &mut mask_with_state(&["run"], &db, &rules, "k", &dir.path().join("state")),
+        1,
+    );
+    assert!(err.contains("nothing was masked: 5 problems"), "{err}");
+    assert_eq!(
+        db.rows("SELECT name FROM t").await,
+        vec![vec![Some("Hanako".to_string())]]
+    );
+    // Values that fit pass.
+    let good = write(
+        dir.path(),
+        "good.toml",
+        r#"[tables.t.columns]
+id = "keep"
+born = { transform = "fixed", value = 2000-01-01 }
+code = { transform = "fixed", value = "abcde" }
+amount = { transform = "fixed", value = 999.99 }
+n = { transform = "fixed", value = 7 }
+name = { transform = "template", template = "user {id}" }
+"#,
+    );
+    exits(&mut mask(&["check"], &db, &good), 0);
+    // A rules file of an unknown version is refused when read (exit 2), with the versions known.
+    let v2 = write(
+        dir.path(),
+        "v2.toml",
+        &format!("version = 2\n{}", std::fs::read_to_string(&good).unwrap()),
+    );
+    let (_, err) = exits(&mut mask(&["check"], &db, &v2), 2);
+    assert!(
+        err.contains("unsupported rules version 2: this kirikae reads version 1"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn check_refuses_fixed_values_that_do_not_fit_and_self_templates_on_mariadb() {
+    check_refuses_values_that_do_not_fit(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn check_refuses_fixed_values_that_do_not_fit_and_self_templates_on_postgresql() {
+    check_refuses_values_that_do_not_fit(Dialect::Postgres).await;
+}
+
+// ---- One masking run per database at a time ----
+
+/// Waits (up to 60 s) until the query returns a value.
+async fn wait_for_value(db: &TestDb, sql: &str, child: &mut std::process::Child) -> String {
+    let mut conn = db.conn().await;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if let Ok(Some(v)) = conn.value(sql).await {
+            return v;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the first run ended ({status}) before {sql} returned a value");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{sql} returned no value within 60 s");
+}
+
+async fn second_run_is_refused(d: Dialect) {
+    let db = TestDb::new(d, "twice");
+    people_with_small_domains(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.people.columns]\nid = \"keep\"\nbirth = { transform = \"date_shift\", max_days = 30 }\nphone = \"phone\"\n",
+    );
+    let state = dir.path().join("state");
+    // The first run holds on, alive, once it has taken the lock and created its progress table.
+    let mut first = mask_with_state(&["run"], &db, &rules, ATTACK_KEY, &state)
+        .env("KIRIKAE_MASK_HOLD", "locked")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let holder = wait_for_value(
+        &db,
+        "SELECT plan FROM _kirikae_progress WHERE tbl = '_kirikae_run'",
+        &mut first,
+    )
+    .await;
+    assert!(
+        holder.contains(&format!("\"pid\":{}", first.id())),
+        "{holder}"
+    );
+    let other_state = dir.path().join("other");
+    for (args, state) in [
+        (&["run"][..], &state),
+        (&["run", "--resume"][..], &state),
+        (&["run"][..], &other_state),
+    ] {
+        let (_, err) = exits(
+            &mut mask_with_state(args, &db, &rules, ATTACK_KEY, state),
+            2,
+        );
+        assert!(
+            err.contains("another kirikae mask run is masking")
+                && err.contains(&format!("pid {} on host", first.id()))
+                && err.contains("server connection"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run is alive"
+    );
+    // Killed, its lock goes with its connection: --resume takes over and finishes.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (_, err) = exits(
+        &mut mask_with_state(&["run", "--resume"], &db, &rules, ATTACK_KEY, &state),
+        0,
+    );
+    assert!(err.contains("resuming"), "{err}");
+    exits(
+        &mut mask_with_state(&["verify"], &db, &rules, ATTACK_KEY, &state),
+        0,
+    );
+    // With the lock released at the end, a new run can start.
+    let (_, err) = exits(
+        &mut mask_with_state(&["run"], &db, &rules, ATTACK_KEY, &other_state),
+        0,
+    );
+    assert!(!err.contains("another"), "{err}");
+}
+
+#[tokio::test]
+async fn a_second_run_on_the_same_database_is_refused_naming_the_first_on_mariadb() {
+    second_run_is_refused(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn a_second_run_on_the_same_database_is_refused_naming_the_first_on_postgresql() {
+    second_run_is_refused(Dialect::Postgres).await;
+}
+
+// ---- A kill during the index build, then one resume ----
+
+/// The run is killed while the server builds the copy's indexes (of 300,000 rows, so that the
+/// build takes a while); the server goes on with the statement of the dead client. The first
+/// `--resume` must succeed, with the indexes of the original and no duplicate. Before issue 12
+/// it failed on MariaDB with "masked values collide" (its own ALTER met the index the orphaned
+/// one had just added: "Duplicate key name"), and on PostgreSQL built the indexes twice.
+async fn kill_during_index_build(d: Dialect) {
+    let db = TestDb::new(d, "idxkill");
+    db.exec(
+        PEOPLE_INDEXED[match d {
+            Dialect::MySql => 0,
+            Dialect::Postgres => 1,
+        }],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.people.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32 }\nname = { transform = \"hash\", length = 32 }\n",
+    );
+    let state = dir.path().join("state");
+    let expected_indexes = people_indexes(&db).await;
+    // 1. The copy is in, the indexes not built yet.
+    let (_, err) = exits(
+        run_cmd(&db, &rules, &state, false, "sql").env("KIRIKAE_MASK_FAULT", "before_indexes"),
+        1,
+    );
+    assert!(err.contains("injected fault at before_indexes"), "{err}");
+    // 2. Resumed, and killed as soon as the server builds the indexes.
+    let mut resumed = run_cmd(&db, &rules, &state, true, "sql")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let building = db.pick(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'ALTER TABLE `\\_kirikae\\_n\\_people` ADD%'",
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND (query LIKE 'CREATE%INDEX ON \"\\_kirikae\\_n\\_people\"%' OR query LIKE 'ALTER TABLE \"\\_kirikae\\_n\\_people\" ADD%')",
+    );
+    wait_for_value(&db, building, &mut resumed).await;
+    resumed.kill().unwrap();
+    resumed.wait().unwrap();
+    // 3. The next --resume, at once, while the server still builds: it succeeds.
+    exits(&mut run_cmd(&db, &rules, &state, true, "sql"), 0);
+    assert_eq!(
+        people_indexes(&db).await,
+        expected_indexes,
+        "no index missing or doubled"
+    );
+    exits(
+        &mut mask_with_state(&["verify"], &db, &rules, RESUME_KEY, &state),
+        0,
+    );
+}
+
+/// `people` with a unique index and a plain one, both deferred to after the copy.
+const PEOPLE_INDEXED: [&str; 2] = [
+    "CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(50), UNIQUE KEY people_email (email), KEY people_name (name));
+INSERT INTO people SELECT seq, CONCAT('user', seq, '@example.com'), CONCAT('name ', seq) FROM seq_1_to_300000;",
+    "CREATE TABLE people (id int PRIMARY KEY, email varchar(100) NOT NULL, name varchar(50), CONSTRAINT people_email UNIQUE (email));
+CREATE INDEX people_name ON people (name);
+INSERT INTO people SELECT s, 'user' || s || '@example.com', 'name ' || s FROM generate_series(1, 300000) s;",
+];
+
+async fn people_indexes(db: &TestDb) -> Vec<String> {
+    db.rows(db.pick(
+        "SELECT CONCAT(INDEX_NAME, ' ', NON_UNIQUE, ' ', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'people' \
+         GROUP BY INDEX_NAME, NON_UNIQUE ORDER BY 1",
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'people' ORDER BY 1",
+    ))
+    .await
+    .into_iter()
+    .filter_map(|r| r.into_iter().next().flatten())
+    .collect()
+}
+
+#[tokio::test]
+async fn a_kill_during_the_index_build_resumes_the_first_time_on_mariadb() {
+    kill_during_index_build(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn a_kill_during_the_index_build_resumes_the_first_time_on_postgresql() {
+    kill_during_index_build(Dialect::Postgres).await;
+}

@@ -330,6 +330,64 @@ pub(crate) fn fault(point: &str) -> DbResult<()> {
     Ok(())
 }
 
+/// Test hook (debug builds only): `KIRIKAE_MASK_HOLD=<point>` makes the run wait there for 10
+/// minutes, alive and holding what it holds, so tests can start a second run against it.
+pub(crate) async fn hold(point: &str) {
+    if cfg!(debug_assertions) && std::env::var("KIRIKAE_MASK_HOLD").as_deref() == Ok(point) {
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}
+
+/// Statements of other sessions running on kirikae's work tables in this database (session id
+/// and the statement's start), such as those of a run that died while they ran.
+pub(crate) async fn statements_on_work_tables(conn: &mut Conn) -> DbResult<Vec<String>> {
+    let sql = match conn.dialect() {
+        Dialect::MySql => {
+            "SELECT CONCAT('session ', ID, ': ', LEFT(INFO, 80)) FROM information_schema.PROCESSLIST \
+             WHERE ID <> CONNECTION_ID() AND DB = DATABASE() AND COMMAND NOT IN ('Sleep', 'Daemon') \
+             AND INFO LIKE '%\\_kirikae\\_%' ORDER BY ID"
+        }
+        Dialect::Postgres => {
+            "SELECT 'session ' || pid || ': ' || left(query, 80) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND state NOT IN ('idle', 'idle in transaction', 'idle in transaction (aborted)') \
+             AND query LIKE '%\\_kirikae\\_%' ORDER BY pid"
+        }
+    };
+    Ok(conn
+        .rows(sql)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect())
+}
+
+/// A statement as it may be shown in an error: the masking key the SQL forms embed (64 hex
+/// digits, [`crate::prf::Prf::key_hex`]) replaced by `<key>`, so that no error message, log or
+/// report gives it away.
+pub(crate) fn redact_keys(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 64 {
+            out.push_str("<key>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in sql.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// One connection to the database.
 pub enum Conn {
     My {
@@ -421,7 +479,7 @@ impl Conn {
     }
 
     fn sql_error(&self, sql: &str, message: String) -> DbError {
-        let mut sql = sql.to_string();
+        let mut sql = redact_keys(sql);
         if sql.len() > 400 {
             let mut cut = 400;
             while !sql.is_char_boundary(cut) {
@@ -824,6 +882,20 @@ mod tests {
     #[test]
     fn work_tables_fit_the_identifier_limit() {
         assert_eq!(work_table("n", "users"), "_kirikae_n_users");
+    }
+
+    #[test]
+    fn errors_never_show_the_masking_key() {
+        let key = crate::prf::Prf::from_secret(b"secret")
+            .key_hex()
+            .to_string();
+        let sql = format!("SELECT substr(md5('{key}hash' || x), 1, 32), 'cafe' FROM t");
+        let shown = redact_keys(&sql);
+        assert!(!shown.contains(&key[..16]), "{shown}");
+        assert_eq!(
+            shown,
+            "SELECT substr(md5('<key>hash' || x), 1, 32), 'cafe' FROM t"
+        );
         let long = "t".repeat(64);
         assert!(work_table("o", &long).len() <= 63);
         assert_ne!(work_table("o", &long), work_table("n", &long));

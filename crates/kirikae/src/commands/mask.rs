@@ -293,6 +293,15 @@ impl Reporter for Progress {
                     indexes.join(", ")
                 );
             }
+            Event::WaitingForInterrupted { statements } => {
+                clear(&mut st, &mut err);
+                let _ = writeln!(
+                    err,
+                    "kirikae mask: waiting for the interrupted run's statements still running on \
+                     the server: {}",
+                    statements.join("; ")
+                );
+            }
             Event::IndexesBuilt { table, seconds, .. } => {
                 let _ = writeln!(err, "  {table}: indexes built in {}", duration(*seconds));
             }
@@ -348,7 +357,7 @@ async fn mask_run(
                 if problems.len() == 1 { "" } else { "s" }
             )));
         }
-        Err(RunError::Refused(m)) => return Err(Failure::BadInput(anyhow!(m))),
+        Err(RunError::Refused(m) | RunError::Busy(m)) => return Err(Failure::BadInput(anyhow!(m))),
         Err(e) => {
             return Err(Failure::Failed(anyhow!(
                 "{e}\nwhat was committed stays committed: run again with --resume to continue"
@@ -407,7 +416,7 @@ async fn verify(
     let report = kirikae_mask::verify::verify(&url, &parsed, key, &dir, report_file, 20_000)
         .await
         .map_err(|e| match e {
-            RunError::Refused(m) => Failure::BadInput(anyhow!(m)),
+            RunError::Refused(m) | RunError::Busy(m) => Failure::BadInput(anyhow!(m)),
             e => Failure::Failed(anyhow!(e)),
         })?;
     if global.output == OutputFormat::Json {
