@@ -81,7 +81,8 @@ pub enum RefreshError {
     )]
     Busy {
         name: String,
-        holder: Option<lock::Holder>,
+        /// Boxed: the error is returned by every step, and a holder is rare and large.
+        holder: Option<Box<lock::Holder>>,
         lock: std::path::PathBuf,
     },
     #[error(

@@ -190,7 +190,7 @@ impl RunLock {
             }
             return Err(RefreshError::Busy {
                 name: name.to_string(),
-                holder: read_holder(&mut file),
+                holder: read_holder(&mut file).map(Box::new),
                 lock: path,
             });
         }
@@ -388,7 +388,7 @@ mod tests {
         let lock = RunLock::acquire(dir.path(), "staging", &first).unwrap();
         let second = Holder::this_process("20261206-110001-bbbb");
         match RunLock::acquire(dir.path(), "staging", &second) {
-            Err(RefreshError::Busy { holder, .. }) => assert_eq!(holder, Some(first.clone())),
+            Err(RefreshError::Busy { holder, .. }) => assert_eq!(holder.as_deref(), Some(&first)),
             other => panic!("{other:?}"),
         }
         // another refresh name is independent

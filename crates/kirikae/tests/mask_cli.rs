@@ -550,7 +550,7 @@ fn luhn_valid(number: &str) -> bool {
             _ => d,
         })
         .sum();
-    digits.len() >= 13 && sum % 10 == 0
+    digits.len() >= 13 && sum.is_multiple_of(10)
 }
 
 /// The story's production data with examples/masking/shop.toml: check passes, run masks every
