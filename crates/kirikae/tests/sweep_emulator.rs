@@ -265,9 +265,13 @@ fn the_story_scan_mark_show_apply_deletes_exactly_the_191() {
     assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
     assert!(text(&o).1.contains("--confirm shop-prod"), "{:?}", text(&o));
     // A wrong alias is refused like a missing one (exit 2: nothing ran), as in `refresh run`.
+    // With --output json the refusal is a JSON error on stdout.
     let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-dev"]);
     assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
-    assert!(text(&o).1.contains("does not match"), "{:?}", text(&o));
+    let refusal = json(&o);
+    assert_eq!(refusal["error"]["kind"], "not_confirmed", "{refusal}");
+    let message = refusal["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("does not match"), "{refusal}");
     assert_eq!(deletions(&emu), 0);
 
     let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
