@@ -175,6 +175,9 @@ def render_config(dev: dict, masking: str) -> str:
     return f"""
 [refresh.staging]
 masking = {json.dumps(masking)}
+# The emulator's databases are the checkout's private servers on loopback; a real cluster:
+# tls = "verify-full" (the default) with ca_bundle = "global-bundle.pem" (docs/refresh.md).
+tls = "disable"
 [refresh.staging.source]
 account = "prod"
 cluster = "{CMK_SOURCE}"

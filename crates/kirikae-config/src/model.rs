@@ -203,8 +203,29 @@ pub struct RefreshSettings {
     pub switch: SwitchMethod,
     /// The masking rules file (relative to kirikae.toml).
     pub masking: PathBuf,
+    /// The command that reaches a cluster in private subnets, started by kirikae for each
+    /// cluster it connects to (the clusters a run makes are new, so no fixed address reaches
+    /// them): `{host}` and `{port}` are the cluster's endpoint, `{local_port}` the loopback port
+    /// it must listen on, e.g. `ssh -N -L {local_port}:{host}:{port} bastion`. Without it,
+    /// kirikae connects to the endpoint directly (a runner inside the VPC).
     #[serde(default)]
-    pub connect: Option<ConnectSettings>,
+    pub tunnel: Option<String>,
+    /// How long the tunnel command gets to accept connections on its local port (1 to 600).
+    #[serde(default = "default_tunnel_wait_seconds")]
+    pub tunnel_wait_seconds: u64,
+    /// TLS to the clusters the refresh connects to (default `verify-full`).
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// The CA certificates (PEM) the clusters' certificates are checked against, relative to
+    /// kirikae.toml: for RDS, the global bundle of
+    /// <https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem>. Needed by the
+    /// `verify-*` modes.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+    /// The removed `[refresh.<name>.connect]` (`via = "host:port"`): kept only so validation
+    /// can say what replaced it (`tunnel`) instead of "unknown key".
+    #[serde(default, rename = "connect", skip_serializing)]
+    pub(crate) removed_connect: Option<toml::Value>,
     /// How many retired staging clusters (`<target>-retired-<run id>`) to keep; older ones are
     /// deleted after a switch-over. Default 0: the previous cluster is deleted at once.
     #[serde(default)]
@@ -216,6 +237,43 @@ pub struct RefreshSettings {
     /// source account, so only masked data is ever shared).
     #[serde(default)]
     pub mask_in: MaskIn,
+}
+
+fn default_tunnel_wait_seconds() -> u64 {
+    60
+}
+
+/// How the refresh's database connections use TLS: one setting, mapped to each engine's own
+/// URL parameters (PostgreSQL `sslmode`, MySQL `ssl-mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// TLS, the certificate chains to `ca_bundle` and names the cluster's endpoint.
+    #[default]
+    VerifyFull,
+    /// TLS, the certificate chains to `ca_bundle` (any name).
+    VerifyCa,
+    /// TLS without checking the certificate (encrypted, not authenticated).
+    Require,
+    /// Plain TCP.
+    Disable,
+}
+
+impl TlsMode {
+    /// The value as written in kirikae.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::VerifyFull => "verify-full",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::Require => "require",
+            TlsMode::Disable => "disable",
+        }
+    }
+
+    /// The modes that check the server's certificate against `ca_bundle`.
+    pub fn verifies(self) -> bool {
+        matches!(self, TlsMode::VerifyFull | TlsMode::VerifyCa)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -306,13 +364,6 @@ pub enum SwitchMethod {
         zone: String,
         record: String,
     },
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectSettings {
-    /// `host:port` of a tunnel that reaches the new cluster.
-    pub via: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -256,16 +256,53 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
                 }
             }
         }
-        if let Some(c) = &r.connect {
-            if !is_host_port(&c.via) {
-                problem(
-                    format!("refresh.{name}.connect.via"),
-                    format!(
-                        "expected host:port such as \"127.0.0.1:13306\", found {:?}",
-                        c.via
-                    ),
-                );
+        if r.removed_connect.is_some() {
+            problem(
+                format!("refresh.{name}.connect"),
+                format!(
+                    "`connect.via` (one fixed host:port) was replaced by `tunnel`: the clusters a \
+                     run makes are new, so kirikae now starts a tunnel to each one itself. Remove \
+                     [refresh.{name}.connect] and set in [refresh.{name}], e.g. \
+                     tunnel = \"ssh -N -L {{local_port}}:{{host}}:{{port}} bastion\" (or no tunnel \
+                     when kirikae runs inside the VPC); see docs/refresh.md, \"Tunnels\""
+                ),
+            );
+        }
+        if let Some(t) = &r.tunnel {
+            if let Err(why) = check_tunnel_template(t) {
+                problem(format!("refresh.{name}.tunnel"), why);
             }
+        }
+        if !(1..=MAX_TUNNEL_WAIT_SECONDS).contains(&r.tunnel_wait_seconds) {
+            problem(
+                format!("refresh.{name}.tunnel_wait_seconds"),
+                format!(
+                    "expected seconds from 1 to {MAX_TUNNEL_WAIT_SECONDS} for the tunnel command to \
+                     accept connections, found {}",
+                    r.tunnel_wait_seconds
+                ),
+            );
+        }
+        match &r.ca_bundle {
+            Some(f) if !dir.join(f).is_file() => problem(
+                format!("refresh.{name}.ca_bundle"),
+                format!(
+                    "the CA bundle {} does not exist (paths are relative to the config file); for \
+                     RDS and Aurora download {RDS_CA_BUNDLE_URL}",
+                    dir.join(f).display()
+                ),
+            ),
+            None if r.tls.verifies() => problem(
+                format!("refresh.{name}.tls"),
+                format!(
+                    "tls = \"{}\" checks the clusters' certificates and needs `ca_bundle` (a PEM file \
+                     of CA certificates, relative to the config file): for RDS and Aurora download \
+                     the global bundle {RDS_CA_BUNDLE_URL} beside kirikae.toml and set \
+                     ca_bundle = \"global-bundle.pem\" in [refresh.{name}]",
+                    r.tls.name()
+                ),
+            ),
+            _ => {}
         }
         if r.keep_retired > MAX_KEEP_RETIRED {
             problem(
@@ -385,6 +422,7 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         .into_iter()
         .map(|(k, mut r)| {
             r.masking = resolve(r.masking);
+            r.ca_bundle = r.ca_bundle.map(resolve);
             (k, r)
         })
         .collect();
@@ -404,6 +442,61 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
 pub const MAX_COPY_MINUTES: u64 = 7 * 24 * 60;
 pub const MAX_STEP_MINUTES: u64 = 24 * 60;
 pub const MAX_KEEP_RETIRED: u32 = 100;
+pub const MAX_TUNNEL_WAIT_SECONDS: u64 = 600;
+/// Where RDS publishes the certificates of every region (the `ca_bundle` users download).
+pub const RDS_CA_BUNDLE_URL: &str =
+    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
+/// The placeholders of a `tunnel` command: the cluster's endpoint name and port, and the
+/// loopback port kirikae picked for the command to listen on.
+pub const TUNNEL_PLACEHOLDERS: [&str; 3] = ["host", "port", "local_port"];
+
+/// The placeholders of a tunnel command in order of appearance, with their byte offsets:
+/// `{name}` not preceded by `$` (`${VAR}` is the shell's).
+pub fn tunnel_placeholders(template: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let bytes = template.as_bytes();
+    let mut i = 0;
+    while let Some(open) = template[i..].find('{').map(|o| o + i) {
+        let Some(close) = template[open..].find('}').map(|c| c + open) else {
+            break;
+        };
+        if open == 0 || bytes[open - 1] != b'$' {
+            out.push((open, &template[open + 1..close]));
+        }
+        i = close + 1;
+    }
+    out
+}
+
+/// A tunnel command must say where to listen (`{local_port}`) and what to reach (`{host}`),
+/// and use no placeholder kirikae does not fill. `Err` says what to write.
+pub fn check_tunnel_template(template: &str) -> Result<(), String> {
+    let example = "e.g. \"ssh -N -L {local_port}:{host}:{port} bastion\"";
+    if template.trim().is_empty() {
+        return Err(format!("expected a command, {example}"));
+    }
+    let found = tunnel_placeholders(template);
+    if let Some((_, unknown)) = found.iter().find(|(_, p)| !TUNNEL_PLACEHOLDERS.contains(p)) {
+        return Err(format!(
+            "unknown placeholder {{{unknown}}}: a tunnel command knows {{host}}, {{port}} and \
+             {{local_port}} (write ${{VAR}} for a shell variable), {example}"
+        ));
+    }
+    for (needed, why) in [
+        ("local_port", "the loopback port kirikae connects to"),
+        (
+            "host",
+            "the endpoint of the cluster to reach: the clusters a run makes are new",
+        ),
+    ] {
+        if !found.iter().any(|(_, p)| *p == needed) {
+            return Err(format!(
+                "the command does not contain {{{needed}}} ({why}), {example}"
+            ));
+        }
+    }
+    Ok(())
+}
 /// `kirikae-<name>-<run id>-mask-1` (run ids are 20 characters) must fit RDS's 63.
 pub const MAX_REFRESH_NAME: usize = 63 - "kirikae--".len() - RUN_ID_LEN - "-mask-1".len();
 /// `<cluster>-retired-<run id>` must fit RDS's 63.
@@ -467,17 +560,6 @@ fn check_role(role: &str, id: &AccountId) -> Result<(), String> {
             "expected a role name of 1 to 64 letters, digits and +=,.@_- such as \"ops\" (or a \
              role ARN), found {role:?}"
         ))
-    }
-}
-
-fn is_host_port(s: &str) -> bool {
-    match s.rsplit_once(':') {
-        Some((host, port)) => {
-            !host.is_empty()
-                && !host.contains(char::is_whitespace)
-                && port.parse::<u16>().is_ok_and(|p| p > 0)
-        }
-        None => false,
     }
 }
 

@@ -133,7 +133,7 @@ fn refresh_naming_an_unknown_account_lists_every_problem() {
     let text = format!(
         "{GOOD}\n[refresh.staging]\nsource = {{ account = \"production\", cluster = \"shop-prod\" }}\n\
          target = {{ account = \"stg\", cluster = \"shop-staging\", subnet_group = \"staging-db\", instance_class = \"db.r6g.large\" }}\n\
-         masking = \"shop.toml\"\n"
+         masking = \"shop.toml\"\ntls = \"disable\"\n"
     );
     let e = Config::from_str(&text, &dir.path().join("kirikae.toml")).unwrap_err();
     let keys: Vec<&str> = e.problems().iter().map(|p| p.key.as_str()).collect();
@@ -154,7 +154,7 @@ fn refresh_with_missing_rules_is_refused_and_a_protected_target_is_left_to_confi
     let text = format!(
         "{GOOD}\n[refresh.staging]\nsource = {{ account = \"dev\", cluster = \"a\" }}\n\
          target = {{ account = \"prod\", cluster = \"b\", subnet_group = \"s\", instance_class = \"db.r6g.large\" }}\n\
-         masking = \"masking/nope.toml\"\n"
+         masking = \"masking/nope.toml\"\ntls = \"disable\"\n"
     );
     let e = error_of(&text);
     let msgs: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
@@ -247,7 +247,7 @@ fn refresh_budget_of_zero_and_misspelt_refresh_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("shop.toml"), "").unwrap();
     let base = format!(
-        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\nkeep_retired = 2\n\
+        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\nkeep_retired = 2\ntls = \"disable\"\n\
          source = {{ account = \"prod\", cluster = \"shop-prod\", kms_key = \"alias/snap\" }}\n\
          target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
     );
@@ -279,8 +279,9 @@ fn refresh_budget_of_zero_and_misspelt_refresh_keys_are_refused() {
 /// `[refresh.staging]` with valid settings and a rules file in `dir`; `extra` is appended.
 fn with_refresh(dir: &Path, extra: &str) -> String {
     std::fs::write(dir.join("shop.toml"), "").unwrap();
+    std::fs::write(dir.join("global-bundle.pem"), "").unwrap();
     format!(
-        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\n\
+        "{GOOD}\n[refresh.staging]\nmasking = \"shop.toml\"\nca_bundle = \"global-bundle.pem\"\n\
          source = {{ account = \"prod\", cluster = \"shop-prod\" }}\n\
          target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n{extra}"
     )
@@ -482,4 +483,126 @@ fn two_entries_with_one_account_id_are_refused_naming_both() {
         "{e}"
     );
     assert!(p.line.is_some(), "{e}");
+}
+
+#[test]
+fn connect_via_is_refused_saying_tunnel_replaced_it_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = with_refresh(
+        dir.path(),
+        "[refresh.staging.connect]\nvia = \"127.0.0.1:13306\"\n",
+    );
+    let e = Config::from_str(&text, &dir.path().join("kirikae.toml")).unwrap_err();
+    assert_eq!(e.problems().len(), 1, "{e}");
+    let p = &e.problems()[0];
+    assert_eq!(p.key, "refresh.staging.connect", "{e}");
+    assert!(p.line.is_some(), "{e}");
+    for part in [
+        "`connect.via` (one fixed host:port) was replaced by `tunnel`",
+        "Remove [refresh.staging.connect]",
+        "tunnel = \"ssh -N -L {local_port}:{host}:{port} bastion\"",
+    ] {
+        assert!(p.message.contains(part), "{part:?} in {e}");
+    }
+    assert!(!p.message.contains("unknown key"), "{e}");
+}
+
+#[test]
+fn a_tunnel_command_needs_local_port_and_host_and_knows_no_other_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = with_refresh(
+        dir.path(),
+        "tunnel = \"ssh -N -L {local_port}:{host}:{port} -i ${HOME}/.ssh/k bastion\"\n",
+    );
+    let c = Config::from_str(&good, &dir.path().join("kirikae.toml")).unwrap();
+    let r = &c.refresh["staging"];
+    assert_eq!(r.tunnel_wait_seconds, 60);
+    assert_eq!(r.tls, kirikae_config::TlsMode::VerifyFull, "the default");
+    assert_eq!(
+        r.ca_bundle.as_deref(),
+        Some(dir.path().join("global-bundle.pem").as_path()),
+        "resolved against the config's directory"
+    );
+    for (command, expected) in [
+        (
+            "ssh -N -L 13306:{host}:{port} bastion",
+            "does not contain {local_port}",
+        ),
+        (
+            "ssh -N -L {local_port}:db.internal:3306 bastion",
+            "does not contain {host}",
+        ),
+        (
+            "ssh -N -L {local_port}:{hostname}:{port} bastion",
+            "unknown placeholder {hostname}: a tunnel command knows {host}, {port} and {local_port}",
+        ),
+        ("  ", "expected a command"),
+    ] {
+        let text = with_refresh(dir.path(), &format!("tunnel = {command:?}\n"));
+        let p = problems_of(dir.path(), &text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("refresh.staging.tunnel: ") && p[0].contains(expected),
+            "{command}: {p:?}"
+        );
+    }
+    for wait in [0, 601] {
+        let text = with_refresh(
+            dir.path(),
+            &format!("tunnel = \"x {{host}} {{local_port}}\"\ntunnel_wait_seconds = {wait}\n"),
+        );
+        let p = problems_of(dir.path(), &text);
+        assert!(
+            p.len() == 1
+                && p[0].starts_with(
+                    "refresh.staging.tunnel_wait_seconds: expected seconds from 1 to 600"
+                ),
+            "{p:?}"
+        );
+    }
+}
+
+#[test]
+fn verified_tls_needs_a_ca_bundle_and_says_where_to_get_the_rds_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = with_refresh(dir.path(), "tls = \"verify-ca\"\n");
+    for (from, to) in [
+        // no bundle: the default verify-full and verify-ca need one
+        ("ca_bundle = \"global-bundle.pem\"\n", ""),
+        ("tls = \"verify-ca\"\n", ""),
+    ] {
+        let text = with
+            .replace(from, to)
+            .replace("ca_bundle = \"global-bundle.pem\"\n", "");
+        let p = problems_of(dir.path(), &text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("refresh.staging.tls: tls = \"verify-")
+                && p[0].contains("needs `ca_bundle`")
+                && p[0].contains(kirikae_config::RDS_CA_BUNDLE_URL),
+            "{p:?}"
+        );
+    }
+    // a bundle that is not there
+    let missing = with.replace("global-bundle.pem", "rds-ca.pem");
+    let p = problems_of(dir.path(), &missing);
+    assert!(
+        p.len() == 1
+            && p[0].starts_with("refresh.staging.ca_bundle: the CA bundle ")
+            && p[0].contains("rds-ca.pem does not exist"),
+        "{p:?}"
+    );
+    // require and disable need none; an unknown mode names the known ones
+    for mode in ["require", "disable"] {
+        let text = with
+            .replace("ca_bundle = \"global-bundle.pem\"\n", "")
+            .replace("verify-ca", mode);
+        let c = Config::from_str(&text, &dir.path().join("kirikae.toml")).unwrap();
+        assert_eq!(c.refresh["staging"].tls.name(), mode);
+    }
+    let p = problems_of(dir.path(), &with.replace("verify-ca", "verify_full"));
+    assert!(
+        p[0].contains("unknown value `verify_full`") && p[0].contains("verify-full"),
+        "{p:?}"
+    );
 }

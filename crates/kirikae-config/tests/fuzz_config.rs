@@ -42,7 +42,8 @@ fn seed() -> String {
     format!(
         "{text}\n[refresh.staging]\nmasking = \"masking/shop.toml\"\nkeep_retired = 1\n\
          switch = {{ method = \"cname\", zone = \"Z123\", record = \"db.staging.internal\" }}\n\
-         connect = {{ via = \"127.0.0.1:13306\" }}\n\
+         tunnel = \"ssh -N -L {{local_port}}:{{host}}:{{port}} bastion\"\ntunnel_wait_seconds = 60\n\
+         tls = \"verify-full\"\nca_bundle = \"masking/shop.toml\"\n\
          [refresh.staging.source]\naccount = \"prod\"\ncluster = \"shop-prod\"\nkms_key = \"alias/snap\"\n\
          [refresh.staging.target]\naccount = \"dev\"\ncluster = \"staging\"\nsubnet_group = \"staging-db\"\n\
          security_groups = [\"sg-0123456789abcdef0\"]\ninstance_class = \"db.t4g.medium\"\n\

@@ -25,6 +25,7 @@ pub mod lock;
 pub mod preflight;
 mod run;
 pub mod step;
+pub mod tunnel;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,6 +95,17 @@ pub enum RefreshError {
         holder: String,
         marker: String,
     },
+    /// A tunnel command that did not come up, or ended while it was used. The run is kept
+    /// (not cleaned up): what it made so far is sound, only the way to it failed.
+    #[error(
+        "{error}\nthe run {run_id} is kept as it is: once the tunnel works, \
+         `kirikae refresh resume {run_id}` starts a new one and continues"
+    )]
+    Tunnel {
+        run_id: String,
+        #[source]
+        error: Box<tunnel::TunnelError>,
+    },
     #[error("the journal {path}: {error}")]
     Journal {
         path: PathBuf,
@@ -108,6 +120,12 @@ impl RefreshError {
             self,
             RefreshError::UnknownRefresh { .. } | RefreshError::UnknownRun(..)
         )
+    }
+
+    /// A failure after which the run is kept for `resume` even without `--keep-on-failure`:
+    /// the way to the database failed (a tunnel), not the work, which a resume continues.
+    pub fn keeps_run(&self) -> bool {
+        matches!(self, RefreshError::Tunnel { .. })
     }
 
     /// A protected target without the right `--confirm <alias>`: nothing ran.

@@ -745,6 +745,7 @@ impl Refresh {
                 ),
             )),
         }
+        checks.extend(connection_checks(&self.name, s));
         plan.ok = checks.iter().all(|c| c.ok);
         plan.checks = checks;
         if let Some(path) = plan.copy_path {
@@ -828,4 +829,88 @@ impl Refresh {
             ),
         }
     }
+}
+
+/// How the run will reach the databases it masks and checks: the tunnel command's program can
+/// be found, and the `tls` setting can be honoured.
+fn connection_checks(name: &str, s: &kirikae_config::RefreshSettings) -> Vec<Check> {
+    let tunnel = match &s.tunnel {
+        None => ok(
+            "tunnel",
+            "none: kirikae connects to the clusters' endpoints directly (it must run where they \
+             resolve and answer, e.g. inside their VPC)"
+                .into(),
+        ),
+        Some(t) => match tunnel_program(t) {
+            Some(p) if !program_found(p) => bad(
+                "tunnel",
+                format!(
+                    "the tunnel command's program `{p}` is not found (PATH: {})",
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+                format!("install {p}, or name it by its full path in refresh.{name}.tunnel"),
+            ),
+            _ => ok(
+                "tunnel",
+                format!(
+                    "`{t}`: started for each cluster the run connects to, waited for up to {} s",
+                    s.tunnel_wait_seconds
+                ),
+            ),
+        },
+    };
+    let tls = if s.tls == kirikae_config::TlsMode::Disable {
+        ok(
+            "database TLS",
+            "tls = \"disable\": plain TCP to the clusters".into(),
+        )
+    } else if !crate::run::DRIVERS_TAKE_TLS_PARAMS {
+        bad(
+            "database TLS",
+            crate::run::tls_not_available(s.tls),
+            format!("set refresh.{name}.tls = \"disable\" only on a network you trust"),
+        )
+    } else {
+        ok(
+            "database TLS",
+            format!(
+                "tls = \"{}\"{}",
+                s.tls.name(),
+                s.ca_bundle
+                    .as_ref()
+                    .map(|c| format!(" against {}", c.display()))
+                    .unwrap_or_default()
+            ),
+        )
+    };
+    vec![tunnel, tls]
+}
+
+/// The program a tunnel command runs: its first word after `VAR=value` assignments and
+/// `exec`; `None` when it starts with shell syntax kirikae does not look into.
+fn tunnel_program(command: &str) -> Option<&str> {
+    if command.contains([';', '&', '|', '(', '`', '\n']) {
+        return None; // a script: the shell runs it, kirikae does not guess its programs
+    }
+    let word = command
+        .split_whitespace()
+        .find(|w| !w.contains('=') && *w != "exec")?;
+    let plain = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b));
+    let builtin = ["cd", "command", "eval", "export", "set", "trap", ".", ":"].contains(&word);
+    (plain && !builtin).then_some(word)
+}
+
+/// Whether `program` (a path, or a name looked up on PATH) is an executable file.
+fn program_found(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return executable(std::path::Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(program))))
 }

@@ -10,14 +10,17 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use kirikae_aws::Estate;
+use kirikae_config::{RefreshSettings, TlsMode};
 use kirikae_mask::db::{Conn, DbUrl, PROGRESS_TABLE};
 use kirikae_mask::run::MaskKey;
+use kirikae_mask::Dialect;
 
 use crate::cloud::{Cloud, NewCluster};
 use crate::journal::{Created, Journal, RunState};
 use crate::lock::{Holder, Marker, RunLock};
 use crate::preflight::{CopyPath, CLONE_OF_TAG, REFRESH_TAG, RUN_TAG, SECRET_TAG};
 use crate::step::RefreshStep;
+use crate::tunnel::Tunnel;
 use crate::{Refresh, RefreshError, Reporter};
 
 /// The debug-build hook of the crash tests: SIGKILL this process right after the named step
@@ -394,7 +397,13 @@ impl Refresh {
                 let step = ctx.st.current.map(|s| s.name()).unwrap_or("-");
                 let _ = ctx.log("failed", json!({"step": step, "error": e.to_string()}));
                 ctx.st.failed = Some(e.to_string());
-                if ctx.st.keep_on_failure {
+                if e.keeps_run() {
+                    ctx.say(&format!(
+                        "failed in {step} because of the tunnel: the run is kept ({} resource(s)); `kirikae refresh resume {}` continues it",
+                        ctx.st.left_over().len(),
+                        ctx.st.run_id
+                    ));
+                } else if ctx.st.keep_on_failure {
                     ctx.say(&format!(
                         "failed in {step}; --keep-on-failure: left {} resource(s) for inspection; `kirikae refresh resume {}` retries",
                         ctx.st.left_over().len(),
@@ -972,27 +981,73 @@ fn mask_site(ctx: &Ctx<'_>) -> (Cloud, String) {
     }
 }
 
-/// The masking engine's URL of the new cluster, with the password from the secret.
-async fn db_url(ctx: &Ctx<'_>, cluster_id: &str) -> Result<DbUrl, RefreshError> {
+/// The new cluster's database (the target account), reached for the switch-over check.
+async fn db_url(ctx: &Ctx<'_>, cluster_id: &str) -> Result<Reached, RefreshError> {
     db_url_in(ctx, &ctx.r.target, cluster_id, None).await
 }
 
+/// The target account's cluster `cluster_id`, reached at `host` (the switched DNS name's value)
+/// with that cluster's port and credentials.
 async fn db_url_via(
     ctx: &Ctx<'_>,
     cluster_id: &str,
     host: Option<&str>,
-) -> Result<DbUrl, RefreshError> {
+) -> Result<Reached, RefreshError> {
     db_url_in(ctx, &ctx.r.target, cluster_id, host).await
 }
 
-/// `host`: connect there instead (the switched DNS name) with the cluster's credentials.
+/// Where one cluster's database is and how to log in: the password comes from the secret the
+/// cluster's tag `kirikae:secret` names. Never displayed (it holds the password).
+struct DbAddress {
+    dialect: Dialect,
+    user: String,
+    password: String,
+    /// The cluster's endpoint name (or the name `host` given to [`db_url_in`]): what TLS
+    /// verifies, and what a tunnel is started for.
+    host: String,
+    port: u16,
+    database: String,
+}
+
+/// A cluster's database as the masking engine reaches it: the URL, and the tunnel it goes
+/// through when `[refresh.<name>] tunnel` is set, which ends when this is dropped.
+struct Reached {
+    url: DbUrl,
+    tunnel: Option<Tunnel>,
+    run_id: String,
+}
+
+impl Reached {
+    /// Runs `work` on this database; with a tunnel, the tunnel ending fails it at once,
+    /// naming the tunnel (see [`Tunnel::guard`]).
+    async fn guard<T>(
+        &self,
+        during: &str,
+        work: impl std::future::Future<Output = Result<T, RefreshError>>,
+    ) -> Result<T, RefreshError> {
+        match &self.tunnel {
+            None => work.await,
+            Some(t) => t
+                .guard(during, work)
+                .await
+                .map_err(|error| RefreshError::Tunnel {
+                    run_id: self.run_id.clone(),
+                    error: Box::new(error),
+                })?,
+        }
+    }
+}
+
+/// The cluster `cluster_id` of `cloud`'s account, reached: its endpoint (or `host`: connect
+/// there instead, with the cluster's port and credentials), through a new tunnel when one is
+/// configured.
 async fn db_url_in(
     ctx: &Ctx<'_>,
-    target: &Cloud,
+    cloud: &Cloud,
     cluster_id: &str,
     host: Option<&str>,
-) -> Result<DbUrl, RefreshError> {
-    let c = target
+) -> Result<Reached, RefreshError> {
+    let c = cloud
         .cluster(cluster_id)
         .await?
         .ok_or_else(|| RefreshError::Refused(format!("the cluster {cluster_id} is gone")))?;
@@ -1001,7 +1056,7 @@ async fn db_url_in(
         .get(SECRET_TAG)
         .cloned()
         .unwrap_or_else(|| ctx.names.secret.clone());
-    let password = match target.secret(&secret).await? {
+    let password = match cloud.secret(&secret).await? {
         Some((_, v)) => serde_json::from_str::<Value>(&v).unwrap_or_default()["password"]
             .as_str()
             .unwrap_or_default()
@@ -1012,29 +1067,163 @@ async fn db_url_in(
             )))
         }
     };
-    let (host, port) = match (&ctx.r.settings.connect, host) {
-        (_, Some(h)) => (h.to_string(), c.port.unwrap_or(3306)),
-        (Some(via), None) => match via.via.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse::<i32>().unwrap_or(3306)),
-            None => (via.via.clone(), c.port.unwrap_or(3306)),
-        },
-        (None, None) => (
-            c.endpoint.clone().unwrap_or_default(),
-            c.port.unwrap_or(3306),
-        ),
-    };
-    let scheme = if c.engine.contains("postgres") {
-        "postgres"
+    let dialect = if c.engine.contains("postgres") {
+        Dialect::Postgres
     } else {
-        "mysql"
+        Dialect::MySql
     };
-    let url = format!(
-        "{scheme}://{}:{}@{host}:{port}/{}",
-        c.master_user.clone().unwrap_or_default(),
+    let default_port = match dialect {
+        Dialect::Postgres => 5432,
+        Dialect::MySql => 3306,
+    };
+    let db = DbAddress {
+        dialect,
+        user: c.master_user.clone().unwrap_or_default(),
         password,
-        c.database.clone().unwrap_or_default()
+        host: host
+            .map(str::to_string)
+            .or(c.endpoint.clone())
+            .unwrap_or_default(),
+        port: c
+            .port
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(default_port),
+        database: c.database.clone().unwrap_or_default(),
+    };
+    if db.host.is_empty() {
+        return Err(RefreshError::Refused(format!(
+            "the cluster {cluster_id} has no endpoint yet"
+        )));
+    }
+    let s = &ctx.r.settings;
+    let tunnel = match &s.tunnel {
+        None => None,
+        Some(template) => {
+            ctx.say(&format!(
+                "tunnel to {}:{} for {cluster_id}",
+                db.host, db.port
+            ));
+            let wait = Duration::from_secs(s.tunnel_wait_seconds);
+            Some(
+                Tunnel::start(template, &db.host, db.port, wait)
+                    .await
+                    .map_err(|error| RefreshError::Tunnel {
+                        run_id: ctx.st.run_id.clone(),
+                        error: Box::new(error),
+                    })?,
+            )
+        }
+    };
+    Ok(Reached {
+        url: connect_url(&db, &ctx.r.settings, tunnel.as_ref())?,
+        tunnel,
+        run_id: ctx.st.run_id.clone(),
+    })
+}
+
+/// The masking engine's URL of `db`: through `tunnel` when there is one. MERGE POINT: once
+/// `DbUrl::via` is in kirikae-mask, the tunnel arm becomes
+/// `Some(t) => Ok(url_at(db, settings, &db.host, db.port)?.via("127.0.0.1", t.local_port))`, so
+/// that TLS verifies the endpoint's real name while the bytes go to the tunnel's port. Until
+/// then the URL names 127.0.0.1 itself (and TLS, gated by [`DRIVERS_TAKE_TLS_PARAMS`], is not
+/// used).
+fn connect_url(
+    db: &DbAddress,
+    settings: &RefreshSettings,
+    tunnel: Option<&Tunnel>,
+) -> Result<DbUrl, RefreshError> {
+    match tunnel {
+        None => url_at(db, settings, &db.host, db.port),
+        Some(t) => url_at(db, settings, "127.0.0.1", t.local_port),
+    }
+}
+
+/// MERGE POINT (TLS): whether kirikae-mask's `DbUrl` and drivers accept the TLS URL parameters
+/// of [`tls_params`] (PostgreSQL `sslmode`/`sslrootcert`, MySQL `ssl-mode`/`ssl-ca`). Until
+/// they do, a refresh whose `tls` is not `disable` is refused by preflight, before anything is
+/// created, instead of connecting in plain TCP.
+pub(crate) const DRIVERS_TAKE_TLS_PARAMS: bool = false;
+
+/// The URL parameters of the `tls` setting in `dialect`'s own names.
+pub(crate) fn tls_params(
+    tls: TlsMode,
+    ca_bundle: Option<&std::path::Path>,
+    dialect: Dialect,
+) -> Vec<(&'static str, String)> {
+    let (mode_key, ca_key) = match dialect {
+        Dialect::Postgres => ("sslmode", "sslrootcert"),
+        Dialect::MySql => ("ssl-mode", "ssl-ca"),
+    };
+    let mode = match (dialect, tls) {
+        (Dialect::Postgres, m) => m.name(),
+        (Dialect::MySql, TlsMode::VerifyFull) => "VERIFY_IDENTITY",
+        (Dialect::MySql, TlsMode::VerifyCa) => "VERIFY_CA",
+        (Dialect::MySql, TlsMode::Require) => "REQUIRED",
+        (Dialect::MySql, TlsMode::Disable) => "DISABLED",
+    };
+    let mut params = vec![(mode_key, mode.to_string())];
+    if let (true, Some(ca)) = (tls.verifies(), ca_bundle) {
+        params.push((ca_key, ca.display().to_string()));
+    }
+    params
+}
+
+/// Percent-encodes what a URL's userinfo, path or query value may not hold as it is.
+fn url_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `db`'s URL connecting to `host:port`, with the TLS parameters of `settings` (see
+/// [`DRIVERS_TAKE_TLS_PARAMS`]).
+fn url_at(
+    db: &DbAddress,
+    settings: &RefreshSettings,
+    host: &str,
+    port: u16,
+) -> Result<DbUrl, RefreshError> {
+    let scheme = match db.dialect {
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
+    };
+    let query = if DRIVERS_TAKE_TLS_PARAMS {
+        let params = tls_params(settings.tls, settings.ca_bundle.as_deref(), db.dialect);
+        let joined: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url_escape(v)))
+            .collect();
+        format!("?{}", joined.join("&"))
+    } else if settings.tls == TlsMode::Disable {
+        String::new()
+    } else {
+        return Err(RefreshError::Refused(tls_not_available(settings.tls)));
+    };
+    let user = url_escape(&db.user);
+    let url = format!(
+        "{scheme}://{user}:{}@{host}:{port}/{}{query}",
+        url_escape(&db.password),
+        url_escape(&db.database)
     );
     DbUrl::parse(&url).map_err(|e| RefreshError::Mask(e.to_string()))
+}
+
+/// Why a `tls` other than `disable` cannot be honoured by this build (see
+/// [`DRIVERS_TAKE_TLS_PARAMS`]).
+pub(crate) fn tls_not_available(tls: TlsMode) -> String {
+    format!(
+        "tls = \"{}\": this build's database drivers connect in plain TCP only, and the refresh \
+         does not send a copy of production's data in the clear unless told to: set \
+         tls = \"disable\" in [refresh.<name>] for a network you trust (a runner inside the VPC, \
+         the local emulator), or use a build with database TLS",
+        tls.name()
+    )
 }
 
 fn mask_state_dir(ctx: &Ctx<'_>) -> PathBuf {
@@ -1047,7 +1236,6 @@ fn mask_key() -> Result<Option<MaskKey>, RefreshError> {
 
 async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let (cloud, site) = mask_site(ctx);
-    let url = db_url_in(ctx, &cloud, &site, None).await?;
     let rules = kirikae_mask::Rules::load(&ctx.r.settings.masking)
         .map_err(|e| RefreshError::Mask(e.to_string()))?;
     let dir = mask_state_dir(ctx);
@@ -1056,14 +1244,19 @@ async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     if state.read_run().ok().flatten().is_some_and(|i| i.finished) {
         return Ok(json!({"state_dir": dir, "already": true}));
     }
-    let mut conn = Conn::connect(&url)
-        .await
-        .map_err(|e| RefreshError::Mask(e.to_string()))?;
-    let resume = conn
-        .table_exists(PROGRESS_TABLE)
-        .await
-        .map_err(|e| RefreshError::Mask(e.to_string()))?;
-    drop(conn);
+    let db = db_url_in(ctx, &cloud, &site, None).await?;
+    let url = &db.url;
+    let during = format!("mask of {site}");
+    let resume = db
+        .guard(&during, async {
+            let mut conn = Conn::connect(url)
+                .await
+                .map_err(|e| RefreshError::Mask(e.to_string()))?;
+            conn.table_exists(PROGRESS_TABLE)
+                .await
+                .map_err(|e| RefreshError::Mask(e.to_string()))
+        })
+        .await?;
     let opts = kirikae_mask::run::RunOptions {
         resume,
         ..Default::default()
@@ -1090,16 +1283,15 @@ async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
                 .line(&format!("[{:7.1}s] {text}", self.1.elapsed().as_secs_f64()));
         }
     }
-    let report = kirikae_mask::run::run(
-        &url,
-        &rules,
-        mask_key()?,
-        &dir,
-        &opts,
-        Arc::new(Relay(ctx.reporter.clone(), ctx.started)),
-    )
-    .await
-    .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    let key = mask_key()?;
+    let relay = Arc::new(Relay(ctx.reporter.clone(), ctx.started));
+    let report = db
+        .guard(&during, async {
+            kirikae_mask::run::run(url, &rules, key, &dir, &opts, relay)
+                .await
+                .map_err(|e| RefreshError::Mask(e.to_string()))
+        })
+        .await?;
     Ok(
         json!({"state_dir": dir, "tables": report.tables.len(), "rows": report.rows, "key": report.key.to_string()}),
     )
@@ -1107,13 +1299,18 @@ async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 
 async fn verify(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let (cloud, site) = mask_site(ctx);
-    let url = db_url_in(ctx, &cloud, &site, None).await?;
     let rules = kirikae_mask::Rules::load(&ctx.r.settings.masking)
         .map_err(|e| RefreshError::Mask(e.to_string()))?;
     let dir = mask_state_dir(ctx);
-    let report = kirikae_mask::verify::verify(&url, &rules, mask_key()?, &dir, None, 20_000)
-        .await
-        .map_err(|e| RefreshError::Mask(e.to_string()))?;
+    let key = mask_key()?;
+    let db = db_url_in(ctx, &cloud, &site, None).await?;
+    let report = db
+        .guard(&format!("verify of {site}"), async {
+            kirikae_mask::verify::verify(&db.url, &rules, key, &dir, None, 20_000)
+                .await
+                .map_err(|e| RefreshError::Mask(e.to_string()))
+        })
+        .await?;
     if !report.ok {
         for f in &report.findings {
             ctx.say(&format!(
@@ -1137,45 +1334,64 @@ async fn verify(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
 
 /// Asks the database through the serving name: the cluster now called `<name>` must be this
 /// run's, and answer a query with its new password.
-async fn answers(ctx: &Ctx<'_>) -> Result<(), String> {
+async fn answers(ctx: &Ctx<'_>) -> Result<(), RefreshError> {
     let name = &ctx.r.settings.target.cluster;
     let c = ctx
         .r
         .target
         .cluster(name)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or(format!("no cluster answers to {name}"))?;
+        .await?
+        .ok_or_else(|| RefreshError::Switch(format!("no cluster answers to {name}")))?;
     if c.tags.get(RUN_TAG) != Some(&ctx.st.run_id) {
-        return Err(format!("{name} is not this run's cluster"));
+        return Err(RefreshError::Switch(format!(
+            "{name} is not this run's cluster"
+        )));
     }
-    let url = db_url(ctx, name).await.map_err(|e| e.to_string())?;
-    let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
-    conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
-    Ok(())
+    let db = db_url(ctx, name).await?;
+    select_1(&db, &format!("the switch-over check through {name}")).await
 }
 
-/// Tries `check` up to 5 times, waiting longer after each failure: empty once it succeeds,
+/// Connects to `db` and runs `SELECT 1`.
+async fn select_1(db: &Reached, during: &str) -> Result<(), RefreshError> {
+    db.guard(during, async {
+        let fail = |e: kirikae_mask::db::DbError| RefreshError::Switch(e.to_string());
+        let mut conn = Conn::connect(&db.url).await.map_err(fail)?;
+        conn.value("SELECT 1").await.map_err(fail)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Tries `check` up to 5 times, waiting longer after each failure: `None` once it succeeds,
 /// else the last failure.
-async fn last_failure<F, Fut>(mut check: F) -> String
+async fn last_failure<F, Fut>(mut check: F) -> Option<RefreshError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<(), RefreshError>>,
 {
-    let mut last = String::new();
+    let mut last = None;
     for attempt in 0..5u32 {
         match check().await {
-            Ok(()) => {
-                last.clear();
-                break;
-            }
+            Ok(()) => return None,
             Err(e) => {
-                last = e;
+                last = Some(e);
                 tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt + 1))).await;
             }
         }
     }
     last
+}
+
+/// The error of a switch-over check that failed with `last` after the switch was undone: a
+/// tunnel that failed is named as such (the run is kept: the masked copy need not be made
+/// again once the tunnel works); anything else is the switch-over's failure, `what` and the
+/// state the switch was undone to.
+fn switch_failed(last: RefreshError, what: String) -> RefreshError {
+    if last.keeps_run() {
+        last
+    } else {
+        RefreshError::Switch(what)
+    }
 }
 
 async fn switch_over(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
@@ -1239,21 +1455,18 @@ async fn switch_cname(ctx: &mut Ctx<'_>, zone: &str, record: &str) -> Result<Val
     let last = last_failure(|| async {
         let host = t
             .cname(zone, record)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or(format!("no record {record}"))?;
+            .await?
+            .ok_or_else(|| RefreshError::Switch(format!("no record {record}")))?;
         if host != endpoint {
-            return Err(format!("{record} points to {host}, not {endpoint}"));
+            return Err(RefreshError::Switch(format!(
+                "{record} points to {host}, not {endpoint}"
+            )));
         }
-        let url = db_url_via(ctx, &new_id, Some(&host))
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut conn = Conn::connect(&url).await.map_err(|e| e.to_string())?;
-        conn.value("SELECT 1").await.map_err(|e| e.to_string())?;
-        Ok(())
+        let db = db_url_via(ctx, &new_id, Some(&host)).await?;
+        select_1(&db, &format!("the switch-over check through {record}")).await
     })
     .await;
-    if !last.is_empty() {
+    if let Some(last) = last {
         ctx.say(&format!(
             "switch_over: the new cluster does not answer through {record} ({last}): rolling back, {record} -> {}",
             previous.as_deref().unwrap_or("(deleted: there was no record before)")
@@ -1263,13 +1476,14 @@ async fn switch_cname(ctx: &mut Ctx<'_>, zone: &str, record: &str) -> Result<Val
             // there was no record: do not leave one naming a cluster the clean-up deletes
             None => t.delete_cname(zone, record, &endpoint).await?,
         }
-        return Err(RefreshError::Switch(format!(
+        let what = format!(
             "the new cluster did not answer through {record}: {last}; {}",
             previous
                 .as_deref()
                 .map(|p| format!("the record points back to {p}"))
                 .unwrap_or_else(|| "the record, which did not exist before, is deleted".into())
-        )));
+        );
+        return Err(switch_failed(last, what));
     }
     t.add_tags(
         &new.arn,
@@ -1328,7 +1542,7 @@ async fn switch_rename(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     }
     // The check through the switched name, a few tries (DNS and sessions settle on AWS).
     let last = last_failure(|| answers(ctx)).await;
-    if !last.is_empty() {
+    if let Some(last) = last {
         ctx.say(&format!(
             "switch_over: the new cluster does not answer through {name} ({last}): rolling back"
         ));
@@ -1340,7 +1554,8 @@ async fn switch_rename(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
             ctx.wait_cluster(RefreshStep::SwitchOver, &t, &name, false)
                 .await?;
         }
-        return Err(RefreshError::Switch(format!("the new cluster did not answer through {name}: {last}; rolled back, {name} serves the previous cluster")));
+        let what = format!("the new cluster did not answer through {name}: {last}; rolled back, {name} serves the previous cluster");
+        return Err(switch_failed(last, what));
     }
     Ok(json!({"flip_ms": flip_ms, "retired": retired_list}))
 }

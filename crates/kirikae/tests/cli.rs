@@ -243,7 +243,7 @@ fn refresh_config(dir: &Path) -> PathBuf {
     write_config(
         dir,
         &format!(
-            "{CONFIG}\n[state]\ndir = \"state\"\n[refresh.staging]\nmasking = \"shop.toml\"\n\
+            "{CONFIG}\n[state]\ndir = \"state\"\n[refresh.staging]\nmasking = \"shop.toml\"\ntls = \"disable\"\n\
              source = {{ account = \"dev\", cluster = \"shop-dev\" }}\n\
              target = {{ account = \"prod\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
         ),
@@ -417,7 +417,7 @@ fn config_check_refuses_what_the_issue_found_accepted() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("shop.toml"), "").unwrap();
     let base = format!(
-        "{CONFIG}\n[refresh.staging]\nmasking = \"shop.toml\"\n\
+        "{CONFIG}\n[refresh.staging]\nmasking = \"shop.toml\"\ntls = \"disable\"\n\
          source = {{ account = \"prod\", cluster = \"shop-prod\" }}\n\
          target = {{ account = \"dev\", cluster = \"staging\", subnet_group = \"s\", instance_class = \"db.t4g.medium\" }}\n"
     );

@@ -121,7 +121,8 @@ def zone(url, name):
 
 def clusters(url):
     rds = seed.client("rds", url, DEV)
-    return [{"id": c["DBClusterIdentifier"], "tags": {t["Key"]: t["Value"] for t in c.get("TagList", [])}}
+    return [{"id": c["DBClusterIdentifier"], "tags": {t["Key"]: t["Value"] for t in c.get("TagList", [])},
+             "endpoint": c.get("Endpoint"), "port": c.get("Port")}
             for c in rds.describe_db_clusters()["DBClusters"]]
 
 

@@ -1,0 +1,384 @@
+//! docs/refresh.md's list of IAM actions ("IAM actions (least privilege)") is the AWS
+//! operations the refresh's code calls: this reads the sources of kirikae-refresh and
+//! kirikae-aws, finds every SDK operation called on a client, and fails when one is missing from
+//! the list or the list names one the code no longer calls.
+//!
+//! How calls are found: an SDK client is a struct field (`rds: aws_sdk_rds::Client`) used as
+//! `self.rds.<operation>()`, or the value of a method returning one
+//! (`fn client(..) -> aws_sdk_sts::Client`) used as `self.client(..).<operation>()`. The
+//! service is the client's crate (`aws_sdk_rds` -> `rds`). So that a call made another way
+//! cannot slip by, the scan also fails on a client used otherwise (`self.rds.clone()`, a
+//! client in a local binding), and on an operation name the code reports (`self.call("Op", ..)`,
+//! `classify("Op", ..)`) that it did not find being called.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The crates whose AWS calls a refresh makes.
+const SCANNED: [&str; 2] = ["crates/kirikae-refresh/src", "crates/kirikae-aws/src"];
+
+/// IAM's service prefix of an SDK crate's service, where it is not the crate's own name.
+fn iam_prefix(sdk_service: &str) -> &str {
+    match sdk_service {
+        "cloudwatchlogs" => "logs",
+        "elasticloadbalancingv2" => "elasticloadbalancing",
+        "resourcegroupstagging" => "tag",
+        "resourcegroups" => "resource-groups",
+        other => other,
+    }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `src` without comments and without any whitespace outside string literals (a call chain
+/// split over lines reads as one: `self.rds.describe_db_clusters()`).
+fn squeeze(src: &str) -> String {
+    let b: Vec<char> = src.chars().collect();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            i += 2;
+            while i + 1 < b.len() && !(b[i] == '*' && b[i + 1] == '/') {
+                i += 1;
+            }
+            i += 2;
+        } else if c == '"' {
+            out.push(c);
+            i += 1;
+            while i < b.len() && b[i] != '"' {
+                if b[i] == '\\' {
+                    out.push(b[i]);
+                    i += 1;
+                }
+                if i < b.len() {
+                    out.push(b[i]);
+                }
+                i += 1;
+            }
+            out.push('"');
+            i += 1;
+        } else if c == '\'' && (b.get(i + 2) == Some(&'\'') || next == Some('\\')) {
+            // a char literal ('"', '\n'); a lifetime has no closing quote
+            let end = (i + 1..b.len())
+                .find(|&j| j > i + 1 && b[j] == '\'')
+                .unwrap_or(i);
+            i = end + 1;
+        } else {
+            if !c.is_whitespace() {
+                out.push(c);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The identifier starting at byte `at` of `s`.
+fn ident_at(s: &str, at: usize) -> &str {
+    let end = s[at..]
+        .find(|c: char| !is_ident(c))
+        .map_or(s.len(), |e| at + e);
+    &s[at..end]
+}
+
+/// The identifier ending right before byte `at` of `s`.
+fn ident_before(s: &str, at: usize) -> &str {
+    let start = s[..at].rfind(|c: char| !is_ident(c)).map_or(0, |p| p + 1);
+    &s[start..at]
+}
+
+/// Where the parenthesised group opening at byte `open` of `s` closes (just after it).
+fn after_group(s: &str, open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, c) in s[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Methods of the builder chain that are not operations: a client reached like this is used
+/// some other way than to call an operation.
+const NOT_OPERATIONS: [&str; 4] = ["clone", "config", "as_ref", "to_owned"];
+
+#[derive(Default)]
+struct Scan {
+    /// `(iam prefix, operation in snake_case)` -> where it is called.
+    calls: BTreeMap<(String, String), BTreeSet<String>>,
+    /// Operation names the code reports in its errors (`self.call("Op", ..)`).
+    named: BTreeMap<String, BTreeSet<String>>,
+    /// Uses of a client the scan cannot follow.
+    unknown_uses: Vec<String>,
+}
+
+fn scan() -> Scan {
+    let mut files = Vec::new();
+    for dir in SCANNED {
+        rust_files(&repo().join(dir), &mut files);
+    }
+    files.sort();
+    let mut scan = Scan::default();
+    for file in &files {
+        let name = file
+            .strip_prefix(repo())
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let s = squeeze(&std::fs::read_to_string(file).unwrap());
+        // The clients: `<binding>:aws_sdk_<svc>::Client` (fields) and
+        // `fn <name>(..)->aws_sdk_<svc>::Client` (methods returning one).
+        let mut fields: BTreeMap<String, String> = BTreeMap::new();
+        let mut getters: BTreeMap<String, String> = BTreeMap::new();
+        for (at, _) in s.match_indices("aws_sdk_") {
+            let service = ident_at(&s, at + "aws_sdk_".len()).to_string();
+            let rest = &s[at + "aws_sdk_".len() + service.len()..];
+            if !rest.starts_with("::Client") || is_ident(rest[8..].chars().next().unwrap_or(' ')) {
+                continue;
+            }
+            if rest.starts_with("::Client::from_conf") {
+                continue; // where one is made
+            }
+            let before = &s[..at];
+            if before.ends_with(':') && !before.ends_with("::") {
+                fields.insert(ident_before(&s, at - 1).to_string(), service);
+            } else if before.ends_with("->") {
+                let sig_start = before.rfind("fn").unwrap();
+                let name = ident_at(&s, sig_start + 2).to_string();
+                getters.insert(name, service);
+            } else {
+                scan.unknown_uses.push(format!(
+                    "{name}: aws_sdk_{service}::Client in `{}`",
+                    &s[at.saturating_sub(40)..(at + 60).min(s.len())]
+                ));
+            }
+        }
+        let record = |scan: &mut Scan, service: &str, after: usize, how: &str| {
+            let op = if s[after..].starts_with('.') {
+                ident_at(&s, after + 1)
+            } else {
+                ""
+            };
+            let called = s[after + 1 + op.len()..].starts_with('(');
+            if op.is_empty() || !called || NOT_OPERATIONS.contains(&op) {
+                scan.unknown_uses.push(format!(
+                    "{name}: {how} used as `{}`: call an operation on it directly \
+                     ({how}.<operation>()), or teach this test the new way",
+                    &s[after.saturating_sub(30)..(after + 40).min(s.len())]
+                ));
+            } else {
+                scan.calls
+                    .entry((iam_prefix(service).to_string(), op.to_string()))
+                    .or_default()
+                    .insert(name.clone());
+            }
+        };
+        for (field, service) in &fields {
+            let pat = format!("self.{field}");
+            let mut uses = 0;
+            for (at, _) in s.match_indices(&pat) {
+                let after = at + pat.len();
+                if s[after..].starts_with(|c: char| is_ident(c)) {
+                    continue; // self.rds_other
+                }
+                uses += 1;
+                record(&mut scan, service, after, &pat);
+            }
+            if uses == 0 {
+                scan.unknown_uses.push(format!(
+                    "{name}: the client `{field}` (aws_sdk_{service}) is never used as \
+                     self.{field}.<operation>(): a local binding or a parameter the scan does \
+                     not follow"
+                ));
+            }
+        }
+        for (getter, service) in &getters {
+            let pat = format!("self.{getter}(");
+            for (at, _) in s.match_indices(&pat) {
+                let Some(after) = after_group(&s, at + pat.len() - 1) else {
+                    continue;
+                };
+                record(&mut scan, service, after, &format!("self.{getter}(..)"));
+            }
+        }
+        for prefix in [".call(\"", "classify(\"", "operation:\""] {
+            for (at, _) in s.match_indices(prefix) {
+                let op = ident_at(&s, at + prefix.len());
+                if !op.is_empty() {
+                    scan.named
+                        .entry(op.to_string())
+                        .or_default()
+                        .insert(name.clone());
+                }
+            }
+        }
+    }
+    scan
+}
+
+/// One spelling of an operation for comparing: `DescribeDBClusters`, `describe_db_clusters`
+/// -> `describedbclusters`.
+fn norm(op: &str) -> String {
+    op.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The doc's table: action (`rds:DescribeDBClusters`) -> the accounts marked `yes`.
+fn documented() -> BTreeMap<String, Vec<&'static str>> {
+    let doc = std::fs::read_to_string(repo().join("docs/refresh.md")).unwrap();
+    let begin = doc
+        .find("<!-- iam-actions:begin -->")
+        .expect("docs/refresh.md has <!-- iam-actions:begin -->");
+    let end = doc
+        .find("<!-- iam-actions:end -->")
+        .expect("docs/refresh.md has <!-- iam-actions:end -->");
+    let mut out = BTreeMap::new();
+    for line in doc[begin..end].lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let action = cells[0].trim_matches('`');
+        if action == "action" || action.starts_with("---") {
+            continue;
+        }
+        assert!(
+            action.split_once(':').is_some_and(|(s, o)| !s.is_empty()
+                && !o.is_empty()
+                && o.chars().all(|c| c.is_ascii_alphanumeric())),
+            "docs/refresh.md: {action:?} is not a `service:Operation` action: {line}"
+        );
+        assert_eq!(cells.len(), 5, "docs/refresh.md: 5 cells expected: {line}");
+        let accounts: Vec<&str> = ["source", "target", "jump"]
+            .into_iter()
+            .zip(&cells[1..4])
+            .filter(|(_, c)| **c == "yes")
+            .map(|(a, _)| a)
+            .collect();
+        assert!(
+            !accounts.is_empty(),
+            "docs/refresh.md: {action} names no account (yes under source, target or jump): {line}"
+        );
+        assert!(
+            out.insert(action.to_string(), accounts).is_none(),
+            "docs/refresh.md lists {action} twice"
+        );
+    }
+    out
+}
+
+#[test]
+fn the_documented_iam_actions_are_the_operations_the_code_calls() {
+    let scan = scan();
+    assert!(
+        scan.unknown_uses.is_empty(),
+        "SDK clients used in ways this scan cannot follow:\n  {}",
+        scan.unknown_uses.join("\n  ")
+    );
+    let called: BTreeMap<(String, String), String> = scan
+        .calls
+        .iter()
+        .map(|((svc, op), files)| {
+            (
+                (svc.clone(), norm(op)),
+                format!(
+                    "{svc}:{op} (in {})",
+                    files.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+        .collect();
+    // The scan must see every operation the code names: else a call is made another way.
+    let called_ops: BTreeSet<String> = called.keys().map(|(_, op)| op.clone()).collect();
+    let unseen: Vec<String> = scan
+        .named
+        .iter()
+        .filter(|(op, _)| !called_ops.contains(&norm(op)))
+        .map(|(op, files)| format!("{op} (named in {files:?})"))
+        .collect();
+    assert!(
+        unseen.is_empty(),
+        "the code names AWS operations the scan did not find being called (teach the scan how \
+         their client is reached): {unseen:?}"
+    );
+
+    let doc = documented();
+    let listed: BTreeMap<(String, String), &String> = doc
+        .keys()
+        .map(|a| {
+            let (svc, op) = a.split_once(':').unwrap();
+            ((svc.to_string(), norm(op)), a)
+        })
+        .collect();
+    let missing: Vec<&String> = called
+        .iter()
+        .filter(|(k, _)| !listed.contains_key(*k))
+        .map(|(_, v)| v)
+        .collect();
+    let stale: Vec<&&String> = listed
+        .iter()
+        .filter(|(k, _)| !called.contains_key(*k))
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "docs/refresh.md (IAM actions) and the code disagree:\n  called but not listed: \
+         {missing:?}\n  listed but not called: {stale:?}\nadd each called operation as a row \
+         `| `service:Operation` | source | target | jump | for |` (yes under each account whose \
+         role makes the call), and remove what is no longer called"
+    );
+    // Not vacuous: the refresh's core calls are found.
+    for a in [
+        "rds:DescribeDBClusters",
+        "ram:CreateResourceShare",
+        "secretsmanager:CreateSecret",
+        "sts:AssumeRole",
+    ] {
+        assert!(doc.contains_key(a), "{a}");
+    }
+    assert!(called.len() >= 30, "{called:#?}");
+}
+
+#[test]
+fn the_scan_follows_fields_getters_and_chains_split_over_lines() {
+    let s = squeeze(
+        "let x = self\n    .rds // the client\n    .describe_db_clusters()\n    .send();\n\
+         let c = '\"'; let y = \"// not a comment\";",
+    );
+    assert_eq!(
+        s,
+        "letx=self.rds.describe_db_clusters().send();letc=;lety=\"// not a comment\";"
+    );
+    assert_eq!(norm("DescribeDBClusters"), norm("describe_db_clusters"));
+    assert_eq!(iam_prefix("secretsmanager"), "secretsmanager");
+}
