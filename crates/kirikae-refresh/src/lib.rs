@@ -98,8 +98,8 @@ pub enum RefreshError {
     /// A tunnel command that did not come up, or ended while it was used. The run is kept
     /// (not cleaned up): what it made so far is sound, only the way to it failed.
     #[error(
-        "{error}\nthe run {run_id} is kept as it is: once the tunnel works, \
-         `kirikae refresh resume {run_id}` starts a new one and continues"
+        "the run {run_id} is kept as it is (once the tunnel works, \
+         `kirikae refresh resume {run_id}` starts a new one and continues)"
     )]
     Tunnel {
         run_id: String,
@@ -114,6 +114,19 @@ pub enum RefreshError {
 }
 
 impl RefreshError {
+    /// The error with its causes (`error: cause: cause`), as the journal records it and the
+    /// CLI prints it.
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
     /// Input the user must fix before anything can run (exit 2 in the CLI).
     pub fn is_bad_input(&self) -> bool {
         matches!(

@@ -395,8 +395,8 @@ impl Refresh {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 let step = ctx.st.current.map(|s| s.name()).unwrap_or("-");
-                let _ = ctx.log("failed", json!({"step": step, "error": e.to_string()}));
-                ctx.st.failed = Some(e.to_string());
+                let _ = ctx.log("failed", json!({"step": step, "error": e.with_causes()}));
+                ctx.st.failed = Some(e.with_causes());
                 if e.keeps_run() {
                     ctx.say(&format!(
                         "failed in {step} because of the tunnel: the run is kept ({} resource(s)); `kirikae refresh resume {}` continues it",

@@ -30,12 +30,12 @@ pub enum TunnelError {
          digits, '.', '-' and '_' (nothing a shell would interpret)"
     )]
     BadHost { host: String },
-    #[error("no free loopback port for the tunnel: {source}")]
+    #[error("no free loopback port for the tunnel")]
     NoPort {
         #[source]
         source: std::io::Error,
     },
-    #[error("the tunnel `{command}` could not be started with sh -c: {source}")]
+    #[error("the tunnel `{command}` could not be started with sh -c")]
     Spawn {
         command: String,
         #[source]

@@ -11,6 +11,11 @@
   set-password URL CLUSTER PASSWORD -> ModifyDBCluster MasterUserPassword of the dev cluster CLUSTER
   prod-tags URL CLUSTER      -> the tags of the prod cluster CLUSTER as {key: value}
   prod-tag URL CLUSTER KEY VALUE -> sets the tag KEY = VALUE on the prod cluster CLUSTER
+  pg-world URL               -> the story on PostgreSQL: prod `shop-pg` (aurora-postgresql, the story's
+                                data, encrypted with alias/shop-prod-data) and dev `staging` replaced by
+                                an aurora-postgresql cluster (schema only, password in `staging/master`)
+  pg-row URL CLUSTER         -> `row` of a PostgreSQL dev cluster
+  leftovers URL [KEEP...]    -> (also) prod clusters KEEP are not leftovers
 """
 
 import json
@@ -58,7 +63,7 @@ def prod_row(url, cluster_id):
                                    charset="utf8mb4"))
 
 
-def leftovers(url):
+def leftovers(url, keep=()):
     out = []
     prod_rds, dev_rds = seed.client("rds", url, PROD), seed.client("rds", url, DEV)
     for acct, rds in (("prod", prod_rds), ("dev", dev_rds)):
@@ -74,9 +79,9 @@ def leftovers(url):
         if i["DBInstanceIdentifier"] not in staging_members:
             out.append(f"instance {i['DBInstanceIdentifier']} in dev")
     prod_clusters = {c["DBClusterIdentifier"] for c in prod_rds.describe_db_clusters()["DBClusters"]}
-    out += [f"cluster {c} in prod" for c in sorted(prod_clusters - {"shop-prod", "shop-prod-cmk"})]
+    out += [f"cluster {c} in prod" for c in sorted(prod_clusters - {"shop-prod", "shop-prod-cmk", *keep})]
     for i in prod_rds.describe_db_instances()["DBInstances"]:
-        if i["DBInstanceIdentifier"] not in ("shop-prod-1", "shop-prod-cmk-1"):
+        if i["DBInstanceIdentifier"] not in ("shop-prod-1", "shop-prod-cmk-1", *(f"{k}-1" for k in keep)):
             out.append(f"instance {i['DBInstanceIdentifier']} in prod")
     out += [f"secret {s['Name']} in prod" for s in seed.client("secretsmanager", url, PROD).list_secrets()["SecretList"]
             if s["Name"].startswith("kirikae/")]
@@ -157,6 +162,65 @@ def prod_tags(url, cluster_id):
     return {t["Key"]: t["Value"] for t in c.get("TagList", [])}
 
 
+def _psql(cluster: dict, password: str, sql: str) -> None:
+    import subprocess
+    env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="10")
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster["Endpoint"], "-p", str(cluster["Port"]),
+                    "-U", cluster["MasterUsername"], "-d", cluster["DatabaseName"]],
+                   input=sql, text=True, env=env, check=True, capture_output=True)
+
+
+def _pg_cluster(rds, cluster_id: str, password: str, kms_key, subnet_group=None) -> dict:
+    args = dict(DBClusterIdentifier=cluster_id, Engine="aurora-postgresql", MasterUsername="shop_admin",
+                MasterUserPassword=password, DatabaseName="shop", StorageEncrypted=True, KmsKeyId=kms_key)
+    if subnet_group:
+        args["DBSubnetGroupName"] = subnet_group
+    rds.create_db_cluster(**args)
+    rds.create_db_instance(DBInstanceIdentifier=f"{cluster_id}-1", DBClusterIdentifier=cluster_id,
+                           Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    return rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+
+
+def pg_world(url):
+    from kirikae_emulator import refresh_seed, story_data
+    prod = seed.client("rds", url, PROD)
+    c = _pg_cluster(prod, "shop-pg", seed.MASTER_PASSWORD, "alias/shop-prod-data")
+    _psql(c, seed.MASTER_PASSWORD, story_data.script(dialect="postgresql"))
+    dev = seed.client("rds", url, DEV)
+    old = dev.describe_db_clusters(DBClusterIdentifier="staging")["DBClusters"][0]
+    dev.modify_db_cluster(DBClusterIdentifier="staging", DeletionProtection=False, ApplyImmediately=True)
+    for m in old["DBClusterMembers"]:
+        dev.delete_db_instance(DBInstanceIdentifier=m["DBInstanceIdentifier"], SkipFinalSnapshot=True)
+    dev.delete_db_cluster(DBClusterIdentifier="staging", SkipFinalSnapshot=True)
+    for _ in range(100):
+        if not [x for x in dev.describe_db_clusters()["DBClusters"] if x["DBClusterIdentifier"] == "staging"]:
+            break
+        time.sleep(0.2)
+    staging = _pg_cluster(dev, "staging", refresh_seed.STAGING_PASSWORD, "alias/staging", "staging-db")
+    schema = story_data.script(members=1, dialect="postgresql").split("INSERT INTO")[0]
+    _psql(staging, refresh_seed.STAGING_PASSWORD, schema)
+    secret = seed.client("secretsmanager", url, DEV).describe_secret(SecretId="staging/master")["ARN"]
+    dev.add_tags_to_resource(ResourceName=staging["DBClusterArn"], Tags=[{"Key": "kirikae:secret", "Value": secret}])
+
+
+def pg_row(url, cluster_id):
+    import pg8000.dbapi
+    rds = seed.client("rds", url, DEV)
+    c = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    tags = {t["Key"]: t["Value"] for t in c.get("TagList", [])}
+    secret = json.loads(seed.client("secretsmanager", url, DEV).get_secret_value(
+        SecretId=tags["kirikae:secret"])["SecretString"])
+    conn = pg8000.dbapi.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
+                                password=secret["password"], database=c["DatabaseName"], timeout=10)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name, email FROM members WHERE id = 1")
+        r = cur.fetchone()
+        return {"name": r[0], "email": r[1]}
+    finally:
+        conn.close()
+
+
 def prod_tag(url, cluster_id, key, value):
     rds = seed.client("rds", url, PROD)
     arn = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]["DBClusterArn"]
@@ -170,7 +234,11 @@ if __name__ == "__main__":
     elif cmd == "prod-row":
         print(json.dumps(prod_row(url, sys.argv[3])))
     elif cmd == "leftovers":
-        print(json.dumps(leftovers(url)))
+        print(json.dumps(leftovers(url, sys.argv[3:])))
+    elif cmd == "pg-world":
+        pg_world(url)
+    elif cmd == "pg-row":
+        print(json.dumps(pg_row(url, sys.argv[3])))
     elif cmd == "probe":
         probe(url, sys.argv[3], sys.argv[4])
     elif cmd == "zone":
