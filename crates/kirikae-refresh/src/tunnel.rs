@@ -221,7 +221,9 @@ impl Tunnel {
         unsafe {
             cmd.pre_exec(|| {
                 // Should kirikae be killed outright (SIGKILL: nothing of it runs), the command
-                // is told to end too. Held across `sh`'s exec of a single command.
+                // is told to end too. Held across `sh`'s exec of a single command. The kernel
+                // sends it when the spawning *thread* ends: tunnels are started from the async
+                // runtime's threads, which live as long as the process.
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
                 Ok(())
             });
