@@ -48,8 +48,10 @@ def resolve(emulator_url: str, host: str, port: int | None, timeout: float = 10.
         return host, int(port or 0)
     query = urllib.parse.urlencode({"name": host, **({"port": str(port)} if port is not None else {})})
     url = f"{emulator_url.rstrip('/')}{RESOLVE_PATH}?{query}"
+    # No proxy, whatever the environment says: the emulator is on loopback, and nothing may go elsewhere.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with opener.open(url, timeout=timeout) as r:
             answer = json.load(r)
     except urllib.error.HTTPError as exc:
         try:

@@ -657,9 +657,25 @@ def connection_info(account: str, region: str, cluster_id: str) -> dataplane.Con
 RESOLVE_PATH = "/_kirikae/resolve"
 
 
-def resolve(name: str, port: int | None = None) -> dict[str, Any]:
+def _cname(name: str) -> str | None:
+    """The value of a Route 53 CNAME record called `name` in any hosted zone of any account (the
+    emulated VPC resolves them all, as a private hosted zone resolves inside its VPC)."""
+    from moto.route53.models import route53_backends
+
+    for _account, per_partition in list(route53_backends.items()):
+        for backend in list(per_partition.values()):
+            for zone in list(backend.zones.values()):
+                for rrset in list(zone.rrsets):
+                    if rrset.type == "CNAME" and rrset.name.rstrip(".").lower() == name and rrset.records:
+                        value = rrset.records[0]
+                        return (value["Value"] if isinstance(value, dict) else str(value)).rstrip(".").lower()
+    return None
+
+
+def resolve(name: str, port: int | None = None, _hops: int = 0) -> dict[str, Any]:
     """Where an endpoint name (a cluster's writer or reader name, or an instance's) really lives:
     {"host", "port"} of the private server, with the cluster, account, region and family.
+    A Route 53 CNAME record (the switch-over's name) is followed to the name it points at.
     LookupError (saying why) for a name no live cluster has, or a port it does not listen on.
     The names are AWS's (endpoints.py) whatever the endpoints mode, so they follow renames: after
     ModifyDBCluster NewDBClusterIdentifier the old name answers for whichever cluster has it now."""
@@ -682,6 +698,10 @@ def resolve(name: str, port: int | None = None) -> dict[str, Any]:
                 host, real_port = dataplane.server_endpoint(data.family)
                 return {"host": host, "port": real_port, "name": wanted, "cluster": cluster.db_cluster_identifier,
                         "account": account, "region": region, "family": data.family}
+    target = _cname(wanted)
+    if target is not None and _hops < 8:
+        found = resolve(target, port, _hops + 1)
+        return {**found, "via": [wanted, *found.get("via", [])]}
     raise LookupError(f"no DB cluster or instance is called {name} (unknown, deleted or renamed)")
 
 

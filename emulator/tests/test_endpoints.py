@@ -202,6 +202,28 @@ def test_after_a_rename_the_names_follow_the_identifier(realistic, endpoint, pro
     assert _resolve(endpoint, old_name, 3306).json()["cluster"] == "staging"
 
 
+def test_a_cname_record_is_followed_to_the_cluster_it_names(realistic, endpoint, rds, client_factory):
+    """The CNAME switch-over's check connects through the record's name: inside the emulated VPC it
+    resolves to the cluster it points at, and moves when the record moves."""
+    dev = rds(DEV)
+    create_cluster(dev, "staging")
+    create_cluster(dev, "staging-new")
+    r53 = client_factory("route53", account=DEV)
+    zone = r53.create_hosted_zone(Name="staging.internal", CallerReference="t")["HostedZone"]["Id"]
+
+    def point(value):
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+            "Action": "UPSERT", "ResourceRecordSet": {"Name": "db.staging.internal", "Type": "CNAME", "TTL": 60,
+                                                       "ResourceRecords": [{"Value": value}]}}]})
+
+    point(describe(dev, "staging")["Endpoint"])
+    first = _resolve(endpoint, "db.staging.internal", 3306).json()
+    assert (first["cluster"], first["via"]) == ("staging", ["db.staging.internal"])
+    point(describe(dev, "staging-new")["Endpoint"])
+    assert _resolve(endpoint, "db.staging.internal", 3306).json()["cluster"] == "staging-new"
+    assert _resolve(endpoint, "db2.staging.internal", 3306).status_code == 404
+
+
 def test_loopback_mode_still_reports_the_private_server(prod, emulator_settings):
     create_cluster(prod, "shop")
     c = describe(prod, "shop")
