@@ -41,7 +41,11 @@ def _serve(args: argparse.Namespace) -> int:
         # moto would act in this one account for every request, whatever the credentials.
         print("kirikae emulator: ignoring MOTO_ACCOUNT_ID: accounts come from the credentials", file=sys.stderr)
         del os.environ["MOTO_ACCOUNT_ID"]
-    settings = EmulatorSettings()
+    try:
+        settings = EmulatorSettings()
+    except ValueError as exc:  # a bad KIRIKAE_EMU_* variable: say which, without a traceback
+        print(f"kirikae emulator: {exc}", file=sys.stderr)
+        return 2
     if args.endpoints:
         settings.endpoints = args.endpoints
     server = make_wsgi_server(settings, args.host, args.port)
