@@ -1,9 +1,18 @@
-"""Command line: `python -m kirikae_emulator serve | seed story | totp`.
+"""Command line: `python -m kirikae_emulator serve | seed story | totp | bastion | endpoint-id | endpoint-sans`.
 
-    serve [--host 127.0.0.1] [--port 0]
+    serve [--host 127.0.0.1] [--port 0] [--endpoints loopback|realistic]
         Serve moto + kirikae's extensions in the foreground on loopback. Prints
         `kirikae emulator listening on http://127.0.0.1:PORT` once it accepts connections.
         SIGTERM or SIGINT stops it cleanly and runs the extensions' shutdown hooks.
+        --endpoints (default $KIRIKAE_EMU_ENDPOINTS, else loopback): what clusters report as their
+        endpoint; `realistic` = AWS's names, reachable only through the bastion (README-rds.md).
+    bastion [--endpoint-url URL] HOST PORT LOCAL_PORT
+        A tunnel command: listen on 127.0.0.1:LOCAL_PORT and forward each connection to where the
+        endpoint name HOST:PORT really lives (bastion.py). URL defaults to $KIRIKAE_EMULATOR_URL.
+    endpoint-id ACCOUNT REGION
+        The 12-character id in the RDS endpoint names of that account and region.
+    endpoint-sans
+        The DNS names the private servers' certificate carries (scripts/db), one a line.
     seed leftovers --endpoint URL [--count N]
         The story's leftovers for `kirikae sweep` in the prod account (after `seed story`).
     seed story --endpoint URL [--config-out PATH] [--members N]
@@ -32,7 +41,13 @@ def _serve(args: argparse.Namespace) -> int:
         # moto would act in this one account for every request, whatever the credentials.
         print("kirikae emulator: ignoring MOTO_ACCOUNT_ID: accounts come from the credentials", file=sys.stderr)
         del os.environ["MOTO_ACCOUNT_ID"]
-    settings = EmulatorSettings()
+    try:
+        settings = EmulatorSettings()
+    except ValueError as exc:  # a bad KIRIKAE_EMU_* variable: say which, without a traceback
+        print(f"kirikae emulator: {exc}", file=sys.stderr)
+        return 2
+    if args.endpoints:
+        settings.endpoints = args.endpoints
     server = make_wsgi_server(settings, args.host, args.port)
     stopping = threading.Event()
 
@@ -104,6 +119,26 @@ def _totp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bastion(args: argparse.Namespace) -> int:
+    from . import bastion
+
+    return bastion.run(args)
+
+
+def _endpoint_id(args: argparse.Namespace) -> int:
+    from . import endpoints
+
+    print(endpoints.endpoint_id(args.account, args.region))
+    return 0
+
+
+def _endpoint_sans(args: argparse.Namespace) -> int:
+    from . import endpoints
+
+    print("\n".join(endpoints.sans()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kirikae_emulator", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,7 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
     p.add_argument("--pid-file", help="write this process's id here once listening (removed on exit)")
     p.add_argument("--url-file", help="write the endpoint URL here once listening (removed on exit)")
+    p.add_argument("--endpoints", choices=["loopback", "realistic"], default=None,
+                   help="what clusters report as endpoint: loopback (127.0.0.1 and the private server's port) or "
+                        "realistic (AWS's names, which do not resolve: use the bastion); default $KIRIKAE_EMU_ENDPOINTS, else loopback")
     p.set_defaults(func=_serve)
+
+    p = sub.add_parser("bastion", help="forward 127.0.0.1:LOCAL_PORT to where an endpoint name really lives (a tunnel command)")
+    from .bastion import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_bastion)
+
+    p = sub.add_parser("endpoint-id", help="the 12-character id in the RDS endpoint names of an account and region")
+    p.add_argument("account")
+    p.add_argument("region")
+    p.set_defaults(func=_endpoint_id)
+
+    p = sub.add_parser("endpoint-sans", help="the DNS names the private servers' certificate carries (scripts/db)")
+    p.set_defaults(func=_endpoint_sans)
 
     p = sub.add_parser("seed", help="build a world on a running emulator")
     p.add_argument("world", choices=["story", "leftovers"],

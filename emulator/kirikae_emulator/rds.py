@@ -7,7 +7,10 @@
 * cross-account clones (RestoreDBClusterToPointInTime copy-on-write with a foreign cluster ARN),
   authorised by an AWS RAM resource share, limited to one per source cluster and target account
   (and 15 per source cluster in all);
-* the data plane (dataplane.py): each cluster's data is a real local MariaDB/PostgreSQL database.
+* the data plane (dataplane.py): each cluster's data is a real local MariaDB/PostgreSQL database;
+* endpoints (endpoints.py): with settings.endpoints = "realistic", clusters and instances report
+  AWS's names (which do not resolve) and the engine's port; GET /_kirikae/resolve says where a
+  name really lives (for the bastion, bastion.py). "loopback" reports the private server itself.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstanceClustered, RDSBackend, rds_backends
 from moto.rds.utils import split_arn
 
-from . import dataplane
+from . import dataplane, endpoints, protocol
 from .settings import EmulatorSettings
 
 DEFAULT_KEY_ALIAS = "alias/aws/rds"
@@ -153,12 +156,14 @@ def _snapshot_owner(snap: DBClusterSnapshot) -> str:
 def _ram_shared_with(owner_account: str, region: str, cluster_arn: str, principal_account: str) -> bool:
     from moto.ram.models import ram_backends
 
+    from . import ram as ram_ext
+
     ram = ram_backends[owner_account][region]
-    principals = {principal_account, f"arn:aws:iam::{principal_account}:root"}
     for share in ram.resource_shares:
         if share.status != "ACTIVE":
             continue
-        if cluster_arn in share.resource_arns and principals.intersection(share.principals):
+        # an account with a pending (or rejected, expired) invitation is not reached yet
+        if cluster_arn in share.resource_arns and principal_account in ram_ext.principal_accounts(share):
             return True
     return False
 
@@ -166,14 +171,14 @@ def _ram_shared_with(owner_account: str, region: str, cluster_arn: str, principa
 def _clusters_shared_with(backend: RDSBackend) -> list[DBCluster]:
     from moto.ram.models import ram_backends
 
+    from . import ram as ram_ext
+
     found = []
     for account, per_region in list(ram_backends.items()):
         if account == backend.account_id or backend.region_name not in per_region:
             continue
         for share in per_region[backend.region_name].resource_shares:
-            if share.status != "ACTIVE" or not (
-                {backend.account_id, f"arn:aws:iam::{backend.account_id}:root"} & set(share.principals)
-            ):
+            if share.status != "ACTIVE" or backend.account_id not in ram_ext.principal_accounts(share):
                 continue
             for arn in share.resource_arns:
                 try:
@@ -233,7 +238,6 @@ def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
     cluster.kemu_data = ClusterData(fam, name)
     cluster.database_name = name
     cluster.master_username = name
-    cluster.port = dataplane.server_endpoint(fam)[1]
     return cluster
 
 
@@ -264,8 +268,6 @@ def modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
             instance.db_cluster_identifier = result.db_cluster_identifier
     data: ClusterData | None = getattr(cluster, "kemu_data", None)
     if data is not None:
-        cluster.port = dataplane.server_endpoint(data.family)[1]
-        result.port = cluster.port
         new_password = _cluster_password(cluster)
         if new_password and new_password != old_password:
             dataplane.set_password(data.family, data.name, new_password)
@@ -416,6 +418,7 @@ def _new_cluster_props(source_cfg: dict[str, Any], overrides: dict[str, Any]) ->
     (engine, version, master user and password, encryption) plus the request; network settings,
     parameter group, tags and deletion protection come from the request only (AWS defaults)."""
     props = dict(source_cfg)
+    props["port"] = props.pop("kemu_aws_port", None)  # the port property's storage (see _cluster_port)
     for key in ("db_subnet_group_name", "vpc_security_group_ids", "tags", "_tags", "parameter_group",
                 "db_cluster_parameter_group_name", "deletion_protection", "master_user_secret",
                 "manage_master_user_password", "kemu_data", "kemu_requested_database_name",
@@ -534,18 +537,40 @@ def _check_clone_limits(self: RDSBackend, source: DBCluster, source_arn: str) ->
 # --------------------------------------------------------------------------- model property patches
 
 
-def _cluster_endpoint(self: DBCluster) -> str:
+def _loopback_data(self: DBCluster) -> ClusterData | None:
+    """The cluster's data when the emulator reports the private server itself (endpoints =
+    "loopback"); None when it reports AWS's names."""
     data = getattr(self, "kemu_data", None)
+    if data is None or dataplane.settings().realistic_endpoints:
+        return None
+    return data
+
+
+def _cluster_endpoint(self: DBCluster) -> str:
+    data = _loopback_data(self)
     if data is not None:
         return dataplane.server_endpoint(data.family)[0]
-    return f"{self.db_cluster_identifier}.cluster-{self.url_identifier}.{self.region}.rds.amazonaws.com"
+    return endpoints.cluster_endpoint(self.db_cluster_identifier, self.account_id, self.region)
 
 
 def _cluster_reader_endpoint(self: DBCluster) -> str:
-    data = getattr(self, "kemu_data", None)
+    data = _loopback_data(self)
     if data is not None:
         return dataplane.server_endpoint(data.family)[0]
-    return f"{self.db_cluster_identifier}.cluster-ro-{self.url_identifier}.{self.region}.rds.amazonaws.com"
+    return endpoints.reader_endpoint(self.db_cluster_identifier, self.account_id, self.region)
+
+
+def _cluster_port(self: DBCluster) -> int | None:
+    """The port the cluster reports: the private server's (loopback), else what was asked for or
+    the engine's own (3306 / 5432), as on AWS. Stored as `kemu_aws_port`."""
+    data = _loopback_data(self)
+    if data is not None:
+        return dataplane.server_endpoint(data.family)[1]
+    return self.__dict__.get("kemu_aws_port")
+
+
+def _set_cluster_port(self: DBCluster, value: int | None) -> None:
+    self.__dict__["kemu_aws_port"] = int(value) if value else endpoints.default_port(self.engine)
 
 
 def _cluster_cross_account_clone(self: DBCluster) -> bool:
@@ -564,17 +589,18 @@ _orig_clustered_db_name = DBInstanceClustered.db_name
 
 def _instance_address(self) -> str:
     data = _instance_data(self) if isinstance(self, DBInstanceClustered) else None
-    if data is not None:
+    if data is None:
+        return _orig_instance_address.fget(self)
+    if not dataplane.settings().realistic_endpoints:
         return dataplane.server_endpoint(data.family)[0]
-    return _orig_instance_address.fget(self)
+    return endpoints.instance_endpoint(self.db_instance_identifier, self.account_id, self.region)
 
 
 def _instance_endpoint(self) -> dict[str, Any]:
     data = _instance_data(self) if isinstance(self, DBInstanceClustered) else None
-    if data is not None:
-        host, port = dataplane.server_endpoint(data.family)
-        return {"Address": host, "Port": port}
-    return _orig_instance_endpoint.fget(self)
+    if data is None:
+        return _orig_instance_endpoint.fget(self)
+    return {"Address": _instance_address(self), "Port": self.cluster.port}
 
 
 def _clustered_db_name(self) -> str | None:
@@ -626,6 +652,88 @@ def connection_info(account: str, region: str, cluster_id: str) -> dataplane.Con
     return dataplane.ConnectionInfo(data.family, host, port, data.name, _cluster_password(cluster), data.name)
 
 
+# --------------------------------------------------------------------------- where a name lives
+
+RESOLVE_PATH = "/_kirikae/resolve"
+
+
+def _cname(name: str) -> str | None:
+    """The value of a Route 53 CNAME record called `name` in any hosted zone of any account (the
+    emulated VPC resolves them all, as a private hosted zone resolves inside its VPC)."""
+    from moto.route53.models import route53_backends
+
+    for _account, per_partition in list(route53_backends.items()):
+        for backend in list(per_partition.values()):
+            for zone in list(backend.zones.values()):
+                for rrset in list(zone.rrsets):
+                    if rrset.type == "CNAME" and rrset.name.rstrip(".").lower() == name and rrset.records:
+                        value = rrset.records[0]
+                        return (value["Value"] if isinstance(value, dict) else str(value)).rstrip(".").lower()
+    return None
+
+
+def resolve(name: str, port: int | None = None, _hops: int = 0) -> dict[str, Any]:
+    """Where an endpoint name (a cluster's writer or reader name, or an instance's) really lives:
+    {"host", "port"} of the private server, with the cluster, account, region and family.
+    A Route 53 CNAME record (the switch-over's name) is followed to the name it points at.
+    LookupError (saying why) for a name no live cluster has, or a port it does not listen on.
+    The names are AWS's (endpoints.py) whatever the endpoints mode, so they follow renames: after
+    ModifyDBCluster NewDBClusterIdentifier the old name answers for whichever cluster has it now."""
+    wanted = name.strip().rstrip(".").lower()
+    for account, per_region in list(rds_backends.items()):
+        for region, backend in list(per_region.items()):
+            for cluster in list(backend.clusters.values()):
+                names = {endpoints.cluster_endpoint(cluster.db_cluster_identifier, account, region),
+                         endpoints.reader_endpoint(cluster.db_cluster_identifier, account, region)}
+                names |= {endpoints.instance_endpoint(i.db_instance_identifier, account, region)
+                          for i in list(getattr(cluster, "_members", []))}
+                if wanted not in names:
+                    continue
+                data: ClusterData | None = getattr(cluster, "kemu_data", None)
+                if data is None:
+                    raise LookupError(f"{name} ({cluster.engine}) has no data plane in the emulator")
+                aws_port = cluster.__dict__.get("kemu_aws_port")
+                if port is not None and aws_port is not None and int(port) != int(aws_port):
+                    raise LookupError(f"nothing listens on {name}:{port} (the cluster's port is {aws_port})")
+                host, real_port = dataplane.server_endpoint(data.family)
+                return {"host": host, "port": real_port, "name": wanted, "cluster": cluster.db_cluster_identifier,
+                        "account": account, "region": region, "family": data.family}
+    target = _cname(wanted)
+    if target is not None and _hops < 8:
+        found = resolve(target, port, _hops + 1)
+        return {**found, "via": [wanted, *found.get("via", [])]}
+    raise LookupError(f"no DB cluster or instance is called {name} (unknown, deleted or renamed)")
+
+
+def _resolve_route(environ, start_response):
+    from urllib.parse import parse_qs
+
+    if environ.get("REQUEST_METHOD", "GET") != "GET":
+        return protocol.json_response(start_response, 405, {"error": "GET /_kirikae/resolve?name=NAME&port=PORT"})
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    name = (query.get("name") or [""])[0]
+    port_text = (query.get("port") or [""])[0]
+    if not name:
+        return protocol.json_response(start_response, 400, {"error": "missing name: GET /_kirikae/resolve?name=NAME&port=PORT"})
+    try:
+        port = int(port_text) if port_text else None
+    except ValueError:
+        return protocol.json_response(start_response, 400, {"error": f"port {port_text!r} is not a number"})
+    try:
+        return protocol.json_response(start_response, 200, resolve(name, port))
+    except LookupError as exc:
+        return protocol.json_response(start_response, 404, {"error": str(exc)})
+
+
+def wrap(app, settings: EmulatorSettings):
+    def middleware(environ, start_response):
+        if environ.get("PATH_INFO", "") == RESOLVE_PATH:
+            return _resolve_route(environ, start_response)
+        return app(environ, start_response)
+
+    return middleware
+
+
 # --------------------------------------------------------------------------- install
 
 
@@ -651,6 +759,7 @@ def install(settings: EmulatorSettings) -> None:
         setattr(RDSBackend, name, fn)
     DBCluster.endpoint = property(_cluster_endpoint)
     DBCluster.reader_endpoint = property(_cluster_reader_endpoint)
+    DBCluster.port = property(_cluster_port, _set_cluster_port)
     DBCluster.cross_account_clone = property(_cluster_cross_account_clone)
     rds_models.DBInstance.address = property(_instance_address)
     rds_models.DBInstance.endpoint = property(_instance_endpoint)

@@ -148,10 +148,16 @@ def seed_dev(client, endpoint: str) -> dict:
         rds.create_db_instance(DBInstanceIdentifier=f"{STAGING}-1", DBClusterIdentifier=STAGING,
                                Engine="aurora-mysql", DBInstanceClass="db.t4g.medium")
     cluster = _clusters(rds)[STAGING]
-    if created and cluster["Endpoint"] in ("127.0.0.1", "localhost", "::1"):
+    from .bastion import ResolveError, resolve
+
+    try:  # where the (possibly realistic, unresolvable) endpoint really lives
+        host, port = resolve(endpoint, cluster["Endpoint"], int(cluster["Port"]))
+    except ResolveError:
+        host, port = cluster["Endpoint"], int(cluster["Port"])
+    if created and host in ("127.0.0.1", "localhost", "::1"):
         import pymysql
 
-        conn = pymysql.connect(host=cluster["Endpoint"], port=int(cluster["Port"]), user=cluster["MasterUsername"],
+        conn = pymysql.connect(host=host, port=port, user=cluster["MasterUsername"],
                                password=STAGING_PASSWORD, database=cluster["DatabaseName"], autocommit=True,
                                charset="utf8mb4")
         try:

@@ -279,8 +279,15 @@ def seed_story(endpoint: str, config_out: Path, load_data: bool = True,
                 seed_role(endpoint, DEV, "readonly", "arn:aws:iam::aws:policy/ReadOnlyAccess")],
     }
     cluster = seed_cluster(endpoint)
-    target = Target(cluster["Endpoint"], int(cluster["Port"]), cluster["MasterUsername"], MASTER_PASSWORD,
-                    cluster.get("DatabaseName") or "")
+    # With realistic endpoints the reported name does not resolve: ask the emulator where it
+    # lives, as its bastion does (an emulator without a data plane does not know it either).
+    from .bastion import ResolveError, resolve
+
+    try:
+        host, port = resolve(endpoint, cluster["Endpoint"], int(cluster["Port"]))
+    except ResolveError:
+        host, port = cluster["Endpoint"], int(cluster["Port"])
+    target = Target(host, port, cluster["MasterUsername"], MASTER_PASSWORD, cluster.get("DatabaseName") or "")
     rows: dict[str, int] | None = None
     data_note = ""
     if not _is_loopback(target.host):

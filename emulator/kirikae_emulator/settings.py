@@ -16,6 +16,12 @@ addresses come from KIRIKAE_EMU_{MYSQL,PG}_{HOST,PORT,USER,PASSWORD} when set, e
 KIRIKAE_TEST_MYSQL / KIRIKAE_TEST_PG (`scheme://user@host:port`, the lines `scripts/db env`
 prints and `scripts/test`, `scripts/demo`, `scripts/emulator` export), else from the env file
 `scripts/db start` writes in this checkout ($KIRIKAE_DB_DIR/env, default .kirikae-local/db/env).
+
+`endpoints` says what DescribeDBClusters / DescribeDBInstances report (README-rds.md):
+"loopback" (the default for now: 127.0.0.1 and the private server's port, so a client connects
+directly) or "realistic" (`<cluster>.cluster-<id>.<region>.rds.amazonaws.com` and the engine's
+port, names that do not resolve: a client needs a tunnel, the emulator's bastion). From
+KIRIKAE_EMU_ENDPOINTS or `serve --endpoints`.
 """
 
 from __future__ import annotations
@@ -66,6 +72,16 @@ def _server(kind: str, announced: str, default_user: str) -> tuple[str, int, str
     return host, port, user
 
 
+ENDPOINT_MODES = ("loopback", "realistic")
+
+
+def _endpoints_mode(value: str) -> str:
+    if value not in ENDPOINT_MODES:
+        raise ValueError(f"endpoints mode {value!r}: expected one of {', '.join(ENDPOINT_MODES)} "
+                         "(KIRIKAE_EMU_ENDPOINTS or serve --endpoints)")
+    return value
+
+
 @dataclass
 class EmulatorSettings:
     # A short random id; every database and database user this instance creates starts with
@@ -81,10 +97,15 @@ class EmulatorSettings:
     pg_port: int = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[1])
     pg_user: str = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[2])
     pg_password: str = field(default_factory=lambda: os.environ.get("KIRIKAE_EMU_PG_PASSWORD", ""))
+    endpoints: str = field(default_factory=lambda: _endpoints_mode(os.environ.get("KIRIKAE_EMU_ENDPOINTS") or "loopback"))
     _reset_hooks: list[Hook] = field(default_factory=list, repr=False, compare=False)
     _shutdown_hooks: list[Hook] = field(default_factory=list, repr=False, compare=False)
     _shutdown_done: bool = field(default=False, repr=False, compare=False)
     _hook_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def realistic_endpoints(self) -> bool:
+        return self.endpoints == "realistic"
 
     @property
     def db_prefix(self) -> str:

@@ -15,7 +15,10 @@ from kirikae_emulator.settings import EmulatorSettings
 # moto would act in this one account whatever the credentials; the emulator never honours it.
 os.environ.pop("MOTO_ACCOUNT_ID", None)
 
-_SETTINGS = EmulatorSettings()
+# Clusters report the private server itself (loopback) in these tests whatever the default or
+# KIRIKAE_EMU_ENDPOINTS says; the tests of AWS's names switch to "realistic" themselves
+# (test_endpoints.py's `realistic` fixture, test_refresh_seed.py).
+_SETTINGS = EmulatorSettings(endpoints="loopback")
 # One boto3 session for every client: it caches the service models (a fresh session per client
 # costs ~0.1 s to load them again).
 _BOTO = boto3.session.Session()

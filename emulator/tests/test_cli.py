@@ -100,6 +100,42 @@ def test_serve_refuses_non_loopback_hosts(tmp_path):
     assert "listening on" not in proc.stdout
 
 
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_serve_with_realistic_endpoints_reports_aws_names_and_the_bastion_reaches_them(how, tmp_path):
+    args = [sys.executable, "-m", "kirikae_emulator", "serve", "--port", "0"]
+    extra = {}
+    if how == "flag":
+        args += ["--endpoints", "realistic"]
+    else:
+        extra["KIRIKAE_EMU_ENDPOINTS"] = "realistic"
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env_with_path(**extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = URL_LINE.match(proc.stdout.readline().strip()).group(1)
+        rds = rds_client(url)
+        rds.create_db_cluster(DBClusterIdentifier="cli-test", Engine="aurora-mysql", MasterUsername="admin",
+                              MasterUserPassword="password1234")
+        c = rds.describe_db_clusters()["DBClusters"][0]
+        assert re.fullmatch(r"cli-test\.cluster-[a-z0-9]{12}\.ap-northeast-1\.rds\.amazonaws\.com", c["Endpoint"])
+        assert c["Port"] == 3306
+        answer = requests.get(f"{url}/_kirikae/resolve", params={"name": c["Endpoint"], "port": 3306}, timeout=5).json()
+        assert answer["port"] == EmulatorSettings().mysql_port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_serve_refuses_a_bad_endpoints_mode(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kirikae_emulator", "serve"], cwd=tmp_path,
+                          env=env_with_path(KIRIKAE_EMU_ENDPOINTS="real"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "endpoints mode 'real': expected one of loopback, realistic" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "kirikae_emulator", "serve", "--endpoints", "real"], cwd=tmp_path,
+                          env=env_with_path(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
 # --- totp --------------------------------------------------------------------------------------
 RFC6238_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of "12345678901234567890"
 

@@ -119,6 +119,46 @@ def test_as_root_the_servers_run_in_their_own_user_namespace(tls_pair):
     assert (instance / "postgres" / "PG_VERSION").stat().st_uid == 0
 
 
+def _served_certificate(port: int, ca: str, mysql: bool) -> bytes:
+    """The DER certificate a running server presents (PostgreSQL's SSLRequest or MariaDB's)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        if mysql:
+            length = int.from_bytes(raw.recv(4)[:3], "little")
+            got = b""
+            while len(got) < length:
+                got += raw.recv(length - len(got))
+            payload = struct.pack("<IIB23s", 0x1 | 0x200 | 0x800 | 0x8000, 1 << 24, 45, b"\0" * 23)
+            raw.sendall(len(payload).to_bytes(3, "little") + b"\x01" + payload)
+        else:
+            raw.sendall(struct.pack("!ii", 8, 80877103))
+            assert raw.recv(1) == b"S"
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_a_changed_name_list_reissues_the_certificate_and_running_servers_reload_it(tls_pair):
+    """An old checkout's certificate (another name list in its stamp) is replaced at the next
+    start, and servers already running present the new one without a restart."""
+    instance, env, _ = tls_pair
+    tls = REPO / ".kirikae-local" / "tls"
+    (tls / "server.san").write_text("DNS:localhost\n")  # as an older scripts/db wrote it
+    out = db(instance, "start", "--require-tls")
+    assert "issuing the servers' certificate" in out.stderr
+    assert lines(out.stdout) == env  # the same servers, not restarted
+    new = ssl.PEM_cert_to_DER_cert((tls / "server.pem").read_text())
+    ca = env["KIRIKAE_TEST_CA"]
+    assert _served_certificate(port_of(env["KIRIKAE_TEST_MYSQL"]), ca, mysql=True) == new
+    assert _served_certificate(port_of(env["KIRIKAE_TEST_PG"]), ca, mysql=False) == new
+    sans = subprocess.run(["openssl", "x509", "-in", str(tls / "server.pem"), "-noout", "-ext", "subjectAltName"],
+                          capture_output=True, text=True, check=True).stdout
+    from kirikae_emulator import endpoints
+
+    assert all(f"DNS:{name}" in sans for name in endpoints.sans())
+    # unchanged list: nothing is re-issued
+    assert "issuing" not in db(instance, "start", "--require-tls").stderr
+
+
 def test_stop_really_stops_and_env_then_says_what_to_run(tmp_path_factory, tls_pair):
     instance, env, _ = tls_pair
     pids = [int((instance / "mariadb.pid").read_text()),

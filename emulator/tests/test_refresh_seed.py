@@ -11,13 +11,24 @@ import tomllib
 from pathlib import Path
 
 import pymysql
+import pytest
 
 from kirikae_emulator import refresh_seed, seed, story_data
+from kirikae_emulator.bastion import resolve
 
 EMULATOR = Path(__file__).resolve().parents[1]
 
 
-def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path):
+@pytest.fixture(params=["loopback", "realistic"])
+def endpoints_mode(request, emulator_settings):
+    """The seed works whether clusters report the private server or AWS's names (which it
+    reaches the way the bastion does)."""
+    emulator_settings.endpoints = request.param
+    yield request.param
+    emulator_settings.endpoints = "loopback"
+
+
+def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path, endpoints_mode):
     out = tmp_path / "story" / "kirikae.toml"
     proc = subprocess.run(
         [sys.executable, "-m", "kirikae_emulator", "seed", "story", "--endpoint", endpoint, "--config-out", str(out)],
@@ -38,7 +49,9 @@ def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path):
     policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
     assert any("arn:aws:iam::222222222222:root" in json.dumps(s["Principal"]) for s in policy["Statement"])
     # the copy of shop-prod's data holds every row, views included (a copy of a copy)
-    conn = pymysql.connect(host=cmk["Endpoint"], port=int(cmk["Port"]), user=cmk["MasterUsername"],
+    assert cmk["Endpoint"].endswith(".rds.amazonaws.com") == (endpoints_mode == "realistic")
+    host, port = resolve(endpoint, cmk["Endpoint"], int(cmk["Port"]))
+    conn = pymysql.connect(host=host, port=port, user=cmk["MasterUsername"],
                            password=seed.MASTER_PASSWORD, database=cmk["DatabaseName"])
     try:
         cur = conn.cursor()
@@ -56,7 +69,8 @@ def test_story_has_a_refresh_section_and_the_staging_world(endpoint, tmp_path):
     assert staging["DeletionProtection"] is True
     sm = seed.client("secretsmanager", endpoint, seed.DEV)
     secret = json.loads(sm.get_secret_value(SecretId=tags[refresh_seed.SECRET_TAG])["SecretString"])
-    conn = pymysql.connect(host=staging["Endpoint"], port=int(staging["Port"]), user=staging["MasterUsername"],
+    host, port = resolve(endpoint, staging["Endpoint"], int(staging["Port"]))
+    conn = pymysql.connect(host=host, port=port, user=staging["MasterUsername"],
                            password=secret["password"], database=staging["DatabaseName"], charset="utf8mb4")
     try:
         cur = conn.cursor()

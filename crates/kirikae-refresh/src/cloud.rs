@@ -149,6 +149,16 @@ pub struct SubnetGroupInfo {
     pub vpc_id: Option<String>,
 }
 
+/// A RAM resource share invitation as the receiving account sees it.
+#[derive(Debug, Clone)]
+pub struct InvitationInfo {
+    pub arn: String,
+    pub share_arn: String,
+    pub sender: String,
+    /// `PENDING`, `ACCEPTED`, `REJECTED` or `EXPIRED`.
+    pub status: String,
+}
+
 /// What a restored or cloned cluster is created with (nothing is taken from the source's
 /// network settings).
 #[derive(Debug, Clone)]
@@ -810,6 +820,69 @@ impl Cloud {
             .and_then(|s| s.resource_share_arn())
             .unwrap_or_default()
             .to_string())
+    }
+
+    /// The RAM invitations this account has received: of the share `share_arn` only, or all.
+    /// A share reaches an account outside the owner's organization (or any account, when the
+    /// organization has not enabled sharing with RAM) as an invitation it must accept.
+    pub async fn invitations(&self, share_arn: Option<&str>) -> CallResult<Vec<InvitationInfo>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let sent = self
+                .ram
+                .get_resource_share_invitations()
+                .set_resource_share_arns(share_arn.map(|a| vec![a.to_string()]))
+                .set_next_token(token.clone())
+                .send()
+                .await;
+            let o = self.call("GetResourceShareInvitations", sent)?;
+            out.extend(
+                o.resource_share_invitations()
+                    .iter()
+                    .map(|i| InvitationInfo {
+                        arn: i.resource_share_invitation_arn().unwrap_or_default().into(),
+                        share_arn: i.resource_share_arn().unwrap_or_default().into(),
+                        sender: i.sender_account_id().unwrap_or_default().into(),
+                        status: i.status().map(|s| s.as_str()).unwrap_or_default().into(),
+                    }),
+            );
+            match o.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Accepts a RAM invitation this account received; returns its status afterwards.
+    pub async fn accept_invitation(&self, arn: &str) -> CallResult<String> {
+        let sent = self
+            .ram
+            .accept_resource_share_invitation()
+            .resource_share_invitation_arn(arn)
+            .send()
+            .await;
+        let o = self.call("AcceptResourceShareInvitation", sent)?;
+        Ok(o.resource_share_invitation()
+            .and_then(|i| i.status())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default())
+    }
+
+    /// Whether this account sees the cluster `arn` of another account (shared with it through
+    /// RAM, the share applied or its invitation accepted).
+    pub async fn sees_shared_cluster(&self, arn: &str) -> CallResult<bool> {
+        let sent = self
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(arn)
+            .include_shared(true)
+            .send()
+            .await;
+        Ok(self
+            .call("DescribeDBClusters", sent)
+            .found()?
+            .is_some_and(|o| !o.db_clusters().is_empty()))
     }
 
     pub async fn delete_resource_share(&self, arn: &str) -> CallResult<()> {

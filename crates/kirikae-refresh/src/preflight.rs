@@ -556,6 +556,9 @@ impl Refresh {
             }
             plan.copy_path = path;
             plan.reason = reason;
+            if path == Some(CopyPath::Clone) {
+                checks.push(self.ram_sharing_check().await);
+            }
             if path == Some(CopyPath::Snapshot) && src.default_key {
                 plan.reencrypt = true;
                 match &s.source.kms_key {
@@ -762,6 +765,84 @@ impl Refresh {
             plan.estimate_basis = basis;
         }
         Ok(plan)
+    }
+
+    /// How the RAM share of the clone path will reach the target account: at once (both in one
+    /// organization that enabled sharing with RAM) or as an invitation kirikae accepts as the
+    /// target. Only the organization's management account can ask whether sharing is enabled,
+    /// so this reads the evidence a member account has: invitations the target received from the
+    /// source before, else how the share of this refresh's last clone run reached it.
+    async fn ram_sharing_check(&self) -> Check {
+        const NAME: &str = "RAM sharing";
+        let (s, t) = (&self.source, &self.target);
+        let received = match t.invitations(None).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|i| i.sender == s.account_id)
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                return bad(
+                    NAME,
+                    format!("{} cannot list its RAM invitations: {e}", t.account),
+                    format!(
+                        "allow ram:GetResourceShareInvitations and ram:AcceptResourceShareInvitation to the role of \
+                         [accounts.{}]: a share from outside its organization arrives as an invitation kirikae accepts",
+                        t.account
+                    ),
+                )
+            }
+        };
+        if let Some(last) = received.last() {
+            return ok(
+                NAME,
+                format!(
+                    "the target account will accept a RAM invitation: {} ({}) has received {} invitation(s) from {} ({}) \
+                     before (the latest {}), as an account outside the organization (or in one that has not enabled \
+                     sharing with RAM) does; kirikae accepts this run's invitation as {}",
+                    t.account,
+                    t.account_id,
+                    received.len(),
+                    s.account,
+                    s.account_id,
+                    last.status.to_ascii_lowercase(),
+                    t.account
+                ),
+            );
+        }
+        match self.last_share_reach() {
+            Some((run, reached)) if reached == crate::run::SHARE_AT_ONCE => ok(
+                NAME,
+                format!(
+                    "shares within the organization apply at once: the share of run {run} reached {} at once, \
+                     without an invitation",
+                    t.account
+                ),
+            ),
+            _ => ok(
+                NAME,
+                format!(
+                    "no RAM invitation from {} has reached {} yet: shares within the organization apply at once \
+                     (when it has enabled sharing with RAM); otherwise {} receives an invitation, which kirikae \
+                     accepts as {}",
+                    s.account, t.account, t.account, t.account
+                ),
+            ),
+        }
+    }
+
+    /// How the share reached the target in this refresh's latest run that shared a cluster.
+    fn last_share_reach(&self) -> Option<(String, String)> {
+        crate::journal::Journal::all(&self.state_dir)
+            .iter()
+            .rev()
+            .filter_map(|j| j.replay().ok())
+            .filter(|st| st.name == self.name)
+            .find_map(|st| {
+                let reached = st.details.get("share_cluster")?["reached"]
+                    .as_str()?
+                    .to_string();
+                Some((st.run_id, reached))
+            })
     }
 
     pub(crate) fn steps_for(&self, path: CopyPath, reencrypt: bool) -> Vec<RefreshStep> {

@@ -648,16 +648,88 @@ fn pre(ctx: &Ctx<'_>, key: &str) -> String {
 
 async fn share_cluster(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
     let name = ctx.names.ram_share.clone();
-    if let Some(arn) = ctx.r.source.resource_share(&name).await? {
-        return Ok(json!({"share": arn}));
+    let arn = match ctx.r.source.resource_share(&name).await? {
+        Some(arn) => arn,
+        None => {
+            ctx.created("ram_share", &ctx.r.source.clone(), &name)?;
+            ctx.r
+                .source
+                .create_resource_share(&name, &pre(ctx, "source_arn"), &ctx.r.target.account_id)
+                .await?
+        }
+    };
+    let invitation = share_reaches_target(ctx, &arn).await?;
+    let reached = if invitation.is_some() {
+        SHARE_BY_INVITATION
+    } else {
+        SHARE_AT_ONCE
+    };
+    Ok(json!({"share": arn, "reached": reached, "invitation": invitation}))
+}
+
+/// How a share reached the target account (the `reached` detail of the share step; preflight
+/// reads it back from earlier runs).
+pub(crate) const SHARE_AT_ONCE: &str = "at once";
+pub(crate) const SHARE_BY_INVITATION: &str = "invitation accepted";
+
+/// Waits until the target account sees the shared source cluster. Inside an organization that
+/// enabled sharing with RAM that is at once; any other target receives an invitation, which is
+/// accepted here as the target account (its ARN is returned). A rejected or expired invitation
+/// cannot be accepted: the run stops (its clean-up deletes the share; a new run shares again).
+async fn share_reaches_target(
+    ctx: &Ctx<'_>,
+    share_arn: &str,
+) -> Result<Option<String>, RefreshError> {
+    let t = &ctx.r.target;
+    let source_arn = pre(ctx, "source_arn");
+    let accepted = std::sync::Mutex::new(None::<String>);
+    let what = format!("the RAM share {share_arn} to reach {}", t.account);
+    ctx.wait(RefreshStep::ShareCluster, &what, false, || async {
+        let invitations = t.invitations(Some(share_arn)).await?;
+        for i in &invitations {
+            match i.status.as_str() {
+                "PENDING" => {
+                    let status = t.accept_invitation(&i.arn).await?;
+                    ctx.say(&format!(
+                        "share_cluster: {} accepted the RAM invitation {} from {} ({status})",
+                        t.account, i.arn, i.sender
+                    ));
+                    *accepted.lock().unwrap_or_else(|p| p.into_inner()) = Some(i.arn.clone());
+                }
+                "ACCEPTED" => {
+                    accepted
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert_with(|| i.arn.clone());
+                }
+                other => {
+                    return Err(RefreshError::Refused(format!(
+                        "the RAM invitation {} of the share {share_arn} to {} is {other}: it can no longer be \
+                         accepted; run the refresh again (a new run shares the cluster again and kirikae accepts \
+                         the new invitation as {})",
+                        i.arn, t.account, t.account
+                    )))
+                }
+            }
+        }
+        if t.sees_shared_cluster(&source_arn).await? {
+            return Ok(None);
+        }
+        Ok(Some(if invitations.is_empty() {
+            "no invitation yet, and the cluster is not visible".to_string()
+        } else {
+            "invitation accepted, the cluster is not visible yet".to_string()
+        }))
+    })
+    .await?;
+    let accepted = accepted.into_inner().unwrap_or_else(|p| p.into_inner());
+    if accepted.is_none() {
+        ctx.say(&format!(
+            "share_cluster: the share reached {} at once (one organization, sharing with RAM enabled)",
+            t.account
+        ));
     }
-    ctx.created("ram_share", &ctx.r.source.clone(), &name)?;
-    let arn = ctx
-        .r
-        .source
-        .create_resource_share(&name, &pre(ctx, "source_arn"), &ctx.r.target.account_id)
-        .await?;
-    Ok(json!({"share": arn}))
+    Ok(accepted)
 }
 
 fn new_cluster(ctx: &Ctx<'_>, serving_tags: &BTreeMap<String, String>, clone: bool) -> NewCluster {

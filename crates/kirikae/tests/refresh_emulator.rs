@@ -245,6 +245,11 @@ fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
     let run_id = v["run_id"].as_str().unwrap().to_string();
     assert_retired_and_deleted(&v);
     assert!(v["calls_total"].as_u64().unwrap() > 10, "{v:#}");
+    // prod and dev are in one organization with RAM sharing enabled (the emulator's default):
+    // the share applied at once, no invitation
+    let share = share_step_detail(&v);
+    assert_eq!(share["reached"], "at once", "{share}");
+    assert!(share["invitation"].is_null(), "{share}");
     // the new staging holds production's rows, masked, reachable with the password in Secrets Manager
     let row = staging_row(&s.emu);
     assert_ne!(row["name"], ORIGINAL_NAME, "{row}");
@@ -1061,5 +1066,131 @@ fn a_marker_left_by_a_process_on_another_machine_is_refused_unless_taken_over() 
         "{err}"
     );
     json_of(&o);
+    assert_refreshed(&s.emu);
+}
+
+/// The `share_cluster` step's detail in the journal of the run `v` reports.
+fn share_step_detail(v: &Value) -> Value {
+    journal_events(v)
+        .into_iter()
+        .find(|e| e["event"] == "step_done" && e["step"] == "share_cluster")
+        .map(|e| e["detail"].clone())
+        .unwrap_or_else(|| panic!("no share_cluster step in the journal: {v:#}"))
+}
+
+/// Runs `code` (Python, with the emulator's package importable) with the emulator's URL as
+/// `url`; its stdout.
+fn emulator_python(emu: &Emulator, code: &str) -> String {
+    let out = Command::new(venv_bin("python"))
+        .args(["-c", code, &emu.url])
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The RAM invitations the dev account has received (boto3, as an outsider).
+fn dev_invitations(emu: &Emulator) -> Vec<Value> {
+    let out = emulator_python(
+        emu,
+        "import sys, json\nfrom kirikae_emulator import seed\n\
+         inv = seed.client('ram', sys.argv[1], seed.DEV).get_resource_share_invitations()['resourceShareInvitations']\n\
+         print(json.dumps(inv, default=str))",
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+fn ram_check(plan: &Value) -> Value {
+    plan["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "RAM sharing")
+        .cloned()
+        .unwrap_or_else(|| panic!("no RAM sharing check: {plan:#}"))
+}
+
+#[test]
+fn a_share_that_arrives_as_an_invitation_is_accepted_by_the_target_and_the_clone_refresh_completes()
+{
+    let s = story();
+    // dev is outside prod's organization: every share reaches it as an invitation
+    emulator_python(
+        &s.emu,
+        "import sys, urllib.request as u\n\
+         u.urlopen(u.Request(sys.argv[1] + '/_kirikae/ram', data=b'{\"organization\": [\"100000000000\", \"111111111111\"]}', \
+         method='POST', headers={'Content-Type': 'application/json'})).read()",
+    );
+    let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
+    assert_eq!(
+        (plan["ok"].as_bool(), plan["copy_path"].as_str()),
+        (Some(true), Some("clone")),
+        "{plan:#}"
+    );
+    let check = ram_check(&plan);
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no RAM invitation from prod has reached dev yet"),
+        "{check}"
+    );
+    // an earlier share from prod reached dev as an invitation (left pending): preflight reads that
+    // as the case that applies
+    emulator_python(
+        &s.emu,
+        "import sys\nfrom kirikae_emulator import seed\n\
+         arn = seed.client('rds', sys.argv[1], seed.PROD).describe_db_clusters(DBClusterIdentifier='shop-prod')['DBClusters'][0]['DBClusterArn']\n\
+         seed.client('ram', sys.argv[1], seed.PROD).create_resource_share(name='audit', resourceArns=[arn], principals=[seed.DEV])",
+    );
+    let plan = s.json(&["refresh", "plan", "staging", "--output", "json"]);
+    let check = ram_check(&plan);
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("the target account will accept a RAM invitation: dev (222222222222) has received 1 invitation(s) from prod"),
+        "{check}"
+    );
+    assert_eq!(check["ok"], true, "{check}");
+    // (the clone itself would be refused while the invitation is pending: tests/test_ram_invitations.py)
+
+    let v = s.run();
+    assert_eq!(v["copy_path"], "clone", "{v:#}");
+    let share = share_step_detail(&v);
+    assert_eq!(share["reached"], "invitation accepted", "{share}");
+    let accepted = share["invitation"].as_str().unwrap().to_string();
+    let invitations = dev_invitations(&s.emu);
+    let mine = invitations
+        .iter()
+        .find(|i| i["resourceShareInvitationArn"] == accepted.as_str())
+        .unwrap_or_else(|| panic!("{accepted} not among {invitations:#?}"));
+    assert_eq!(
+        (
+            mine["status"].as_str(),
+            mine["senderAccountId"].as_str(),
+            mine["resourceShareArn"] == share["share"]
+        ),
+        (Some("ACCEPTED"), Some("111111111111"), true),
+        "{mine}"
+    );
+    // the earlier, unrelated invitation is left as it was
+    assert!(
+        invitations
+            .iter()
+            .any(|i| i["resourceShareName"] == "audit" && i["status"] == "PENDING"),
+        "{invitations:#?}"
+    );
+    assert_retired_and_deleted(&v);
+    // the test's own earlier share goes; then nothing of the run is left, staging is masked
+    emulator_python(
+        &s.emu,
+        "import sys\nfrom kirikae_emulator import seed\nram = seed.client('ram', sys.argv[1], seed.PROD)\n\
+         [ram.delete_resource_share(resourceShareArn=x['resourceShareArn']) for x in \
+         ram.get_resource_shares(resourceOwner='SELF')['resourceShares'] if x['name'] == 'audit']",
+    );
     assert_refreshed(&s.emu);
 }
