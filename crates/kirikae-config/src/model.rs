@@ -20,6 +20,8 @@ pub struct Config {
     pub accounts: BTreeMap<String, AccountSettings>,
     pub refresh: BTreeMap<String, RefreshSettings>,
     pub sweep: SweepSettings,
+    /// `[notify]`: where the summary of every refresh run is posted; `None` posts nothing.
+    pub notify: Option<NotifySettings>,
 }
 
 impl Config {
@@ -50,6 +52,8 @@ pub(crate) struct RawConfig {
     pub refresh: BTreeMap<String, RefreshSettings>,
     #[serde(default)]
     pub sweep: SweepSettings,
+    #[serde(default)]
+    pub notify: Option<NotifySettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -90,6 +94,13 @@ pub struct JumpSettings {
     /// The role session name (shown in CloudTrail); default: the jump user's name.
     #[serde(default)]
     pub session_name: Option<String>,
+    /// A run without a person (a CI job, an ECS task, a cron on an instance): the jump
+    /// credentials come from the SDK's default chain (environment, web identity token file,
+    /// container credentials, the shared profile with SSO, the instance profile), and every
+    /// account is entered with a plain AssumeRole. Nothing is ever asked for on a terminal, so
+    /// the MFA keys and `profile` contradict it (the validation says which to remove).
+    #[serde(default)]
+    pub unattended: bool,
 }
 
 fn default_mfa_session_hours() -> u32 {
@@ -333,4 +344,43 @@ impl Default for SweepSettings {
 
 fn default_sweep_tag() -> String {
     "kirikae:sweep".to_string()
+}
+
+/// `[notify]`: after every `kirikae refresh run` and `resume`, success or failure, a JSON summary
+/// is posted to a webhook (a Slack incoming webhook shows its `text`). The URL is a secret (whoever
+/// has it can post to the channel): it is read from the environment or a file, never written in
+/// the config, and never printed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// The environment variable holding the webhook URL, e.g. `KIRIKAE_NOTIFY_URL`.
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// A file holding the webhook URL (relative to kirikae.toml), e.g. a mounted secret.
+    #[serde(default)]
+    pub url_file: Option<PathBuf>,
+    /// Only so that `url = "..."` is refused with a message saying where the URL goes instead;
+    /// the value itself is not kept.
+    #[serde(default, rename = "url", skip_serializing)]
+    pub(crate) inline_url: Option<serde::de::IgnoredAny>,
+    /// Attempts per run (the first included), 1 to 10; default 3.
+    #[serde(default = "default_notify_attempts")]
+    pub attempts: u32,
+    /// The wait before the first retry, in seconds, doubled for each further one (1, 2, 4, ...),
+    /// 0 to 60; default 1.
+    #[serde(default = "default_notify_backoff")]
+    pub backoff_seconds: u64,
+    /// The time limit of one attempt, in seconds, 1 to 60; default 10.
+    #[serde(default = "default_notify_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_notify_attempts() -> u32 {
+    3
+}
+fn default_notify_backoff() -> u64 {
+    1
+}
+fn default_notify_timeout() -> u64 {
+    10
 }
