@@ -57,9 +57,9 @@ pub enum AwsError {
     UnknownAccount { name: String, known: String },
     /// `[jump] unattended = true` and no source of the default chain had credentials.
     #[error(
-        "no credentials for this unattended run ([jump] unattended = true): the default chain \
-         looked at {}; give the job one of them (docs/config.md, \"Unattended runs\")",
-        looked.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("; ")
+        "no credentials for this unattended run ([jump] unattended = true); the default chain \
+         looked at:{}\ngive the job one of them (docs/config.md, \"Unattended runs\")",
+        looked.iter().map(|l| format!("\n  - {l}")).collect::<String>()
     )]
     NoUnattendedCredentials {
         looked: Vec<crate::unattended::Looked>,

@@ -59,6 +59,8 @@ enum Look {
     /// aws-config's provider (it reads the process's environment itself).
     Provider(SharedCredentialsProvider),
     Environment(EnvLookup),
+    /// Not configured here (its variables are unset): the chain goes on.
+    Absent(String),
     WebIdentity(WebIdentity),
     Skipped(String),
 }
@@ -135,6 +137,11 @@ impl UnattendedChain {
             name: "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI)",
             look: match container_refusal(emulated, &env) {
                 Some(why) => off(&why),
+                None if env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_none()
+                    && env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_none() =>
+                {
+                    Look::Absent("neither variable is set".into())
+                }
                 None => shared(SharedCredentialsProvider::new(
                     EcsCredentialsProvider::builder()
                         .configure(&provider_config)
@@ -174,7 +181,7 @@ impl UnattendedChain {
         let mut looked = Vec::new();
         for source in &self.sources {
             let found = match &source.look {
-                Look::Skipped(why) => {
+                Look::Skipped(why) | Look::Absent(why) => {
                     looked.push(Looked {
                         source: source.name,
                         said: why.clone(),
