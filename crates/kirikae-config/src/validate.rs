@@ -431,12 +431,11 @@ fn check_unattended(jump: &JumpSettings, text: &str, problem: &mut impl FnMut(St
         if present(key) {
             problem(
                 format!("jump.{key}"),
-                format!(
-                    "contradicts `unattended = true`, which takes the SDK's default chain \
-                     (environment, web identity, container, instance profile, SSO): remove it; to \
-                     pick a profile of the shared files, set AWS_PROFILE (and AWS_CONFIG_FILE) in \
-                     the job's environment"
-                ),
+                "contradicts `unattended = true`, which takes the SDK's default chain \
+                 (environment, web identity, container, instance profile, SSO): remove it; to \
+                 pick a profile of the shared files, set AWS_PROFILE (and AWS_CONFIG_FILE) in \
+                 the job's environment"
+                    .to_string(),
             );
         }
     }

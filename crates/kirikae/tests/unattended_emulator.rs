@@ -196,15 +196,18 @@ fn a_web_identity_token_file_reaches_every_account_through_the_runner_role() {
     assert!(!err.contains(&other) && !out.contains(&other), "{err}");
 }
 
+/// The (path, Authorization header) of each request a container endpoint received.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
 /// A container credentials endpoint on loopback (as ECS's agent serves them): answers every GET
 /// with `body` and records each request's path and Authorization header.
-fn container_endpoint(body: String) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+fn container_endpoint(body: String) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://127.0.0.1:{}/v2/credentials/task",
         listener.local_addr().unwrap().port()
     );
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
