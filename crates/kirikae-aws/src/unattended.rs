@@ -34,10 +34,7 @@ use crate::error::AwsError;
 use crate::sts::{StsApi, WebIdentityRequest};
 
 /// The role session name of the web identity session when `AWS_ROLE_SESSION_NAME` is not set.
-pub const DEFAULT_WEB_IDENTITY_SESSION: &str = "kirikae-unattended";
-/// How long the web identity session is asked for (the runner role must allow it; an hour is
-/// every role's default maximum).
-pub const WEB_IDENTITY_SESSION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_WEB_IDENTITY_SESSION_NAME: &str = "kirikae-unattended";
 
 /// Reads one environment variable for the sources kirikae reads itself (environment, web
 /// identity, the container guard); tests pass a map. aws-config's providers (profile, container,
@@ -131,6 +128,9 @@ impl UnattendedChain {
             look: Look::WebIdentity(WebIdentity {
                 env: env.clone(),
                 sts,
+                duration: Duration::from_secs(
+                    u64::from(config.jump.web_identity_session_hours) * 3600,
+                ),
             }),
         });
         sources.push(Source {
@@ -328,6 +328,8 @@ fn describe(e: &CredentialsError) -> String {
 struct WebIdentity {
     env: EnvLookup,
     sts: Arc<dyn StsApi>,
+    /// `[jump] web_identity_session_hours`.
+    duration: Duration,
 }
 
 impl WebIdentity {
@@ -360,13 +362,13 @@ impl WebIdentity {
             )));
         }
         let session_name = (self.env)("AWS_ROLE_SESSION_NAME")
-            .unwrap_or_else(|| DEFAULT_WEB_IDENTITY_SESSION.to_string());
+            .unwrap_or_else(|| DEFAULT_WEB_IDENTITY_SESSION_NAME.to_string());
         self.sts
             .assume_role_with_web_identity(WebIdentityRequest {
                 role_arn,
                 session_name,
                 token,
-                duration: WEB_IDENTITY_SESSION,
+                duration: self.duration,
             })
             .await
             .map_err(SourceError::Aws)

@@ -101,6 +101,16 @@ pub struct JumpSettings {
     /// the MFA keys and `profile` contradict it (the validation says which to remove).
     #[serde(default)]
     pub unattended: bool,
+    /// `unattended = true` with a web identity token: how long the runner role's session is
+    /// asked for, in hours (1 to 12; default 1). A token that is not rotated (a CI job's, written
+    /// once) cannot renew the session, so a run longer than an hour needs this, and the runner
+    /// role's MaxSessionDuration must allow it.
+    #[serde(default = "default_web_identity_session_hours")]
+    pub web_identity_session_hours: u32,
+}
+
+fn default_web_identity_session_hours() -> u32 {
+    1
 }
 
 fn default_mfa_session_hours() -> u32 {

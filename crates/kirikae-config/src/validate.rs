@@ -412,10 +412,29 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
 /// `[jump] unattended = true` takes the SDK's default chain and never asks anything: every key
 /// that configures a person's sign-in contradicts it. Each is named with what to do instead.
 fn check_unattended(jump: &JumpSettings, text: &str, problem: &mut impl FnMut(String, String)) {
+    let present = |key: &str| key_offset(text, &["jump", key]).is_some();
     if !jump.unattended {
+        if present("web_identity_session_hours") {
+            problem(
+                "jump.web_identity_session_hours".into(),
+                "applies only to `unattended = true` (a person's credentials are not a web \
+                 identity): remove it, or set unattended = true"
+                    .into(),
+            );
+        }
         return;
     }
-    let present = |key: &str| key_offset(text, &["jump", key]).is_some();
+    if !(1..=MAX_WEB_IDENTITY_SESSION_HOURS).contains(&jump.web_identity_session_hours) {
+        problem(
+            "jump.web_identity_session_hours".into(),
+            format!(
+                "expected a number of hours from 1 to {MAX_WEB_IDENTITY_SESSION_HOURS} (AWS's \
+                 limits for AssumeRoleWithWebIdentity; the runner role's MaxSessionDuration must \
+                 allow it), found {}",
+                jump.web_identity_session_hours
+            ),
+        );
+    }
     let mfa = "an unattended run has no person to type an MFA code: remove it, and let the \
                per-account roles trust the runner's role without an MFA condition (docs/config.md, \
                \"Unattended runs\"); keep the MFA settings in the config people use";
@@ -440,6 +459,9 @@ fn check_unattended(jump: &JumpSettings, text: &str, problem: &mut impl FnMut(St
         }
     }
 }
+
+/// AWS's cap of a web identity session (a role's MaxSessionDuration is at most 12 hours).
+pub const MAX_WEB_IDENTITY_SESSION_HOURS: u32 = 12;
 
 /// Bounds of the `[notify]` numbers: beyond them a run would wait minutes for a webhook.
 pub const MAX_NOTIFY_ATTEMPTS: u32 = 10;

@@ -501,6 +501,29 @@ role = "kirikae-unattended"
 fn an_unattended_jump_loads_without_profile_or_mfa() {
     let c = Config::from_str(UNATTENDED, path()).unwrap();
     assert!(c.jump.unattended);
+    assert_eq!(c.jump.web_identity_session_hours, 1);
+    let long = UNATTENDED.replace(
+        "unattended = true\n",
+        "unattended = true\nweb_identity_session_hours = 6\n",
+    );
+    assert_eq!(
+        Config::from_str(&long, path())
+            .unwrap()
+            .jump
+            .web_identity_session_hours,
+        6
+    );
+    let e = error_of(&UNATTENDED.replace(
+        "unattended = true\n",
+        "unattended = true\nweb_identity_session_hours = 24\n",
+    ));
+    assert!(e.to_string().contains("from 1 to 12"), "{e}");
+    let e = error_of(&GOOD.replace("[jump]\n", "[jump]\nweb_identity_session_hours = 2\n"));
+    assert!(
+        e.to_string()
+            .contains("applies only to `unattended = true`"),
+        "{e}"
+    );
     assert!(c.jump.profile.is_none() && c.jump.mfa_serial.is_none());
     assert!(!Config::from_str(GOOD, path()).unwrap().jump.unattended);
 }

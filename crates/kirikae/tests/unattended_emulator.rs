@@ -194,6 +194,28 @@ fn a_web_identity_token_file_reaches_every_account_through_the_runner_role() {
         "{err}"
     );
     assert!(!err.contains(&other) && !out.contains(&other), "{err}");
+
+    // A longer web identity session is asked for as configured: the runner role (default
+    // MaxSessionDuration, one hour) refuses two hours, and the error says so.
+    std::fs::write(
+        &token_file,
+        world(&["token", "repo:example/shop:ref:refs/heads/main"]),
+    )
+    .unwrap();
+    support::edit(
+        &config,
+        "unattended = true\n",
+        "unattended = true\nweb_identity_session_hours = 2\n",
+    );
+    let o = unattended(
+        &config,
+        dir.path(),
+        &env,
+        &["accounts", "exec", "dev", "--", "true"],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("exceeds the MaxSessionDuration"), "{err}");
 }
 
 /// The (path, Authorization header) of each request a container endpoint received.
