@@ -67,7 +67,7 @@ pub struct AwsSettings {
 }
 
 /// Where people sign in: the credentials every switch role starts from.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JumpSettings {
     /// A profile of the AWS shared config/credentials files (static keys, SSO or
@@ -111,6 +111,24 @@ pub struct JumpSettings {
 
 fn default_web_identity_session_hours() -> u32 {
     1
+}
+
+/// A config without `[jump]` gets the same values as an empty `[jump]` (the derived `Default`
+/// would put 0 hours where serde puts the documented defaults).
+impl Default for JumpSettings {
+    fn default() -> Self {
+        JumpSettings {
+            profile: None,
+            credentials_file: None,
+            config_file: None,
+            mfa_serial: None,
+            mfa_command: None,
+            mfa_session_hours: default_mfa_session_hours(),
+            session_name: None,
+            unattended: false,
+            web_identity_session_hours: default_web_identity_session_hours(),
+        }
+    }
 }
 
 fn default_mfa_session_hours() -> u32 {

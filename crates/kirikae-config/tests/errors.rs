@@ -526,6 +526,10 @@ fn an_unattended_jump_loads_without_profile_or_mfa() {
     );
     assert!(c.jump.profile.is_none() && c.jump.mfa_serial.is_none());
     assert!(!Config::from_str(GOOD, path()).unwrap().jump.unattended);
+    // Without [jump] at all: the environment's keys, with the documented defaults.
+    let bare = Config::from_str("[aws]\nregion = \"ap-northeast-1\"\n", path()).unwrap();
+    assert_eq!(bare.jump.mfa_session_hours, 12);
+    assert!(bare.jump.profile.is_none() && !bare.jump.unattended);
 }
 
 #[test]

@@ -464,7 +464,94 @@ fn scrub(text: &str, url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use super::*;
+
+    /// `[notify]` reading the URL from a file holding `url`.
+    fn settings(dir: &Path, url: &str) -> NotifySettings {
+        std::fs::write(dir.join("webhook-url"), url).unwrap();
+        let text = "[aws]\nregion = \"ap-northeast-1\"\n[notify]\nurl_file = \"webhook-url\"\n\
+                    attempts = 2\nbackoff_seconds = 0\ntimeout_seconds = 5\n";
+        Config::from_str(text, &dir.join("kirikae.toml"))
+            .unwrap()
+            .notify
+            .unwrap()
+    }
+
+    fn summary() -> Summary {
+        Summary {
+            name: "staging".into(),
+            run_id: None,
+            outcome: "failed",
+            duration_seconds: 1.0,
+            copy_path: None,
+            steps: vec![],
+            failure: None,
+            text: "t".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_https_webhook_goes_through_tls_and_its_failure_never_names_the_url() {
+        // A listener that answers in plain HTTP where TLS is expected: the handshake fails.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok((mut s, _)) = listener.accept().await {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("https://127.0.0.1:{port}/services/T0/B0/tls-secret-path");
+        let e = post(&settings(dir.path(), &url), &summary())
+            .await
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, NotifyError::Undelivered { attempts: 2, .. }),
+            "{msg}"
+        );
+        assert!(msg.contains("from the file"), "{msg}");
+        assert!(msg.contains("corrupt message"), "TLS was spoken: {msg}");
+        assert!(
+            !msg.contains("tls-secret-path") && !msg.contains(&url),
+            "{msg}"
+        );
+
+        // Nothing listens: a connection failure, retried, and scrubbed the same way.
+        let closed = format!(
+            "http://127.0.0.1:{}/hook/closed-secret-path",
+            port_closed().await
+        );
+        let msg = post(&settings(dir.path(), &closed), &summary())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("did not take the summary in 2 attempt(s)"),
+            "{msg}"
+        );
+        assert!(!msg.contains("closed-secret-path"), "{msg}");
+    }
+
+    /// A loopback port nothing listens on.
+    async fn port_closed() -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn a_url_that_is_not_http_is_refused_without_being_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = post(
+            &settings(dir.path(), "hooks.slack.com/services/x-secret"),
+            &summary(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, NotifyError::BadUrl { .. }), "{e}");
+        assert!(!e.to_string().contains("x-secret"), "{e}");
+    }
 
     #[test]
     fn scrub_removes_the_url_and_its_path() {
