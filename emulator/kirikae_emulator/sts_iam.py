@@ -22,6 +22,14 @@ handlers and adds a WSGI check of session credentials:
   the aws:MultiFactorAuthPresent key is *absent* for long-term keys without MFA, so `Bool`
   denies them and `BoolIfExists` lets them through. DurationSeconds must be 900..the role's
   MaxSessionDuration; role chaining (credentials from AssumeRole) is capped at one hour.
+* AssumeRoleWithWebIdentity (moto's accepts any token for any role, even a missing one) checks
+  the token as AWS does, except its signature (no identity provider's keys can be fetched
+  here): a JWT whose `iss` is an IAM OIDC provider of the role's account
+  (CreateOpenIDConnectProvider), whose `aud` is one of that provider's client ids and whose `exp`
+  has not passed; the role must exist and trust the provider as `Principal: {"Federated":
+  <provider ARN>}` for `sts:AssumeRoleWithWebIdentity`, with conditions over the token's claims
+  as `<issuer host/path>:aud`, `:sub` (and `aws:FederatedProvider`). The session it issues is
+  checked like AssumeRole's (token, expiry) and may assume further roles (no MFA).
 * GetCallerIdentity answers for those sessions (the user for GetSessionToken credentials,
   arn:aws:sts::P:assumed-role/ROLE/SESSION for AssumeRole credentials).
 * Every request signed with a session's key must carry its session token (else 403
@@ -91,6 +99,7 @@ class Caller:
     role_arn: str | None = None
     session_arn: str | None = None
     mfa: bool | None = None  # None: long-term credentials (the MFA condition key is absent)
+    federated: str | None = None  # the OIDC provider ARN of an AssumeRoleWithWebIdentity caller
 
     @property
     def temporary(self) -> bool:
@@ -270,6 +279,9 @@ def _principal_matches(principal, caller: Caller) -> bool:
         return True
     if not isinstance(principal, dict):
         return False
+    if caller.kind == "web-identity":
+        # A token's bearer is only ever the federated provider, never an AWS principal.
+        return caller.federated is not None and caller.federated in _as_list(principal.get("Federated"))
     for value in _as_list(principal.get("AWS")):
         if value == "*":
             return True
@@ -533,6 +545,123 @@ def assume_role(self):
     )
 
 
+MSG_WEB_IDENTITY_DENIED = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+
+def invalid_identity_token(message: str) -> StsError:
+    return StsError(400, "InvalidIdentityToken", message)
+
+
+def _jwt_claims(token: str) -> dict:
+    """The claims of a JWT (header.payload.signature, base64url). The signature is not checked:
+    the emulator cannot fetch an identity provider's keys."""
+    import base64
+
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        raise invalid_identity_token("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except (ValueError, TypeError):
+        raise invalid_identity_token("The ID Token provided is not a valid JWT.") from None
+    if not isinstance(claims, dict):
+        raise invalid_identity_token("The ID Token provided is not a valid JWT.")
+    return claims
+
+
+def assume_role_with_web_identity(self):
+    from moto.core.responses import ActionResult
+    from moto.sts.models import sts_backends
+
+    role_arn = self._get_param("RoleArn") or ""
+    session_name = self._get_param("RoleSessionName") or ""
+    if not _SESSION_NAME.match(session_name):
+        raise validation_error(
+            f"1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64"
+        )
+    duration = _int_param(self, "DurationSeconds", ASSUME_DEFAULT)
+    err = _range_error("durationSeconds", duration, ASSUME_MIN, ASSUME_MAX)
+    if err:
+        raise err
+    m = _ROLE_ARN.match(role_arn)
+    if not m:
+        raise validation_error(f"{role_arn} is invalid")
+    target_account = m.group(1)
+
+    claims = _jwt_claims(self._get_param("WebIdentityToken") or "")
+    issuer = str(claims.get("iss") or "")
+    issuer_id = issuer.split("://", 1)[-1].rstrip("/")
+    provider = next(
+        (p for p in _iam(target_account).open_id_providers.values() if p.url.rstrip("/") == issuer_id),
+        None,
+    )
+    if provider is None:
+        raise invalid_identity_token(f"No OpenIDConnect provider found in your account for {issuer}")
+    audiences = [str(a) for a in _as_list(claims.get("aud"))]
+    if not any(a in provider.client_id_list for a in audiences):
+        raise invalid_identity_token("Incorrect token audience")
+    expires = claims.get("exp")
+    current = int(now().timestamp())
+    if not isinstance(expires, (int, float)) or current >= expires:
+        raise StsError(
+            400,
+            "ExpiredTokenException",
+            f"Token expired: current date/time {current} must be before the expiration date/time{expires}",
+        )
+
+    caller = Caller(account=target_account, arn=provider.arn, kind="web-identity", federated=provider.arn)
+    context = {"aws:FederatedProvider": provider.arn}
+    for claim in ("aud", "sub", "amr"):
+        if claim in claims:
+            values = _as_list(claims[claim])
+            context[f"{issuer_id}:{claim}"] = str(values[0]) if values else ""
+    role = next((r for r in _iam(target_account).roles.values() if r.arn == role_arn), None)
+    if role is None or not trust_allows(
+        role.assume_role_policy_document, caller, context, action="sts:AssumeRoleWithWebIdentity"
+    ):
+        raise access_denied(MSG_WEB_IDENTITY_DENIED)
+    try:
+        max_duration = int(role.max_session_duration or ASSUME_DEFAULT)
+    except (TypeError, ValueError):
+        max_duration = ASSUME_DEFAULT
+    if duration > max_duration:
+        raise validation_error(MSG_MAX_SESSION)
+
+    assumed = sts_backends[target_account][PARTITION].assume_role(
+        region_name=self.region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=self._get_param("Policy"),
+        duration=duration,
+        external_id=None,
+    )
+    with _lock:
+        _sessions[assumed.access_key_id] = Session(
+            access_key_id=assumed.access_key_id,
+            session_token=assumed.session_token,
+            account=target_account,
+            kind="assumed-role",
+            arn=assumed.arn,
+            user_id=assumed.user_id,
+            user_name=None,
+            role_arn=role_arn,
+            mfa=False,
+            expiration=assumed.expiration.replace(tzinfo=datetime.timezone.utc),
+        )
+    return ActionResult(
+        {
+            "Credentials": assumed,
+            "SubjectFromWebIdentityToken": str(claims.get("sub") or ""),
+            "AssumedRoleUser": {"AssumedRoleId": assumed.user_id, "Arn": assumed.arn},
+            "PackedPolicySize": 6,
+            "Provider": provider.arn,
+            "Audience": audiences[0],
+        }
+    )
+
+
 def _make_get_caller_identity(original):
     def get_caller_identity(self):
         from moto.core.responses import ActionResult
@@ -578,6 +707,7 @@ def install(settings: EmulatorSettings) -> None:
 
     TokenResponse.get_session_token = get_session_token
     TokenResponse.assume_role = assume_role
+    TokenResponse.assume_role_with_web_identity = assume_role_with_web_identity
     TokenResponse.get_caller_identity = _make_get_caller_identity(TokenResponse.get_caller_identity)
     settings.on_reset(reset)
 

@@ -23,7 +23,7 @@ use crate::sts::{AssumeRoleRequest, SessionTokenRequest, StsApi};
 /// that expire on the way.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
-fn still_fresh(creds: &Credentials, now: SystemTime) -> bool {
+pub(crate) fn still_fresh(creds: &Credentials, now: SystemTime) -> bool {
     match creds.expiry() {
         Some(exp) => exp
             .duration_since(now)
@@ -49,6 +49,8 @@ pub struct JumpCredentials {
     sts: Arc<dyn StsApi>,
     clock: SharedTimeSource,
     cached: Mutex<Option<Credentials>>,
+    /// `[jump] unattended = true`: errors point at the runner role's trust, not at MFA.
+    unattended: bool,
 }
 
 impl fmt::Debug for JumpCredentials {
@@ -83,7 +85,18 @@ impl JumpCredentials {
             sts,
             clock,
             cached: Mutex::new(None),
+            unattended: false,
         }
+    }
+
+    /// Marks the credentials as those of a run without a person (`[jump] unattended = true`).
+    pub fn with_unattended(mut self, unattended: bool) -> Self {
+        self.unattended = unattended;
+        self
+    }
+
+    pub fn is_unattended(&self) -> bool {
+        self.unattended
     }
 
     pub fn mfa_serial(&self) -> Option<&str> {
@@ -91,10 +104,13 @@ impl JumpCredentials {
     }
 
     async fn base_credentials(&self) -> Result<Credentials, AwsError> {
-        self.base
-            .provide_credentials()
-            .await
-            .map_err(|e| AwsError::NoJumpCredentials(describe_credentials_error(&e)))
+        self.base.provide_credentials().await.map_err(|e| {
+            // kirikae's own providers (the unattended chain) carry a typed error: keep it.
+            match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<AwsError>()) {
+                Some(typed) => typed.clone(),
+                None => AwsError::NoJumpCredentials(describe_credentials_error(&e)),
+            }
+        })
     }
 
     /// The credentials every switch role starts from.
@@ -289,7 +305,14 @@ impl RoleCredentials {
                     "check that the role {} exists and that its trust policy allows the jump account",
                     self.request.role_arn
                 );
-                if self.source.mfa_serial().is_none() {
+                if self.source.is_unattended() {
+                    hint = format!(
+                        "check that the role {} exists and that its trust policy allows the \
+                         runner's role with sts:AssumeRole and no MFA condition (docs/config.md, \
+                         \"Unattended runs\")",
+                        self.request.role_arn
+                    );
+                } else if self.source.mfa_serial().is_none() {
                     hint.push_str(
                         "; if it requires MFA, set [jump] mfa_serial so kirikae signs in with MFA",
                     );

@@ -55,6 +55,21 @@ pub enum AwsError {
     Cache { path: String, why: String },
     #[error("no account {name:?} in the config (known: {known})")]
     UnknownAccount { name: String, known: String },
+    /// `[jump] unattended = true` and no source of the default chain had credentials.
+    #[error(
+        "no credentials for this unattended run ([jump] unattended = true); the default chain \
+         looked at:{}\ngive the job one of them (docs/config.md, \"Unattended runs\")",
+        looked.iter().map(|l| format!("\n  - {l}")).collect::<String>()
+    )]
+    NoUnattendedCredentials {
+        looked: Vec<crate::unattended::Looked>,
+    },
+    /// A source of the default chain is configured (its variables are set) but failed.
+    #[error("unattended credentials from {source_name}: {why}")]
+    UnattendedSource {
+        source_name: &'static str,
+        why: String,
+    },
 }
 
 impl AwsError {

@@ -24,6 +24,7 @@ use crate::credentials::{JumpCredentials, MfaSettings, RoleCredentials};
 use crate::error::{AwsError, StsErrorKind};
 use crate::mfa::MfaCodeSource;
 use crate::sts::{AssumeRoleRequest, SdkSts, StsApi};
+use crate::unattended::UnattendedChain;
 
 /// Role sessions last an hour: AWS's cap for role chaining, and the default for AssumeRole.
 pub const ROLE_SESSION: Duration = Duration::from_secs(3600);
@@ -72,7 +73,16 @@ impl Estate {
         let clock = SharedTimeSource::default();
         let sdk = base_sdk_config(&config, clock.clone()).await;
         let sts: Arc<dyn StsApi> = Arc::new(SdkSts::new(sdk.clone()));
-        let base = jump_base_provider(&config);
+        let base = if config.jump.unattended {
+            SharedCredentialsProvider::new(UnattendedChain::new(
+                &config,
+                sts.clone(),
+                clock.clone(),
+                crate::unattended::process_env(),
+            ))
+        } else {
+            jump_base_provider(&config)
+        };
         Ok(Estate::with_parts(config, options, sdk, sts, base, clock))
     }
 
@@ -112,7 +122,10 @@ impl Estate {
                 ),
             }
         });
-        let jump = Arc::new(JumpCredentials::new(base, mfa, sts.clone(), clock.clone()));
+        let jump = Arc::new(
+            JumpCredentials::new(base, mfa, sts.clone(), clock.clone())
+                .with_unattended(config.jump.unattended),
+        );
         Estate {
             config,
             sdk,

@@ -1,5 +1,6 @@
 //! kirikae's AWS plumbing: the jump account's credentials (optionally through one cached MFA
-//! session), a switch-role session per account renewed before it expires, and fan-out over
+//! session; for runs without a person, the SDK's default chain: [`unattended`]), a switch-role
+//! session per account renewed before it expires, and fan-out over
 //! accounts. Every AWS call goes through the Rust AWS SDK, configured by `kirikae.toml`
 //! (`[aws] endpoint_url` points it at the local emulator).
 //!
@@ -26,6 +27,7 @@ pub mod mfa;
 pub mod profiles;
 pub mod state;
 pub mod sts;
+pub mod unattended;
 
 pub use error::{AwsError, StsErrorKind};
 pub use estate::{session_name_from_arn, AccountCheck, Estate, EstateOptions, ROLE_SESSION};

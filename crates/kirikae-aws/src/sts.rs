@@ -28,6 +28,27 @@ pub struct AssumeRoleRequest {
     pub duration: Duration,
 }
 
+/// `AssumeRoleWithWebIdentity`: the OIDC token of a CI job or a Kubernetes service account for
+/// the runner's role. The token is a credential: `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebIdentityRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub token: String,
+    pub duration: Duration,
+}
+
+impl Debug for WebIdentityRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebIdentityRequest")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("token", &"<redacted>")
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CallerIdentity {
     pub account: String,
@@ -49,6 +70,11 @@ pub trait StsApi: Send + Sync + Debug {
         &self,
         creds: Credentials,
     ) -> BoxFuture<'_, Result<CallerIdentity, AwsError>>;
+    /// Signed by nothing but the token (the call carries no AWS credentials).
+    fn assume_role_with_web_identity(
+        &self,
+        request: WebIdentityRequest,
+    ) -> BoxFuture<'_, Result<Credentials, AwsError>>;
 }
 
 /// STS through the Rust AWS SDK, with the estate's region, endpoint and retry settings.
@@ -113,7 +139,10 @@ where
                     "InvalidClientTokenId"
                     | "ExpiredToken"
                     | "SignatureDoesNotMatch"
-                    | "UnrecognizedClientException" => StsErrorKind::BadCredentials,
+                    | "UnrecognizedClientException"
+                    | "InvalidIdentityToken"
+                    | "ExpiredTokenException"
+                    | "IDPRejectedClaim" => StsErrorKind::BadCredentials,
                     "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
                         StsErrorKind::Throttled
                     }
@@ -196,6 +225,48 @@ impl StsApi for SdkSts {
                 account: out.account().unwrap_or_default().to_string(),
                 arn: out.arn().unwrap_or_default().to_string(),
             })
+        })
+    }
+
+    fn assume_role_with_web_identity(
+        &self,
+        request: WebIdentityRequest,
+    ) -> BoxFuture<'_, Result<Credentials, AwsError>> {
+        Box::pin(async move {
+            // The estate's config has no credentials: the token is the only proof sent, to the
+            // estate's endpoint (the emulator's with `[aws] endpoint_url`).
+            let client = aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&self.base).build(),
+            );
+            let role_arn = request.role_arn.clone();
+            let out = client
+                .assume_role_with_web_identity()
+                .role_arn(request.role_arn)
+                .role_session_name(request.session_name)
+                .web_identity_token(request.token)
+                .duration_seconds(request.duration.as_secs() as i32)
+                .send()
+                .await
+                .map_err(|e| match classify("AssumeRoleWithWebIdentity", e) {
+                    AwsError::Sts {
+                        operation,
+                        kind: kind @ (StsErrorKind::AccessDenied | StsErrorKind::BadCredentials),
+                        message,
+                        hint: None,
+                    } => AwsError::Sts {
+                        operation,
+                        kind,
+                        message,
+                        hint: Some(format!(
+                            "check that the role {role_arn} (AWS_ROLE_ARN) trusts the token's \
+                             issuer as a federated principal for sts:AssumeRoleWithWebIdentity, that \
+                             its conditions (aud, sub) match the token, and that the token has not \
+                             expired"
+                        )),
+                    },
+                    other => other,
+                })?;
+            to_credentials(out.credentials(), "AssumeRoleWithWebIdentity")
         })
     }
 }

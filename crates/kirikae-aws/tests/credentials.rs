@@ -10,7 +10,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use kirikae_aws::clock::ManualClock;
-use kirikae_aws::sts::{AssumeRoleRequest, BoxFuture, CallerIdentity, SessionTokenRequest, StsApi};
+use kirikae_aws::sts::{
+    AssumeRoleRequest, BoxFuture, CallerIdentity, SessionTokenRequest, StsApi, WebIdentityRequest,
+};
 use kirikae_aws::{AwsError, Estate, EstateOptions, StsErrorKind};
 use kirikae_config::Config;
 
@@ -23,6 +25,9 @@ struct FakeSts {
     /// Role ARNs that demand an MFA session (as a trust-policy condition would).
     mfa_roles: HashSet<String>,
     last_session_name: Mutex<Option<String>>,
+    web_identities: AtomicUsize,
+    /// The tokens AssumeRoleWithWebIdentity was called with, in order.
+    tokens: Mutex<Vec<String>>,
 }
 
 impl FakeSts {
@@ -34,6 +39,8 @@ impl FakeSts {
             denied_roles: HashSet::new(),
             mfa_roles: HashSet::new(),
             last_session_name: Mutex::new(None),
+            web_identities: AtomicUsize::new(0),
+            tokens: Mutex::new(Vec::new()),
         }
     }
     fn creds(&self, prefix: &str, n: usize, ttl: Duration) -> Credentials {
@@ -107,6 +114,12 @@ impl StsApi for FakeSts {
         creds: Credentials,
     ) -> BoxFuture<'_, Result<CallerIdentity, AwsError>> {
         Box::pin(async move {
+            if creds.access_key_id().starts_with("ASIAWEB") {
+                return Ok(CallerIdentity {
+                    account: "100000000000".into(),
+                    arn: "arn:aws:sts::100000000000:assumed-role/kirikae-runner/gha-nightly".into(),
+                });
+            }
             if creds.access_key_id().starts_with("ASIAROLE") {
                 Ok(CallerIdentity {
                     account: "111111111111".into(),
@@ -118,6 +131,25 @@ impl StsApi for FakeSts {
                     arn: "arn:aws:iam::100000000000:user/people/hanako".into(),
                 })
             }
+        })
+    }
+
+    fn assume_role_with_web_identity(
+        &self,
+        req: WebIdentityRequest,
+    ) -> BoxFuture<'_, Result<Credentials, AwsError>> {
+        Box::pin(async move {
+            assert_eq!(
+                req.role_arn,
+                "arn:aws:iam::100000000000:role/kirikae-runner"
+            );
+            assert!(
+                !format!("{req:?}").contains(&req.token),
+                "Debug shows the token"
+            );
+            self.tokens.lock().unwrap().push(req.token.clone());
+            let n = self.web_identities.fetch_add(1, Ordering::SeqCst);
+            Ok(self.creds("ASIAWEB", n, req.duration))
         })
     }
 }
@@ -335,4 +367,119 @@ fn session_names_come_from_the_person() {
         session_name_from_arn("arn:aws:iam::1:user/山田"),
         "kirikae-"
     );
+}
+
+/// `[jump] unattended = true` on the emulator's endpoint, with `env` as the environment.
+fn unattended_estate(
+    state: &std::path::Path,
+    sts: Arc<FakeSts>,
+    clock: &ManualClock,
+    env: Vec<(&'static str, String)>,
+) -> Arc<Estate> {
+    let text = format!(
+        "[aws]\nregion = \"ap-northeast-1\"\nendpoint_url = \"http://127.0.0.1:9\"\n\
+         [jump]\nunattended = true\n[state]\ndir = \"{}\"\n\
+         [accounts.prod]\nid = \"111111111111\"\nrole = \"kirikae-unattended\"\n\
+         [accounts.dev]\nid = \"222222222222\"\nrole = \"kirikae-unattended\"\n",
+        state.display()
+    );
+    let config = Arc::new(Config::from_str(&text, &state.join("kirikae.toml")).unwrap());
+    let env: std::collections::HashMap<&'static str, String> = env.into_iter().collect();
+    let chain = kirikae_aws::unattended::UnattendedChain::new(
+        &config,
+        sts.clone(),
+        SharedTimeSource::new(clock.clone()),
+        Arc::new(move |name| env.get(name).cloned()),
+    );
+    Arc::new(Estate::with_parts(
+        config,
+        EstateOptions::default(),
+        aws_types::SdkConfig::builder().build(),
+        sts,
+        SharedCredentialsProvider::new(chain),
+        SharedTimeSource::new(clock.clone()),
+    ))
+}
+
+#[tokio::test]
+async fn an_unattended_run_takes_a_web_identity_session_once_and_rereads_the_rotated_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "header.first.sig\n").unwrap();
+    let clock = ManualClock::new(start());
+    let sts = Arc::new(FakeSts::new(clock.clone()));
+    let estate = unattended_estate(
+        dir.path(),
+        sts.clone(),
+        &clock,
+        vec![
+            (
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                token_file.display().to_string(),
+            ),
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::100000000000:role/kirikae-runner".into(),
+            ),
+        ],
+    );
+    let prod = estate.role("prod").await.unwrap();
+    let dev = estate.role("dev").await.unwrap();
+    prod.credentials().await.unwrap();
+    dev.credentials().await.unwrap();
+    assert_eq!(
+        sts.web_identities.load(Ordering::SeqCst),
+        1,
+        "one web identity session serves every account"
+    );
+    assert_eq!(
+        sts.last_session_name.lock().unwrap().as_deref(),
+        Some("gha-nightly"),
+        "the role session is named after the runner's session"
+    );
+    assert_eq!(sts.session_tokens.load(Ordering::SeqCst), 0, "no MFA");
+
+    // The platform rotates the token file; two hours on, both sessions are renewed with it.
+    std::fs::write(&token_file, "header.second.sig").unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    prod.credentials().await.unwrap();
+    assert_eq!(
+        *sts.tokens.lock().unwrap(),
+        ["header.first.sig", "header.second.sig"]
+    );
+}
+
+#[tokio::test]
+async fn an_unattended_run_without_credentials_names_every_place_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(start());
+    let sts = Arc::new(FakeSts::new(clock.clone()));
+    let estate = unattended_estate(dir.path(), sts.clone(), &clock, vec![]);
+    let err = estate.role("prod").await.unwrap_err();
+    assert!(
+        matches!(err, AwsError::NoUnattendedCredentials { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    for part in [
+        "AWS_ACCESS_KEY_ID is not set",
+        "AWS_WEB_IDENTITY_TOKEN_FILE is not set",
+        "the shared profile (AWS_PROFILE, SSO): skipped",
+        "the instance profile (EC2 instance metadata): skipped",
+        "container credentials",
+        "docs/config.md",
+    ] {
+        assert!(msg.contains(part), "{part:?} missing: {msg}");
+    }
+    assert_eq!(sts.web_identities.load(Ordering::SeqCst), 0);
+
+    // A token file without the role to take is a configuration mistake, not "nothing found".
+    let estate = unattended_estate(
+        dir.path(),
+        sts,
+        &clock,
+        vec![("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent".into())],
+    );
+    let err = estate.role("prod").await.unwrap_err().to_string();
+    assert!(err.contains("AWS_ROLE_ARN is not"), "{err}");
 }

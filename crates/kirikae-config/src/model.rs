@@ -20,6 +20,8 @@ pub struct Config {
     pub accounts: BTreeMap<String, AccountSettings>,
     pub refresh: BTreeMap<String, RefreshSettings>,
     pub sweep: SweepSettings,
+    /// `[notify]`: where the summary of every refresh run is posted; `None` posts nothing.
+    pub notify: Option<NotifySettings>,
 }
 
 impl Config {
@@ -50,6 +52,8 @@ pub(crate) struct RawConfig {
     pub refresh: BTreeMap<String, RefreshSettings>,
     #[serde(default)]
     pub sweep: SweepSettings,
+    #[serde(default)]
+    pub notify: Option<NotifySettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -63,7 +67,7 @@ pub struct AwsSettings {
 }
 
 /// Where people sign in: the credentials every switch role starts from.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JumpSettings {
     /// A profile of the AWS shared config/credentials files (static keys, SSO or
@@ -90,6 +94,41 @@ pub struct JumpSettings {
     /// The role session name (shown in CloudTrail); default: the jump user's name.
     #[serde(default)]
     pub session_name: Option<String>,
+    /// A run without a person (a CI job, an ECS task, a cron on an instance): the jump
+    /// credentials come from the SDK's default chain (environment, web identity token file,
+    /// container credentials, the shared profile with SSO, the instance profile), and every
+    /// account is entered with a plain AssumeRole. Nothing is ever asked for on a terminal, so
+    /// the MFA keys and `profile` contradict it (the validation says which to remove).
+    #[serde(default)]
+    pub unattended: bool,
+    /// `unattended = true` with a web identity token: how long the runner role's session is
+    /// asked for, in hours (1 to 12; default 1). A token that is not rotated (a CI job's, written
+    /// once) cannot renew the session, so a run longer than an hour needs this, and the runner
+    /// role's MaxSessionDuration must allow it.
+    #[serde(default = "default_web_identity_session_hours")]
+    pub web_identity_session_hours: u32,
+}
+
+fn default_web_identity_session_hours() -> u32 {
+    1
+}
+
+/// A config without `[jump]` gets the same values as an empty `[jump]` (the derived `Default`
+/// would put 0 hours where serde puts the documented defaults).
+impl Default for JumpSettings {
+    fn default() -> Self {
+        JumpSettings {
+            profile: None,
+            credentials_file: None,
+            config_file: None,
+            mfa_serial: None,
+            mfa_command: None,
+            mfa_session_hours: default_mfa_session_hours(),
+            session_name: None,
+            unattended: false,
+            web_identity_session_hours: default_web_identity_session_hours(),
+        }
+    }
 }
 
 fn default_mfa_session_hours() -> u32 {
@@ -384,4 +423,43 @@ impl Default for SweepSettings {
 
 fn default_sweep_tag() -> String {
     "kirikae:sweep".to_string()
+}
+
+/// `[notify]`: after every `kirikae refresh run` and `resume`, success or failure, a JSON summary
+/// is posted to a webhook (a Slack incoming webhook shows its `text`). The URL is a secret (whoever
+/// has it can post to the channel): it is read from the environment or a file, never written in
+/// the config, and never printed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// The environment variable holding the webhook URL, e.g. `KIRIKAE_NOTIFY_URL`.
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// A file holding the webhook URL (relative to kirikae.toml), e.g. a mounted secret.
+    #[serde(default)]
+    pub url_file: Option<PathBuf>,
+    /// Only so that `url = "..."` is refused with a message saying where the URL goes instead;
+    /// the value itself is not kept.
+    #[serde(default, rename = "url", skip_serializing)]
+    pub(crate) inline_url: Option<serde::de::IgnoredAny>,
+    /// Attempts per run (the first included), 1 to 10; default 3.
+    #[serde(default = "default_notify_attempts")]
+    pub attempts: u32,
+    /// The wait before the first retry, in seconds, doubled for each further one (1, 2, 4, ...),
+    /// 0 to 60; default 1.
+    #[serde(default = "default_notify_backoff")]
+    pub backoff_seconds: u64,
+    /// The time limit of one attempt, in seconds, 1 to 60; default 10.
+    #[serde(default = "default_notify_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_notify_attempts() -> u32 {
+    3
+}
+fn default_notify_backoff() -> u64 {
+    1
+}
+fn default_notify_timeout() -> u64 {
+    10
 }

@@ -128,6 +128,11 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         }
     }
 
+    check_unattended(&raw.jump, text, &mut problem);
+    if let Some(notify) = &raw.notify {
+        check_notify(notify, &dir, &mut problem);
+    }
+
     for (key, value) in strings_with_hidden_characters(text) {
         problem(
             key,
@@ -426,6 +431,10 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
             (k, r)
         })
         .collect();
+    let notify = raw.notify.map(|mut n| {
+        n.url_file = n.url_file.map(resolve);
+        n
+    });
     Ok(Config {
         path: path.to_path_buf(),
         aws: raw.aws,
@@ -434,7 +443,150 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         accounts: raw.accounts,
         refresh,
         sweep: raw.sweep,
+        notify,
     })
+}
+
+/// `[jump] unattended = true` takes the SDK's default chain and never asks anything: every key
+/// that configures a person's sign-in contradicts it. Each is named with what to do instead.
+fn check_unattended(jump: &JumpSettings, text: &str, problem: &mut impl FnMut(String, String)) {
+    let present = |key: &str| key_offset(text, &["jump", key]).is_some();
+    if !jump.unattended {
+        if present("web_identity_session_hours") {
+            problem(
+                "jump.web_identity_session_hours".into(),
+                "applies only to `unattended = true` (a person's credentials are not a web \
+                 identity): remove it, or set unattended = true"
+                    .into(),
+            );
+        }
+        return;
+    }
+    if !(1..=MAX_WEB_IDENTITY_SESSION_HOURS).contains(&jump.web_identity_session_hours) {
+        problem(
+            "jump.web_identity_session_hours".into(),
+            format!(
+                "expected a number of hours from 1 to {MAX_WEB_IDENTITY_SESSION_HOURS} (AWS's \
+                 limits for AssumeRoleWithWebIdentity; the runner role's MaxSessionDuration must \
+                 allow it), found {}",
+                jump.web_identity_session_hours
+            ),
+        );
+    }
+    let mfa = "an unattended run has no person to type an MFA code: remove it, and let the \
+               per-account roles trust the runner's role without an MFA condition (docs/config.md, \
+               \"Unattended runs\"); keep the MFA settings in the config people use";
+    for key in ["mfa_serial", "mfa_command", "mfa_session_hours"] {
+        if present(key) {
+            problem(
+                format!("jump.{key}"),
+                format!("contradicts `unattended = true`: {mfa}"),
+            );
+        }
+    }
+    for key in ["profile", "credentials_file", "config_file"] {
+        if present(key) {
+            problem(
+                format!("jump.{key}"),
+                "contradicts `unattended = true`, which takes the SDK's default chain \
+                 (environment, web identity, container, instance profile, SSO): remove it; to \
+                 pick a profile of the shared files, set AWS_PROFILE (and AWS_CONFIG_FILE) in \
+                 the job's environment"
+                    .to_string(),
+            );
+        }
+    }
+}
+
+/// AWS's cap of a web identity session (a role's MaxSessionDuration is at most 12 hours).
+pub const MAX_WEB_IDENTITY_SESSION_HOURS: u32 = 12;
+
+/// Bounds of the `[notify]` numbers: beyond them a run would wait minutes for a webhook.
+pub const MAX_NOTIFY_ATTEMPTS: u32 = 10;
+pub const MAX_NOTIFY_BACKOFF_SECONDS: u64 = 60;
+pub const MAX_NOTIFY_TIMEOUT_SECONDS: u64 = 60;
+
+/// The webhook URL is a secret: it comes from exactly one of `url_env` and `url_file`, never
+/// inline (a config file is committed, shared and printed by `kirikae config show`).
+fn check_notify(n: &NotifySettings, dir: &Path, problem: &mut impl FnMut(String, String)) {
+    if n.inline_url.is_some() {
+        problem(
+            "notify.url".into(),
+            "the webhook URL is a secret (anyone who has it can post to the channel) and does not \
+             belong in the config file: put it in an environment variable and name that with \
+             url_env = \"KIRIKAE_NOTIFY_URL\", or in a file readable only by the runner and name \
+             it with url_file = \"<path>\""
+                .into(),
+        );
+    }
+    match (&n.url_env, &n.url_file) {
+        (Some(_), Some(_)) => problem(
+            "notify.url_file".into(),
+            "give the webhook URL one way: `url_env` or `url_file`, not both".into(),
+        ),
+        (None, None) if n.inline_url.is_none() => problem(
+            "notify".into(),
+            "[notify] needs the webhook URL: url_env = \"KIRIKAE_NOTIFY_URL\" (an environment \
+             variable holding it) or url_file = \"<path>\" (a file holding it)"
+                .into(),
+        ),
+        _ => {}
+    }
+    if let Some(var) = &n.url_env {
+        let ok = var
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            problem(
+                "notify.url_env".into(),
+                format!(
+                    "expected the name of an environment variable such as \"KIRIKAE_NOTIFY_URL\" \
+                     (letters, digits and _; the URL itself goes in the variable), found {var:?}"
+                ),
+            );
+        }
+    }
+    if let Some(f) = &n.url_file {
+        if !dir.join(f).is_file() {
+            problem(
+                "notify.url_file".into(),
+                format!(
+                    "the file {} does not exist (paths are relative to the config file)",
+                    dir.join(f).display()
+                ),
+            );
+        }
+    }
+    let bounds = [
+        (
+            "attempts",
+            u64::from(n.attempts),
+            1,
+            u64::from(MAX_NOTIFY_ATTEMPTS),
+        ),
+        (
+            "backoff_seconds",
+            n.backoff_seconds,
+            0,
+            MAX_NOTIFY_BACKOFF_SECONDS,
+        ),
+        (
+            "timeout_seconds",
+            n.timeout_seconds,
+            1,
+            MAX_NOTIFY_TIMEOUT_SECONDS,
+        ),
+    ];
+    for (key, value, low, high) in bounds {
+        if !(low..=high).contains(&value) {
+            problem(
+                format!("notify.{key}"),
+                format!("expected a number from {low} to {high}, found {value}"),
+            );
+        }
+    }
 }
 
 /// Upper bounds of the numeric settings: beyond them a value is a typo, and durations computed

@@ -605,4 +605,151 @@ fn verified_tls_needs_a_ca_bundle_and_says_where_to_get_the_rds_one() {
         p[0].contains("unknown value `verify_full`") && p[0].contains("verify-full"),
         "{p:?}"
     );
+
+const UNATTENDED: &str = r#"
+[aws]
+region = "ap-northeast-1"
+
+[jump]
+unattended = true
+session_name = "kirikae-nightly"
+
+[accounts.dev]
+id = "222222222222"
+role = "kirikae-unattended"
+"#;
+
+#[test]
+fn an_unattended_jump_loads_without_profile_or_mfa() {
+    let c = Config::from_str(UNATTENDED, path()).unwrap();
+    assert!(c.jump.unattended);
+    assert_eq!(c.jump.web_identity_session_hours, 1);
+    let long = UNATTENDED.replace(
+        "unattended = true\n",
+        "unattended = true\nweb_identity_session_hours = 6\n",
+    );
+    assert_eq!(
+        Config::from_str(&long, path())
+            .unwrap()
+            .jump
+            .web_identity_session_hours,
+        6
+    );
+    let e = error_of(&UNATTENDED.replace(
+        "unattended = true\n",
+        "unattended = true\nweb_identity_session_hours = 24\n",
+    ));
+    assert!(e.to_string().contains("from 1 to 12"), "{e}");
+    let e = error_of(&GOOD.replace("[jump]\n", "[jump]\nweb_identity_session_hours = 2\n"));
+    assert!(
+        e.to_string()
+            .contains("applies only to `unattended = true`"),
+        "{e}"
+    );
+    assert!(c.jump.profile.is_none() && c.jump.mfa_serial.is_none());
+    assert!(!Config::from_str(GOOD, path()).unwrap().jump.unattended);
+    // Without [jump] at all: the environment's keys, with the documented defaults.
+    let bare = Config::from_str("[aws]\nregion = \"ap-northeast-1\"\n", path()).unwrap();
+    assert_eq!(bare.jump.mfa_session_hours, 12);
+    assert!(bare.jump.profile.is_none() && !bare.jump.unattended);
+}
+
+#[test]
+fn unattended_with_a_persons_sign_in_is_refused_key_by_key() {
+    let text = UNATTENDED.replace(
+        "unattended = true\n",
+        "unattended = true\nprofile = \"jump\"\nmfa_serial = \"arn:aws:iam::000000000000:mfa/hanako\"\n\
+         mfa_command = \"echo 123456\"\nmfa_session_hours = 12\n",
+    );
+    let e = error_of(&text);
+    let keys: Vec<&str> = e.problems().iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "jump.profile",
+        "jump.mfa_serial",
+        "jump.mfa_command",
+        "jump.mfa_session_hours",
+    ] {
+        assert!(keys.contains(&key), "{key} not named: {e}");
+    }
+    let mfa = e
+        .problems()
+        .iter()
+        .find(|p| p.key == "jump.mfa_serial")
+        .unwrap();
+    assert_eq!(mfa.line, Some(8), "{e}");
+    assert!(
+        mfa.message
+            .contains("no person to type an MFA code: remove it"),
+        "{e}"
+    );
+    let profile = e
+        .problems()
+        .iter()
+        .find(|p| p.key == "jump.profile")
+        .unwrap();
+    assert!(profile.message.contains("AWS_PROFILE"), "{e}");
+}
+
+#[test]
+fn notify_takes_the_url_from_the_environment_or_a_file_never_inline() {
+    let with = |notify: &str| format!("{UNATTENDED}\n[notify]\n{notify}\n");
+    let c = Config::from_str(&with("url_env = \"KIRIKAE_NOTIFY_URL\""), path()).unwrap();
+    let n = c.notify.unwrap();
+    assert_eq!(n.url_env.as_deref(), Some("KIRIKAE_NOTIFY_URL"));
+    assert_eq!(
+        (n.attempts, n.backoff_seconds, n.timeout_seconds),
+        (3, 1, 10)
+    );
+    assert!(Config::from_str(UNATTENDED, path())
+        .unwrap()
+        .notify
+        .is_none());
+
+    let secret = "https://hooks.slack.com/services/T0/B0/not-for-the-file";
+    let e = error_of(&with(&format!("url = \"{secret}\"")));
+    assert_eq!(e.problems()[0].key, "notify.url", "{e}");
+    assert!(
+        e.to_string().contains("url_env = \"KIRIKAE_NOTIFY_URL\""),
+        "{e}"
+    );
+    assert!(
+        !e.to_string().contains(secret),
+        "the error repeats the URL: {e}"
+    );
+    assert!(!format!("{e:?}").contains(secret));
+
+    let e = error_of(&with(""));
+    assert!(
+        e.problems()[0].message.contains("needs the webhook URL"),
+        "{e}"
+    );
+    let e = error_of(&with("url_env = \"https://hooks.example/x\""));
+    assert!(
+        e.problems()[0]
+            .message
+            .contains("name of an environment variable"),
+        "{e}"
+    );
+    let e = error_of(&with("url_file = \"no-such-file\""));
+    assert!(e.problems()[0].message.contains("does not exist"), "{e}");
+    let e = error_of(&with("url_env = \"X\"\nurl_file = \"y\""));
+    assert!(e.to_string().contains("not both"), "{e}");
+    let e = error_of(&with(
+        "url_env = \"X\"\nattempts = 0\ntimeout_seconds = 600",
+    ));
+    let keys: Vec<&str> = e.problems().iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["notify.attempts", "notify.timeout_seconds"], "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("webhook-url"), secret).unwrap();
+    let c = Config::from_str(
+        &with("url_file = \"webhook-url\""),
+        &dir.path().join("kirikae.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.notify.unwrap().url_file.unwrap(),
+        dir.path().join("webhook-url"),
+        "resolved against the config's directory"
+    );
 }

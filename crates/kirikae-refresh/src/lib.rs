@@ -22,6 +22,7 @@
 pub mod cloud;
 pub mod journal;
 pub mod lock;
+pub mod notify;
 pub mod preflight;
 mod run;
 pub mod step;

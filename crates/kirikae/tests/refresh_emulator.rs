@@ -1193,4 +1193,240 @@ fn a_share_that_arrives_as_an_invitation_is_accepted_by_the_target_and_the_clone
          ram.get_resource_shares(resourceOwner='SELF')['resourceShares'] if x['name'] == 'audit']",
     );
     assert_refreshed(&s.emu);
+
+/// One request the webhook listener received.
+#[derive(Debug, Clone)]
+struct Posted {
+    path: String,
+    content_type: String,
+    body: Value,
+}
+
+/// A webhook on loopback that records every request and answers with the next status of
+/// `answers` (200 once they run out). `answers` can be changed between runs.
+struct Webhook {
+    url: String,
+    posted: std::sync::Arc<std::sync::Mutex<Vec<Posted>>>,
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+impl Webhook {
+    /// The path looks like a Slack incoming webhook's, whose path is the secret.
+    const SECRET: &'static str = "s3cr3t-w3bh00k-t0k3n";
+
+    fn start() -> Webhook {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/services/T0KIRIKAE/B0TEST/{}",
+            listener.local_addr().unwrap().port(),
+            Webhook::SECRET
+        );
+        let posted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let answers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let (record, script) = (posted.clone(), answers.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap_or(0);
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let (mut length, mut content_type) = (0usize, String::new());
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = header.split_once(':') {
+                        match k.to_ascii_lowercase().as_str() {
+                            "content-length" => length = v.trim().parse().unwrap_or(0),
+                            "content-type" => content_type = v.trim().to_string(),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                record.lock().unwrap().push(Posted {
+                    path,
+                    content_type,
+                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                });
+                let status = script.lock().unwrap().pop_front().unwrap_or(200);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Webhook {
+            url,
+            posted,
+            answers,
+        }
+    }
+
+    fn answer(&self, statuses: &[u16]) {
+        *self.answers.lock().unwrap() = statuses.iter().copied().collect();
+    }
+
+    /// The requests received since the last call.
+    fn take(&self) -> Vec<Posted> {
+        std::mem::take(&mut *self.posted.lock().unwrap())
+    }
+}
+
+#[test]
+fn notify_posts_the_summary_of_a_failed_run_and_of_its_resume_retrying_a_failing_webhook() {
+    let s = story();
+    let hook = Webhook::start();
+    let config_text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        format!("{config_text}\n[notify]\nurl_env = \"KIRIKAE_NOTIFY_URL\"\n"),
+    )
+    .unwrap();
+    let with_hook = |args: &[&str]| {
+        refresh_command(&s.config, args)
+            .env("KIRIKAE_NOTIFY_URL", &hook.url)
+            .output()
+            .unwrap()
+    };
+    let mut printed = String::new();
+
+    // A run that fails in create_writer, kept for resume: one post, with the failure and its fix.
+    s.emu.fault(r#"{"service": "rds", "operation": "CreateDBInstance", "nth": 1, "times": 1, "error": "InvalidParameterCombination", "status": 400, "message": "injected: no such instance class here"}"#);
+    let o = with_hook(&["refresh", "run", "staging", "--keep-on-failure"]);
+    let (out, err) = text(&o);
+    printed.push_str(&format!("{out}{err}"));
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("notify: summary posted to the webhook (from $KIRIKAE_NOTIFY_URL)"),
+        "{err}"
+    );
+    let run_id = s.last_run_id();
+    let posts = hook.take();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let p = &posts[0];
+    assert_eq!(
+        p.path,
+        format!("/services/T0KIRIKAE/B0TEST/{}", Webhook::SECRET)
+    );
+    assert_eq!(p.content_type, "application/json");
+    let b = &p.body;
+    assert_eq!(b["name"], "staging", "{b:#}");
+    assert_eq!(b["run_id"], run_id.as_str(), "{b:#}");
+    assert_eq!(b["outcome"], "failed", "{b:#}");
+    assert_eq!(b["copy_path"], "clone", "{b:#}");
+    assert_eq!(b["failure"]["step"], "create_writer", "{b:#}");
+    assert_eq!(b["failure"]["cleaned_up"], false, "{b:#}");
+    assert!(
+        b["failure"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("injected: no such instance class here"),
+        "{b:#}"
+    );
+    let fix = b["failure"]["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!("kirikae refresh resume {run_id}")),
+        "{fix}"
+    );
+    let steps = b["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["name"], "preflight");
+    assert_eq!(steps[0]["outcome"], "done");
+    assert!(steps[0]["seconds"].as_f64().is_some(), "{b:#}");
+    let last = steps.last().unwrap();
+    assert_eq!(
+        (&last["name"], &last["outcome"]),
+        (&"create_writer".into(), &"failed".into())
+    );
+    let t = b["text"].as_str().unwrap();
+    assert!(
+        t.contains("kirikae refresh staging FAILED in create_writer"),
+        "{t}"
+    );
+    assert!(t.contains("\nerror: ") && t.contains("\nfix: "), "{t}");
+
+    // Its resume succeeds while the webhook answers 500 twice: three attempts, the run's exit
+    // code and JSON output are untouched, and the summary is the success's.
+    hook.answer(&[500, 500]);
+    let o = with_hook(&["refresh", "resume", &run_id, "--output", "json"]);
+    let (out, err) = text(&o);
+    printed.push_str(&format!("{out}{err}"));
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["run_id"], run_id.as_str());
+    assert!(err.contains("after 3 attempts"), "{err}");
+    let posts = hook.take();
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    assert!(
+        posts.iter().all(|p| p.body == posts[0].body),
+        "one summary, sent again"
+    );
+    let b = &posts[0].body;
+    assert_eq!(b["outcome"], "succeeded", "{b:#}");
+    assert_eq!(b["run_id"], run_id.as_str());
+    assert!(b["failure"].is_null(), "{b:#}");
+    assert!(b["duration_seconds"].as_f64().unwrap() > 0.0);
+    let names: Vec<&str> = b["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["outcome"], "done", "{s}");
+            s["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(names, steps_of(&v));
+    assert!(
+        b["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("kirikae refresh staging succeeded in "),
+        "{b:#}"
+    );
+    assert_refreshed(&s.emu);
+
+    // A webhook that keeps failing is a warning naming where the URL came from; the command's
+    // own outcome (here: nothing to resume, exit 1) stands.
+    hook.answer(&[503, 503, 503]);
+    let o = with_hook(&["refresh", "resume", &run_id]);
+    let (out, err) = text(&o);
+    printed.push_str(&format!("{out}{err}"));
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("already finished"), "{err}");
+    assert!(
+        err.contains("warning: notify: the webhook (from $KIRIKAE_NOTIFY_URL) did not take the summary in 3 attempt(s)"),
+        "{err}"
+    );
+    assert_eq!(hook.take().len(), 3);
+
+    // The URL is never printed nor written: not in any output, journal, state or other file.
+    assert!(!printed.contains(Webhook::SECRET), "{printed}");
+    let mut files = vec![s._dir.path().to_path_buf()];
+    let mut checked = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            checked += 1;
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(Webhook::SECRET),
+                "{} holds the webhook URL",
+                p.display()
+            );
+        }
+    }
+    assert!(checked > 3, "the journal and state were looked at");
+}
+
+fn steps_of(v: &Value) -> Vec<&str> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect()
 }

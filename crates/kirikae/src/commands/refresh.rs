@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use kirikae_aws::{Estate, EstateOptions};
+use kirikae_refresh::notify::Notify;
 use kirikae_refresh::{Refresh, RefreshError, RunOptions, RunOutcome, RunState};
 
 use super::load_config;
@@ -134,20 +135,22 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             confirm,
             take_over_lock,
         } => {
-            let estate = estate(global, config).await?;
-            let refresh = Refresh::open(estate, &name).await.map_err(failure)?;
-            let outcome = refresh
-                .run(
-                    &RunOptions {
-                        keep_on_failure,
-                        confirm,
-                        take_over_lock,
-                    },
-                    Arc::new(Stderr),
-                )
-                .await
-                .map_err(failure)?;
-            done(global, &outcome)
+            let notify = Notify::for_run(&config, &state_dir, &name);
+            let result = async {
+                let estate = Arc::new(Estate::connect(config, estate_options(global)).await?);
+                let refresh = Refresh::open(estate, &name).await?;
+                let options = RunOptions {
+                    keep_on_failure,
+                    confirm,
+                    take_over_lock,
+                };
+                refresh.run(&options, Arc::new(Stderr)).await
+            }
+            .await;
+            if let Some(n) = notify {
+                n.end(&result, &Stderr).await;
+            }
+            done(global, &result.map_err(failure)?)
         }
         RefreshCommand::Resume {
             run_id,
@@ -155,20 +158,21 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             confirm,
             take_over_lock,
         } => {
-            let estate = estate(global, config).await?;
-            let outcome = kirikae_refresh::resume(
-                estate,
-                &run_id,
-                &RunOptions {
+            let notify = Notify::for_resume(&config, &state_dir, &run_id);
+            let result = async {
+                let estate = Arc::new(Estate::connect(config, estate_options(global)).await?);
+                let options = RunOptions {
                     keep_on_failure,
                     confirm,
                     take_over_lock,
-                },
-                Arc::new(Stderr),
-            )
-            .await
-            .map_err(failure)?;
-            done(global, &outcome)
+                };
+                kirikae_refresh::resume(estate, &run_id, &options, Arc::new(Stderr)).await
+            }
+            .await;
+            if let Some(n) = notify {
+                n.end(&result, &Stderr).await;
+            }
+            done(global, &result.map_err(failure)?)
         }
     }
 }
@@ -177,10 +181,15 @@ async fn estate(
     global: &GlobalArgs,
     config: Arc<kirikae_config::Config>,
 ) -> Result<Arc<Estate>, Failure> {
-    let options = EstateOptions {
+    Ok(Arc::new(
+        Estate::connect(config, estate_options(global)).await?,
+    ))
+}
+
+fn estate_options(global: &GlobalArgs) -> EstateOptions {
+    EstateOptions {
         mfa_code: global.mfa_code.clone(),
-    };
-    Ok(Arc::new(Estate::connect(config, options).await?))
+    }
 }
 
 fn human_secs(s: f64) -> String {
