@@ -1193,6 +1193,7 @@ fn a_share_that_arrives_as_an_invitation_is_accepted_by_the_target_and_the_clone
          ram.get_resource_shares(resourceOwner='SELF')['resourceShares'] if x['name'] == 'audit']",
     );
     assert_refreshed(&s.emu);
+}
 
 /// One request the webhook listener received.
 #[derive(Debug, Clone)]
