@@ -258,7 +258,7 @@ impl DbUrl {
         let bad = |why: &str| {
             DbError::BadUrl(format!(
                 "bad database URL ({why}): expected mysql://user@host:port/database \
-                 or postgres://user@host:port/database, optionally with ?ssl-mode=... / ?sslmode=..."
+                 or postgres://user@host:port/database"
             ))
         };
         let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("no scheme"))?;
@@ -336,7 +336,8 @@ impl DbUrl {
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        let tls = parse_query(dialect, query).map_err(|e| bad(&e))?;
+        let tls = parse_query(dialect, query)
+            .map_err(|e| DbError::BadUrl(format!("bad database URL: {e}")))?;
         Ok(DbUrl {
             dialect,
             host,
@@ -1029,7 +1030,17 @@ pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
             }
             s
         }
-        None => e.to_string(),
+        // The driver's own text names only the kind ("error performing TLS handshake"): the
+        // causes say what happened.
+        None => {
+            let mut s = e.to_string();
+            let mut next = std::error::Error::source(e);
+            while let Some(cause) = next {
+                s.push_str(&format!(": {cause}"));
+                next = cause.source();
+            }
+            s
+        }
     }
 }
 

@@ -63,7 +63,11 @@ pub struct TlsServers {
 pub fn tls_servers() -> &'static TlsServers {
     static PAIR: std::sync::OnceLock<Result<TlsServers, String>> = std::sync::OnceLock::new();
     let pair = PAIR.get_or_init(|| {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        // (canonical: scripts/db recognises its running servers by their data directory's path)
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()
+            .map_err(|e| format!("the checkout's root: {e}"))?;
         let dir = std::env::var_os("KIRIKAE_TLS_DB_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| root.join(".kirikae-local/db-tls"));
