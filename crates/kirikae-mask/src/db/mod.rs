@@ -385,6 +385,11 @@ impl DbUrl {
         }
     }
 
+    fn connects_to_key(&self) -> (String, u16) {
+        let (host, port) = self.connects_to();
+        (host.to_string(), port)
+    }
+
     /// A name for this database usable in a file name (the state directory): the database's
     /// own host and port, whichever way the connection goes.
     pub fn slug(&self) -> String {

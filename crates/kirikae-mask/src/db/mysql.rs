@@ -595,8 +595,13 @@ pub(crate) async fn connect(url: &DbUrl) -> DbResult<mysql_async::Conn> {
     }
     tls::install_provider();
     let ssl = |name: Option<String>| ssl_opts(url, ca.as_deref(), name);
-    // Through a tunnel (`via`) the certificate must still be valid for the URL's host.
-    let name = url.via.as_ref().map(|_| url.host.clone());
+    // Through a tunnel (`via`) the certificate must still be valid for the URL's host; with
+    // VERIFY_CA, a name an earlier connection found in the certificate (see below).
+    let name = match url.tls.verification() {
+        Verification::Chain => chain_names().get(&url.connects_to_key()).cloned(),
+        _ => None,
+    }
+    .or_else(|| url.via.as_ref().map(|_| url.host.clone()));
     match open(url, Some(ssl(name))).await {
         Ok(conn) => Ok(conn),
         Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
@@ -615,14 +620,32 @@ pub(crate) async fn connect(url: &DbUrl) -> DbResult<mysql_async::Conn> {
         Err(e) if url.tls.verification() == Verification::Chain => {
             match tls::presented_names(&e).and_then(|names| names.into_iter().find_map(usable_name))
             {
-                Some(name) => open(url, Some(ssl(Some(name))))
-                    .await
-                    .map_err(|e| tls_or_connect_failure(url, e)),
+                Some(name) => {
+                    let conn = open(url, Some(ssl(Some(name.clone()))))
+                        .await
+                        .map_err(|e| tls_or_connect_failure(url, e))?;
+                    // The run's other connections verify that name at once.
+                    chain_names().insert(url.connects_to_key(), name);
+                    Ok(conn)
+                }
                 None => Err(tls_or_connect_failure(url, e)),
             }
         }
         Err(e) => Err(tls_or_connect_failure(url, e)),
     }
+}
+
+/// Per server (where the connection goes), a name its certificate carries, found by the first
+/// VERIFY_CA connection: the others verify it without a refused handshake first.
+fn chain_names() -> std::sync::MutexGuard<'static, std::collections::HashMap<(String, u16), String>>
+{
+    static NAMES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<(String, u16), String>>,
+    > = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A name a certificate presents, as a host name to verify (a wildcard's first label filled).
