@@ -703,7 +703,11 @@ fn tls_or_connect_failure(url: &DbUrl, e: mysql_async::Error) -> DbError {
         Some(problem) => tls_failure(url, problem),
         None => DbError::Connect {
             target: url.to_string(),
-            message: url.redact(e.to_string()),
+            message: url.redact(match &e {
+                // (its own text says "Input/output error: " twice before the cause)
+                mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+                e => e.to_string(),
+            }),
         },
     }
 }
