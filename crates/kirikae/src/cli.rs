@@ -93,7 +93,12 @@ pub struct Pending {
 /// Where the database is, for every `mask` command.
 #[derive(Debug, Args, Clone)]
 pub struct MaskDb {
-    /// mysql://user:password@host:3306/db or postgres://user:password@host:5432/db (no TLS yet)
+    /// mysql://user@host:3306/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem or
+    /// postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem. TLS modes:
+    /// ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY (MySQL, MariaDB),
+    /// sslmode=disable|prefer|require|verify-ca|verify-full (PostgreSQL); default: prefer. Give
+    /// the password with --password-file or $KIRIKAE_DB_PASSWORD rather than in the URL (a URL
+    /// password still works, but shows in the process list and shell history)
     #[arg(
         long,
         env = "KIRIKAE_MASK_URL",
@@ -101,6 +106,10 @@ pub struct MaskDb {
         hide_env_values = true
     )]
     pub url: String,
+    /// A file whose first line is the database password [default: $KIRIKAE_DB_PASSWORD]. Order:
+    /// --password-file, else a password in the URL, else $KIRIKAE_DB_PASSWORD
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// The rules file and the state of runs.

@@ -6,16 +6,19 @@
 //! protocol and COPY text format): that text is what the transforms' Rust forms see, and it is
 //! the same canonical text the SQL forms are written against (`Dialect::as_text`).
 //!
-//! No TLS yet: connections are plain TCP (reach a remote database through a tunnel or a private
-//! network).
+//! Connections use TLS as the URL's `sslmode=` / `ssl-mode=` says ([`tls`]); the password comes
+//! from the URL or [`DbUrl::with_password`] and never appears in what a [`DbUrl`] or an error
+//! shows.
 
 pub mod mysql;
 pub mod postgres;
+pub mod tls;
 
 use std::collections::BTreeMap;
 
 use crate::schema::{Schema, Table};
 use crate::transform::Dialect;
+pub use tls::{Tls, TlsMode, TlsProblem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -23,6 +26,27 @@ pub enum DbError {
     BadUrl(String),
     #[error("cannot connect to {target}: {message}")]
     Connect { target: String, message: String },
+    /// TLS could not be set up as the URL asks, or the server wants TLS the URL turned off.
+    #[error("cannot connect to {target}: {problem}")]
+    Tls {
+        target: String,
+        problem: Box<TlsProblem>,
+    },
+    /// The URL's CA file (`sslrootcert=` / `ssl-ca=`) cannot be read.
+    #[error("cannot read the CA file {} given by {param}=", path.display())]
+    CaFileUnreadable {
+        path: std::path::PathBuf,
+        param: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The URL's CA file holds no usable CA certificate.
+    #[error("cannot use the CA file {} given by {param}=: {why}", path.display())]
+    CaFileInvalid {
+        path: std::path::PathBuf,
+        param: &'static str,
+        why: String,
+    },
     #[error("{target}: {message}\n  in: {sql}")]
     Sql {
         target: String,
@@ -36,6 +60,14 @@ pub enum DbError {
 pub type DbResult<T> = Result<T, DbError>;
 
 impl DbError {
+    /// The URL or a file it names is wrong (nothing was attempted): the user's input to fix.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            DbError::BadUrl(_) | DbError::CaFileUnreadable { .. } | DbError::CaFileInvalid { .. }
+        )
+    }
+
     /// The server chose this transaction as a deadlock's victim and rolled it back (MySQL 1213,
     /// PostgreSQL 40P01): running it again is safe and is what the server asks for.
     pub fn is_deadlock(&self) -> bool {
@@ -49,15 +81,24 @@ impl DbError {
     }
 }
 
-/// A database URL: `mysql://user:pass@host:port/db` or `postgres://user:pass@host:port/db`.
+/// A database URL: `mysql://user@host:port/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem` or
+/// `postgres://user@host:port/db?sslmode=verify-full&sslrootcert=ca.pem` (see [`tls`] for the
+/// modes). A password may sit in the URL (`user:password@`), but [`DbUrl::with_password`] keeps
+/// it off command lines. Neither `Debug` nor `Display` shows the password, and the drivers get
+/// it from here, never through a URL they might echo in an error.
 #[derive(Clone)]
 pub struct DbUrl {
-    raw: String,
     pub dialect: Dialect,
+    /// The database server's name (or address) as the URL gives it: what TLS verifies.
     pub host: String,
     pub port: u16,
     pub user: String,
     pub database: String,
+    pub tls: Tls,
+    password: Option<String>,
+    /// Where the connection really goes when it differs from host:port (a tunnel's local end,
+    /// [`DbUrl::via`]).
+    via: Option<(String, u16)>,
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -67,7 +108,8 @@ impl std::fmt::Debug for DbUrl {
 }
 
 impl std::fmt::Display for DbUrl {
-    /// The URL without its password.
+    /// The URL without its password, with its TLS mode (and CA file), then ` via host:port` when
+    /// the connection goes elsewhere: `mysql://app@db:3306/shop?ssl-mode=PREFERRED`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let scheme = match self.dialect {
             Dialect::MySql => "mysql",
@@ -75,9 +117,26 @@ impl std::fmt::Display for DbUrl {
         };
         write!(
             f,
-            "{scheme}://{}@{}:{}/{}",
-            self.user, self.host, self.port, self.database
-        )
+            "{scheme}://{}@{}:{}/{}?{}={}",
+            self.user,
+            self.host,
+            self.port,
+            self.database,
+            tls::mode_param(self.dialect),
+            self.tls.mode.name(self.dialect)
+        )?;
+        if let Some(ca) = &self.tls.ca_file {
+            write!(
+                f,
+                "&{}={}",
+                tls::ca_param(self.dialect),
+                percent_encode_value(&ca.display().to_string())
+            )?;
+        }
+        if let Some((host, port)) = &self.via {
+            write!(f, " via {host}:{port}")?;
+        }
+        Ok(())
     }
 }
 
@@ -101,12 +160,105 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
 }
 
+/// A query value as it can be pasted back into a URL (`%`, `&`, `#`, spaces escaped).
+fn percent_encode_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' | '&' | '#' | ' ' | '+' | '?' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The query parameters a URL may carry, per engine, for error messages.
+fn accepted_params(dialect: Dialect) -> String {
+    format!(
+        "{}={} and {}=<CA file>",
+        tls::mode_param(dialect),
+        TlsMode::names(dialect),
+        tls::ca_param(dialect)
+    )
+}
+
+/// A parameter name reduced to what tells its meaning (`ssl_mode`, `sslMode`, `ssl-mode` are
+/// one), to recognise the other engine's spelling and near misses.
+fn param_stem(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The URL's query (`a=b&c=d`) read into its TLS settings; anything else is refused with the
+/// parameters the engine accepts.
+fn parse_query(dialect: Dialect, query: &str) -> Result<Tls, String> {
+    let (mode_param, ca_param) = (tls::mode_param(dialect), tls::ca_param(dialect));
+    let mut mode = None;
+    let mut ca_file = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(name)?;
+        let value = percent_decode(value)?;
+        let stem = param_stem(&name);
+        if name == mode_param {
+            if mode.is_some() {
+                return Err(format!("{mode_param}= given twice"));
+            }
+            mode = Some(TlsMode::parse(dialect, &value).ok_or_else(|| {
+                format!(
+                    "unknown {mode_param}={value:?}: accepted are {}",
+                    TlsMode::names(dialect)
+                )
+            })?);
+        } else if name == ca_param {
+            if ca_file.is_some() {
+                return Err(format!("{ca_param}= given twice"));
+            }
+            if value.is_empty() {
+                return Err(format!("{ca_param}= names no file"));
+            }
+            ca_file = Some(std::path::PathBuf::from(value));
+        } else if stem == "sslmode" {
+            return Err(format!(
+                "{name}= is not this engine's spelling: {} URLs take {mode_param}={}",
+                dialect_name(dialect),
+                TlsMode::names(dialect)
+            ));
+        } else if matches!(stem.as_str(), "sslrootcert" | "sslca" | "sslcafile") {
+            return Err(format!(
+                "{name}= is not this engine's spelling: {} URLs take {ca_param}=<CA file>",
+                dialect_name(dialect)
+            ));
+        } else {
+            return Err(format!(
+                "unknown parameter {name:?}: accepted are {}",
+                accepted_params(dialect)
+            ));
+        }
+    }
+    let tls = Tls {
+        mode: mode.unwrap_or_default(),
+        ca_file,
+    };
+    tls.check(dialect)?;
+    Ok(tls)
+}
+
+fn dialect_name(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::MySql => "mysql:// (MySQL, MariaDB)",
+        Dialect::Postgres => "postgres:// (PostgreSQL)",
+    }
+}
+
 impl DbUrl {
     pub fn parse(raw: &str) -> DbResult<DbUrl> {
         let bad = |why: &str| {
             DbError::BadUrl(format!(
-                "bad database URL ({why}): expected mysql://user:password@host:port/database \
-                 or postgres://user:password@host:port/database"
+                "bad database URL ({why}): expected mysql://user@host:port/database \
+                 or postgres://user@host:port/database"
             ))
         };
         let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("no scheme"))?;
@@ -115,21 +267,44 @@ impl DbUrl {
             "postgres" | "postgresql" => Dialect::Postgres,
             other => return Err(bad(&format!("unknown scheme {other:?}"))),
         };
-        let rest = rest.split(['?', '#']).next().unwrap_or_default();
-        let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no database"))?;
+        let rest = rest.split('#').next().unwrap_or_default();
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        // Only the part after the user information is shown in errors: it may hold a password.
+        let (userinfo, after_user) = match rest.split_once('/') {
+            Some((authority, _)) => match authority.rsplit_once('@') {
+                Some((u, _)) => (Some(u), &rest[u.len() + 1..]),
+                None => (None, rest),
+            },
+            None => match rest.rsplit_once('@') {
+                Some((u, h)) => (Some(u), h),
+                None => (None, rest),
+            },
+        };
+        let (hostport, path) = after_user
+            .split_once('/')
+            .ok_or_else(|| bad("no database"))?;
         let database = percent_decode(path).map_err(|e| bad(&e))?;
         if database.is_empty() || database.contains('/') {
             return Err(bad("no database"));
         }
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
-        };
-        let user = match userinfo {
+        let (user, password) = match userinfo {
             Some(u) => {
-                percent_decode(u.split(':').next().unwrap_or_default()).map_err(|e| bad(&e))?
+                let (user, password) = match u.split_once(':') {
+                    Some((user, password)) => (user, Some(password)),
+                    None => (u, None),
+                };
+                let user = percent_decode(user)
+                    .map_err(|_| bad("the user name has a bad percent-escape"))?;
+                let password = match password {
+                    Some(p) => Some(
+                        percent_decode(p)
+                            .map_err(|_| bad("the password has a bad percent-escape"))?,
+                    ),
+                    None => None,
+                };
+                (user, password.filter(|p| !p.is_empty()))
             }
-            None => String::new(),
+            None => (String::new(), None),
         };
         let user = if user.is_empty() {
             match dialect {
@@ -146,25 +321,77 @@ impl DbUrl {
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || p.is_empty() => (
                 h.to_string(),
-                p.parse::<u16>()
-                    .map_err(|_| bad(&format!("bad port {p:?}")))?,
+                p.parse::<u16>().map_err(|_| {
+                    // (shown only when it is digits: a URL missing its host has the password
+                    // where the port should be)
+                    if p.chars().all(|c| c.is_ascii_digit()) {
+                        bad(&format!("bad port {p}"))
+                    } else {
+                        bad("the port is not a number")
+                    }
+                })?,
             ),
             _ => (hostport.to_string(), default_port),
         };
         if host.is_empty() {
             return Err(bad("no host"));
         }
+        let tls = parse_query(dialect, query)
+            .map_err(|e| DbError::BadUrl(format!("bad database URL: {e}")))?;
         Ok(DbUrl {
-            raw: raw.to_string(),
             dialect,
             host,
             port,
             user,
             database,
+            tls,
+            password,
+            via: None,
         })
     }
 
-    /// A name for this database usable in a file name (the state directory).
+    /// The same database with this password (it replaces one the URL held).
+    pub fn with_password(mut self, password: &str) -> DbUrl {
+        self.password = Some(password.to_string());
+        self
+    }
+
+    /// Whether the URL carries a password.
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// The same database with these TLS settings.
+    pub fn with_tls(mut self, tls: Tls) -> DbResult<DbUrl> {
+        tls.check(self.dialect).map_err(DbError::BadUrl)?;
+        self.tls = tls;
+        Ok(self)
+    }
+
+    /// A copy that connects to `host:port` (a tunnel's local end) while TLS still verifies the
+    /// URL's own host name: PostgreSQL connects to that address with the URL's host as the
+    /// server name; MySQL connects there with the URL's host as the TLS host name.
+    pub fn via(&self, host: &str, port: u16) -> DbUrl {
+        let mut copy = self.clone();
+        copy.via = Some((host.to_string(), port));
+        copy
+    }
+
+    /// Where the connection goes: host:port, or the address given to [`DbUrl::via`].
+    pub fn connects_to(&self) -> (&str, u16) {
+        match &self.via {
+            Some((host, port)) => (host, *port),
+            None => (&self.host, self.port),
+        }
+    }
+
+    fn connects_to_key(&self) -> (String, u16) {
+        let (host, port) = self.connects_to();
+        (host.to_string(), port)
+    }
+
+    /// A name for this database usable in a file name (the state directory): the database's
+    /// own host and port, whichever way the connection goes.
     pub fn slug(&self) -> String {
         let s = format!(
             "{}-{}-{}-{}",
@@ -187,9 +414,17 @@ impl DbUrl {
             .collect()
     }
 
-    /// The URL as given, password included: only for the drivers.
-    fn raw(&self) -> &str {
-        &self.raw
+    /// The password: only for the drivers.
+    fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// `message` with the password replaced, for errors that quote what a driver said.
+    fn redact(&self, message: String) -> String {
+        match self.password() {
+            Some(p) if p.len() >= 3 && message.contains(p) => message.replace(p, "<password>"),
+            _ => message,
+        }
     }
 }
 
@@ -410,20 +645,17 @@ impl Drop for Conn {
 }
 
 impl Conn {
+    /// Connects as the URL says (TLS mode, CA file, password, `via`) and sets the session up:
+    /// UTF-8 text both ways, strict writes (MySQL), no JIT (PostgreSQL).
     pub async fn connect(url: &DbUrl) -> DbResult<Conn> {
         let target = url.to_string();
         let err = |message: String| DbError::Connect {
             target: target.clone(),
-            message,
+            message: url.redact(message),
         };
         match url.dialect {
             Dialect::MySql => {
-                let opts =
-                    mysql_async::Opts::from_url(url.raw()).map_err(|e| err(e.to_string()))?;
-                let opts = mysql_async::OptsBuilder::from_opts(opts).prefer_socket(false);
-                let mut conn = mysql_async::Conn::new(opts)
-                    .await
-                    .map_err(|e| err(e.to_string()))?;
+                let mut conn = mysql::connect(url).await?;
                 use mysql_async::prelude::Queryable;
                 // utf8mb4 both ways, and no silent truncation of what we write.
                 conn.query_drop(
@@ -434,17 +666,7 @@ impl Conn {
                 Ok(Conn::My { conn, target })
             }
             Dialect::Postgres => {
-                let config: tokio_postgres::Config = url
-                    .raw()
-                    .parse()
-                    .map_err(|e: tokio_postgres::Error| err(format!("bad URL: {e}")))?;
-                let (client, connection) = config
-                    .connect(tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| err(pg_message(&e)))?;
-                let task = tokio::spawn(async move {
-                    let _ = connection.await;
-                });
+                let (client, task) = postgres::connect(url).await?;
                 // JIT compiles the large masking expressions again for every chunk and costs
                 // more than it saves (bench/mask/sql-forms.md: all columns of 300k rows, 7.0 s
                 // with JIT, 4.5 s without). Servers without the setting (before 11) are fine.
@@ -813,7 +1035,17 @@ pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
             }
             s
         }
-        None => e.to_string(),
+        // The driver's own text names only the kind ("error performing TLS handshake"): the
+        // causes say what happened.
+        None => {
+            let mut s = e.to_string();
+            let mut next = std::error::Error::source(e);
+            while let Some(cause) = next {
+                s.push_str(&format!(": {cause}"));
+                next = cause.source();
+            }
+            s
+        }
     }
 }
 
@@ -864,8 +1096,12 @@ mod tests {
             ("db.internal", 3307, "app")
         );
         assert_eq!(u.database, "shop");
-        assert_eq!(u.to_string(), "mysql://app@db.internal:3307/shop");
+        assert_eq!(
+            u.to_string(),
+            "mysql://app@db.internal:3307/shop?ssl-mode=PREFERRED"
+        );
         assert!(!format!("{u:?}").contains("cret"));
+        assert!(u.has_password());
         let p = DbUrl::parse("postgres://127.0.0.1/app").unwrap();
         assert_eq!((p.port, p.user.as_str()), (5432, "postgres"));
         for bad in [
@@ -877,6 +1113,122 @@ mod tests {
         ] {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn bad_url(raw: &str) -> String {
+        match DbUrl::parse(raw) {
+            Err(DbError::BadUrl(m)) => m,
+            other => panic!("{raw}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tls_parameters_in_each_engines_words() {
+        let p = DbUrl::parse(
+            "postgres://app@db:5432/shop?sslmode=verify-full&sslrootcert=/etc/ca%20x.pem",
+        )
+        .unwrap();
+        assert_eq!(p.tls.mode, TlsMode::VerifyFull);
+        assert_eq!(
+            p.tls.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ca x.pem"))
+        );
+        assert_eq!(
+            p.to_string(),
+            "postgres://app@db:5432/shop?sslmode=verify-full&sslrootcert=/etc/ca%20x.pem"
+        );
+        let m = DbUrl::parse("mysql://app@db/shop?ssl-mode=verify_identity&ssl-ca=ca.pem").unwrap();
+        assert_eq!(m.tls.mode, TlsMode::VerifyFull);
+        assert_eq!(
+            m.to_string(),
+            "mysql://app@db:3306/shop?ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem"
+        );
+        // Defaults: prefer, as libpq and the MySQL client.
+        assert_eq!(
+            DbUrl::parse("postgres://db/shop").unwrap().tls.mode,
+            TlsMode::Prefer
+        );
+        assert_eq!(
+            DbUrl::parse("mysql://db/shop?ssl-mode=DISABLED")
+                .unwrap()
+                .tls
+                .mode,
+            TlsMode::Disable
+        );
+        // The other engine's spelling names the right one.
+        let e = bad_url("mysql://db/shop?sslmode=require");
+        assert!(
+            e.contains("ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY"),
+            "{e}"
+        );
+        let e = bad_url("postgres://db/shop?ssl-mode=REQUIRED");
+        assert!(
+            e.contains("take sslmode=disable|prefer|require|verify-ca|verify-full"),
+            "{e}"
+        );
+        let e = bad_url("postgres://db/shop?sslca=ca.pem");
+        assert!(e.contains("sslrootcert=<CA file>"), "{e}");
+        // Unknown parameters and values list what is accepted.
+        let e = bad_url("postgres://db/shop?sslmode=verify-identity");
+        assert!(
+            e.contains("unknown sslmode=\"verify-identity\"") && e.contains("verify-full"),
+            "{e}"
+        );
+        let e = bad_url("mysql://db/shop?pool_min=1");
+        assert!(
+            e.contains("unknown parameter \"pool_min\"") && e.contains("ssl-ca=<CA file>"),
+            "{e}"
+        );
+        // Verification needs the CA; a plain connection has none to use.
+        let e = bad_url("mysql://db/shop?ssl-mode=VERIFY_CA");
+        assert!(
+            e.contains("add ssl-ca=<file>") && e.contains("global-bundle.pem"),
+            "{e}"
+        );
+        let e = bad_url("postgres://db/shop?sslmode=disable&sslrootcert=ca.pem");
+        assert!(e.contains("drop sslrootcert="), "{e}");
+        let e = bad_url("postgres://db/shop?sslmode=require&sslmode=disable");
+        assert!(e.contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn no_url_error_shows_the_password() {
+        for raw in [
+            "mysql://app:hunter22/shop",
+            "mysql://app:hunter22@/shop",
+            "mysql://app:hun%zzter22@db/shop",
+            "postgres://app:hunter22@db:x/shop",
+            "postgres://app:hunter22@db/shop?sslmode=bogus",
+            "postgres://app:hunter22@db",
+        ] {
+            let e = bad_url(raw);
+            assert!(!e.contains("hunter") && !e.contains("zzter"), "{raw}: {e}");
+        }
+    }
+
+    #[test]
+    fn passwords_come_from_the_url_or_beside_it_and_via_keeps_the_name() {
+        let u = DbUrl::parse(
+            "postgres://app@db.example:5433/shop?sslmode=verify-full&sslrootcert=ca.pem",
+        )
+        .unwrap();
+        assert!(!u.has_password());
+        let u = u.with_password("pw from a file");
+        assert_eq!(u.password(), Some("pw from a file"));
+        assert!(!format!("{u} {u:?}").contains("pw from"));
+        let t = u.via("127.0.0.1", 40123);
+        assert_eq!(t.connects_to(), ("127.0.0.1", 40123));
+        assert_eq!((t.host.as_str(), t.port), ("db.example", 5433));
+        assert_eq!(t.slug(), u.slug());
+        assert_eq!(
+            t.to_string(),
+            "postgres://app@db.example:5433/shop?sslmode=verify-full&sslrootcert=ca.pem via 127.0.0.1:40123"
+        );
+        assert_eq!(u.connects_to(), ("db.example", 5433));
+        assert_eq!(
+            t.redact("FATAL: password pw from a file wrong".into()),
+            "FATAL: password <password> wrong"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Conn, DbResult, Live};
+use super::tls::{self, TlsMode, Verification};
+use super::{Conn, DbError, DbResult, DbUrl, Live};
 use crate::schema::{Column, ColumnKind, ForeignKey};
 use crate::transform::Dialect;
 
@@ -578,6 +579,152 @@ async fn finish_swap_inner(
         conn.exec(&format!("DROP TABLE {}", id(old))).await?;
     }
     Ok(())
+}
+
+/// Opens a connection as the URL's TLS mode says ([`super::tls`]): `PREFERRED` falls back to a
+/// plain connection only when the server does not offer TLS.
+pub(crate) async fn connect(url: &DbUrl) -> DbResult<mysql_async::Conn> {
+    let ca = match (&url.tls.ca_file, url.tls.mode) {
+        (Some(path), mode) if mode != TlsMode::Disable => Some(tls::read_ca_file(path, D)?),
+        _ => None,
+    };
+    if url.tls.mode == TlsMode::Disable {
+        return open(url, None)
+            .await
+            .map_err(|e| plain_failure(url, e, true));
+    }
+    tls::install_provider();
+    let ssl = |name: Option<String>| ssl_opts(url, ca.as_deref(), name);
+    // Through a tunnel (`via`) the certificate must still be valid for the URL's host; with
+    // VERIFY_CA, a name an earlier connection found in the certificate (see below).
+    let name = match url.tls.verification() {
+        Verification::Chain => chain_names().get(&url.connects_to_key()).cloned(),
+        _ => None,
+    }
+    .or_else(|| url.via.as_ref().map(|_| url.host.clone()));
+    match open(url, Some(ssl(name))).await {
+        Ok(conn) => Ok(conn),
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
+            if url.tls.mode == TlsMode::Prefer {
+                open(url, None)
+                    .await
+                    .map_err(|e| plain_failure(url, e, false))
+            } else {
+                Err(tls_failure(url, tls::TlsProblem::not_offered(&url.tls, D)))
+            }
+        }
+        // VERIFY_CA (or a CA file with PREFERRED / REQUIRED): the chain is good when only the
+        // name is wrong (webpki checks the chain first), so connect again verifying a name the
+        // certificate carries. (mysql_async's own skip-domain-validation matches an error text
+        // that rustls 0.23 no longer writes.)
+        Err(e) if url.tls.verification() == Verification::Chain => {
+            match tls::presented_names(&e).and_then(|names| names.into_iter().find_map(usable_name))
+            {
+                Some(name) => {
+                    let conn = open(url, Some(ssl(Some(name.clone()))))
+                        .await
+                        .map_err(|e| tls_or_connect_failure(url, e))?;
+                    // The run's other connections verify that name at once.
+                    chain_names().insert(url.connects_to_key(), name);
+                    Ok(conn)
+                }
+                None => Err(tls_or_connect_failure(url, e)),
+            }
+        }
+        Err(e) => Err(tls_or_connect_failure(url, e)),
+    }
+}
+
+/// Per server (where the connection goes), a name its certificate carries, found by the first
+/// VERIFY_CA connection: the others verify it without a refused handshake first.
+fn chain_names() -> std::sync::MutexGuard<'static, std::collections::HashMap<(String, u16), String>>
+{
+    static NAMES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<(String, u16), String>>,
+    > = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A name a certificate presents, as a host name to verify (a wildcard's first label filled).
+fn usable_name(presented: String) -> Option<String> {
+    match presented.strip_prefix("*.") {
+        Some(rest) => Some(format!("kirikae-verify-ca.{rest}")),
+        None if !presented.contains('*') && !presented.is_empty() => Some(presented),
+        None => None,
+    }
+}
+
+/// The TLS options for the URL's mode; `name`: the host name the certificate must be valid for
+/// when it is not the host connected to.
+fn ssl_opts(url: &DbUrl, ca: Option<&[u8]>, name: Option<String>) -> mysql_async::SslOpts {
+    let mut ssl = mysql_async::SslOpts::default().with_danger_tls_hostname_override(name);
+    if let Some(ca) = ca {
+        // Only the URL's CA: the built-in (web) roots do not sign database servers' certificates.
+        ssl = ssl
+            .with_root_certs(vec![ca.to_vec().into()])
+            .with_disable_built_in_roots(true);
+    }
+    match url.tls.verification() {
+        Verification::Nothing => ssl.with_danger_accept_invalid_certs(true),
+        Verification::Chain => ssl.with_danger_skip_domain_validation(true),
+        Verification::Full => ssl,
+    }
+}
+
+/// One connection attempt (`ssl`: with TLS), to where the URL connects.
+async fn open(
+    url: &DbUrl,
+    ssl: Option<mysql_async::SslOpts>,
+) -> Result<mysql_async::Conn, mysql_async::Error> {
+    let (host, port) = url.connects_to();
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(host)
+        .tcp_port(port)
+        .user(Some(&url.user))
+        .pass(url.password())
+        .db_name(Some(&url.database))
+        .prefer_socket(false)
+        .ssl_opts(ssl);
+    mysql_async::Conn::new(opts).await
+}
+
+fn tls_failure(url: &DbUrl, problem: tls::TlsProblem) -> DbError {
+    DbError::Tls {
+        target: url.to_string(),
+        problem: Box::new(problem),
+    }
+}
+
+fn tls_or_connect_failure(url: &DbUrl, e: mysql_async::Error) -> DbError {
+    match tls::TlsProblem::from_error(&e, &url.tls, D) {
+        Some(problem) => tls_failure(url, problem),
+        None => DbError::Connect {
+            target: url.to_string(),
+            message: url.redact(match &e {
+                // (its own text says "Input/output error: " twice before the cause)
+                mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+                e => e.to_string(),
+            }),
+        },
+    }
+}
+
+/// A plain connection's failure. `chosen`: plain because the URL said so (not because the server
+/// offers no TLS). A server that requires TLS answers a plain connection with 1045 "Access
+/// denied" (MariaDB) or 3159 (MySQL): then the error names the URL parameter to set.
+fn plain_failure(url: &DbUrl, e: mysql_async::Error, chosen: bool) -> DbError {
+    match &e {
+        mysql_async::Error::Server(s) if chosen && (s.code == 1045 || s.code == 3159) => {
+            tls_failure(
+                url,
+                tls::TlsProblem::plain_refused(url.redact(s.to_string()), &url.tls, D),
+            )
+        }
+        _ => tls_or_connect_failure(url, e),
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@
 //!   new table by name), keeping the view itself, its owner, grants and the views on it.
 //!   Materialized views are refused.
 
-use super::{Conn, DbError, DbResult, Live};
+use super::tls::{self, TlsMode};
+use super::{Conn, DbError, DbResult, DbUrl, Live};
 use crate::schema::{Column, ColumnKind, ForeignKey};
 use crate::transform::Dialect;
 
@@ -577,6 +578,95 @@ async fn swap_in_transaction(
             .await?;
     }
     Ok(())
+}
+
+/// Opens a connection as the URL's TLS mode says ([`super::tls`]), and runs it on its own task.
+/// Through a tunnel ([`DbUrl::via`]) it connects to the tunnel's address (`hostaddr`) while TLS
+/// verifies the URL's host (`host`), as libpq does with both set.
+pub(crate) async fn connect(
+    url: &DbUrl,
+) -> DbResult<(tokio_postgres::Client, tokio::task::JoinHandle<()>)> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&url.host)
+        .user(&url.user)
+        .dbname(&url.database)
+        .ssl_mode(match url.tls.mode {
+            TlsMode::Disable => tokio_postgres::config::SslMode::Disable,
+            TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        });
+    if let Some(password) = url.password() {
+        config.password(password);
+    }
+    let (to_host, to_port) = url.connects_to();
+    config.port(to_port);
+    if url.via.is_some() {
+        config.hostaddr(resolve(url, to_host, to_port).await?);
+    }
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&url.tls, D)?);
+    let (client, connection) = config
+        .connect(tls)
+        .await
+        .map_err(|e| connect_failure(url, &e))?;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok((client, task))
+}
+
+/// The address of a tunnel's host (`hostaddr` takes an address, not a name).
+async fn resolve(url: &DbUrl, host: &str, port: u16) -> DbResult<std::net::IpAddr> {
+    if let Ok(ip) = host.parse() {
+        return Ok(ip);
+    }
+    let name = host.to_string();
+    let found = tokio::task::spawn_blocking(move || {
+        std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))
+            .map(|mut addrs| addrs.next())
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(addr))) => Ok(addr.ip()),
+        Ok(Ok(None)) | Err(_) => Err(DbError::Connect {
+            target: url.to_string(),
+            message: format!("{host} has no address"),
+        }),
+        Ok(Err(e)) => Err(DbError::Connect {
+            target: url.to_string(),
+            message: format!("cannot resolve {host}: {e}"),
+        }),
+    }
+}
+
+/// A failed connection, classified: TLS problems and a server that refuses plain connections
+/// say which URL parameter to change.
+fn connect_failure(url: &DbUrl, e: &tokio_postgres::Error) -> DbError {
+    let target = url.to_string();
+    let message = url.redact(super::pg_message(e));
+    // pg_hba.conf without a `host` line for this client, only `hostssl`: "no pg_hba.conf entry
+    // for host ..., no encryption".
+    if url.tls.mode == TlsMode::Disable && message.contains("no encryption") {
+        return DbError::Tls {
+            target,
+            problem: Box::new(tls::TlsProblem::plain_refused(message, &url.tls, D)),
+        };
+    }
+    if let Some(problem) = tls::TlsProblem::from_error(e, &url.tls, D) {
+        return DbError::Tls {
+            target,
+            problem: Box::new(problem),
+        };
+    }
+    if message.contains("server does not support TLS") {
+        return DbError::Tls {
+            target,
+            problem: Box::new(tls::TlsProblem::not_offered(&url.tls, D)),
+        };
+    }
+    DbError::Connect { target, message }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub struct TestDb {
     pub dialect: Dialect,
     pub name: String,
     pub url: String,
+    /// The server the database lives on.
+    pub server: Server,
 }
 
 /// Where one of the project's private database servers listens.
@@ -19,6 +21,8 @@ pub struct Server {
     pub host: String,
     pub port: u16,
     pub user: String,
+    /// The server refuses plain connections: its command-line client must use TLS (this CA).
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -38,7 +42,74 @@ impl Server {
             Dialect::MySql => ["-h", self.host.as_str(), "-P", &port, "-u", &self.user],
             Dialect::Postgres => ["-h", self.host.as_str(), "-p", &port, "-U", &self.user],
         };
-        args.iter().map(|a| a.to_string()).collect()
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if let (Dialect::MySql, Some(ca)) = (dialect, &self.tls_ca) {
+            args.push(format!("--ssl-ca={}", ca.display()));
+        }
+        args
+    }
+}
+
+/// The project's pair of servers that refuse plain connections and want a password from every
+/// PostgreSQL role but the admin (`scripts/db start --require-tls` in `$KIRIKAE_TLS_DB_DIR`,
+/// default `.kirikae-local/db-tls/`), started on first use (a start of a running pair only
+/// prints where it is), and the CA that signed their certificate.
+pub struct TlsServers {
+    pub my: Server,
+    pub pg: Server,
+    pub ca: std::path::PathBuf,
+}
+
+pub fn tls_servers() -> &'static TlsServers {
+    static PAIR: std::sync::OnceLock<Result<TlsServers, String>> = std::sync::OnceLock::new();
+    let pair = PAIR.get_or_init(|| {
+        // (canonical: scripts/db recognises its running servers by their data directory's path)
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()
+            .map_err(|e| format!("the checkout's root: {e}"))?;
+        let dir = std::env::var_os("KIRIKAE_TLS_DB_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join(".kirikae-local/db-tls"));
+        let out = std::process::Command::new(root.join("scripts/db"))
+            .args(["start", "--require-tls"])
+            .env("KIRIKAE_DB_DIR", &dir)
+            .output()
+            .map_err(|e| format!("scripts/db does not run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "KIRIKAE_DB_DIR={} scripts/db start --require-tls failed: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let file = dir.join("env");
+        let find = |var| lookup_server(var, None, &file);
+        let ca = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("KIRIKAE_TEST_CA=")
+                    .map(std::path::PathBuf::from)
+            })
+            .ok_or("scripts/db start printed no KIRIKAE_TEST_CA=")?;
+        let mut my = find("KIRIKAE_TEST_MYSQL")?;
+        let mut pg = find("KIRIKAE_TEST_PG")?;
+        my.tls_ca = Some(ca.clone());
+        pg.tls_ca = Some(ca.clone());
+        Ok(TlsServers { my, pg, ca })
+    });
+    match pair {
+        Ok(p) => p,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+impl TlsServers {
+    pub fn server(&self, dialect: Dialect) -> &Server {
+        match dialect {
+            Dialect::MySql => &self.my,
+            Dialect::Postgres => &self.pg,
+        }
     }
 }
 
@@ -114,13 +185,18 @@ fn parse_server(url: &str) -> Result<Server, String> {
         host: host.to_string(),
         port,
         user: user.to_string(),
+        tls_ca: None,
     })
 }
 
 /// Runs the engine's command-line client as the server's admin user with `sql`; panics with the
 /// client's error (and what to run when the server does not answer).
 pub fn admin(dialect: Dialect, sql: &str) {
-    let server = server(dialect);
+    admin_on(&server(dialect), dialect, sql)
+}
+
+/// [`admin`] on another server (the TLS pair, [`tls_servers`]).
+pub fn admin_on(server: &Server, dialect: Dialect, sql: &str) {
     let out = match dialect {
         Dialect::MySql => std::process::Command::new("mariadb")
             .args(server.cli_args(dialect))
@@ -145,29 +221,41 @@ static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 
 impl TestDb {
     pub fn new(dialect: Dialect, tag: &str) -> TestDb {
+        TestDb::on(server(dialect), dialect, tag)
+    }
+
+    /// A database on another server (the TLS pair, [`tls_servers`]).
+    pub fn on(server: Server, dialect: Dialect, tag: &str) -> TestDb {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("kirikae_t_{tag}_{}_{n}_{nanos}", std::process::id());
-        let url = match dialect {
-            Dialect::MySql => {
-                admin(
-                    dialect,
-                    &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
-                );
-                server(dialect).url(dialect, &name)
-            }
-            Dialect::Postgres => {
-                admin(
-                    dialect,
-                    &format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"),
-                );
-                server(dialect).url(dialect, &name)
-            }
-        };
-        TestDb { dialect, name, url }
+        match dialect {
+            Dialect::MySql => admin_on(
+                &server,
+                dialect,
+                &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+            ),
+            Dialect::Postgres => admin_on(
+                &server,
+                dialect,
+                &format!("CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"),
+            ),
+        }
+        let url = server.url(dialect, &name);
+        TestDb {
+            dialect,
+            name,
+            url,
+            server,
+        }
+    }
+
+    /// The URL with a query (`ssl-mode=...&ssl-ca=...`).
+    pub fn url_with(&self, query: &str) -> String {
+        format!("{}?{query}", self.url)
     }
 
     pub fn db_url(&self) -> DbUrl {
@@ -234,6 +322,6 @@ impl Drop for TestDb {
             Dialect::MySql => format!("DROP DATABASE IF EXISTS `{}`", self.name),
             Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
         };
-        admin(self.dialect, &sql);
+        admin_on(&self.server, self.dialect, &sql);
     }
 }

@@ -15,7 +15,7 @@ use kirikae_mask::plan::PathChoice;
 use kirikae_mask::run::{Event, MaskKey, Reporter, RunError, RunOptions};
 use kirikae_mask::Rules;
 
-use crate::cli::{GlobalArgs, MaskCommand, MaskRules, OutputFormat};
+use crate::cli::{GlobalArgs, MaskCommand, MaskDb, MaskRules, OutputFormat};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
@@ -26,8 +26,8 @@ pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
             out,
             force,
             sample_rows,
-        } => init(global, &db.url, out, force, sample_rows).await,
-        MaskCommand::Check { db, rules } => check(global, &db.url, &rules).await,
+        } => init(global, &db, out, force, sample_rows).await,
+        MaskCommand::Check { db, rules } => check(global, &db, &rules).await,
         MaskCommand::Run {
             db,
             rules,
@@ -50,28 +50,53 @@ pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
                     crate::cli::MaskPath::Update => PathChoice::Update,
                 },
             };
-            mask_run(global, &db.url, &rules, key_file.as_deref(), opts).await
+            mask_run(global, &db, &rules, key_file.as_deref(), opts).await
         }
         MaskCommand::Verify {
             db,
             rules,
             key_file,
             report,
-        } => {
-            verify(
-                global,
-                &db.url,
-                &rules,
-                key_file.as_deref(),
-                report.as_deref(),
-            )
-            .await
-        }
+        } => verify(global, &db, &rules, key_file.as_deref(), report.as_deref()).await,
     }
 }
 
-fn parse_url(url: &str) -> Result<DbUrl, Failure> {
-    DbUrl::parse(url).map_err(|e| Failure::BadInput(anyhow!(e)))
+/// The environment variable that may hold the database password.
+pub const PASSWORD_ENV: &str = "KIRIKAE_DB_PASSWORD";
+
+/// The URL with its password: `--password-file` (its first line), else a password in the URL,
+/// else `$KIRIKAE_DB_PASSWORD` (what is given on the command line beats the environment, as a
+/// password in a libpq or MySQL connection string beats PGPASSWORD / MYSQL_PWD).
+fn parse_url(db: &MaskDb) -> Result<DbUrl, Failure> {
+    let url = DbUrl::parse(&db.url).map_err(|e| Failure::BadInput(anyhow!(e)))?;
+    if let Some(file) = &db.password_file {
+        return Ok(url.with_password(&read_password_file(file)?));
+    }
+    if url.has_password() {
+        return Ok(url);
+    }
+    match std::env::var(PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => Ok(url.with_password(&p)),
+        _ => Ok(url),
+    }
+}
+
+/// The first line of the file, without its line end.
+fn read_password_file(file: &Path) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::BadInput(anyhow!(
+            "cannot read the password file {} (--password-file): {e}",
+            file.display()
+        ))
+    })?;
+    let first = text.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        return Err(Failure::BadInput(anyhow!(
+            "the password file {} (--password-file) is empty: its first line is the password",
+            file.display()
+        )));
+    }
+    Ok(first.to_string())
 }
 
 fn load_rules(path: &Path) -> Result<Rules, Failure> {
@@ -79,9 +104,10 @@ fn load_rules(path: &Path) -> Result<Rules, Failure> {
 }
 
 fn db_failure(e: DbError) -> Failure {
-    match e {
-        DbError::BadUrl(_) => Failure::BadInput(anyhow!(e)),
-        e => Failure::Failed(anyhow!(e)),
+    if e.is_bad_input() {
+        Failure::BadInput(anyhow!(e))
+    } else {
+        Failure::Failed(anyhow!(e))
     }
 }
 
@@ -116,12 +142,12 @@ fn print_problems(problems: &[Problem], rules: &Path) {
 
 async fn init(
     global: &GlobalArgs,
-    url: &str,
+    db: &MaskDb,
     out: Option<PathBuf>,
     force: bool,
     sample_rows: usize,
 ) -> Outcome {
-    let url = parse_url(url)?;
+    let url = parse_url(db)?;
     if let Some(o) = &out {
         if o.exists() && !force {
             return Err(Failure::BadInput(anyhow!(
@@ -150,7 +176,7 @@ async fn init(
             } else {
                 println!(
                     "wrote {}: {columns} columns, {review} to review (marked `# review`); then run \
-                     `kirikae mask check --url {url} --rules {}`",
+                     `kirikae mask check --url '{url}' --rules {}`",
                     o.display(),
                     o.display()
                 );
@@ -161,8 +187,8 @@ async fn init(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(global: &GlobalArgs, url: &str, rules_path: &Path) -> Outcome {
-    let url = parse_url(url)?;
+async fn check(global: &GlobalArgs, db: &MaskDb, rules_path: &Path) -> Outcome {
+    let url = parse_url(db)?;
     let rules = load_rules(rules_path)?;
     let mut conn = Conn::connect(&url).await.map_err(db_failure)?;
     let live = conn.introspect().await.map_err(db_failure)?;
@@ -326,12 +352,12 @@ impl Reporter for Progress {
 
 async fn mask_run(
     global: &GlobalArgs,
-    url: &str,
+    db: &MaskDb,
     rules: &MaskRules,
     key_file: Option<&Path>,
     opts: RunOptions,
 ) -> Outcome {
-    let url = parse_url(url)?;
+    let url = parse_url(db)?;
     let parsed = load_rules(&rules.rules)?;
     let key = key(key_file)?;
     let dir = state_dir(rules, &url);
@@ -358,6 +384,7 @@ async fn mask_run(
             )));
         }
         Err(RunError::Refused(m) | RunError::Busy(m)) => return Err(Failure::BadInput(anyhow!(m))),
+        Err(RunError::Db(e)) if e.is_bad_input() => return Err(Failure::BadInput(anyhow!(e))),
         Err(e) => {
             return Err(Failure::Failed(anyhow!(
                 "{e}\nwhat was committed stays committed: run again with --resume to continue"
@@ -394,7 +421,7 @@ async fn mask_run(
             ))
         );
         println!(
-            "next: kirikae mask verify --url {} --rules {}",
+            "next: kirikae mask verify --url '{}' --rules {}",
             report.database,
             rules.rules.display()
         );
@@ -404,12 +431,12 @@ async fn mask_run(
 
 async fn verify(
     global: &GlobalArgs,
-    url: &str,
+    db: &MaskDb,
     rules: &MaskRules,
     key_file: Option<&Path>,
     report_file: Option<&Path>,
 ) -> Outcome {
-    let url = parse_url(url)?;
+    let url = parse_url(db)?;
     let parsed = load_rules(&rules.rules)?;
     let key = key(key_file)?;
     let dir = state_dir(rules, &url);
@@ -417,6 +444,7 @@ async fn verify(
         .await
         .map_err(|e| match e {
             RunError::Refused(m) | RunError::Busy(m) => Failure::BadInput(anyhow!(m)),
+            RunError::Db(e) if e.is_bad_input() => Failure::BadInput(anyhow!(e)),
             e => Failure::Failed(anyhow!(e)),
         })?;
     if global.output == OutputFormat::Json {
