@@ -4,7 +4,7 @@
         Serve moto + kirikae's extensions in the foreground on loopback. Prints
         `kirikae emulator listening on http://127.0.0.1:PORT` once it accepts connections.
         SIGTERM or SIGINT stops it cleanly and runs the extensions' shutdown hooks.
-        --endpoints (default $KIRIKAE_EMU_ENDPOINTS, else loopback): what clusters report as their
+        --endpoints (default $KIRIKAE_EMU_ENDPOINTS, else realistic): what clusters report as their
         endpoint; `realistic` = AWS's names, reachable only through the bastion (README-rds.md).
     bastion [--endpoint-url URL] HOST PORT LOCAL_PORT
         A tunnel command: listen on 127.0.0.1:LOCAL_PORT and forward each connection to where the
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url-file", help="write the endpoint URL here once listening (removed on exit)")
     p.add_argument("--endpoints", choices=["loopback", "realistic"], default=None,
                    help="what clusters report as endpoint: loopback (127.0.0.1 and the private server's port) or "
-                        "realistic (AWS's names, which do not resolve: use the bastion); default $KIRIKAE_EMU_ENDPOINTS, else loopback")
+                        "realistic (AWS's names, which do not resolve: use the bastion); default $KIRIKAE_EMU_ENDPOINTS, else realistic")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("bastion", help="forward 127.0.0.1:LOCAL_PORT to where an endpoint name really lives (a tunnel command)")

@@ -22,6 +22,10 @@ Idempotent on one emulator, like the rest of the seed.
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import sys
+from pathlib import Path
 
 from botocore.exceptions import ClientError
 
@@ -177,13 +181,32 @@ def seed(client, endpoint: str) -> dict:
     return {"prod": seed_prod(client, endpoint), "dev": seed_dev(client, endpoint)}
 
 
-def render_config(dev: dict, masking: str) -> str:
+def test_ca() -> Path:
+    """The CA of the checkout's private database servers (scripts/db): $KIRIKAE_TEST_CA, else
+    its default place."""
+    return Path(os.environ.get("KIRIKAE_TEST_CA")
+                or Path(__file__).resolve().parents[2] / ".kirikae-local" / "tls" / "ca.pem")
+
+
+def bastion_command(endpoint: str) -> str:
+    """The tunnel command that reaches the emulated clusters: the emulator's bastion (any python3;
+    standard library only), as `ssh -N -L` or an SSM port-forwarding session reaches real ones."""
+    bastion = Path(__file__).resolve().with_name("bastion.py")
+    return " ".join([shlex.quote(sys.executable), shlex.quote(str(bastion)), "--endpoint-url",
+                     shlex.quote(endpoint), "{host}", "{port}", "{local_port}"])
+
+
+def render_config(dev: dict, masking: str, endpoint: str) -> str:
     return f"""
 [refresh.staging]
 masking = {json.dumps(masking)}
-# The emulator's databases are the checkout's private servers on loopback; a real cluster:
-# tls = "verify-full" (the default) with ca_bundle = "global-bundle.pem" (docs/refresh.md).
-tls = "disable"
+# The clusters' endpoints resolve only inside the (emulated) VPC: every connection goes through
+# the emulator's bastion, with TLS verified against the cluster's real endpoint name. A real
+# estate: tunnel = "ssh -N -L {{local_port}}:{{host}}:{{port}} bastion" and
+# ca_bundle = "global-bundle.pem" (docs/refresh.md).
+tunnel = {json.dumps(bastion_command(endpoint))}
+tls = "verify-full"
+ca_bundle = {json.dumps(str(test_ca()))}
 [refresh.staging.source]
 account = "prod"
 cluster = "{CMK_SOURCE}"

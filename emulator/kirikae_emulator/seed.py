@@ -300,7 +300,7 @@ def seed_story(endpoint: str, config_out: Path, load_data: bool = True,
         from . import refresh_seed
 
         world = refresh_seed.seed(client, endpoint)
-        refresh = refresh_seed.render_config(world["dev"], str(REPO / "examples" / "masking" / "shop.toml"))
+        refresh = refresh_seed.render_config(world["dev"], str(REPO / "examples" / "masking" / "shop.toml"), endpoint)
     files = write_files(config_out, endpoint, key, serial, seed, refresh)
     return {"endpoint": endpoint, "key": key["AccessKeyId"], "serial": serial, "roles": roles,
             "cluster": cluster, "target": target, "rows": rows, "data_note": data_note, "files": files}

@@ -18,9 +18,10 @@ prints and `scripts/test`, `scripts/demo`, `scripts/emulator` export), else from
 `scripts/db start` writes in this checkout ($KIRIKAE_DB_DIR/env, default .kirikae-local/db/env).
 
 `endpoints` says what DescribeDBClusters / DescribeDBInstances report (README-rds.md):
-"loopback" (the default for now: 127.0.0.1 and the private server's port, so a client connects
-directly) or "realistic" (`<cluster>.cluster-<id>.<region>.rds.amazonaws.com` and the engine's
-port, names that do not resolve: a client needs a tunnel, the emulator's bastion). From
+"realistic" (the default: `<cluster>.cluster-<id>.<region>.rds.amazonaws.com` and the engine's
+port, names that do not resolve: a client needs a tunnel, the emulator's bastion, as a laptop
+needs one to reach a cluster in a VPC's private subnets) or "loopback" (127.0.0.1 and the
+private server's port, so a client connects directly). From
 KIRIKAE_EMU_ENDPOINTS or `serve --endpoints`.
 """
 
@@ -97,7 +98,7 @@ class EmulatorSettings:
     pg_port: int = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[1])
     pg_user: str = field(default_factory=lambda: _server("PG", "KIRIKAE_TEST_PG", "postgres")[2])
     pg_password: str = field(default_factory=lambda: os.environ.get("KIRIKAE_EMU_PG_PASSWORD", ""))
-    endpoints: str = field(default_factory=lambda: _endpoints_mode(os.environ.get("KIRIKAE_EMU_ENDPOINTS") or "loopback"))
+    endpoints: str = field(default_factory=lambda: _endpoints_mode(os.environ.get("KIRIKAE_EMU_ENDPOINTS") or "realistic"))
     _reset_hooks: list[Hook] = field(default_factory=list, repr=False, compare=False)
     _shutdown_hooks: list[Hook] = field(default_factory=list, repr=False, compare=False)
     _shutdown_done: bool = field(default=False, repr=False, compare=False)

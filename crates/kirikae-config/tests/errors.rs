@@ -605,6 +605,7 @@ fn verified_tls_needs_a_ca_bundle_and_says_where_to_get_the_rds_one() {
         p[0].contains("unknown value `verify_full`") && p[0].contains("verify-full"),
         "{p:?}"
     );
+}
 
 const UNATTENDED: &str = r#"
 [aws]

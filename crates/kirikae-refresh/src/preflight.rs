@@ -748,7 +748,11 @@ impl Refresh {
                 ),
             )),
         }
-        checks.extend(connection_checks(&self.name, s));
+        let dialect = match &source_cluster {
+            Some(c) if c.engine.contains("postgres") => kirikae_mask::Dialect::Postgres,
+            _ => kirikae_mask::Dialect::MySql,
+        };
+        checks.extend(connection_checks(&self.name, s, dialect));
         plan.ok = checks.iter().all(|c| c.ok);
         plan.checks = checks;
         if let Some(path) = plan.copy_path {
@@ -914,7 +918,11 @@ impl Refresh {
 
 /// How the run will reach the databases it masks and checks: the tunnel command's program can
 /// be found, and the `tls` setting can be honoured.
-fn connection_checks(name: &str, s: &kirikae_config::RefreshSettings) -> Vec<Check> {
+fn connection_checks(
+    name: &str,
+    s: &kirikae_config::RefreshSettings,
+    dialect: kirikae_mask::Dialect,
+) -> Vec<Check> {
     let tunnel = match &s.tunnel {
         None => ok(
             "tunnel",
@@ -940,29 +948,31 @@ fn connection_checks(name: &str, s: &kirikae_config::RefreshSettings) -> Vec<Che
             ),
         },
     };
-    let tls = if s.tls == kirikae_config::TlsMode::Disable {
-        ok(
+    let ca = s.ca_bundle.as_deref().filter(|_| s.tls.verifies());
+    let tls = match (s.tls, ca) {
+        (kirikae_config::TlsMode::Disable, _) => ok(
             "database TLS",
             "tls = \"disable\": plain TCP to the clusters".into(),
-        )
-    } else if !crate::run::DRIVERS_TAKE_TLS_PARAMS {
-        bad(
+        ),
+        (mode, None) => ok(
             "database TLS",
-            crate::run::tls_not_available(s.tls),
-            format!("set refresh.{name}.tls = \"disable\" only on a network you trust"),
-        )
-    } else {
-        ok(
-            "database TLS",
-            format!(
-                "tls = \"{}\"{}",
-                s.tls.name(),
-                s.ca_bundle
-                    .as_ref()
-                    .map(|c| format!(" against {}", c.display()))
-                    .unwrap_or_default()
+            format!("tls = \"{}\": encrypted, the certificate not checked", mode.name()),
+        ),
+        // The bundle is read now, so that a wrong file stops the run before anything is made.
+        (mode, Some(ca)) => match kirikae_mask::db::tls::read_ca_file(ca, dialect) {
+            Ok(_) => ok(
+                "database TLS",
+                format!("tls = \"{}\" against {}", mode.name(), ca.display()),
             ),
-        )
+            Err(e) => bad(
+                "database TLS",
+                e.to_string(),
+                format!(
+                    "set refresh.{name}.ca_bundle to the RDS CA bundle ({})",
+                    kirikae_config::RDS_CA_BUNDLE_URL
+                ),
+            ),
+        },
     };
     vec![tunnel, tls]
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use kirikae_aws::Estate;
 use kirikae_config::{RefreshSettings, TlsMode};
-use kirikae_mask::db::{Conn, DbUrl, PROGRESS_TABLE};
+use kirikae_mask::db::{Conn, DbUrl, Tls, TlsMode as EngineTlsMode, PROGRESS_TABLE};
 use kirikae_mask::run::MaskKey;
 use kirikae_mask::Dialect;
 
@@ -1193,54 +1193,42 @@ async fn db_url_in(
     })
 }
 
-/// The masking engine's URL of `db`: through `tunnel` when there is one. MERGE POINT: once
-/// `DbUrl::via` is in kirikae-mask, the tunnel arm becomes
-/// `Some(t) => Ok(url_at(db, settings, &db.host, db.port)?.via("127.0.0.1", t.local_port))`, so
-/// that TLS verifies the endpoint's real name while the bytes go to the tunnel's port. Until
-/// then the URL names 127.0.0.1 itself (and TLS, gated by [`DRIVERS_TAKE_TLS_PARAMS`], is not
-/// used).
+/// The masking engine's URL of `db`: through `tunnel` when there is one. The URL names the
+/// cluster's endpoint either way, so TLS verifies the endpoint's real name while, through a
+/// tunnel, the bytes go to the tunnel's local port.
 fn connect_url(
     db: &DbAddress,
     settings: &RefreshSettings,
     tunnel: Option<&Tunnel>,
 ) -> Result<DbUrl, RefreshError> {
-    match tunnel {
-        None => url_at(db, settings, &db.host, db.port),
-        Some(t) => url_at(db, settings, "127.0.0.1", t.local_port),
+    let url = url_at(db, settings)?;
+    Ok(match tunnel {
+        None => url,
+        Some(t) => url.via("127.0.0.1", t.local_port),
+    })
+}
+
+/// The refresh's `tls` setting as the masking engine's TLS options (PostgreSQL `sslmode` /
+/// `sslrootcert`, MySQL `ssl-mode` / `ssl-ca`). The refresh never asks for `prefer`: a copy of
+/// production's data is not sent in the clear because a server did not offer TLS.
+pub(crate) fn engine_tls(tls: TlsMode, ca_bundle: Option<&std::path::Path>) -> Tls {
+    let mode = match tls {
+        TlsMode::VerifyFull => EngineTlsMode::VerifyFull,
+        TlsMode::VerifyCa => EngineTlsMode::VerifyCa,
+        TlsMode::Require => EngineTlsMode::Require,
+        TlsMode::Disable => EngineTlsMode::Disable,
+    };
+    Tls {
+        mode,
+        ca_file: if tls.verifies() {
+            ca_bundle.map(std::path::Path::to_path_buf)
+        } else {
+            None
+        },
     }
 }
 
-/// MERGE POINT (TLS): whether kirikae-mask's `DbUrl` and drivers accept the TLS URL parameters
-/// of [`tls_params`] (PostgreSQL `sslmode`/`sslrootcert`, MySQL `ssl-mode`/`ssl-ca`). Until
-/// they do, a refresh whose `tls` is not `disable` is refused by preflight, before anything is
-/// created, instead of connecting in plain TCP.
-pub(crate) const DRIVERS_TAKE_TLS_PARAMS: bool = false;
-
-/// The URL parameters of the `tls` setting in `dialect`'s own names.
-pub(crate) fn tls_params(
-    tls: TlsMode,
-    ca_bundle: Option<&std::path::Path>,
-    dialect: Dialect,
-) -> Vec<(&'static str, String)> {
-    let (mode_key, ca_key) = match dialect {
-        Dialect::Postgres => ("sslmode", "sslrootcert"),
-        Dialect::MySql => ("ssl-mode", "ssl-ca"),
-    };
-    let mode = match (dialect, tls) {
-        (Dialect::Postgres, m) => m.name(),
-        (Dialect::MySql, TlsMode::VerifyFull) => "VERIFY_IDENTITY",
-        (Dialect::MySql, TlsMode::VerifyCa) => "VERIFY_CA",
-        (Dialect::MySql, TlsMode::Require) => "REQUIRED",
-        (Dialect::MySql, TlsMode::Disable) => "DISABLED",
-    };
-    let mut params = vec![(mode_key, mode.to_string())];
-    if let (true, Some(ca)) = (tls.verifies(), ca_bundle) {
-        params.push((ca_key, ca.display().to_string()));
-    }
-    params
-}
-
-/// Percent-encodes what a URL's userinfo, path or query value may not hold as it is.
+/// Percent-encodes what a URL's userinfo or path may not hold as it is.
 fn url_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -1253,49 +1241,26 @@ fn url_escape(s: &str) -> String {
     out
 }
 
-/// `db`'s URL connecting to `host:port`, with the TLS parameters of `settings` (see
-/// [`DRIVERS_TAKE_TLS_PARAMS`]).
-fn url_at(
-    db: &DbAddress,
-    settings: &RefreshSettings,
-    host: &str,
-    port: u16,
-) -> Result<DbUrl, RefreshError> {
+/// `db`'s URL at its endpoint, with the password set beside the URL (never inside its text)
+/// and the `tls` of `settings`.
+fn url_at(db: &DbAddress, settings: &RefreshSettings) -> Result<DbUrl, RefreshError> {
     let scheme = match db.dialect {
         Dialect::Postgres => "postgres",
         Dialect::MySql => "mysql",
     };
-    let query = if DRIVERS_TAKE_TLS_PARAMS {
-        let params = tls_params(settings.tls, settings.ca_bundle.as_deref(), db.dialect);
-        let joined: Vec<String> = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", url_escape(v)))
-            .collect();
-        format!("?{}", joined.join("&"))
-    } else if settings.tls == TlsMode::Disable {
-        String::new()
-    } else {
-        return Err(RefreshError::Refused(tls_not_available(settings.tls)));
-    };
-    let user = url_escape(&db.user);
     let url = format!(
-        "{scheme}://{user}:{}@{host}:{port}/{}{query}",
-        url_escape(&db.password),
+        "{scheme}://{}@{}:{}/{}",
+        url_escape(&db.user),
+        db.host,
+        db.port,
         url_escape(&db.database)
     );
-    DbUrl::parse(&url).map_err(|e| RefreshError::Mask(e.to_string()))
-}
-
-/// Why a `tls` other than `disable` cannot be honoured by this build (see
-/// [`DRIVERS_TAKE_TLS_PARAMS`]).
-pub(crate) fn tls_not_available(tls: TlsMode) -> String {
-    format!(
-        "tls = \"{}\": this build's database drivers connect in plain TCP only, and the refresh \
-         does not send a copy of production's data in the clear unless told to: set \
-         tls = \"disable\" in [refresh.<name>] for a network you trust (a runner inside the VPC, \
-         the local emulator), or use a build with database TLS",
-        tls.name()
-    )
+    DbUrl::parse(&url)
+        .and_then(|u| {
+            u.with_password(&db.password)
+                .with_tls(engine_tls(settings.tls, settings.ca_bundle.as_deref()))
+        })
+        .map_err(|e| RefreshError::Mask(e.to_string()))
 }
 
 fn mask_state_dir(ctx: &Ctx<'_>) -> PathBuf {

@@ -44,8 +44,15 @@ struct Story {
 }
 
 impl Story {
+    /// The story with loopback endpoints: the clusters' names are 127.0.0.1, so a plain socat
+    /// can be the tunnel (the bastion and realistic names are the story's default elsewhere).
     fn new() -> Story {
-        let emu = Emulator::start();
+        Story::with_endpoints("loopback")
+    }
+
+    /// The story with the emulator's `endpoints` mode.
+    fn with_endpoints(endpoints: &str) -> Story {
+        let emu = Emulator::start_with_endpoints(endpoints);
         let dir = tempfile::tempdir().unwrap();
         let config = emu.seed_story(dir.path());
         Story { emu, dir, config }
@@ -110,6 +117,21 @@ impl Story {
             "echo \"{{host}} {{port}} {{local_port}} $$\" >> {dir}/tunnels.log; \
              exec socat -d -d -lf {dir}/socat-$$.log \
              TCP-LISTEN:{{local_port}},bind=127.0.0.1,reuseaddr,fork TCP:{{host}}:{{port}}"
+        )
+    }
+
+    /// The emulator's bastion (which knows where each realistic endpoint name lives), logging
+    /// its start to [`Story::log`] like [`Story::socat`].
+    fn bastion(&self) -> String {
+        let dir = self.dir.path().display();
+        format!(
+            "echo \"{{host}} {{port}} {{local_port}} $$\" >> {dir}/tunnels.log; \
+             exec {} {} --endpoint-url {} {{host}} {{port}} {{local_port}}",
+            venv_bin("python").display(),
+            repo_root()
+                .join("emulator/kirikae_emulator/bastion.py")
+                .display(),
+            self.emu.url
         )
     }
 
@@ -360,11 +382,10 @@ fn a_refresh_through_a_tunnel_survives_its_failures_and_leaves_no_tunnel_process
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// What `plan` can tell before anything is made: the tunnel's program is missing; a `tls`
-/// this build's drivers cannot honour (MERGE: once the drivers take TLS, the second half becomes
-/// a run through the tunnel with TLS verified against $KIRIKAE_TEST_CA).
+/// What `plan` and the run's preflight can tell before anything is made: the tunnel's program
+/// is missing; the CA bundle verified TLS needs is not a bundle.
 #[test]
-fn plan_checks_the_tunnel_program_and_refuses_tls_this_build_cannot_do() {
+fn preflight_checks_the_tunnel_program_and_the_ca_bundle() {
     let s = Story::new();
     s.tunnel("no-such-tunnel-program -L {local_port}:{host}:{port}", "");
     let o = s.refresh(&["refresh", "plan", "staging"]);
@@ -375,8 +396,8 @@ fn plan_checks_the_tunnel_program_and_refuses_tls_this_build_cannot_do() {
             .contains("the tunnel command's program `no-such-tunnel-program` is not found"),
         "{out}{err}"
     );
-    // tls = "verify-full" (the default) with a bundle: refused by the run's preflight, so no
-    // copy of production is made only to be sent in the clear.
+    // tls = "verify-full" (the default) with an empty bundle: refused by the run's preflight,
+    // so no copy of production is made that could not be reached.
     std::fs::write(s.dir.path().join("ca.pem"), "").unwrap();
     edit(&s.config, "tls = \"disable\"\n", "ca_bundle = \"ca.pem\"\n");
     s.tunnel(&s.socat(), "");
@@ -385,9 +406,9 @@ fn plan_checks_the_tunnel_program_and_refuses_tls_this_build_cannot_do() {
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(
         err.contains("preflight failed, nothing was created")
-            && err.contains(
-                "tls = \"verify-full\": this build's database drivers connect in plain TCP only"
-            ),
+            && err.contains("ca.pem")
+            && err.contains("holds no PEM certificate")
+            && err.contains("ca_bundle to the RDS CA bundle"),
         "{err}"
     );
     assert!(s.tunnels().is_empty(), "no tunnel was started");
@@ -395,11 +416,12 @@ fn plan_checks_the_tunnel_program_and_refuses_tls_this_build_cannot_do() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// The story on PostgreSQL (prod `shop-pg`, dev `staging` an aurora-postgresql cluster): the
-/// whole refresh through tunnels, which end with it.
+/// The story on PostgreSQL (prod `shop-pg`, dev `staging` an aurora-postgresql cluster), with
+/// AWS-shaped endpoint names that do not resolve: the whole refresh through the emulator's
+/// bastion, TLS verified against each cluster's real name, and the tunnels end with it.
 #[test]
-fn a_postgresql_refresh_goes_through_its_tunnels_and_leaves_none() {
-    let s = Story::new();
+fn a_postgresql_refresh_goes_through_the_bastion_and_leaves_no_tunnel() {
+    let s = Story::with_endpoints("realistic");
     world(&s.emu, &["pg-world"]);
     edit(
         &s.config,
@@ -411,7 +433,7 @@ fn a_postgresql_refresh_goes_through_its_tunnels_and_leaves_none() {
         "parameter_group = \"staging-aurora-mysql8\"\n",
         "",
     );
-    s.tunnel(&s.socat(), "");
+    s.tunnel(&s.bastion(), "");
     let o = s.refresh(&["refresh", "run", "staging", "--output", "json"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
@@ -419,18 +441,25 @@ fn a_postgresql_refresh_goes_through_its_tunnels_and_leaves_none() {
     // mask, verify, the switch-over check
     assert!(started.len() >= 3, "{started:?}\n{err}");
     let staging = s.staging();
-    let pg_port: u64 = std::env::var("KIRIKAE_TEST_PG")
-        .ok()
-        .and_then(|u| u.rsplit(':').next().map(|p| p.parse().unwrap()))
-        .unwrap_or_else(|| staging["port"].as_u64().unwrap());
+    let endpoint = staging["endpoint"].as_str().unwrap();
+    assert!(
+        endpoint.starts_with("staging.cluster-")
+            && endpoint.ends_with(".ap-northeast-1.rds.amazonaws.com"),
+        "{staging}"
+    );
     for t in &started {
         assert_eq!(
-            (Some(t.host.as_str()), Some(u64::from(t.port))),
-            (staging["endpoint"].as_str(), Some(pg_port)),
-            "{t:?}: the PostgreSQL cluster's endpoint"
+            (t.host.as_str(), t.port),
+            (endpoint, 5432),
+            "{t:?}: the PostgreSQL cluster's endpoint name and port, as AWS reports them"
         );
-        assert!(s.accepted(t.pid) >= 2, "{t:?}");
     }
+    let plan = s.refresh(&["refresh", "plan", "staging"]);
+    assert!(
+        text(&plan).0.contains("tls = \"verify-full\" against"),
+        "{}",
+        text(&plan).0
+    );
     assert_no_tunnel_left(&started);
     let row: Value = serde_json::from_str(&world(&s.emu, &["pg-row", "staging"])).unwrap();
     assert_ne!(row["email"], ORIGINAL_EMAIL, "masked: {row}");

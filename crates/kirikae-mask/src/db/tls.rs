@@ -166,7 +166,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// The CA file's certificates, read and parsed here so that a missing or wrong file is an error
 /// that names it (rather than a driver's handshake error).
-pub(crate) fn read_ca_file(path: &Path, dialect: Dialect) -> Result<Vec<u8>, DbError> {
+pub fn read_ca_file(path: &Path, dialect: Dialect) -> Result<Vec<u8>, DbError> {
     let param = ca_param(dialect);
     let bytes = std::fs::read(path).map_err(|source| DbError::CaFileUnreadable {
         path: path.to_path_buf(),

@@ -31,7 +31,15 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// The emulator with its default, realistic RDS endpoint names (reachable through its
+    /// bastion only).
     pub fn start() -> Emulator {
+        Emulator::start_with_endpoints("realistic")
+    }
+
+    /// The emulator whose clusters report `endpoints` (`realistic` or `loopback`: 127.0.0.1 and
+    /// the private server's port).
+    pub fn start_with_endpoints(endpoints: &str) -> Emulator {
         let mut child = Command::new(venv_bin("python"))
             .args([
                 "-m",
@@ -43,6 +51,7 @@ impl Emulator {
                 "0",
             ])
             .env("PYTHONPATH", repo_root().join("emulator"))
+            .env("KIRIKAE_EMU_ENDPOINTS", endpoints)
             .env_remove("MOTO_ACCOUNT_ID")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

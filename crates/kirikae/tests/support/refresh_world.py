@@ -29,6 +29,17 @@ from botocore.exceptions import ClientError
 from kirikae_emulator import seed
 
 DEV, PROD = seed.DEV, seed.PROD
+_URL = None  # the emulator's URL (set by the command line): where endpoint names really live
+
+
+def _where(c: dict) -> tuple[str, int]:
+    """Where the cluster `c` (as described) really listens: its endpoint name does not resolve
+    with the emulator's realistic endpoints, so ask the emulator, as its bastion does."""
+    from kirikae_emulator.bastion import ResolveError, resolve
+    try:
+        return resolve(_URL, c["Endpoint"], int(c["Port"]))
+    except ResolveError:
+        return c["Endpoint"], int(c["Port"])
 
 
 def _connect(url, cluster_id):
@@ -37,7 +48,8 @@ def _connect(url, cluster_id):
     tags = {t["Key"]: t["Value"] for t in c.get("TagList", [])}
     secret = json.loads(seed.client("secretsmanager", url, DEV).get_secret_value(
         SecretId=tags["kirikae:secret"])["SecretString"])
-    return pymysql.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
+    host, port = _where(c)
+    return pymysql.connect(host=host, port=port, user=c["MasterUsername"],
                            password=secret["password"], database=c["DatabaseName"], connect_timeout=5,
                            charset="utf8mb4")
 
@@ -58,7 +70,8 @@ def row(url, cluster_id):
 
 def prod_row(url, cluster_id):
     c = seed.client("rds", url, PROD).describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-    return _member(pymysql.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
+    host, port = _where(c)
+    return _member(pymysql.connect(host=host, port=port, user=c["MasterUsername"],
                                    password=seed.MASTER_PASSWORD, database=c["DatabaseName"], connect_timeout=5,
                                    charset="utf8mb4"))
 
@@ -165,7 +178,8 @@ def prod_tags(url, cluster_id):
 def _psql(cluster: dict, password: str, sql: str) -> None:
     import subprocess
     env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="10")
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster["Endpoint"], "-p", str(cluster["Port"]),
+    host, port = _where(cluster)
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", str(port),
                     "-U", cluster["MasterUsername"], "-d", cluster["DatabaseName"]],
                    input=sql, text=True, env=env, check=True, capture_output=True)
 
@@ -210,7 +224,8 @@ def pg_row(url, cluster_id):
     tags = {t["Key"]: t["Value"] for t in c.get("TagList", [])}
     secret = json.loads(seed.client("secretsmanager", url, DEV).get_secret_value(
         SecretId=tags["kirikae:secret"])["SecretString"])
-    conn = pg8000.dbapi.connect(host=c["Endpoint"], port=int(c["Port"]), user=c["MasterUsername"],
+    host, port = _where(c)
+    conn = pg8000.dbapi.connect(host=host, port=port, user=c["MasterUsername"],
                                 password=secret["password"], database=c["DatabaseName"], timeout=10)
     try:
         cur = conn.cursor()
@@ -229,6 +244,7 @@ def prod_tag(url, cluster_id, key, value):
 
 if __name__ == "__main__":
     cmd, url = sys.argv[1], sys.argv[2]
+    _URL = url
     if cmd == "row":
         print(json.dumps(row(url, sys.argv[3])))
     elif cmd == "prod-row":
