@@ -34,60 +34,103 @@ fn arn_name(arn: &str) -> &str {
     arn.rsplit([':', '/']).next().unwrap_or(arn)
 }
 
+/// The page of `item` in a regional console that addresses it by fragment: (console path,
+/// fragment), the id (or ARN) already percent-encoded.
+fn regional_page(item: &Found) -> Option<(&'static str, String)> {
+    let i = encode(&item.id);
+    let arn = encode(&item.arn);
+    let page = match item.kind.as_str() {
+        "ec2:instance" => ("ec2", format!("InstanceDetails:instanceId={i}")),
+        "ec2:volume" => ("ec2", format!("VolumeDetails:volumeId={i}")),
+        "ec2:snapshot" => ("ec2", format!("SnapshotDetails:snapshotId={i}")),
+        "ec2:image" => ("ec2", format!("ImageDetails:imageId={i}")),
+        "ec2:elastic-ip" => ("ec2", format!("ElasticIpDetails:AllocationId={i}")),
+        "ec2:network-interface" => ("ec2", format!("NetworkInterface:networkInterfaceId={i}")),
+        "ec2:security-group" => ("ec2", format!("SecurityGroup:groupId={i}")),
+        "ec2:key-pair" => ("ec2", format!("KeyPairs:search={i}")),
+        "ec2:launch-template" => ("ec2", format!("LaunchTemplateDetails:launchTemplateId={i}")),
+        "elbv2:load-balancer" => ("ec2", format!("LoadBalancer:loadBalancerArn={arn}")),
+        "elbv2:target-group" => ("ec2", format!("TargetGroup:targetGroupArn={arn}")),
+        "autoscaling:group" => ("ec2", format!("AutoScalingGroupDetails:id={i}")),
+        "ec2:vpc" => ("vpcconsole", format!("VpcDetails:VpcId={i}")),
+        "ec2:subnet" => ("vpcconsole", format!("SubnetDetails:subnetId={i}")),
+        "ec2:route-table" => ("vpcconsole", format!("RouteTableDetails:RouteTableId={i}")),
+        "ec2:internet-gateway" => (
+            "vpcconsole",
+            format!("InternetGatewayDetails:InternetGatewayId={i}"),
+        ),
+        "ec2:nat-gateway" => ("vpcconsole", format!("NatGatewayDetails:natGatewayId={i}")),
+        "rds:db-instance" => ("rds", format!("database:id={i};is-cluster=false")),
+        "rds:cluster" => ("rds", format!("database:id={i};is-cluster=true")),
+        "rds:db-snapshot" => ("rds", format!("db-snapshot:id={i}")),
+        "rds:cluster-snapshot" => ("rds", format!("db-cluster-snapshot:id={i}")),
+        "rds:parameter-group" => (
+            "rds",
+            format!("parameter-groups-detail:ids={i};type=DbParameterGroup;editing=false"),
+        ),
+        "rds:cluster-parameter-group" => (
+            "rds",
+            format!("parameter-groups-detail:ids={i};type=DbClusterParameterGroup;editing=false"),
+        ),
+        "rds:subnet-group" => ("rds", format!("db-subnet-group:id={i}")),
+        "dynamodb:table" => ("dynamodbv2", format!("table?name={i}")),
+        "lambda:function" => ("lambda", format!("/functions/{i}")),
+        // The logs console encodes the group name twice ('/' is `$252F`).
+        "logs:log-group" => (
+            "cloudwatch",
+            format!("logsV2:log-groups/log-group/{}", i.replace('%', "$25")),
+        ),
+        "cloudwatch:alarm" => ("cloudwatch", format!("alarmsV2:alarm/{i}")),
+        "kms:key" => ("kms", format!("/kms/keys/{i}")),
+        "elasticache:cluster" => {
+            let engine = item
+                .properties
+                .get("engine")
+                .map_or("redis", String::as_str);
+            ("elasticache", format!("/{}/{i}", encode(engine)))
+        }
+        _ => return None,
+    };
+    Some(page)
+}
+
 /// The console page of `item` (not yet through the switch role: see [`through_switch_role`]).
 pub fn console_url(item: &Found, account_id: &str) -> ConsoleLink {
     let r = item.region.as_str();
-    let id = item.id.as_str();
-    let e = encode;
-    let deep = |url: String| ConsoleLink { url, deep: true };
-    match item.kind.as_str() {
-        "ec2:instance" => deep(regional("ec2", r, &format!("InstanceDetails:instanceId={}", e(id)))),
-        "ec2:volume" => deep(regional("ec2", r, &format!("VolumeDetails:volumeId={}", e(id)))),
-        "ec2:snapshot" => deep(regional("ec2", r, &format!("SnapshotDetails:snapshotId={}", e(id)))),
-        "ec2:image" => deep(regional("ec2", r, &format!("ImageDetails:imageId={}", e(id)))),
-        "ec2:elastic-ip" => deep(regional("ec2", r, &format!("ElasticIpDetails:AllocationId={}", e(id)))),
-        "ec2:network-interface" => deep(regional("ec2", r, &format!("NetworkInterface:networkInterfaceId={}", e(id)))),
-        "ec2:security-group" => deep(regional("ec2", r, &format!("SecurityGroup:groupId={}", e(id)))),
-        "ec2:key-pair" => deep(regional("ec2", r, &format!("KeyPairs:search={}", e(id)))),
-        "ec2:launch-template" => deep(regional("ec2", r, &format!("LaunchTemplateDetails:launchTemplateId={}", e(id)))),
-        "ec2:vpc" => deep(regional("vpcconsole", r, &format!("VpcDetails:VpcId={}", e(id)))),
-        "ec2:subnet" => deep(regional("vpcconsole", r, &format!("SubnetDetails:subnetId={}", e(id)))),
-        "ec2:route-table" => deep(regional("vpcconsole", r, &format!("RouteTableDetails:RouteTableId={}", e(id)))),
-        "ec2:internet-gateway" => deep(regional("vpcconsole", r, &format!("InternetGatewayDetails:InternetGatewayId={}", e(id)))),
-        "ec2:nat-gateway" => deep(regional("vpcconsole", r, &format!("NatGatewayDetails:natGatewayId={}", e(id)))),
-        "elbv2:load-balancer" => deep(regional("ec2", r, &format!("LoadBalancer:loadBalancerArn={}", e(&item.arn)))),
-        "elbv2:target-group" => deep(regional("ec2", r, &format!("TargetGroup:targetGroupArn={}", e(&item.arn)))),
-        "autoscaling:group" => deep(regional("ec2", r, &format!("AutoScalingGroupDetails:id={}", e(id)))),
-        "s3:bucket" => deep(format!("https://s3.console.aws.amazon.com/s3/buckets/{}?region={r}", e(id))),
-        "rds:db-instance" => deep(regional("rds", r, &format!("database:id={};is-cluster=false", e(id)))),
-        "rds:cluster" => deep(regional("rds", r, &format!("database:id={};is-cluster=true", e(id)))),
-        "rds:db-snapshot" => deep(regional("rds", r, &format!("db-snapshot:id={}", e(id)))),
-        "rds:cluster-snapshot" => deep(regional("rds", r, &format!("db-cluster-snapshot:id={}", e(id)))),
-        "rds:parameter-group" => deep(regional("rds", r, &format!("parameter-groups-detail:ids={};type=DbParameterGroup;editing=false", e(id)))),
-        "rds:cluster-parameter-group" => deep(regional("rds", r, &format!("parameter-groups-detail:ids={};type=DbClusterParameterGroup;editing=false", e(id)))),
-        "rds:subnet-group" => deep(regional("rds", r, &format!("db-subnet-group:id={}", e(id)))),
-        "dynamodb:table" => deep(regional("dynamodbv2", r, &format!("table?name={}", e(id)))),
-        "lambda:function" => deep(regional("lambda", r, &format!("/functions/{}", e(id)))),
-        // The logs console encodes the group name twice ('/' is `$252F`).
-        "logs:log-group" => deep(regional("cloudwatch", r, &format!("logsV2:log-groups/log-group/{}", e(id).replace('%', "$25")))),
-        "cloudwatch:alarm" => deep(regional("cloudwatch", r, &format!("alarmsV2:alarm/{}", e(id)))),
-        "sqs:queue" => deep(format!("https://{r}.console.aws.amazon.com/sqs/v3/home?region={r}#/queues/{}", e(id))),
-        "sns:topic" => deep(format!("https://{r}.console.aws.amazon.com/sns/v3/home?region={r}#/topic/{}", e(&item.arn))),
-        "secretsmanager:secret" => deep(format!("https://{r}.console.aws.amazon.com/secretsmanager/secret?name={}&region={r}", e(item.name.as_deref().unwrap_or(arn_name(&item.arn))))),
-        "kms:key" => deep(regional("kms", r, &format!("/kms/keys/{}", e(id)))),
-        "iam:role" => deep(format!("https://console.aws.amazon.com/iam/home#/roles/details/{}", e(id))),
-        "ecr:repository" => deep(format!("https://{r}.console.aws.amazon.com/ecr/repositories/private/{account_id}/{}?region={r}", e(id))),
-        "elasticache:cluster" => deep(regional("elasticache", r, &format!("/{}/{}", e(item.properties.get("engine").map(String::as_str).unwrap_or("redis")), e(id)))),
+    if let Some((path, fragment)) = regional_page(item) {
+        return ConsoleLink {
+            url: regional(path, r, &fragment),
+            deep: true,
+        };
+    }
+    let i = encode(&item.id);
+    let console = format!("https://{r}.console.aws.amazon.com");
+    let url = match item.kind.as_str() {
+        "s3:bucket" => format!("https://s3.console.aws.amazon.com/s3/buckets/{i}?region={r}"),
+        "sqs:queue" => format!("{console}/sqs/v3/home?region={r}#/queues/{i}"),
+        "sns:topic" => format!(
+            "{console}/sns/v3/home?region={r}#/topic/{}",
+            encode(&item.arn)
+        ),
+        "secretsmanager:secret" => format!(
+            "{console}/secretsmanager/secret?name={}&region={r}",
+            encode(item.name.as_deref().unwrap_or(arn_name(&item.arn)))
+        ),
+        "iam:role" => format!("https://console.aws.amazon.com/iam/home#/roles/details/{i}"),
+        "ecr:repository" => {
+            format!("{console}/ecr/repositories/private/{account_id}/{i}?region={r}")
+        }
         // Cloud Control types and anything newer: the service's console home; the plan's tag
         // finds the item there, or in Tag Editor.
-        _ => ConsoleLink {
-            url: format!(
-                "https://{r}.console.aws.amazon.com/{}/home?region={r}",
-                e(arn_service(&item.arn).unwrap_or("resource-groups"))
-            ),
-            deep: false,
-        },
-    }
+        _ => {
+            let service = arn_service(&item.arn).unwrap_or("resource-groups");
+            return ConsoleLink {
+                url: format!("{console}/{}/home?region={r}", encode(service)),
+                deep: false,
+            };
+        }
+    };
+    ConsoleLink { url, deep: true }
 }
 
 /// `destination` through the account's switch-role link (`switch_role`: what

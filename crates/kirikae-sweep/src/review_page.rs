@@ -575,3 +575,124 @@ fn unknown(s: &mut String, plan: &Plan) {
     }
     s.push_str("</tbody></table>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Found, PlanAccount};
+
+    fn plan(items: Vec<(Found, MarkStatus)>) -> Plan {
+        Plan {
+            format: crate::PLAN_FORMAT.into(),
+            id: "p1".into(),
+            created: "t".into(),
+            account: PlanAccount {
+                name: "prod".into(),
+                id: "111111111111".into(),
+                alias: None,
+                protected: false,
+            },
+            regions: vec!["r1".into()],
+            tag_key: "kirikae:sweep".into(),
+            selectors: vec![],
+            items: items
+                .into_iter()
+                .map(|(found, mark)| PlanItem {
+                    description: found.describe(),
+                    fingerprint: found.fingerprint("kirikae:sweep"),
+                    mark,
+                    digest: None,
+                    found,
+                })
+                .collect(),
+            unknown: vec![],
+            group: None,
+            digest: None,
+        }
+    }
+
+    fn found(kind: &str, id: &str, uses: &[&str]) -> Found {
+        let mut f = Found::new(kind, "r1", id, format!("arn:aws:x:r1:111111111111:{id}"));
+        f.depends_on = uses
+            .iter()
+            .map(|u| format!("arn:aws:x:r1:111111111111:{u}"))
+            .collect();
+        f
+    }
+
+    #[test]
+    fn user_data_is_escaped_everywhere_it_appears() {
+        let hostile = "<script>alert(1)</script>\"'&";
+        let f = found("ec2:volume", hostile, &[])
+            .tags_from([(hostile.to_string(), hostile.to_string())]);
+        let page = render(
+            &plan(vec![(f, MarkStatus::TaggingApi)]),
+            0,
+            &Integrity::Intact,
+            &ReviewOptions::default(),
+        );
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert_eq!(
+            page.matches("<script>").count(),
+            1,
+            "only the page's own script"
+        );
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
+    }
+
+    #[test]
+    fn the_csp_allows_exactly_the_inline_style_and_script() {
+        let page = render(
+            &plan(vec![]),
+            0,
+            &Integrity::Unsealed,
+            &ReviewOptions::default(),
+        );
+        let csp = content_security_policy();
+        assert!(page.contains(&format!("content=\"{}\"", esc(&csp))));
+        assert!(page.contains(&format!("<script>{SCRIPT}</script>")));
+        assert!(page.contains(&format!("<style>{STYLE}</style>")));
+        assert!(csp.starts_with("default-src 'none'; style-src 'sha256-"));
+        // The RFC 4648 test vectors.
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert_eq!(base64(b"fooba"), "Zm9vYmE=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert!(page.contains("data-integrity=\"unsealed\""));
+        assert!(page.contains("apply refuses this plan as a whole"));
+    }
+
+    #[test]
+    fn held_back_items_keep_what_they_use_and_levels_leave_them_out() {
+        let p = plan(vec![
+            (
+                found("ec2:instance", "i-1", &["subnet-1"]),
+                MarkStatus::TaggingApi,
+            ),
+            (
+                found("ec2:subnet", "subnet-1", &["vpc-1"]),
+                MarkStatus::TaggingApi,
+            ),
+            (found("ec2:vpc", "vpc-1", &[]), MarkStatus::TaggingApi),
+            (
+                found("rds:cluster", "db-1", &["subnet-1"]).prop("deletion_protection", "true"),
+                MarkStatus::TaggingApi,
+            ),
+            (
+                found("rds:db-instance", "db-1-a", &["db-1"]),
+                MarkStatus::TaggingApi,
+            ),
+            (found("ec2:volume", "vol-1", &[]), MarkStatus::NotYet),
+        ]);
+        let held = held_back(&p);
+        let why = |id: &str| held[&format!("arn:aws:x:r1:111111111111:{id}")].clone();
+        assert_eq!(held.len(), 5, "{held:?}");
+        assert!(why("db-1").starts_with("deletion protection is on"));
+        assert!(why("db-1-a").starts_with("part of db-1"));
+        assert!(why("subnet-1").starts_with("used by rds:cluster db-1"));
+        assert!(why("vpc-1").starts_with("used by ec2:subnet subnet-1"));
+        assert!(why("vol-1").starts_with("not marked"));
+        let levels = levels(&p, &held);
+        assert_eq!(levels.len(), 1);
+        assert_eq!(levels["arn:aws:x:r1:111111111111:i-1"], 1);
+    }
+}

@@ -45,8 +45,8 @@ fn tagged(f: Found, age_days: Option<i64>, state: Option<&str>, extra: &[(&str, 
     f
 }
 
-fn uses(mut f: Found, arns: &[String]) -> Found {
-    f.depends_on.extend(arns.iter().cloned());
+fn uses(mut f: Found, arns: &[&str]) -> Found {
+    f.depends_on.extend(arns.iter().map(|a| a.to_string()));
     f
 }
 
@@ -63,22 +63,22 @@ fn fixture() -> Plan {
     let found = vec![
         tagged(vpc.clone(), Some(900), Some("available"), &[]).prop("cidr", "10.0.0.0/16"),
         tagged(
-            uses(sub_a.clone(), &[vpc.arn.clone()]),
+            uses(sub_a.clone(), &[vpc.arn.as_str()]),
             Some(900),
             Some("available"),
             &[],
         ),
         tagged(
-            uses(sub_c.clone(), &[vpc.arn.clone()]),
+            uses(sub_c.clone(), &[vpc.arn.as_str()]),
             Some(899),
             Some("available"),
             &[],
         ),
-        tagged(uses(sg.clone(), &[vpc.arn.clone()]), Some(800), None, &[]),
+        tagged(uses(sg.clone(), &[vpc.arn.as_str()]), Some(800), None, &[]),
         tagged(
             uses(
                 ec2("ec2:internet-gateway", "igw-0a1", "internet-gateway"),
-                &[vpc.arn.clone()],
+                &[vpc.arn.as_str()],
             ),
             Some(900),
             Some("attached"),
@@ -87,7 +87,7 @@ fn fixture() -> Plan {
         tagged(
             uses(
                 ec2("ec2:route-table", "rtb-0a1", "route-table"),
-                &[vpc.arn.clone(), sub_a.arn.clone()],
+                &[vpc.arn.as_str(), sub_a.arn.as_str()],
             ),
             Some(850),
             None,
@@ -96,7 +96,7 @@ fn fixture() -> Plan {
         tagged(
             uses(
                 ec2("ec2:instance", "i-0aaa", "instance"),
-                &[sub_a.arn.clone(), sg.arn.clone()],
+                &[sub_a.arn.as_str(), sg.arn.as_str()],
             ),
             Some(400),
             Some("stopped"),
@@ -105,7 +105,7 @@ fn fixture() -> Plan {
         tagged(
             uses(
                 ec2("ec2:instance", "i-0bbb", "instance"),
-                &[sub_c.arn.clone(), sg.arn.clone()],
+                &[sub_c.arn.as_str(), sg.arn.as_str()],
             ),
             Some(30),
             Some("running"),
@@ -179,7 +179,7 @@ fn fixture() -> Plan {
         tagged(
             uses(
                 Found::new("rds:cluster", REGION, "old-db", cluster_arn.clone()),
-                &[subnet_group_arn.clone()],
+                &[subnet_group_arn.as_str()],
             ),
             Some(600),
             Some("available"),
@@ -194,7 +194,7 @@ fn fixture() -> Plan {
                     "old-db-1",
                     arn("rds", "db:old-db-1"),
                 ),
-                &[cluster_arn.clone()],
+                &[cluster_arn.as_str()],
             ),
             Some(600),
             Some("available"),
