@@ -516,10 +516,22 @@ fn deletion_order(s: &mut String, items: &[&PlanItem], levels: &HashMap<String, 
                 )
             })
             .collect();
+        // A long level reads as its types first; its items unfold on a click.
+        let mut per_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in items {
+            *per_type.entry(i.found.kind.as_str()).or_default() += 1;
+        }
+        let types: Vec<String> = per_type
+            .iter()
+            .map(|(t, n)| format!("{} {n}", esc(t)))
+            .collect();
         let _ = writeln!(
             s,
-            "<li value=\"{level}\" data-level=\"{level}\">level {level} ({} items): {}</li>",
+            "<li value=\"{level}\" data-level=\"{level}\"><details{}><summary>level {level} \
+             ({} items): {}</summary>{}</details></li>",
+            if items.len() <= 12 { " open" } else { "" },
             items.len(),
+            types.join(", "),
             list.join(", ")
         );
     }

@@ -8,17 +8,16 @@
 //! The driver is `support/review_browser.py` (standard library only: the DevTools protocol over
 //! --remote-debugging-pipe). Screenshots and the page stay in `target/tmp/sweep-review-page/`.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use browser::{assert_no_network, browse, chromium_own, ids, out_dir, rows, visible};
 use kirikae_sweep::{Found, Integrity, MarkStatus, Plan, PlanAccount, PlanItem, ReviewOptions};
 use serde_json::{json, Value};
-use support::{repo_root, venv_bin};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const ACCOUNT: &str = "111111111111";
 const REGION: &str = "ap-northeast-1";
 const NOW: i64 = 1_790_000_000;
@@ -347,119 +346,6 @@ fn fixture() -> Plan {
     }
 }
 
-fn out_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sweep-review-page");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Chromium's own background calls (network time, component updates, account check), made with
-/// an empty page too and not switchable off in this build; they reach the proxy and go no further.
-fn chromium_own(request_line: &str) -> bool {
-    [
-        "clients2.google.com",
-        "update.googleapis.com",
-        "accounts.google.com",
-    ]
-    .iter()
-    .any(|h| request_line.contains(&format!("{h}/")) || request_line.contains(&format!("{h}:")))
-}
-
-/// Opens `page` in headless Chromium, runs `steps` (see support/review_browser.py), returns the
-/// driver's report.
-fn browse(page: &Path, steps: Value) -> Value {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: run scripts/setup (it installs Debian's chromium package)"
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let spec = json!({
-        "chromium": CHROMIUM,
-        "profile": profile.path(),
-        "url": format!("file://{}", page.display()),
-        "steps": steps,
-    });
-    let spec_file = profile.path().join("..").join(format!(
-        "review-spec-{}.json",
-        profile.path().file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&spec_file, spec.to_string()).unwrap();
-    let out = Command::new(venv_bin("python"))
-        .arg(repo_root().join("crates/kirikae/tests/support/review_browser.py"))
-        .arg(&spec_file)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&spec_file);
-    assert!(
-        out.status.success(),
-        "the browser driver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The rows the browser shows, in order: [id, type, age, state, held].
-const VISIBLE: &str = "JSON.stringify(Array.from(document.querySelectorAll('#items tbody tr'))\
-    .filter(function(r){return r.getClientRects().length>0;})\
-    .map(function(r){return [r.dataset.id,r.dataset.type,r.dataset.age,r.dataset.state,r.dataset.held];}))";
-
-fn visible(steps: &mut Vec<Value>, name: &str) {
-    steps.push(json!({"eval": VISIBLE, "name": name}));
-    steps.push(json!({"eval": "document.getElementById('shown').textContent", "name": format!("{name}.shown")}));
-}
-
-fn rows(report: &Value, name: &str) -> Vec<Vec<String>> {
-    let text = report["results"][name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name}: {report}"));
-    let rows: Vec<Vec<String>> = serde_json::from_str(text).unwrap();
-    let shown = report["results"][format!("{name}.shown")].as_str().unwrap();
-    assert_eq!(
-        shown,
-        rows.len().to_string(),
-        "{name}: the counter says {shown}"
-    );
-    rows
-}
-
-fn ids(rows: &[Vec<String>]) -> Vec<&str> {
-    rows.iter().map(|r| r[0].as_str()).collect()
-}
-
-/// The page asked for nothing but itself: the DevTools log of the page's requests, the proxy
-/// every other request goes to, and the browser's log (a CSP refusal shows there).
-fn assert_no_network(report: &Value, page: &Path) {
-    let own = format!("file://{}", page.display());
-    let requests: Vec<&str> = report["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        requests,
-        vec![own.as_str()],
-        "the page requested more than itself"
-    );
-    let proxied: Vec<&str> = report["proxy_requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u.as_str().unwrap())
-        .filter(|l| !chromium_own(l))
-        .collect();
-    assert!(
-        proxied.is_empty(),
-        "requests reached the proxy: {proxied:?}"
-    );
-    assert_eq!(report["exceptions"], json!([]), "script errors: {report}");
-    let log = report["log"].to_string();
-    assert!(
-        !log.contains("Content Security Policy"),
-        "CSP refused something: {log}"
-    );
-}
-
 #[test]
 fn the_detector_sees_a_page_that_loads_something() {
     // The network check below can fail: a page with one image from elsewhere is caught twice.
@@ -733,4 +619,48 @@ fn a_reviewer_filters_and_sorts_the_plan_and_the_page_loads_nothing() {
             shot.display()
         );
     }
+}
+
+#[test]
+fn markup_that_slipped_past_the_escaping_could_neither_run_nor_load() {
+    // Defence in depth: were a name ever written unescaped, the page's CSP (its own style and
+    // script, by hash) still stops an injected script and an injected image.
+    let html = kirikae_sweep::show::html(
+        &fixture(),
+        NOW,
+        &Integrity::Intact,
+        &ReviewOptions::default(),
+    );
+    let injected = html.replacen(
+        "<body>",
+        "<body><script>window.__pwned=3</script><img src=\"http://kirikae-review.invalid/leak.png\">",
+        1,
+    );
+    assert_ne!(injected, html);
+    let page = out_dir().join("injected.html");
+    std::fs::write(&page, injected).unwrap();
+    let report = browse(
+        &page,
+        json!([
+            {"eval": "String(window.__pwned)", "name": "pwned"},
+            {"eval": "document.getElementById('shown').textContent", "name": "shown"},
+        ]),
+    );
+    assert_eq!(report["results"]["pwned"], "undefined", "{report}");
+    assert_eq!(
+        report["results"]["shown"], "30",
+        "the page's own script still runs"
+    );
+    // The image is attempted (DevTools lists it) and blocked before it leaves the browser.
+    let proxied = report["proxy_requests"].to_string();
+    assert!(!proxied.contains("kirikae-review.invalid"), "{report}");
+    let log = report["log"].to_string();
+    assert!(
+        log.contains("Executing inline script violates the following Content Security Policy"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Loading the image 'http://kirikae-review.invalid/leak.png' violates"),
+        "{log}"
+    );
 }
