@@ -13,7 +13,9 @@ pub fn switch_role_url(account: &AccountSettings, display_name: &str) -> String 
     )
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters: a query value (a role name,
+/// a display name, a `redirect_uri` that is itself a URL).
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

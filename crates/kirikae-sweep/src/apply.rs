@@ -654,7 +654,7 @@ fn edges(items: &[Found]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
 /// to delete) uses; an item's level is one more than the deepest level of the items that use it.
 /// Items in a cycle come last, together. (`apply` does not wait for a level to finish: see
 /// [`Order`].)
-fn waves(items: &[Found]) -> Vec<Vec<usize>> {
+pub(crate) fn waves(items: &[Found]) -> Vec<Vec<usize>> {
     let (users, _) = edges(items);
     let mut wave: Vec<Option<usize>> = vec![None; items.len()];
     let mut progress = true;

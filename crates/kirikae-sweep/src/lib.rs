@@ -11,7 +11,9 @@
 //!   refused.
 //! - [`guard`]: what `apply` trusts about a plan's account (kirikae.toml and the live account,
 //!   never the plan file).
-//! - [`show`]: the plan for review as a table, JSON, CSV or one self-contained HTML page.
+//! - [`show`]: the plan for review as a table, JSON, CSV or the review page ([`review_page`]:
+//!   filters, sorting, deletion order, what is held back and why, console links through the
+//!   account's switch-role link; one HTML file that loads nothing).
 //! - [`apply()`]: re-check every item, then delete in dependency order, in parallel, with an
 //!   append-only audit log that an interrupted run resumes from.
 //!
@@ -31,12 +33,14 @@ pub mod resources;
 
 pub mod apply;
 pub mod cloudcontrol;
+pub mod console_link;
 mod cx;
 mod error;
 pub mod guard;
 pub mod integrity;
 pub mod mark;
 mod model;
+pub mod review_page;
 pub mod scan;
 pub mod show;
 
@@ -48,4 +52,5 @@ pub use integrity::{Integrity, PlanKey};
 pub use mark::{mark, MarkReport};
 pub use model::{Found, MarkStatus, Plan, PlanAccount, PlanItem, UnknownResource, PLAN_FORMAT};
 pub use resources::{registry, DeleteOptions, ResourceType};
+pub use review_page::ReviewOptions;
 pub use scan::{ScanOptions, Selectors};

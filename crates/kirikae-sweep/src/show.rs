@@ -1,9 +1,11 @@
 //! `show`: a plan for review, grouped by account, region, service and type, with counts, age
-//! and tags; as a text table, CSV, or one self-contained HTML page (no external assets).
+//! and tags; as a text table, CSV, or the review page (one self-contained HTML file that loads
+//! nothing: see [`crate::review_page`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::review_page::ReviewOptions;
 use crate::{Integrity, MarkStatus, Plan, PlanItem};
 
 fn age_days(item: &PlanItem, now: i64) -> Option<i64> {
@@ -190,113 +192,9 @@ pub fn csv(plan: &Plan, now: i64) -> String {
     s
 }
 
-fn esc(v: &str) -> String {
-    v.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-pub fn html(plan: &Plan, now: i64, integrity: &Integrity) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kirikae sweep {id}</title>\n<style>\
-body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}h1{{font-size:1.4em}}h2{{font-size:1.15em;margin-top:1.6em}}\
-table{{border-collapse:collapse;margin:.5em 0 1em}}td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left;font-size:.9em;vertical-align:top}}\
-th{{background:#f3f3f3}}.warn{{color:#a40}}.meta{{color:#555}}code{{font-size:.9em}}\
-</style></head><body>\n<h1>kirikae sweep plan <code>{id}</code></h1>\n<p class=\"meta\">{head}</p>\n",
-        id = esc(&plan.id),
-        head = esc(&heading(plan))
-    );
-    let _ = writeln!(
-        s,
-        "<p{}>Digest: {}</p>",
-        if *integrity == Integrity::Intact {
-            ""
-        } else {
-            " class=\"warn\""
-        },
-        esc(&integrity.describe())
-    );
-    if let Some(g) = &plan.group {
-        let _ = writeln!(s, "<p>Resource Group: <code>{}</code></p>", esc(g));
-    }
-    let groups = grouped(plan);
-    s.push_str("<h2>Summary</h2>\n<table><tr><th>region</th><th>service</th><th>type</th><th>count</th><th>oldest (days)</th></tr>\n");
-    for ((region, kind), items) in &groups {
-        let oldest = items
-            .iter()
-            .filter_map(|i| age_days(i, now))
-            .max()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "-".into());
-        let _ = writeln!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td><a href=\"#{k}\">{k}</a></td><td>{}</td><td>{}</td></tr>",
-            esc(region),
-            esc(kind.split(':').next().unwrap_or("")),
-            items.len(),
-            oldest,
-            k = esc(kind)
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<tr><th colspan=\"3\">total</th><th>{}</th><th></th></tr></table>",
-        plan.items.len()
-    );
-    for ((region, kind), items) in &groups {
-        let _ = writeln!(
-            s,
-            "<h2 id=\"{k}\">{k} · {} ({})</h2>\n<table><tr><th>id</th><th>name</th><th>state</th><th>age (days)</th><th>tags</th><th>properties</th><th>deleted before</th><th>mark</th></tr>",
-            esc(region),
-            items.len(),
-            k = esc(kind)
-        );
-        for i in items {
-            let props: Vec<String> = i
-                .found
-                .properties
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let warn = matches!(i.mark, MarkStatus::CannotTag(_) | MarkStatus::NotYet);
-            let _ = writeln!(
-                s,
-                "<tr><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
-                esc(&i.found.arn),
-                esc(&i.found.id),
-                esc(i.found.name.as_deref().unwrap_or("")),
-                esc(i.found.state.as_deref().unwrap_or("")),
-                age_days(i, now).map(|a| a.to_string()).unwrap_or_default(),
-                esc(&tags_text(i)),
-                esc(&props.join(" ")),
-                esc(&in_plan_deps(plan, i).join(" ")),
-                if warn { " class=\"warn\"" } else { "" },
-                esc(&mark_text(&i.mark))
-            );
-        }
-        s.push_str("</table>\n");
-    }
-    if !plan.unknown.is_empty() {
-        s.push_str("<h2>Found by tag, type unknown to kirikae (listed only, never deleted)</h2>\n<table><tr><th>type</th><th>ARN</th><th>tags</th><th>why</th></tr>\n");
-        for u in &plan.unknown {
-            let tags: Vec<String> = u.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                esc(&u.resource_type),
-                esc(&u.arn),
-                esc(&tags.join(" ")),
-                esc(u.reason.as_deref().unwrap_or(""))
-            );
-        }
-        s.push_str("</table>\n");
-    }
-    s.push_str("</body></html>\n");
-    s
+/// The review page: see [`crate::review_page`].
+pub fn html(plan: &Plan, now: i64, integrity: &Integrity, opts: &ReviewOptions) -> String {
+    crate::review_page::render(plan, now, integrity, opts)
 }
 
 #[cfg(test)]
@@ -315,6 +213,12 @@ mod tests {
         let out = table(&plan, i64::MAX, &Integrity::Unsealed);
         assert!(out.contains("no digest"), "{out}");
         assert!(csv(&plan, i64::MAX).contains("vol-1"));
-        assert!(html(&plan, i64::MIN, &Integrity::Unsealed).contains("vol-1"));
+        assert!(html(
+            &plan,
+            i64::MIN,
+            &Integrity::Unsealed,
+            &ReviewOptions::default()
+        )
+        .contains("vol-1"));
     }
 }

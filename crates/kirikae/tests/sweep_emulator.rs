@@ -2,6 +2,8 @@
 //! leftovers in the prod account (`seed leftovers`: 36 types, tagged owner=old-monolith, next to
 //! resources that are not leftovers, tagged app=shop).
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::path::Path;
@@ -241,7 +243,51 @@ fn the_story_scan_mark_show_apply_deletes_exactly_the_191() {
     assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("old-vpc"));
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    // The review page (its behaviour in a browser: sweep_review_page.rs): loads nothing, and
+    // says so to the browser; every item a row with its console page through the prod
+    // account's switch-role link; the plan sealed; a deletion order and the totals.
+    assert!(
+        html.contains(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;;"
+        ),
+        "no CSP"
+    );
+    assert!(!html.contains(" src=") && !html.contains("<link") && !html.contains("url("));
+    assert_eq!(html.matches("<tr data-arn=").count(), 191);
+    let prod_id = plan_json["account"]["id"].as_str().unwrap();
+    let switch_role = format!(
+        "href=\"https://signin.aws.amazon.com/switchrole?account={prod_id}&amp;roleName=ops&amp;displayName=shop-prod&amp;redirect_uri=https%3A%2F%2F"
+    );
+    assert_eq!(html.matches(&switch_role).count(), 191, "console links");
+    assert!(html.contains("data-integrity=\"intact\""));
+    assert!(html.contains("<b id=\"t-items\">191</b>"));
+    assert!(html.contains("<li value=\"1\" data-level=\"1\"><details><summary>level 1 ("));
+    assert!(
+        html.contains("--confirm shop-prod"),
+        "the protected account's notice"
+    );
+    // ... and in headless Chromium: every item listed, the VPCs filtered out of them, nothing
+    // requested but the page.
+    let shown = browser::out_dir().join("emulator-review.html");
+    std::fs::copy(&page, &shown).unwrap();
+    let vpcs = plan_json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "ec2:vpc")
+        .count();
+    assert!(vpcs > 0);
+    let mut steps = Vec::new();
+    browser::visible(&mut steps, "all");
+    steps.push(serde_json::json!({"choose": "#f-type", "value": "ec2:vpc"}));
+    browser::visible(&mut steps, "vpcs");
+    steps.push(serde_json::json!({"screenshot": browser::out_dir().join("emulator-review.png")}));
+    let report = browser::browse(&shown, Value::Array(steps));
+    browser::assert_no_network(&report, &shown);
+    assert_eq!(browser::rows(&report, "all").len(), 191);
+    let rows = browser::rows(&report, "vpcs");
+    assert_eq!(rows.len(), vpcs);
+    assert!(rows.iter().all(|r| r[1] == "ec2:vpc"));
 
     // A resource that is not a leftover gets the plan's tag after the plan was made.
     python(

@@ -10,7 +10,7 @@ use kirikae_aws::{Estate, EstateOptions};
 use kirikae_config::Config;
 use kirikae_sweep::{
     scan, show, ApplyOptions, CheckedPlan, Cx, DeleteOptions, ErrorKind, Plan, PlanAccount,
-    PlanKey, Selectors, SweepError,
+    PlanKey, ReviewOptions, Selectors, SweepError,
 };
 
 use super::load_config;
@@ -309,6 +309,23 @@ async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outc
     Ok(ExitCode::SUCCESS)
 }
 
+/// The review page's console links go through the switch-role link `kirikae accounts console`
+/// prints, when kirikae.toml names the plan's account exactly once (else plain console links).
+fn review_options(config: &Config, plan: &Plan) -> ReviewOptions {
+    let mut entries = config
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.id.as_str() == plan.account.id);
+    let switch_role = match (entries.next(), entries.next()) {
+        (Some((name, settings)), None) => {
+            let display = settings.alias.clone().unwrap_or_else(|| name.to_string());
+            Some(kirikae_aws::console::switch_role_url(settings, &display))
+        }
+        _ => None,
+    };
+    ReviewOptions { switch_role }
+}
+
 fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathBuf>) -> Outcome {
     let (_, plan) = load_plan(config, given)?;
     let now = scan::now_secs();
@@ -323,7 +340,7 @@ fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathB
             t
         }
         OutputFormat::Csv => show::csv(&plan, now),
-        OutputFormat::Html => show::html(&plan, now, &integrity),
+        OutputFormat::Html => show::html(&plan, now, &integrity, &review_options(config, &plan)),
     };
     match out {
         Some(path) => {
