@@ -94,6 +94,13 @@ impl SdkSts {
             .build();
         aws_sdk_sts::Client::from_conf(conf)
     }
+
+    /// A client with no credentials: `AssumeRoleWithWebIdentity` is not signed (the token is the
+    /// only proof sent), and it goes to the estate's endpoint (the emulator's with `[aws]
+    /// endpoint_url`).
+    fn unsigned_client(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&self.base).build())
+    }
 }
 
 fn to_credentials(
@@ -233,13 +240,9 @@ impl StsApi for SdkSts {
         request: WebIdentityRequest,
     ) -> BoxFuture<'_, Result<Credentials, AwsError>> {
         Box::pin(async move {
-            // The estate's config has no credentials: the token is the only proof sent, to the
-            // estate's endpoint (the emulator's with `[aws] endpoint_url`).
-            let client = aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(&self.base).build(),
-            );
             let role_arn = request.role_arn.clone();
-            let out = client
+            let out = self
+                .unsigned_client()
                 .assume_role_with_web_identity()
                 .role_arn(request.role_arn)
                 .role_session_name(request.session_name)
