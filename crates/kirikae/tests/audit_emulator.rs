@@ -129,6 +129,8 @@ fn az_finds_each_risk_and_not_its_fine_twin_with_severity_by_account() {
         one(&v, "AZ-006", ":cluster:sessions-one-az")["severity"],
         "medium"
     );
+    // Two nodes in 1a and 1c (each node's AZ, shown by the emulator's elasticache extension).
+    none(&v, ":cluster:sessions-two-az");
 
     // The AZ name -> id mapping, one entry per account.
     let zones = v["zones"].as_array().unwrap();
@@ -137,9 +139,20 @@ fn az_finds_each_risk_and_not_its_fine_twin_with_severity_by_account() {
         .map(|z| z["account"].as_str().unwrap())
         .collect();
     assert_eq!(accounts, ["dev", "prod"], "{zones:?}");
-    assert!(zones[1]["zones"].as_array().unwrap().iter().any(
-        |z| z["name"] == "ap-northeast-1a" && z["id"].as_str().unwrap().starts_with("apne1-az")
-    ));
+    let id_of = |z: &Value, name: &str| -> String {
+        z["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|z| z["name"] == name)
+            .map(|z| z["id"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {name} in {z}"))
+    };
+    // As on AWS (the emulator's az_ids extension): the same name is another AZ in each account.
+    let dev_1a = id_of(&zones[0], "ap-northeast-1a");
+    let prod_1a = id_of(&zones[1], "ap-northeast-1a");
+    assert!(dev_1a.starts_with("apne1-az") && prod_1a.starts_with("apne1-az"));
+    assert_ne!(dev_1a, prod_1a);
 
     // --fail-on: dev alone has medium findings only.
     let (code, v, _) = audit(&config, &["az", "--account", "shop-dev"]);
