@@ -176,6 +176,15 @@ async fn audit_place(
     parts: &[Part],
     place: &Place,
 ) -> PlaceResult {
+    // Switch role first: an account that cannot be reached says so, rather than as the failure
+    // of whichever call came first. The session is cached for the account's other regions.
+    estate
+        .role(&place.account)
+        .await
+        .map_err(AuditError::Session)?
+        .credentials()
+        .await
+        .map_err(AuditError::Session)?;
     let sdk = estate
         .sdk_config(&place.account)
         .await

@@ -316,3 +316,69 @@ fn tags_without_anything_to_check_says_what_to_add() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("add [audit] required_tags"), "{err}");
 }
+
+#[test]
+fn every_region_is_audited_and_an_unreachable_account_does_not_stop_the_others() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+
+    // Two regions of prod: each answers (its own AZ mapping); the story is in ap-northeast-1.
+    let (code, v, err) = audit(
+        &config,
+        &[
+            "az",
+            "--account",
+            "prod",
+            "--region",
+            "ap-northeast-1",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(code, Some(1), "shop-prod is high: {err}");
+    let regions: Vec<&str> = v["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, ["ap-northeast-1", "us-east-1"], "{v:#}");
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["region"] == "ap-northeast-1"));
+    one(&v, "AZ-004", ":cluster:shop-prod");
+
+    // A region name that is not one: bad input before any call.
+    let (code, v, _) = audit(&config, &["az", "--region", "tokyo"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"tokyo\" is not a region name"),
+        "{v}"
+    );
+
+    // `readonly` exists only in dev: prod cannot be reached, dev is audited all the same.
+    support::edit(&config, "role = \"ops\"", "role = \"readonly\"");
+    let (code, v, err) = audit(&config, &["az"]);
+    assert_eq!(code, Some(1), "an account not audited is a failure");
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{v:#}");
+    assert_eq!(errors[0]["account"], "prod");
+    assert!(
+        errors[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the account"),
+        "{errors:?}"
+    );
+    assert!(err.contains("prod in ap-northeast-1"), "{err}");
+    let zones = v["zones"].as_array().unwrap();
+    assert_eq!(zones.len(), 1);
+    assert_eq!(zones[0]["account"], "dev");
+    one(&v, "AZ-004", ":cluster:staging");
+}
