@@ -8,6 +8,9 @@ What changes:
   `InvalidCacheClusterState`, as on AWS.
 - DescribeCacheClusters shows a cluster's VPC security groups (`SecurityGroups`), which moto
   stores but leaves out.
+- DescribeCacheClusters shows each node (`CacheNodes`, with `CustomerAvailabilityZone`), which
+  moto leaves out: nodes are placed over `PreferredAvailabilityZones` in turn (memcached with
+  AZMode cross-az), else in `PreferredAvailabilityZone`, else in the region's first AZ.
 
 What still differs from AWS: no final snapshot is taken (moto ignores FinalSnapshotIdentifier);
 clusters create no network interfaces, so they never hold a subnet or security group.
@@ -48,6 +51,16 @@ def describe_cache_clusters(self, cache_cluster_id: str | None = None):
     return result
 
 
+def _cache_nodes(self) -> list[dict]:
+    region = self.arn.split(":")[3]
+    zones = list(self.preferred_availability_zones or [])
+    if not zones:
+        zones = [self.preferred_availability_zone or f"{region}a"]
+    return [{"CacheNodeId": f"{i + 1:04d}", "CacheNodeStatus": "available",
+             "CustomerAvailabilityZone": zones[i % len(zones)]}
+            for i in range(int(self.num_cache_nodes or 1))]
+
+
 def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - the extension interface
     from moto.elasticache.models import CacheCluster, ElastiCacheBackend
 
@@ -55,6 +68,7 @@ def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - the extension
         return
     CacheCluster.security_groups = property(
         lambda self: [{"SecurityGroupId": g, "Status": "active"} for g in self.security_group_ids or []])
+    CacheCluster.cache_nodes = property(_cache_nodes)
     for name, fn in (("delete_cache_cluster", delete_cache_cluster), ("describe_cache_clusters", describe_cache_clusters)):
         _ORIG[name] = getattr(ElastiCacheBackend, name)
         setattr(ElastiCacheBackend, name, fn)

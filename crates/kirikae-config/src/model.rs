@@ -22,6 +22,7 @@ pub struct Config {
     pub sweep: SweepSettings,
     /// `[notify]`: where the summary of every refresh run is posted; `None` posts nothing.
     pub notify: Option<NotifySettings>,
+    pub audit: AuditSettings,
 }
 
 impl Config {
@@ -54,6 +55,8 @@ pub(crate) struct RawConfig {
     pub sweep: SweepSettings,
     #[serde(default)]
     pub notify: Option<NotifySettings>,
+    #[serde(default)]
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -156,6 +159,11 @@ pub struct AccountSettings {
     /// Overrides `[aws] region` for this account.
     #[serde(default)]
     pub region: Option<String>,
+    /// Tag values every resource of this account is expected to carry, e.g. `{ env = "prod" }`:
+    /// `kirikae audit tags` reports a resource whose value contradicts them (a key missing
+    /// altogether is reported when it is one of `[audit] required_tags`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl AccountSettings {
@@ -419,6 +427,16 @@ impl Default for SweepSettings {
             tag: default_sweep_tag(),
         }
     }
+}
+
+/// `[audit]`: what `kirikae audit` expects of every account.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Tag keys every resource must carry (e.g. `["env", "owner"]`): without them a resource's
+    /// cost cannot be attributed. The expected values per account are `[accounts.<name>] tags`.
+    #[serde(default)]
+    pub required_tags: Vec<String>,
 }
 
 fn default_sweep_tag() -> String {

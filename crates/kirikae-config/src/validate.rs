@@ -1,6 +1,7 @@
 //! Parsing (types, unknown keys) and the checks that span keys (an account a refresh names must
 //! exist). Parse errors stop at the first; cross-key checks report every problem at once.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
@@ -393,6 +394,7 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
             ),
         );
     }
+    check_audit(&raw, &mut problem);
     let jump_files = [
         ("jump.credentials_file", &raw.jump.credentials_file),
         ("jump.config_file", &raw.jump.config_file),
@@ -444,7 +446,65 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         refresh,
         sweep: raw.sweep,
         notify,
+        audit: raw.audit,
     })
+}
+
+/// A tag key as AWS accepts it on every service: 1 to 128 characters, not the reserved `aws:`.
+fn check_tag_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(format!(
+            "expected a tag key of 1 to 128 characters not starting with \"aws:\", found {key:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// `[audit] required_tags` and every `[accounts.<name>] tags`: keys AWS would accept, no key
+/// twice under two spellings (`env` and `Env` would each be required, and no resource can
+/// satisfy a key it spells the other way), values of at most 256 characters.
+fn check_audit(raw: &RawConfig, problem: &mut impl FnMut(String, String)) {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (i, key) in raw.audit.required_tags.iter().enumerate() {
+        let at = format!("audit.required_tags[{i}]");
+        if let Err(e) = check_tag_key(key) {
+            problem(at, e);
+        } else if let Some(first) = seen.insert(key.to_lowercase(), key) {
+            problem(
+                at,
+                format!(
+                    "{key:?} is {first:?} again (tag keys are case-sensitive, but two spellings of one \
+                     key split cost): keep one spelling"
+                ),
+            );
+        }
+    }
+    for (name, account) in &raw.accounts {
+        for (key, value) in &account.tags {
+            let at = format!("accounts.{name}.tags.{key}");
+            if let Err(e) = check_tag_key(key) {
+                problem(at, e);
+            } else if value.chars().count() > 256 {
+                problem(
+                    at,
+                    format!(
+                        "a tag value has at most 256 characters, found {}",
+                        value.chars().count()
+                    ),
+                );
+            } else if let Some(spelt) = seen
+                .get(&key.to_lowercase())
+                .filter(|spelt| **spelt != key.as_str())
+            {
+                problem(
+                    at,
+                    format!(
+                        "[audit] required_tags spells this key {spelt:?}: use the same spelling here"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// `[jump] unattended = true` takes the SDK's default chain and never asks anything: every key

@@ -754,3 +754,50 @@ fn notify_takes_the_url_from_the_environment_or_a_file_never_inline() {
         "resolved against the config's directory"
     );
 }
+
+#[test]
+fn audit_tags_load_and_each_mistake_is_named_with_its_key() {
+    let good = GOOD.replacen(
+        "protected = true\n",
+        "protected = true\ntags = { env = \"prod\" }\n",
+        1,
+    ) + "\n[audit]\nrequired_tags = [\"env\", \"owner\"]\n";
+    let c = Config::from_str(&good, path()).unwrap();
+    assert_eq!(c.audit.required_tags, ["env", "owner"]);
+    assert_eq!(c.accounts["prod"].tags["env"], "prod");
+    assert!(c.accounts["dev"].tags.is_empty());
+    // Without [audit]: nothing required.
+    assert!(Config::from_str(GOOD, path())
+        .unwrap()
+        .audit
+        .required_tags
+        .is_empty());
+
+    let bad = GOOD.replacen(
+        "protected = true\n",
+        "protected = true\ntags = { Env = \"prod\", \"aws:x\" = \"y\" }\n",
+        1,
+    ) + "\n[audit]\nrequired_tags = [\"env\", \"owner\", \"Owner\", \"\"]\nrequred = 1\n";
+    // An unknown key in [audit] is refused first (parse errors stop at the first).
+    let e = error_of(&bad);
+    assert!(
+        e.problems()[0].message.contains("unknown key `requred`"),
+        "{e}"
+    );
+    let bad = bad.replace("requred = 1\n", "");
+    let e = error_of(&bad);
+    let msgs: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
+    let has = |key: &str, says: &str| {
+        assert!(
+            msgs.iter().any(|m| m.contains(key) && m.contains(says)),
+            "{key}: {says} not in {msgs:#?}"
+        )
+    };
+    has("audit.required_tags[2]", "\"Owner\" is \"owner\" again");
+    has("audit.required_tags[3]", "1 to 128 characters");
+    has("accounts.prod.tags.aws:x", "not starting with \"aws:\"");
+    has(
+        "accounts.prod.tags.Env",
+        "[audit] required_tags spells this key \"env\"",
+    );
+}

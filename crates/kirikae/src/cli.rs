@@ -55,7 +55,7 @@ pub enum OutputFormat {
     #[value(alias = "table")]
     Human,
     Json,
-    /// `sweep show` only: one row per resource
+    /// `sweep show` and `audit` only: one row per resource or finding
     Csv,
     /// `sweep show` only: one self-contained page
     Html,
@@ -75,19 +75,68 @@ pub enum Command {
     /// Find, mark, review and delete leftover resources: scan, mark, show, apply
     #[command(subcommand)]
     Sweep(SweepCommand),
-    /// Untagged resources, cost, Availability Zone risks, end-of-life versions (not yet available)
-    #[command(after_help = "Example:\n  kirikae audit tags")]
-    Audit(Pending),
+    /// Findings per account and region: Availability Zone risks, tags (cost, runtimes and
+    /// quotas come later)
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Check kirikae.toml
     #[command(subcommand)]
     Config(ConfigCommand),
 }
 
-/// Arguments of a command that a later version provides.
-#[derive(Debug, Args)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
+const AUDIT_HELP: &str = "\
+Examples:
+  kirikae audit az
+  kirikae audit tags --account prod --region ap-northeast-1 --region us-east-1
+  kirikae audit all --output csv > findings.csv
+  kirikae audit all --fail-on medium --output json
+
+Every account of kirikae.toml (or --account) in its region (or each --region), in parallel.
+A finding's severity is as listed in a protected account and one step lower in the others.
+--output table | json | csv. Exit 0: no finding at or above --fail-on; 1: one or more (or an
+account or region could not be audited); 2: bad arguments or config.";
+
+/// `kirikae audit <part>`: the parts, each with the same options.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Availability Zone risks: NAT routes across AZs, Aurora, RDS, Auto Scaling, load
+    /// balancers and ElastiCache in one AZ; each account's AZ name to id mapping
+    #[command(after_help = AUDIT_HELP)]
+    Az(AuditArgs),
+    /// Resources missing [audit] required_tags, values contradicting [accounts.<name>] tags,
+    /// keys spelt another way (Env / env / Environment)
+    #[command(after_help = AUDIT_HELP)]
+    Tags(AuditArgs),
+    /// Every part
+    #[command(after_help = AUDIT_HELP)]
+    All(AuditArgs),
+}
+
+/// The options of every `audit` part.
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// Only this account (name, alias or id; repeatable) [default: every account]
+    #[arg(long = "account", value_name = "ACCOUNT")]
+    pub accounts: Vec<String>,
+    /// Audit these regions (repeatable) [default: the account's region, else [aws] region]
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Exit 1 when a finding is at or above this severity
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// Account × region pairs audited at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `audit --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
 }
 
 /// Where the database is, for every `mask` command.

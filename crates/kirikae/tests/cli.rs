@@ -53,13 +53,19 @@ fn help_lists_every_command_group() {
 }
 
 #[test]
-fn commands_of_later_versions_say_so_and_exit_2() {
-    let o = kirikae()
-        .args(["audit", "run", "--anything"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("not yet available"), "{}", text(&o).1);
+fn audit_parts_of_later_versions_and_bad_fail_on_are_refused_by_the_parser() {
+    for args in [
+        vec!["audit", "cost"],
+        vec!["audit", "az", "--fail-on", "severe"],
+    ] {
+        let o = kirikae().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = text(&o).1;
+        assert!(
+            err.contains("invalid value") || err.contains("unrecognized subcommand"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -285,7 +291,12 @@ fn with_output_json_every_error_is_one_json_object_on_stdout_with_the_same_exit_
             "no refresh run",
         ),
         (&["accounts", "console", "nope"], 2, "bad_input", "nope"),
-        (&["audit", "tags"], 2, "bad_input", "not yet available"),
+        (
+            &["audit", "tags"],
+            2,
+            "bad_input",
+            "add [audit] required_tags",
+        ),
         // a bad argument, found by the parser
         (&["refresh", "run"], 2, "bad_input", "<NAME>"),
         (

@@ -1,6 +1,7 @@
 //! One module per command group; each loads what it needs, calls the library, renders.
 
 mod accounts;
+mod audit;
 mod config;
 mod mask;
 mod refresh;
@@ -19,14 +20,8 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Refresh(c) => refresh::run(&cli.global, c).await,
         Command::Mask(c) => mask::run(&cli.global, c).await,
         Command::Sweep(c) => sweep::run(&cli.global, c).await,
-        Command::Audit(_) => not_yet("audit", "the audits"),
+        Command::Audit(c) => audit::run(&cli.global, c).await,
     }
-}
-
-fn not_yet(command: &str, what: &str) -> Outcome {
-    Err(Failure::BadInput(anyhow!(
-        "kirikae {command}: not yet available: {what} comes in a later version of kirikae"
-    )))
 }
 
 /// Loads the config named by the global options; a bad config is bad input (exit 2).

@@ -1,0 +1,257 @@
+//! The finding model: what every check reports, and the catalogue of checks with their stable
+//! ids (scripts and suppressions key on them: an id never changes meaning).
+
+use serde::Serialize;
+
+/// How urgent a finding is, most urgent first (the order `--fail-on` compares by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    /// `critical`, `high`, `medium`, `low` or `info`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// The severity of a check in an account: as listed in a `protected` account, one step
+    /// lower in any other (never below `info`).
+    pub fn in_account(self, protected: bool) -> Severity {
+        if protected {
+            return self;
+        }
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Info => Severity::Info,
+        }
+    }
+
+    /// Whether a finding of this severity reaches `threshold` (`--fail-on`).
+    pub fn at_least(self, threshold: Severity) -> bool {
+        self <= threshold
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The parts of `kirikae audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    Az,
+    Tags,
+}
+
+/// One kind of finding: its stable id, the part it belongs to, its severity in a protected
+/// account, and why it matters (the same for every resource it is found on).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Check {
+    pub id: &'static str,
+    pub part: Part,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub why: &'static str,
+}
+
+/// Every check, by id.
+pub const CHECKS: &[Check] = &[
+    Check {
+        id: "AZ-001",
+        part: Part::Az,
+        title: "private subnet routed to a NAT gateway in another AZ",
+        severity: Severity::High,
+        why: "when the NAT gateway's AZ fails, this subnet loses its way out although its own AZ \
+              is up, and every byte crosses AZs (billed both ways)",
+    },
+    Check {
+        id: "AZ-002",
+        part: Part::Az,
+        title: "Auto Scaling group in one AZ",
+        severity: Severity::High,
+        why: "the group cannot replace its instances in another AZ when its only AZ fails",
+    },
+    Check {
+        id: "AZ-003",
+        part: Part::Az,
+        title: "load balancer in one AZ",
+        severity: Severity::High,
+        why: "a load balancer serves only from the AZs it is enabled in: one AZ down, the service \
+              is down",
+    },
+    Check {
+        id: "AZ-004",
+        part: Part::Az,
+        title: "Aurora cluster without an instance in a second AZ",
+        severity: Severity::High,
+        why:
+            "with every instance in one AZ (or a single writer), an AZ failure or a writer \
+              failure means recreating an instance: minutes of downtime instead of a ~30 s failover",
+    },
+    Check {
+        id: "AZ-005",
+        part: Part::Az,
+        title: "single-AZ RDS DB instance",
+        severity: Severity::High,
+        why: "without a Multi-AZ standby, an AZ failure or host replacement is an outage and a \
+              restore from backup",
+    },
+    Check {
+        id: "AZ-006",
+        part: Part::Az,
+        title: "ElastiCache without a replica in another AZ",
+        severity: Severity::Medium,
+        why: "the cache's data and endpoint are in one AZ: when it fails, every client misses at \
+              once and the database takes the whole load",
+    },
+    Check {
+        id: "TAG-001",
+        part: Part::Tags,
+        title: "required tag missing",
+        severity: Severity::Medium,
+        why: "cost and ownership cannot be attributed to a resource without its required tags, \
+              and the Tagging API never lists a resource that was never tagged",
+    },
+    Check {
+        id: "TAG-002",
+        part: Part::Tags,
+        title: "tag value contradicts the account",
+        severity: Severity::High,
+        why: "a resource tagged for another environment is counted in that environment's cost \
+              and may be swept, patched or alerted on as if it were there",
+    },
+    Check {
+        id: "TAG-003",
+        part: Part::Tags,
+        title: "tag key spelt another way",
+        severity: Severity::Medium,
+        why: "cost allocation groups by exact key: `Env`, `env` and `Environment` are three \
+              columns, and the required key looks missing",
+    },
+];
+
+impl Check {
+    /// The check with this id; ids are constants of this crate.
+    pub fn get(id: &str) -> &'static Check {
+        CHECKS
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("unknown check id {id}"))
+    }
+}
+
+/// One finding on one resource.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// The stable check id, e.g. `AZ-001`.
+    pub check: &'static str,
+    pub title: &'static str,
+    /// The account's name in kirikae.toml.
+    pub account: String,
+    pub account_id: String,
+    pub region: String,
+    /// The resource's ARN.
+    pub resource: String,
+    /// The check's severity in this account.
+    pub severity: Severity,
+    /// What was seen, with the values that make it a finding.
+    pub evidence: String,
+    pub why: &'static str,
+    /// What to do, for this resource.
+    pub fix: String,
+}
+
+/// Where a check runs: one account in one region.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub account: String,
+    pub account_id: String,
+    pub protected: bool,
+    pub region: String,
+}
+
+impl Place {
+    /// A finding of check `id` here, its severity set by the account.
+    pub fn finding(
+        &self,
+        id: &'static str,
+        resource: String,
+        evidence: String,
+        fix: String,
+    ) -> Finding {
+        let check = Check::get(id);
+        Finding {
+            check: check.id,
+            title: check.title,
+            account: self.account.clone(),
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            resource,
+            severity: check.severity.in_account(self.protected),
+            evidence,
+            why: check.why,
+            fix,
+        }
+    }
+
+    /// `arn:aws:<service>:<region>:<account>:<resource>`
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account_id
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_accounts_are_one_step_lower_with_an_info_floor() {
+        assert_eq!(Severity::High.in_account(true), Severity::High);
+        assert_eq!(Severity::High.in_account(false), Severity::Medium);
+        assert_eq!(Severity::Critical.in_account(false), Severity::High);
+        assert_eq!(Severity::Info.in_account(false), Severity::Info);
+        assert!(Severity::Critical.at_least(Severity::High));
+        assert!(Severity::High.at_least(Severity::High));
+        assert!(!Severity::Medium.at_least(Severity::High));
+    }
+
+    #[test]
+    fn check_ids_are_unique() {
+        let mut ids: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CHECKS.len());
+    }
+}
