@@ -350,6 +350,30 @@ pub enum AccountsCommand {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Write the switch-role structure of [bootstrap] as CloudFormation or Terraform
+    #[command(after_help = "Example:\n  kirikae accounts bootstrap --format cloudformation --out iam/\n\n\
+        Writes one template (or Terraform module) per account kind: jump, member, \
+        member-protected; deploy them with your own tools (docs/accounts.md).")]
+    Bootstrap(BootstrapArgs),
+}
+
+/// `accounts bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// The kind of code to write
+    #[arg(long, value_enum)]
+    pub format: BootstrapFormat,
+    /// The folder to write into (made if missing; files of the same names are replaced)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BootstrapFormat {
+    /// JSON templates, ready for StackSets
+    Cloudformation,
+    /// Modules using the aws_iam_*_exclusive resources
+    Terraform,
 }
 
 /// `mask run --path`.
