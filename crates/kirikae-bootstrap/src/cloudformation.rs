@@ -139,7 +139,9 @@ fn role(r: &RoleSpec) -> Value {
             Value::Array(
                 r.inline_policies
                     .iter()
-                    .map(|(name, doc)| json!({"PolicyName": name, "PolicyDocument": intrinsic(doc)}))
+                    .map(
+                        |(name, doc)| json!({"PolicyName": name, "PolicyDocument": intrinsic(doc)}),
+                    )
                     .collect(),
             ),
         );
@@ -157,7 +159,9 @@ pub fn intrinsic(doc: &Value) -> Value {
     match doc {
         Value::String(s) if s.contains("${") => json!({"Fn::Sub": s}),
         Value::Array(a) => Value::Array(a.iter().map(intrinsic).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), intrinsic(v))).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), intrinsic(v))).collect())
+        }
         other => other.clone(),
     }
 }

@@ -89,7 +89,10 @@ pub fn module(s: &Structure, kind: AccountKind) -> String {
     ];
     match kind {
         AccountKind::Jump => {
-            top.push(Item::Block("data \"aws_partition\" \"current\"".into(), vec![]));
+            top.push(Item::Block(
+                "data \"aws_partition\" \"current\"".into(),
+                vec![],
+            ));
             for g in &s.groups {
                 top.push(Item::Blank);
                 top.extend(group(g));
@@ -127,7 +130,10 @@ pub fn module(s: &Structure, kind: AccountKind) -> String {
                 ));
                 top.push(Item::Blank);
             }
-            top.push(Item::Block("data \"aws_partition\" \"current\"".into(), vec![]));
+            top.push(Item::Block(
+                "data \"aws_partition\" \"current\"".into(),
+                vec![],
+            ));
             for r in &s.roles {
                 top.push(Item::Blank);
                 top.extend(role(r));
@@ -167,7 +173,10 @@ fn role(r: &RoleSpec) -> Vec<Item> {
     ];
     if !r.managed_policies.is_empty() {
         items.push(Item::Block(
-            format!("resource \"aws_iam_role_policy_attachment\" {}", quoted(&id)),
+            format!(
+                "resource \"aws_iam_role_policy_attachment\" {}",
+                quoted(&id)
+            ),
             vec![
                 attr("for_each", format!("toset({})", list(&r.managed_policies))),
                 attr("role", format!("aws_iam_role.{id}.name")),
@@ -192,7 +201,10 @@ fn role(r: &RoleSpec) -> Vec<Item> {
     }
     let names = r.inline_policies.keys().cloned().collect::<Vec<_>>();
     items.push(Item::Block(
-        format!("resource \"aws_iam_role_policies_exclusive\" {}", quoted(&id)),
+        format!(
+            "resource \"aws_iam_role_policies_exclusive\" {}",
+            quoted(&id)
+        ),
         vec![
             attr("role_name", format!("aws_iam_role.{id}.name")),
             attr("policy_names", list(&names)),
@@ -230,7 +242,10 @@ fn group(g: &GroupSpec) -> Vec<Item> {
         ),
         Item::Blank,
         Item::Block(
-            format!("resource \"aws_iam_group_policies_exclusive\" {}", quoted(&id)),
+            format!(
+                "resource \"aws_iam_group_policies_exclusive\" {}",
+                quoted(&id)
+            ),
             vec![
                 attr("group_name", format!("aws_iam_group.{id}.name")),
                 attr("policy_names", format!("[aws_iam_group_policy.{id}.name]")),

@@ -30,8 +30,7 @@ pub use error::{ConfigError, Problem};
 pub use model::*;
 pub use validate::{
     check_tunnel_template, line_of_key, tunnel_placeholders, MAX_MFA_AGE_SECONDS,
-    MAX_ROLE_SESSION_HOURS, MAX_TUNNEL_WAIT_SECONDS,
-    RDS_CA_BUNDLE_URL, TUNNEL_PLACEHOLDERS,
+    MAX_ROLE_SESSION_HOURS, MAX_TUNNEL_WAIT_SECONDS, RDS_CA_BUNDLE_URL, TUNNEL_PLACEHOLDERS,
 };
 
 /// The environment variable that names the config file when `--config` is not given.

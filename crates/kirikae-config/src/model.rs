@@ -521,7 +521,9 @@ pub struct RoleKindSettings {
 impl RoleKindSettings {
     /// The jump-account group of the role kind `role`.
     pub fn group_name(&self, role: &str) -> String {
-        self.group.clone().unwrap_or_else(|| format!("kirikae-{role}"))
+        self.group
+            .clone()
+            .unwrap_or_else(|| format!("kirikae-{role}"))
     }
 }
 

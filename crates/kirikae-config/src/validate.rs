@@ -519,7 +519,9 @@ fn check_bootstrap(
         && b.path.starts_with('/')
         && b.path.ends_with('/')
         && !b.path.contains("//")
-        && b.path.bytes().all(|c| c.is_ascii_alphanumeric() || b"/+=,.@_-".contains(&c));
+        && b.path
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"/+=,.@_-".contains(&c));
     if !path_ok {
         problem(
             "bootstrap.path".into(),
@@ -532,7 +534,10 @@ fn check_bootstrap(
     }
     for (key, value) in [
         ("mfa_max_age_seconds", b.mfa_max_age_seconds),
-        ("protected_mfa_max_age_seconds", b.protected_mfa_max_age_seconds),
+        (
+            "protected_mfa_max_age_seconds",
+            b.protected_mfa_max_age_seconds,
+        ),
     ] {
         if !(60..=MAX_MFA_AGE_SECONDS).contains(&value) {
             problem(
@@ -555,14 +560,20 @@ fn check_bootstrap(
         );
     }
     let mut hours = vec![
-        ("bootstrap.max_session_hours".to_string(), b.max_session_hours),
+        (
+            "bootstrap.max_session_hours".to_string(),
+            b.max_session_hours,
+        ),
         (
             "bootstrap.protected_max_session_hours".to_string(),
             b.protected_max_session_hours,
         ),
     ];
     if let Some(r) = &b.runner {
-        hours.push(("bootstrap.runner.max_session_hours".into(), r.max_session_hours));
+        hours.push((
+            "bootstrap.runner.max_session_hours".into(),
+            r.max_session_hours,
+        ));
     }
     for (key, value) in hours {
         if !(1..=MAX_ROLE_SESSION_HOURS).contains(&value) {
@@ -627,7 +638,10 @@ fn check_bootstrap(
         if !is_iam_name(&r.role, 64) {
             problem(
                 "bootstrap.runner.role".into(),
-                format!("expected a role name of 1 to 64 letters, digits and +=,.@_-, found {:?}", r.role),
+                format!(
+                    "expected a role name of 1 to 64 letters, digits and +=,.@_-, found {:?}",
+                    r.role
+                ),
             );
         }
         if b.role_kinds.contains_key(&r.role) {
@@ -640,13 +654,16 @@ fn check_bootstrap(
                 ),
             );
         }
-        let principal_ok = r.principal.split_once(":iam::").is_some_and(|(partition, rest)| {
-            partition.starts_with("arn:aws")
-                && rest.len() > 18
-                && rest.as_bytes()[..12].iter().all(u8::is_ascii_digit)
-                && rest[12..].starts_with(":role/")
-                && !rest.contains('*')
-        });
+        let principal_ok = r
+            .principal
+            .split_once(":iam::")
+            .is_some_and(|(partition, rest)| {
+                partition.starts_with("arn:aws")
+                    && rest.len() > 18
+                    && rest.as_bytes()[..12].iter().all(u8::is_ascii_digit)
+                    && rest[12..].starts_with(":role/")
+                    && !rest.contains('*')
+            });
         if !principal_ok {
             problem(
                 "bootstrap.runner.principal".into(),
@@ -658,7 +675,11 @@ fn check_bootstrap(
                 ),
             );
         }
-        check_policy_arns("bootstrap.runner.managed_policies", &r.managed_policies, problem);
+        check_policy_arns(
+            "bootstrap.runner.managed_policies",
+            &r.managed_policies,
+            problem,
+        );
     }
     let runner_role = b.runner.as_ref().map(|r| r.role.as_str());
     let kinds = b

@@ -351,9 +351,11 @@ pub enum AccountsCommand {
         command: Vec<String>,
     },
     /// Write the switch-role structure of [bootstrap] as CloudFormation or Terraform
-    #[command(after_help = "Example:\n  kirikae accounts bootstrap --format cloudformation --out iam/\n\n\
+    #[command(
+        after_help = "Example:\n  kirikae accounts bootstrap --format cloudformation --out iam/\n\n\
         Writes one template (or Terraform module) per account kind: jump, member, \
-        member-protected; deploy them with your own tools (docs/accounts.md).")]
+        member-protected; deploy them with your own tools (docs/accounts.md)."
+    )]
     Bootstrap(BootstrapArgs),
 }
 

@@ -361,7 +361,11 @@ fn bootstrap(global: &GlobalArgs, config: &Config, args: BootstrapArgs) -> Outco
             "jump".into(),
         ]);
         for (name, (id, protected)) in &structure.accounts {
-            let kind = if *protected { "member-protected" } else { "member" };
+            let kind = if *protected {
+                "member-protected"
+            } else {
+                "member"
+            };
             table.row(vec![name.clone(), id.clone(), kind.into()]);
         }
         out!("{}", table.render())?;
