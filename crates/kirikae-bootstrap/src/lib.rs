@@ -15,6 +15,7 @@
 //! * `member-protected`: the same with the stricter MFA age and session length.
 
 pub mod cloudformation;
+pub mod jobs;
 pub mod policy;
 pub mod terraform;
 
@@ -94,7 +95,7 @@ pub struct RoleSpec {
     /// Placeholder form (`${JumpAccountId}` ...).
     pub trust_policy: Value,
     pub managed_policies: Vec<String>,
-    /// Inline policies by name, placeholder form (none yet: the job policies come later).
+    /// Inline policies by name, placeholder form (the runner's job policies).
     pub inline_policies: BTreeMap<String, Value>,
     /// Seconds; `None` means the account kind's parameter (`MaxSessionDuration`).
     pub max_session_seconds: Option<u32>,
@@ -244,7 +245,11 @@ fn roles(b: &BootstrapSettings) -> Vec<RoleSpec> {
             },
             trust_policy: trust_runner(&r.principal),
             managed_policies: r.managed_policies.clone(),
-            inline_policies: BTreeMap::new(),
+            inline_policies: r
+                .jobs
+                .iter()
+                .map(|&job| (jobs::policy_name(job).to_string(), jobs::policy(job)))
+                .collect(),
             max_session_seconds: Some(r.max_session_hours * 3600),
         });
     }

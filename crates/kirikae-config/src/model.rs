@@ -540,9 +540,23 @@ pub struct RunnerSettings {
     pub role: String,
     #[serde(default)]
     pub managed_policies: Vec<String>,
+    /// The kirikae jobs the runner does: each adds its least-privilege inline policy, e.g.
+    /// `["refresh-source", "refresh-target"]`.
+    #[serde(default)]
+    pub jobs: Vec<RunnerJob>,
     /// `MaxSessionDuration` in hours, 1 to 12; default 1.
     #[serde(default = "default_session_hours")]
     pub max_session_hours: u32,
+}
+
+/// A kirikae job whose IAM policy bootstrap can generate (from the actions the code calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunnerJob {
+    /// A refresh's calls in its source account.
+    RefreshSource,
+    /// A refresh's calls in its target account.
+    RefreshTarget,
 }
 
 fn default_bootstrap_path() -> String {

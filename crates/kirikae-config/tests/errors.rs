@@ -878,4 +878,12 @@ fn bootstrap_runner_trusts_one_named_role() {
         c.bootstrap.unwrap().runner.unwrap().role,
         "kirikae-unattended"
     );
+    let e = error_of(&format!("{ok}jobs = [\"refresh\"]\n"));
+    let p = &e.problems()[0];
+    assert_eq!(p.key, "bootstrap.runner.jobs[0]", "{e}");
+    assert!(
+        p.message
+            .contains("expected `refresh-source` or `refresh-target`"),
+        "{e}"
+    );
 }

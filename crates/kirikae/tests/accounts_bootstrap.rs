@@ -42,6 +42,7 @@ group = "auditors"
 [bootstrap.runner]
 principal = "arn:aws:iam::000000000000:role/ci-nightly"
 managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+jobs = ["refresh-source", "refresh-target"]
 max_session_hours = 6
 "#;
 
@@ -50,6 +51,8 @@ max_session_hours = 6
 struct Made {
     /// role name → (path, MaxSessionDuration, normalised trust, managed policy ARNs)
     roles: BTreeMap<String, (String, u64, Value, Vec<String>)>,
+    /// role name → inline policy name → normalised document
+    inline: BTreeMap<String, BTreeMap<String, Value>>,
     /// group name → (path, inline policy name → normalised document)
     groups: BTreeMap<String, (String, BTreeMap<String, Value>)>,
 }
@@ -140,6 +143,22 @@ fn read_cfn(file: &Path) -> Made {
                 )
                 .unwrap();
                 managed.sort();
+                let inline = p
+                    .get("Policies")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .map(|q| {
+                                (
+                                    q["PolicyName"].as_str().unwrap().to_string(),
+                                    normalise(&q["PolicyDocument"]),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                made.inline
+                    .insert(p["RoleName"].as_str().unwrap().into(), inline);
                 made.roles.insert(
                     p["RoleName"].as_str().unwrap().into(),
                     (
@@ -282,8 +301,28 @@ fn read_tf(file: &Path) -> Made {
                 .unwrap();
                 attached.sort();
                 assert_eq!(attached, managed, "role {id}");
-                let inline = find("aws_iam_role_policies_exclusive", id).unwrap();
-                assert_eq!(inline["policy_names"], "[]");
+                let exclusive = find("aws_iam_role_policies_exclusive", id).unwrap();
+                let mut names: Vec<String> =
+                    serde_json::from_str(&exclusive["policy_names"]).unwrap();
+                names.sort();
+                let inline: BTreeMap<String, Value> = blocks
+                    .iter()
+                    .filter(|b| {
+                        b.0 == "aws_iam_role_policy"
+                            && b.2["role"] == format!("aws_iam_role.{id}.name")
+                    })
+                    .map(|b| {
+                        let doc: Value = serde_json::from_str(&resolve(&b.2["policy"])).unwrap();
+                        (b.2["name"].trim_matches('"').to_string(), normalise(&doc))
+                    })
+                    .collect();
+                assert_eq!(
+                    inline.keys().cloned().collect::<Vec<_>>(),
+                    names,
+                    "role {id}: the exclusive list names exactly its inline policies"
+                );
+                made.inline
+                    .insert(a["name"].trim_matches('"').into(), inline);
                 let trust: Value =
                     serde_json::from_str(&resolve(&a["assume_role_policy"])).unwrap();
                 made.roles.insert(
@@ -366,6 +405,47 @@ fn cloudformation_and_terraform_describe_the_same_structure() {
         normalise(&json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",
             "Principal": {"AWS": "arn:aws:iam::000000000000:role/ci-nightly"}}]}))
+    );
+    // The runner's job policies: exactly the refresh's actions in each account, nothing else.
+    let runner_inline = &member.inline["kirikae-unattended"];
+    let source_actions = runner_inline["kirikae-refresh-source"]["Statement"][0]["Action"].clone();
+    let target_actions = runner_inline["kirikae-refresh-target"]["Statement"][0]["Action"].clone();
+    for a in [
+        "rds:CreateDBClusterSnapshot",
+        "ram:CreateResourceShare",
+        "kms:GetKeyPolicy",
+    ] {
+        assert!(
+            source_actions.as_array().unwrap().contains(&json!(a)),
+            "{a}"
+        );
+        assert!(
+            !target_actions.as_array().unwrap().contains(&json!(a)),
+            "{a}"
+        );
+    }
+    for a in [
+        "rds:RestoreDBClusterToPointInTime",
+        "route53:ChangeResourceRecordSets",
+    ] {
+        assert!(
+            target_actions.as_array().unwrap().contains(&json!(a)),
+            "{a}"
+        );
+    }
+    for actions in [&source_actions, &target_actions] {
+        assert!(
+            !actions.to_string().contains('*'),
+            "no wildcard actions: {actions}"
+        );
+        assert!(
+            !actions.to_string().contains("sts:AssumeRole\""),
+            "{actions}"
+        );
+    }
+    assert!(
+        member.inline["ops"].is_empty(),
+        "people's roles get managed policies only"
     );
     for file in ["member", "member-protected"] {
         let text =
