@@ -15,6 +15,7 @@
 //! * `member-protected`: the same with the stricter MFA age and session length.
 
 pub mod cloudformation;
+pub mod drift;
 pub mod jobs;
 pub mod policy;
 pub mod terraform;
