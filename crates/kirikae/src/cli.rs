@@ -357,6 +357,19 @@ pub enum AccountsCommand {
         member-protected; deploy them with your own tools (docs/accounts.md)."
     )]
     Bootstrap(BootstrapArgs),
+    /// Compare live IAM in every account (read only) with what bootstrap writes
+    #[command(after_help = "Example:\n  kirikae accounts drift --output json\n\n\
+        Reads the roles of [bootstrap] in every account (in parallel) and the jump account's \
+        groups with iam:Get*/List* only; exits 1 when anything differs, with the fix.")]
+    Drift(DriftArgs),
+}
+
+/// `accounts drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// How many accounts at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }
 
 /// `accounts bootstrap`.

@@ -26,6 +26,7 @@ pub async fn run(global: &GlobalArgs, command: AccountsCommand) -> Outcome {
         AccountsCommand::Console { account } => console(global, &config, &account),
         AccountsCommand::Exec { account, command } => exec(global, config, &account, command).await,
         AccountsCommand::Bootstrap(args) => bootstrap(global, &config, args),
+        AccountsCommand::Drift(args) => super::drift::run(global, config, args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod config;
+mod drift;
 mod mask;
 mod refresh;
 mod sweep;
