@@ -140,11 +140,14 @@ async fn read_member(iam: &Client, s: &Structure) -> anyhow::Result<LiveAccount>
         let names = iam
             .list_role_policies()
             .role_name(&spec.name)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
             .context(format!("ListRolePolicies {}", spec.name))?;
-        for name in names.policy_names {
+        for name in names {
             let doc = iam
                 .get_role_policy()
                 .role_name(&spec.name)
@@ -158,7 +161,10 @@ async fn read_member(iam: &Client, s: &Structure) -> anyhow::Result<LiveAccount>
         let attached = iam
             .list_attached_role_policies()
             .role_name(&spec.name)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
             .context(format!("ListAttachedRolePolicies {}", spec.name))?;
@@ -169,12 +175,7 @@ async fn read_member(iam: &Client, s: &Structure) -> anyhow::Result<LiveAccount>
                 trust_policy: role.assume_role_policy_document.unwrap_or_default(),
                 max_session_seconds: role.max_session_duration.unwrap_or(3600).max(0) as u32,
                 inline_policies,
-                attached_policies: attached
-                    .attached_policies
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.policy_arn)
-                    .collect(),
+                attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
             },
         );
     }
@@ -214,12 +215,15 @@ async fn read_jump(estate: &Estate, s: &Structure) -> anyhow::Result<LiveAccount
         let names = iam
             .list_group_policies()
             .group_name(&g.name)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
             .context(format!("ListGroupPolicies {}", g.name))?;
         let mut inline_policies = std::collections::BTreeMap::new();
-        for name in names.policy_names {
+        for name in names {
             let doc = iam
                 .get_group_policy()
                 .group_name(&g.name)
@@ -233,7 +237,10 @@ async fn read_jump(estate: &Estate, s: &Structure) -> anyhow::Result<LiveAccount
         let attached = iam
             .list_attached_group_policies()
             .group_name(&g.name)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
             .context(format!("ListAttachedGroupPolicies {}", g.name))?;
@@ -241,12 +248,7 @@ async fn read_jump(estate: &Estate, s: &Structure) -> anyhow::Result<LiveAccount
             g.name.clone(),
             LiveGroup {
                 inline_policies,
-                attached_policies: attached
-                    .attached_policies
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.policy_arn)
-                    .collect(),
+                attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
             },
         );
     }
