@@ -16,7 +16,8 @@ handlers and adds a WSGI check of session credentials:
 * AssumeRole needs the role to exist in the target account and its trust policy to allow the
   caller (Principal "*", the account id, arn:aws:iam::ACCOUNT:root, the user or role ARN, the
   assumed-role session ARN; Condition Bool/BoolIfExists/String*/Arn*/Null on
-  aws:MultiFactorAuthPresent, aws:PrincipalAccount, aws:PrincipalArn, aws:PrincipalType,
+  aws:MultiFactorAuthPresent, Numeric* on aws:MultiFactorAuthAge (seconds since the MFA code
+  was given), aws:PrincipalAccount, aws:PrincipalArn, aws:PrincipalType,
   aws:username, sts:ExternalId, aws:userid; Deny wins). MFA is present when the caller's
   session was MFA-authenticated or the call carries a valid SerialNumber + TokenCode. As on AWS,
   the aws:MultiFactorAuthPresent key is *absent* for long-term keys without MFA, so `Bool`
@@ -87,6 +88,7 @@ class Session:
     role_arn: str | None  # the role behind an assumed-role session
     mfa: bool
     expiration: datetime.datetime
+    mfa_at: datetime.datetime | None = None  # when the MFA code was given (aws:MultiFactorAuthAge)
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Caller:
     session_arn: str | None = None
     mfa: bool | None = None  # None: long-term credentials (the MFA condition key is absent)
     federated: str | None = None  # the OIDC provider ARN of an AssumeRoleWithWebIdentity caller
+    mfa_at: datetime.datetime | None = None  # when the session's MFA code was given
 
     @property
     def temporary(self) -> bool:
@@ -199,6 +202,7 @@ def resolve_caller(access_key: str | None, current_account: str) -> Caller:
                 user_name=session.user_name,
                 user_id=session.user_id,
                 mfa=session.mfa,
+                mfa_at=session.mfa_at,
             )
         return Caller(
             account=session.account,
@@ -208,6 +212,7 @@ def resolve_caller(access_key: str | None, current_account: str) -> Caller:
             role_arn=session.role_arn,
             session_arn=session.arn,
             mfa=session.mfa,
+            mfa_at=session.mfa_at,
         )
     found = _find_long_term_key(access_key) if access_key else None
     if found is not None:
@@ -302,6 +307,16 @@ class _Unsupported(Exception):
     pass
 
 
+_NUMERIC = {
+    "NumericEquals": lambda a, b: a == b,
+    "NumericNotEquals": lambda a, b: a != b,
+    "NumericLessThan": lambda a, b: a < b,
+    "NumericLessThanEquals": lambda a, b: a <= b,
+    "NumericGreaterThan": lambda a, b: a > b,
+    "NumericGreaterThanEquals": lambda a, b: a >= b,
+}
+
+
 def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
     """AND over operators and keys, OR over a key's values. Raises _Unsupported for an operator
     this emulator does not evaluate."""
@@ -335,6 +350,11 @@ def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
                 ok = actual not in values
             elif op in ("StringNotLike", "ArnNotLike"):
                 ok = not any(fnmatch.fnmatchcase(actual, v) for v in values)
+            elif op in _NUMERIC:
+                try:
+                    ok = any(_NUMERIC[op](float(actual), float(v)) for v in values)
+                except ValueError:
+                    ok = False
             else:
                 raise _Unsupported(operator)
             if not ok:
@@ -380,7 +400,8 @@ def trust_allows(document, caller: Caller, context: dict[str, str], action: str 
     return allowed
 
 
-def _context(caller: Caller, mfa: bool | None, external_id: str | None) -> dict[str, str]:
+def _context(caller: Caller, mfa: bool | None, external_id: str | None,
+             mfa_at: datetime.datetime | None = None) -> dict[str, str]:
     ctx = {
         "aws:PrincipalAccount": caller.account,
         "aws:PrincipalArn": caller.role_arn if caller.kind == "assumed-role" and caller.role_arn else caller.arn,
@@ -394,6 +415,9 @@ def _context(caller: Caller, mfa: bool | None, external_id: str | None) -> dict[
         ctx["aws:userid"] = caller.user_id
     if mfa is not None:
         ctx["aws:MultiFactorAuthPresent"] = "true" if mfa else "false"
+    if mfa and mfa_at is not None:
+        # Seconds since the MFA code was given; absent without MFA, as on AWS.
+        ctx["aws:MultiFactorAuthAge"] = str(max(0, int((now() - mfa_at).total_seconds())))
     if external_id is not None:
         ctx["sts:ExternalId"] = external_id
     return ctx
@@ -436,6 +460,7 @@ def get_session_token(self):
     if serial or code:
         check_mfa(caller, serial, code)
         mfa = True
+    mfa_at = now() if mfa else None
     key = _iam(caller.account).create_temp_access_key()
     token = random_session_token()
     expiration = _expiration(duration)
@@ -450,6 +475,7 @@ def get_session_token(self):
         role_arn=None,
         mfa=mfa,
         expiration=expiration.replace(tzinfo=datetime.timezone.utc),
+        mfa_at=mfa_at,
     )
     with _lock:
         _sessions[key.access_key_id] = session
@@ -489,9 +515,11 @@ def assume_role(self):
 
     serial, code = self._get_param("SerialNumber"), self._get_param("TokenCode")
     mfa = caller.mfa
+    mfa_at = caller.mfa_at
     if serial or code:
         check_mfa(caller, serial, code)
         mfa = True
+        mfa_at = now()
     elif caller.temporary:
         mfa = bool(caller.mfa)
 
@@ -500,7 +528,7 @@ def assume_role(self):
     if role is None:
         raise denied
     external_id = self._get_param("ExternalId")
-    if not trust_allows(role.assume_role_policy_document, caller, _context(caller, mfa, external_id)):
+    if not trust_allows(role.assume_role_policy_document, caller, _context(caller, mfa, external_id, mfa_at)):
         raise denied
 
     if caller.kind == "assumed-role":
@@ -535,6 +563,7 @@ def assume_role(self):
             role_arn=role_arn,
             mfa=bool(mfa),
             expiration=assumed.expiration.replace(tzinfo=datetime.timezone.utc),
+            mfa_at=mfa_at if mfa else None,
         )
     return ActionResult(
         {

@@ -354,3 +354,28 @@ def test_temporary_credentials_it_never_issued_are_refused(world, client_factory
         sts.get_caller_identity()
     assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_mfa_age_bounds_are_evaluated_from_when_the_code_was_given():
+    """`NumericLessThan aws:MultiFactorAuthAge` (kirikae accounts bootstrap's trust policies):
+    the age counts from the MFA code, is absent without MFA (so the Allow does not apply), and
+    a bound the session is older than denies."""
+    from kirikae_emulator.sts_iam import Caller, _context, now, trust_allows
+
+    def trust(bound: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::100000000000:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"},
+                          "NumericLessThan": {"aws:MultiFactorAuthAge": bound}}}]})
+
+    caller = Caller(account="100000000000", arn="arn:aws:iam::100000000000:user/hanako", kind="session",
+                    user_name="hanako", user_id="AIDAHANAKO")
+    an_hour_and_a_half_ago = now() - datetime.timedelta(seconds=5400)
+    ctx = _context(caller, True, None, an_hour_and_a_half_ago)
+    assert 5400 <= int(ctx["aws:MultiFactorAuthAge"]) < 5460
+    assert trust_allows(trust("43200"), caller, ctx)
+    assert not trust_allows(trust("3600"), caller, ctx)
+    without_mfa = _context(caller, False, None, None)
+    assert "aws:MultiFactorAuthAge" not in without_mfa
+    assert not trust_allows(trust("43200"), caller, without_mfa)

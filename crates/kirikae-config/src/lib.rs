@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, Problem};
 pub use model::*;
 pub use validate::{
-    check_tunnel_template, line_of_key, tunnel_placeholders, MAX_TUNNEL_WAIT_SECONDS,
-    RDS_CA_BUNDLE_URL, TUNNEL_PLACEHOLDERS,
+    check_tunnel_template, line_of_key, tunnel_placeholders, MAX_MFA_AGE_SECONDS,
+    MAX_ROLE_SESSION_HOURS, MAX_TUNNEL_WAIT_SECONDS, RDS_CA_BUNDLE_URL, TUNNEL_PLACEHOLDERS,
 };
 
 /// The environment variable that names the config file when `--config` is not given.

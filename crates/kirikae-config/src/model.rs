@@ -23,6 +23,9 @@ pub struct Config {
     /// `[notify]`: where the summary of every refresh run is posted; `None` posts nothing.
     pub notify: Option<NotifySettings>,
     pub audit: AuditSettings,
+    /// `[bootstrap]`: the switch-role structure `kirikae accounts bootstrap` emits and
+    /// `kirikae accounts drift` checks; `None` when the file has no such section.
+    pub bootstrap: Option<BootstrapSettings>,
 }
 
 impl Config {
@@ -57,6 +60,7 @@ pub(crate) struct RawConfig {
     pub notify: Option<NotifySettings>,
     #[serde(default)]
     pub audit: AuditSettings,
+    pub bootstrap: Option<BootstrapSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -480,4 +484,110 @@ fn default_notify_backoff() -> u64 {
 }
 fn default_notify_timeout() -> u64 {
     10
+}
+
+/// `[bootstrap]`: the structure people switch roles through. In every account of `[accounts]`, one
+/// role per entry of `role_kinds`, trusting only the jump account and only with MFA; in the jump
+/// account, one group per kind allowed to assume exactly those roles. Its keys are the few numbers
+/// a security review asks about (how old may the MFA sign-in be, how long may a session last),
+/// each with a stricter value for `protected` accounts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// The account people sign in to (the only principal the switch roles trust).
+    pub jump_account: AccountId,
+    /// The IAM path of every role and group bootstrap makes; it marks them as kirikae's (with the
+    /// `managed-by = kirikae` tag) and is part of their ARNs.
+    #[serde(default = "default_bootstrap_path")]
+    pub path: String,
+    /// The oldest MFA sign-in (seconds) a switch role of an ordinary account accepts
+    /// (`aws:MultiFactorAuthAge`); default 43200, the 12 hours of `[jump] mfa_session_hours`.
+    #[serde(default = "default_mfa_max_age")]
+    pub mfa_max_age_seconds: u32,
+    /// The same for `protected = true` accounts; default 3600.
+    #[serde(default = "default_protected_mfa_max_age")]
+    pub protected_mfa_max_age_seconds: u32,
+    /// The switch roles' `MaxSessionDuration` in hours, 1 to 12; default 1 (a role assumed from
+    /// an MFA session is chained, and AWS caps a chained session at one hour anyway).
+    #[serde(default = "default_session_hours")]
+    pub max_session_hours: u32,
+    /// The same for `protected = true` accounts, at most `max_session_hours`; default 1.
+    #[serde(default = "default_session_hours")]
+    pub protected_max_session_hours: u32,
+    /// The switch-role kinds by role name, e.g. `[bootstrap.role_kinds.ops]`: every account
+    /// gets each of them.
+    pub role_kinds: BTreeMap<String, RoleKindSettings>,
+    /// `[bootstrap.runner]`: the role an unattended run (`[jump] unattended = true`) assumes.
+    #[serde(default)]
+    pub runner: Option<RunnerSettings>,
+}
+
+/// One switch-role kind (`[bootstrap.role_kinds.<role name>]`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleKindSettings {
+    /// The managed policies (ARNs) attached to the role, e.g.
+    /// `"arn:aws:iam::aws:policy/ReadOnlyAccess"`.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// The jump account's group whose members may assume this role; default `kirikae-<role>`.
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+impl RoleKindSettings {
+    /// The jump-account group of the role kind `role`.
+    pub fn group_name(&self, role: &str) -> String {
+        self.group
+            .clone()
+            .unwrap_or_else(|| format!("kirikae-{role}"))
+    }
+}
+
+/// `[bootstrap.runner]`: one role per account for runs without a person. It trusts exactly one
+/// principal (a CI job's role, an ECS task role) and no MFA, which nobody could give.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// The IAM role ARN the runner's credentials are (in any account), e.g.
+    /// `"arn:aws:iam::000000000000:role/ci-nightly"`.
+    pub principal: String,
+    /// The role name in each account; default `kirikae-unattended`.
+    #[serde(default = "default_runner_role")]
+    pub role: String,
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// The kirikae jobs the runner does: each adds its least-privilege inline policy, e.g.
+    /// `["refresh-source", "refresh-target"]`.
+    #[serde(default)]
+    pub jobs: Vec<RunnerJob>,
+    /// `MaxSessionDuration` in hours, 1 to 12; default 1.
+    #[serde(default = "default_session_hours")]
+    pub max_session_hours: u32,
+}
+
+/// A kirikae job whose IAM policy bootstrap can generate (from the actions the code calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunnerJob {
+    /// A refresh's calls in its source account.
+    RefreshSource,
+    /// A refresh's calls in its target account.
+    RefreshTarget,
+}
+
+fn default_bootstrap_path() -> String {
+    "/kirikae/".to_string()
+}
+fn default_mfa_max_age() -> u32 {
+    43_200
+}
+fn default_protected_mfa_max_age() -> u32 {
+    3_600
+}
+fn default_session_hours() -> u32 {
+    1
+}
+fn default_runner_role() -> String {
+    "kirikae-unattended".to_string()
 }

@@ -130,6 +130,9 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
     }
 
     check_unattended(&raw.jump, text, &mut problem);
+    if let Some(b) = &raw.bootstrap {
+        check_bootstrap(b, &raw.accounts, &mut problem);
+    }
     if let Some(notify) = &raw.notify {
         check_notify(notify, &dir, &mut problem);
     }
@@ -447,6 +450,7 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         sweep: raw.sweep,
         notify,
         audit: raw.audit,
+        bootstrap: raw.bootstrap,
     })
 }
 
@@ -553,6 +557,245 @@ fn check_unattended(jump: &JumpSettings, text: &str, problem: &mut impl FnMut(St
                  pick a profile of the shared files, set AWS_PROFILE (and AWS_CONFIG_FILE) in \
                  the job's environment"
                     .to_string(),
+            );
+        }
+    }
+}
+
+/// AWS's bounds: `aws:MultiFactorAuthAge` cannot exceed the 36 hours of a GetSessionToken session,
+/// a role's MaxSessionDuration is 1 to 12 hours.
+pub const MAX_MFA_AGE_SECONDS: u32 = 129_600;
+pub const MAX_ROLE_SESSION_HOURS: u32 = 12;
+
+/// `[bootstrap]`: the numbers within AWS's bounds and the protected ones no looser; names AWS
+/// accepts; and every account's `role` one that bootstrap makes (else the roles kirikae assumes
+/// and the roles bootstrap emits would be two different structures).
+fn check_bootstrap(
+    b: &BootstrapSettings,
+    accounts: &std::collections::BTreeMap<String, AccountSettings>,
+    problem: &mut impl FnMut(String, String),
+) {
+    let path_ok = b.path.len() <= 512
+        && b.path.starts_with('/')
+        && b.path.ends_with('/')
+        && !b.path.contains("//")
+        && b.path
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"/+=,.@_-".contains(&c));
+    if !path_ok {
+        problem(
+            "bootstrap.path".into(),
+            format!(
+                "expected an IAM path such as \"/kirikae/\" (starting and ending with '/', letters, \
+                 digits and +=,.@_-), found {:?}",
+                b.path
+            ),
+        );
+    }
+    for (key, value) in [
+        ("mfa_max_age_seconds", b.mfa_max_age_seconds),
+        (
+            "protected_mfa_max_age_seconds",
+            b.protected_mfa_max_age_seconds,
+        ),
+    ] {
+        if !(60..=MAX_MFA_AGE_SECONDS).contains(&value) {
+            problem(
+                format!("bootstrap.{key}"),
+                format!(
+                    "expected seconds from 60 to {MAX_MFA_AGE_SECONDS} (36 hours, the longest MFA \
+                     session AWS gives), found {value}"
+                ),
+            );
+        }
+    }
+    if b.protected_mfa_max_age_seconds > b.mfa_max_age_seconds {
+        problem(
+            "bootstrap.protected_mfa_max_age_seconds".into(),
+            format!(
+                "a protected account would accept an older MFA sign-in ({} s) than an ordinary one \
+                 ({} s): make it at most mfa_max_age_seconds",
+                b.protected_mfa_max_age_seconds, b.mfa_max_age_seconds
+            ),
+        );
+    }
+    let mut hours = vec![
+        (
+            "bootstrap.max_session_hours".to_string(),
+            b.max_session_hours,
+        ),
+        (
+            "bootstrap.protected_max_session_hours".to_string(),
+            b.protected_max_session_hours,
+        ),
+    ];
+    if let Some(r) = &b.runner {
+        hours.push((
+            "bootstrap.runner.max_session_hours".into(),
+            r.max_session_hours,
+        ));
+    }
+    for (key, value) in hours {
+        if !(1..=MAX_ROLE_SESSION_HOURS).contains(&value) {
+            problem(
+                key,
+                format!(
+                    "expected hours from 1 to {MAX_ROLE_SESSION_HOURS} (AWS's bounds of a role's \
+                     MaxSessionDuration), found {value}"
+                ),
+            );
+        }
+    }
+    if b.protected_max_session_hours > b.max_session_hours {
+        problem(
+            "bootstrap.protected_max_session_hours".into(),
+            format!(
+                "a protected account's sessions would last longer ({} h) than an ordinary one's \
+                 ({} h): make it at most max_session_hours",
+                b.protected_max_session_hours, b.max_session_hours
+            ),
+        );
+    }
+    if b.role_kinds.is_empty() {
+        problem(
+            "bootstrap.role_kinds".into(),
+            "bootstrap needs at least one switch-role kind, e.g. [bootstrap.role_kinds.ops] with \
+             managed_policies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]"
+                .into(),
+        );
+    }
+    let mut groups = std::collections::BTreeMap::new();
+    for (role, kind) in &b.role_kinds {
+        if !is_iam_name(role, 64) {
+            problem(
+                format!("bootstrap.role_kinds.{role}"),
+                format!("a role kind is a role name: 1 to 64 letters, digits and +=,.@_-, found {role:?}"),
+            );
+        }
+        let group = kind.group_name(role);
+        if !is_iam_name(&group, 128) {
+            problem(
+                format!("bootstrap.role_kinds.{role}.group"),
+                format!("expected a group name of 1 to 128 letters, digits and +=,.@_-, found {group:?}"),
+            );
+        }
+        if let Some(other) = groups.insert(group.clone(), role.clone()) {
+            problem(
+                format!("bootstrap.role_kinds.{role}.group"),
+                format!(
+                    "the group {group:?} is also the group of role kind {other:?}: one group per \
+                     kind, so each group's policy names exactly its roles"
+                ),
+            );
+        }
+        check_policy_arns(
+            &format!("bootstrap.role_kinds.{role}.managed_policies"),
+            &kind.managed_policies,
+            problem,
+        );
+    }
+    if let Some(r) = &b.runner {
+        if !is_iam_name(&r.role, 64) {
+            problem(
+                "bootstrap.runner.role".into(),
+                format!(
+                    "expected a role name of 1 to 64 letters, digits and +=,.@_-, found {:?}",
+                    r.role
+                ),
+            );
+        }
+        if b.role_kinds.contains_key(&r.role) {
+            problem(
+                "bootstrap.runner.role".into(),
+                format!(
+                    "{:?} is also a switch-role kind: the runner's role trusts one principal without \
+                     MFA and must not be the people's role; give it another name",
+                    r.role
+                ),
+            );
+        }
+        let principal_ok = r
+            .principal
+            .split_once(":iam::")
+            .is_some_and(|(partition, rest)| {
+                partition.starts_with("arn:aws")
+                    && rest.len() > 18
+                    && rest.as_bytes()[..12].iter().all(u8::is_ascii_digit)
+                    && rest[12..].starts_with(":role/")
+                    && !rest.contains('*')
+            });
+        if !principal_ok {
+            problem(
+                "bootstrap.runner.principal".into(),
+                format!(
+                    "expected the ARN of the one role the runner's credentials are, such as \
+                     \"arn:aws:iam::000000000000:role/ci-nightly\" (no wildcards: the runner's role \
+                     has no MFA condition, so its trust must name one principal), found {:?}",
+                    r.principal
+                ),
+            );
+        }
+        check_policy_arns(
+            "bootstrap.runner.managed_policies",
+            &r.managed_policies,
+            problem,
+        );
+    }
+    let runner_role = b.runner.as_ref().map(|r| r.role.as_str());
+    let kinds = b
+        .role_kinds
+        .keys()
+        .map(String::as_str)
+        .chain(runner_role)
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (name, account) in accounts {
+        let role = account.role_name();
+        if !b.role_kinds.contains_key(role) && Some(role) != runner_role {
+            problem(
+                format!("accounts.{name}.role"),
+                format!(
+                    "the role {role:?} is not one bootstrap makes (role kinds and runner: {kinds}): \
+                     add [bootstrap.role_kinds.{role}], or name one of those"
+                ),
+            );
+            continue;
+        }
+        // A role with a path is assumed by its full ARN, path included.
+        let expected = format!("arn:aws:iam::{}:role{}{role}", account.id, b.path);
+        if b.path != "/" && account.role != expected {
+            problem(
+                format!("accounts.{name}.role"),
+                format!(
+                    "bootstrap puts the roles under the IAM path {:?}, which is part of their ARN: \
+                     write role = {expected:?}",
+                    b.path
+                ),
+            );
+        }
+    }
+}
+
+fn is_iam_name(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
+fn check_policy_arns(key: &str, arns: &[String], problem: &mut impl FnMut(String, String)) {
+    for arn in arns {
+        let ok = arn.starts_with("arn:aws")
+            && arn.contains(":iam::")
+            && arn.contains(":policy/")
+            && !arn.contains('*')
+            && !arn.contains(char::is_whitespace);
+        if !ok {
+            problem(
+                key.to_string(),
+                format!(
+                    "expected managed policy ARNs such as \"arn:aws:iam::aws:policy/ReadOnlyAccess\", \
+                     found {arn:?}"
+                ),
             );
         }
     }

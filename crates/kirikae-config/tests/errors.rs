@@ -801,3 +801,136 @@ fn audit_tags_load_and_each_mistake_is_named_with_its_key() {
         "[audit] required_tags spells this key \"env\"",
     );
 }
+
+const BOOTSTRAP: &str = r#"
+[bootstrap]
+jump_account = "000000000000"
+
+[bootstrap.role_kinds.ops]
+managed_policies = ["arn:aws:iam::aws:policy/PowerUserAccess"]
+"#;
+
+/// `GOOD` with the roles under bootstrap's default path, plus `[bootstrap]`.
+fn with_bootstrap(extra: &str) -> String {
+    GOOD.replace(
+        "id = \"111111111111\"\nrole = \"ops\"",
+        "id = \"111111111111\"\nrole = \"arn:aws:iam::111111111111:role/kirikae/ops\"",
+    )
+    .replace(
+        "id = \"222222222222\"\nrole = \"ops\"",
+        "id = \"222222222222\"\nrole = \"arn:aws:iam::222222222222:role/kirikae/ops\"",
+    ) + BOOTSTRAP
+        + extra
+}
+
+#[test]
+fn bootstrap_loads_with_documented_defaults() {
+    let c = Config::from_str(&with_bootstrap(""), path()).unwrap();
+    let b = c.bootstrap.unwrap();
+    assert_eq!(b.jump_account.as_str(), "000000000000");
+    assert_eq!(b.path, "/kirikae/");
+    assert_eq!(
+        (b.mfa_max_age_seconds, b.protected_mfa_max_age_seconds),
+        (43_200, 3_600)
+    );
+    assert_eq!((b.max_session_hours, b.protected_max_session_hours), (1, 1));
+    assert_eq!(b.role_kinds["ops"].group_name("ops"), "kirikae-ops");
+    assert!(b.runner.is_none());
+}
+
+#[test]
+fn bootstrap_unknown_key_is_refused_with_its_path() {
+    let e = error_of(&with_bootstrap("").replace("jump_account =", "jump_acount ="));
+    let p = &e.problems()[0];
+    assert_eq!(p.key, "bootstrap.jump_acount", "{e}");
+    assert!(p.message.contains("unknown key"), "{e}");
+    let e = error_of(&with_bootstrap("external_id = \"x\"\n"));
+    assert!(
+        e.problems()[0]
+            .message
+            .contains("unknown key `external_id`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bootstrap_protected_bounds_cannot_be_looser() {
+    let text = with_bootstrap("").replace(
+        "jump_account = \"000000000000\"",
+        "jump_account = \"000000000000\"\nmfa_max_age_seconds = 3600\nprotected_mfa_max_age_seconds = 86400\nmax_session_hours = 13",
+    );
+    let e = error_of(&text);
+    let keys = e
+        .problems()
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect::<Vec<_>>();
+    assert!(
+        keys.contains(&"bootstrap.protected_mfa_max_age_seconds"),
+        "{e}"
+    );
+    assert!(keys.contains(&"bootstrap.max_session_hours"), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("make it at most mfa_max_age_seconds"), "{msg}");
+    assert!(msg.contains("from 1 to 12"), "{msg}");
+}
+
+#[test]
+fn bootstrap_roles_must_be_the_ones_it_makes() {
+    // A plain role name under a path: the ARN with the path is what AWS assumes.
+    let text = GOOD.to_string() + BOOTSTRAP;
+    let e = error_of(&text);
+    let p = e
+        .problems()
+        .iter()
+        .find(|p| p.key == "accounts.prod.role")
+        .unwrap_or_else(|| panic!("{e}"));
+    assert!(
+        p.message
+            .contains("write role = \"arn:aws:iam::111111111111:role/kirikae/ops\""),
+        "{e}"
+    );
+    // A role no kind makes.
+    let text =
+        with_bootstrap("").replace("role/kirikae/ops\"\nalias", "role/kirikae/admin\"\nalias");
+    let e = error_of(&text);
+    assert!(
+        e.to_string()
+            .contains("\"admin\" is not one bootstrap makes (role kinds and runner: ops)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bootstrap_runner_trusts_one_named_role() {
+    let e = error_of(&with_bootstrap(
+        "[bootstrap.runner]\nprincipal = \"arn:aws:iam::000000000000:role/*\"\nrole = \"ops\"\n",
+    ));
+    let keys = e
+        .problems()
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        keys,
+        ["bootstrap.runner.role", "bootstrap.runner.principal"],
+        "{e}"
+    );
+    assert!(e.to_string().contains("no wildcards"), "{e}");
+    let ok = with_bootstrap(
+        "[bootstrap.runner]\nprincipal = \"arn:aws:iam::000000000000:role/ci-nightly\"\n",
+    );
+    let c = Config::from_str(&ok, path()).unwrap();
+    assert_eq!(
+        c.bootstrap.unwrap().runner.unwrap().role,
+        "kirikae-unattended"
+    );
+    let e = error_of(&format!("{ok}jobs = [\"refresh\"]\n"));
+    let p = &e.problems()[0];
+    assert_eq!(p.key, "bootstrap.runner.jobs[0]", "{e}");
+    assert!(
+        p.message
+            .contains("expected `refresh-source` or `refresh-target`"),
+        "{e}"
+    );
+}

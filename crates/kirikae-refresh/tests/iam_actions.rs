@@ -10,9 +10,16 @@
 //! cannot slip by, the scan also fails on a client used otherwise (`self.rds.clone()`, a
 //! client in a local binding), and on an operation name the code reports (`self.call("Op", ..)`,
 //! `classify("Op", ..)`) that it did not find being called.
+//!
+//! The list itself is `kirikae_bootstrap::jobs::REFRESH_ACTIONS`, the table the refresh roles'
+//! policies (`kirikae accounts bootstrap`, `[bootstrap.runner] jobs`) are generated from; the
+//! doc's table must be the same rows, so neither the doc nor a generated policy can go stale.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use kirikae_bootstrap::jobs::{Side, REFRESH_ACTIONS};
+use kirikae_config::RunnerJob;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -161,6 +168,7 @@ fn scan() -> Scan {
         // `fn <name>(..)->aws_sdk_<svc>::Client` (methods returning one).
         let mut fields: BTreeMap<String, String> = BTreeMap::new();
         let mut getters: BTreeMap<String, String> = BTreeMap::new();
+        let mut locals: BTreeMap<String, String> = BTreeMap::new();
         for (at, _) in s.match_indices("aws_sdk_") {
             let service = ident_at(&s, at + "aws_sdk_".len()).to_string();
             let rest = &s[at + "aws_sdk_".len() + service.len()..];
@@ -168,7 +176,20 @@ fn scan() -> Scan {
                 continue;
             }
             if rest.starts_with("::Client::from_conf") {
-                continue; // where one is made
+                // Where one is made; made into a local binding (`let client = ..`), its calls
+                // are `client.<operation>()` further on in the file.
+                let before = &s[..at];
+                if before.ends_with('=') && !before.ends_with("==") {
+                    let binding = ident_before(&s, at - 1);
+                    let local = binding
+                        .strip_prefix("letmut")
+                        .or_else(|| binding.strip_prefix("let"))
+                        .filter(|l| !l.is_empty());
+                    if let Some(local) = local {
+                        locals.insert(local.to_string(), service);
+                    }
+                }
+                continue;
             }
             let before = &s[..at];
             if before.ends_with(':') && !before.ends_with("::") {
@@ -221,6 +242,15 @@ fn scan() -> Scan {
                      self.{field}.<operation>(): a local binding or a parameter the scan does \
                      not follow"
                 ));
+            }
+        }
+        for (local, service) in &locals {
+            let pat = format!("{local}.");
+            for (at, _) in s.match_indices(&pat) {
+                if s[..at].ends_with(|c: char| is_ident(c) || c == '.') {
+                    continue; // self.client, other_client
+                }
+                record(&mut scan, service, at + local.len(), local);
             }
         }
         for (getter, service) in &getters {
@@ -333,6 +363,26 @@ fn the_documented_iam_actions_are_the_operations_the_code_calls() {
     );
 
     let doc = documented();
+    let table: BTreeMap<String, Vec<&str>> = REFRESH_ACTIONS
+        .iter()
+        .map(|(action, sides)| {
+            let names = [
+                (Side::Source, "source"),
+                (Side::Target, "target"),
+                (Side::Jump, "jump"),
+            ]
+            .into_iter()
+            .filter(|(s, _)| sides.contains(s))
+            .map(|(_, n)| n)
+            .collect();
+            (action.to_string(), names)
+        })
+        .collect();
+    assert_eq!(
+        doc, table,
+        "docs/refresh.md's IAM actions table and kirikae_bootstrap::jobs::REFRESH_ACTIONS (which \
+         the refresh roles' policies are generated from) differ: make them the same rows"
+    );
     let listed: BTreeMap<(String, String), &String> = doc
         .keys()
         .map(|a| {
@@ -357,6 +407,34 @@ fn the_documented_iam_actions_are_the_operations_the_code_calls() {
          `| `service:Operation` | source | target | jump | for |` (yes under each account whose \
          role makes the call), and remove what is no longer called"
     );
+    // The generated policies allow every operation the code calls in their account.
+    for (job, side) in [
+        (RunnerJob::RefreshSource, "source"),
+        (RunnerJob::RefreshTarget, "target"),
+    ] {
+        let policy = kirikae_bootstrap::jobs::policy(job);
+        let allowed: BTreeSet<(String, String)> = policy["Statement"][0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let (svc, op) = a.as_str().unwrap().split_once(':').unwrap();
+                (svc.to_string(), norm(op))
+            })
+            .collect();
+        let lacking: Vec<&String> = called
+            .iter()
+            .filter(|(k, _)| {
+                let action = listed.get(*k).map(|a| a.as_str());
+                action.is_some_and(|a| table[a].contains(&side)) && !allowed.contains(*k)
+            })
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            lacking.is_empty(),
+            "the generated {side} policy lacks operations the code calls: {lacking:?}"
+        );
+    }
     // Not vacuous: the refresh's core calls are found.
     for a in [
         "rds:DescribeDBClusters",

@@ -399,6 +399,45 @@ pub enum AccountsCommand {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Write the switch-role structure of [bootstrap] as CloudFormation or Terraform
+    #[command(
+        after_help = "Example:\n  kirikae accounts bootstrap --format cloudformation --out iam/\n\n\
+        Writes one template (or Terraform module) per account kind: jump, member, \
+        member-protected; deploy them with your own tools (docs/accounts.md)."
+    )]
+    Bootstrap(BootstrapArgs),
+    /// Compare live IAM in every account (read only) with what bootstrap writes
+    #[command(after_help = "Example:\n  kirikae accounts drift --output json\n\n\
+        Reads the roles of [bootstrap] in every account (in parallel) and the jump account's \
+        groups with iam:Get*/List* only; exits 1 when anything differs, with the fix.")]
+    Drift(DriftArgs),
+}
+
+/// `accounts drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// How many accounts at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `accounts bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// The kind of code to write
+    #[arg(long, value_enum)]
+    pub format: BootstrapFormat,
+    /// The folder to write into (made if missing; files of the same names are replaced)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BootstrapFormat {
+    /// JSON templates, ready for StackSets
+    Cloudformation,
+    /// Modules using the aws_iam_*_exclusive resources
+    Terraform,
 }
 
 /// `mask run --path`.

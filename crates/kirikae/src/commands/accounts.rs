@@ -10,7 +10,7 @@ use kirikae_aws::{format_utc, Estate, EstateOptions};
 use kirikae_config::Config;
 
 use super::load_config;
-use crate::cli::{AccountsCommand, GlobalArgs, OutputFormat};
+use crate::cli::{AccountsCommand, BootstrapArgs, BootstrapFormat, GlobalArgs, OutputFormat};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
@@ -25,6 +25,8 @@ pub async fn run(global: &GlobalArgs, command: AccountsCommand) -> Outcome {
         } => write_profiles(global, &config, file, &prefix, dry_run),
         AccountsCommand::Console { account } => console(global, &config, &account),
         AccountsCommand::Exec { account, command } => exec(global, config, &account, command).await,
+        AccountsCommand::Bootstrap(args) => bootstrap(global, &config, args),
+        AccountsCommand::Drift(args) => super::drift::run(global, config, args).await,
     }
 }
 
@@ -324,4 +326,50 @@ async fn exec(
         (None, None) => 1,
     };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// `accounts bootstrap`: writes the code; reads nothing but the config, calls no AWS.
+fn bootstrap(global: &GlobalArgs, config: &Config, args: BootstrapArgs) -> Outcome {
+    use kirikae_bootstrap::{BootstrapError, Format, Structure};
+    let structure = Structure::from_config(config).map_err(|e| match e {
+        e @ BootstrapError::NotConfigured { .. } => Failure::BadInput(anyhow!(e)),
+        e => Failure::Failed(anyhow!(e)),
+    })?;
+    let format = match args.format {
+        BootstrapFormat::Cloudformation => Format::CloudFormation,
+        BootstrapFormat::Terraform => Format::Terraform,
+    };
+    let files = kirikae_bootstrap::render(&structure, format);
+    let written = kirikae_bootstrap::write(&args.out, &files)?;
+    if global.output == OutputFormat::Json {
+        render::print_json(&serde_json::json!({
+            "files": written,
+            "accounts": structure.accounts.iter().map(|(name, (id, protected))| serde_json::json!({
+                "name": name,
+                "id": id,
+                "kind": if *protected { "member-protected" } else { "member" },
+            })).collect::<Vec<_>>(),
+            "jump_account": structure.jump_account_id,
+        }))?;
+    } else {
+        for path in &written {
+            outln!("wrote {}", path.display())?;
+        }
+        let mut table = Table::new(&["ACCOUNT", "ID", "TEMPLATE"]);
+        table.row(vec![
+            "(jump)".into(),
+            structure.jump_account_id.clone(),
+            "jump".into(),
+        ]);
+        for (name, (id, protected)) in &structure.accounts {
+            let kind = if *protected {
+                "member-protected"
+            } else {
+                "member"
+            };
+            table.row(vec![name.clone(), id.clone(), kind.into()]);
+        }
+        out!("{}", table.render())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod config;
+mod drift;
 mod mask;
 mod refresh;
 mod sweep;
