@@ -126,8 +126,7 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    // `audit` takes every argument as its own (a later version parses them): asked by hand.
-    let json = cli.global.output == cli::OutputFormat::Json || json_requested(&args);
+    let json = cli.global.output == cli::OutputFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
