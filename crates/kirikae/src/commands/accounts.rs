@@ -10,27 +10,27 @@ use kirikae_aws::{format_utc, Estate, EstateOptions};
 use kirikae_config::Config;
 
 use super::load_config;
-use crate::cli::{AccountsCommand, GlobalArgs, OutputFormat};
+use crate::cli::{AccountsCommand, OutputFormat, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
-pub async fn run(global: &GlobalArgs, command: AccountsCommand) -> Outcome {
-    let config = Arc::new(load_config(global)?);
+pub async fn run(shared: &Shared, command: AccountsCommand) -> Outcome {
+    let config = Arc::new(load_config(shared)?);
     match command {
-        AccountsCommand::Check { concurrency } => check(global, config, concurrency.into()).await,
+        AccountsCommand::Check { concurrency } => check(shared, config, concurrency.into()).await,
         AccountsCommand::Profiles {
             file,
             prefix,
             dry_run,
-        } => write_profiles(global, &config, file, &prefix, dry_run),
-        AccountsCommand::Console { account } => console(global, &config, &account),
-        AccountsCommand::Exec { account, command } => exec(global, config, &account, command).await,
+        } => write_profiles(shared, &config, file, &prefix, dry_run),
+        AccountsCommand::Console { account } => console(shared, &config, &account),
+        AccountsCommand::Exec { account, command } => exec(shared, config, &account, command).await,
     }
 }
 
-async fn estate(global: &GlobalArgs, config: Arc<Config>) -> Result<Arc<Estate>, Failure> {
+async fn estate(shared: &Shared, config: Arc<Config>) -> Result<Arc<Estate>, Failure> {
     let options = EstateOptions {
-        mfa_code: global.mfa_code.clone(),
+        mfa_code: shared.mfa_code.clone(),
     };
     Ok(Arc::new(Estate::connect(config, options).await?))
 }
@@ -44,17 +44,17 @@ fn known_accounts(config: &Config) -> String {
         .join(", ")
 }
 
-async fn check(global: &GlobalArgs, config: Arc<Config>, concurrency: usize) -> Outcome {
+async fn check(shared: &Shared, config: Arc<Config>, concurrency: usize) -> Outcome {
     if config.accounts.is_empty() {
         return Err(Failure::BadInput(anyhow!(
             "{} has no [accounts.<name>] sections: nothing to check",
             config.path.display()
         )));
     }
-    let estate = estate(global, config).await?;
+    let estate = estate(shared, config).await?;
     let checks = estate.check_all(concurrency).await;
     let failed = checks.iter().filter(|c| c.error.is_some()).count();
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "ok": failed == 0,
             "accounts": checks,
@@ -154,7 +154,7 @@ pub fn profiles_for(config: &Config, prefix: &str) -> Result<Vec<Profile>, Failu
 }
 
 fn write_profiles(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: &Config,
     file: Option<PathBuf>,
     prefix: &str,
@@ -196,7 +196,7 @@ fn write_profiles(
         profiles::write(&file, &wanted, &stamp)
             .with_context(|| format!("writing {}", file.display()))?
     };
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({ "dry_run": dry_run, "outcome": outcome }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -226,7 +226,7 @@ fn write_profiles(
     Ok(ExitCode::SUCCESS)
 }
 
-fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
+fn console(shared: &Shared, config: &Config, account: &str) -> Outcome {
     let (name, settings) = config.account(account).ok_or_else(|| {
         Failure::BadInput(anyhow!(
             "no account {account:?} in {} (known: {})",
@@ -236,7 +236,7 @@ fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
     })?;
     let display = settings.alias.clone().unwrap_or_else(|| name.to_string());
     let url = kirikae_aws::console::switch_role_url(settings, &display);
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "account": name, "account_id": settings.id, "role": settings.role_name(), "url": url,
         }))?;
@@ -253,7 +253,7 @@ fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
 }
 
 async fn exec(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: Arc<Config>,
     account: &str,
     command: Vec<String>,
@@ -273,7 +273,7 @@ async fn exec(
         .clone()
         .unwrap_or_else(|| config.aws.region.clone());
     let endpoint = config.aws.endpoint_url.clone();
-    let estate = estate(global, config).await?;
+    let estate = estate(shared, config).await?;
     let creds = estate.role(&name).await?.credentials().await?;
     let (program, args) = command
         .split_first()
@@ -309,7 +309,7 @@ async fn exec(
                 126
             };
             let message = format!("cannot run {program:?}: {e}");
-            if global.output == OutputFormat::Json {
+            if shared.output == OutputFormat::Json {
                 render::print_json_error("failed", code, &message);
             } else {
                 eprintln!("kirikae: error: {message}");
