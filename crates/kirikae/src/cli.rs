@@ -241,7 +241,6 @@ fn pick<T: Clone + Send + Sync + 'static>(
     let matches = clap::Command::new("kirikae")
         .bin_name(bin)
         .no_binary_name(true)
-        .disable_help_flag(true)
         .disable_version_flag(true)
         .arg(arg)
         .try_get_matches_from(std::iter::once(OsString::from(long)).chain(raw))?;
