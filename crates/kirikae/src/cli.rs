@@ -729,6 +729,68 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shared_options_before_the_subcommand_are_the_subcommands_own() {
+        let p = parse([
+            "kirikae",
+            "--config",
+            "a.toml",
+            "--output",
+            "json",
+            "--mfa-code",
+            "123456",
+            "accounts",
+            "check",
+        ])
+        .unwrap();
+        assert_eq!(p.shared.config, Some(PathBuf::from("a.toml")));
+        assert_eq!(p.shared.output, OutputFormat::Json);
+        assert_eq!(p.shared.mfa_code.as_deref(), Some("123456"));
+        assert!(matches!(
+            p.command,
+            Command::Accounts(AccountsCommand::Check { concurrency: 8 })
+        ));
+
+        // After the subcommand wins; nothing given is the default; `human` is `table`.
+        let p = parse([
+            "kirikae", "--config", "a.toml", "config", "check", "--config", "b.toml",
+        ])
+        .unwrap();
+        assert_eq!(p.shared.config, Some(PathBuf::from("b.toml")));
+        assert_eq!(p.shared.output, OutputFormat::Human);
+        let p = parse(["kirikae", "--output", "human", "refresh", "list"]).unwrap();
+        assert_eq!(p.shared.output, OutputFormat::Human);
+        let p = parse(["kirikae", "--output", "html", "sweep", "show", "p.json"]).unwrap();
+        assert_eq!(p.shared.output, OutputFormat::Html);
+    }
+
+    #[test]
+    fn a_shared_option_the_subcommand_does_not_take_is_a_parse_error() {
+        let mask = [
+            "mask",
+            "check",
+            "--url",
+            "mysql://h/db",
+            "--rules",
+            "r.toml",
+        ];
+        for (before, kind) in [
+            (["--config", "a.toml"], ErrorKind::UnknownArgument),
+            (["--mfa-code", "123456"], ErrorKind::UnknownArgument),
+            (["--output", "csv"], ErrorKind::InvalidValue),
+        ] {
+            let args = ["kirikae"].iter().chain(&before).chain(&mask);
+            let e = parse(args).expect_err(before[0]);
+            assert_eq!(e.kind(), kind, "{before:?}: {e}");
+            assert!(e.to_string().contains(before[0]), "{before:?}: {e}");
+        }
+    }
+
+    #[test]
     fn sweep_concurrency_is_bounded_instead_of_panicking_later() {
         // 18446744073709551615 made a service's semaphore panic before.
         for n in ["0", "257", "18446744073709551615", "18446744073709551616"] {
