@@ -1,9 +1,21 @@
-//! The command line. Global options (`--config`, `--output`, `--mfa-code`) are accepted before or
-//! after the subcommand.
+//! The command line.
+//!
+//! Each subcommand takes only the options that apply to it. The options several commands share
+//! (`--config`, `--output`, `--mfa-code`) are defined once, here, and a subcommand names the ones
+//! it takes with `#[command(args = takes(...))]` (see [`SharedOption`]); its `--help`, its
+//! completions and its man page then list exactly those. `--config`, `--output` and `--mfa-code`
+//! may also come before the subcommand (`kirikae --config f.toml accounts check`): [`parse`]
+//! checks them against the subcommand as if they came after it, so a shared option a command
+//! does not take is clap's error (exit 2) wherever it is written.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::error::ErrorKind;
+use clap::{
+    Arg, ArgMatches, Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -14,8 +26,11 @@ Examples:
   kirikae accounts exec dev -- aws s3 ls
   kirikae mask check --url mysql://root@127.0.0.1/shop --rules shop.toml
   kirikae refresh plan staging
+  kirikae completions bash > ~/.local/share/bash-completion/completions/kirikae
 
 The config is --config <file>, else $KIRIKAE_CONFIG, else ./kirikae.toml.
+--config, --output and --mfa-code go before or after the subcommand, for the commands that take
+them (each command's --help lists its options).
 Exit codes: 0 ok; 1 the work failed or found problems; 2 bad arguments or config, or a missing or
 wrong --confirm (nothing ran); 141 standard output was closed early (`| head`), no message.
 With --output json, an error is one JSON object on standard output:
@@ -27,38 +42,221 @@ With --output json, an error is one JSON object on standard output:
     version,
     about = "Run a multi-account AWS estate from a jump account: switch role, refresh staging \
              from production with masked data, sweep leftovers, audit.",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    args = before_subcommand()
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
-    /// The config file [default: $KIRIKAE_CONFIG, else ./kirikae.toml]
-    #[arg(long, global = true, value_name = "FILE")]
+/// An option that several commands share, defined once. A subcommand declares the ones it takes:
+///
+/// ```ignore
+/// /// Compare every account with the config
+/// #[command(args = takes(USES_AWS))]
+/// Drift { ... },
+/// ```
+///
+/// and reads their values from [`Shared`] (`commands::run` passes it to every command). The
+/// usual sets are [`READS_CONFIG`], [`USES_AWS`] and [`OUTPUT_ONLY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedOption {
+    /// `--config FILE`: the command reads kirikae.toml.
+    Config,
+    /// `--output table|json`: the command prints a result a script may want as JSON.
+    Output,
+    /// `--output table|json|csv|html`: `sweep show`, the plan for review.
+    ReviewOutput,
+    /// `--output table|json|csv`: `audit`, one row per finding.
+    FindingsOutput,
+    /// `--mfa-code CODE`: the command obtains credentials through the jump account.
+    MfaCode,
+}
+
+/// Reads kirikae.toml and prints a table or JSON (no AWS credentials).
+pub const READS_CONFIG: &[SharedOption] = &[SharedOption::Config, SharedOption::Output];
+/// Reads kirikae.toml, obtains credentials through the jump account, prints a table or JSON.
+pub const USES_AWS: &[SharedOption] = &[
+    SharedOption::Config,
+    SharedOption::Output,
+    SharedOption::MfaCode,
+];
+/// `audit`: reads kirikae.toml, obtains credentials, prints a table, JSON or CSV.
+pub const AUDITS: &[SharedOption] = &[
+    SharedOption::Config,
+    SharedOption::FindingsOutput,
+    SharedOption::MfaCode,
+];
+/// Prints a table or JSON and reads nothing else shared (the `mask` commands: their database is
+/// `--url`, not kirikae.toml).
+pub const OUTPUT_ONLY: &[SharedOption] = &[SharedOption::Output];
+
+/// Argument ids of the shared options: the same in every command and before the subcommand.
+const CONFIG: &str = "config";
+const OUTPUT: &str = "output";
+const MFA_CODE: &str = "mfa_code";
+
+const CONFIG_HELP: &str = "The config file [default: $KIRIKAE_CONFIG, else ./kirikae.toml]";
+const MFA_CODE_HELP: &str =
+    "The current code of the jump account's MFA device (else [jump] mfa_command, else a prompt)";
+
+/// The arguments of the shared options a command takes, for `#[command(args = ...)]`.
+pub fn takes(options: &[SharedOption]) -> Vec<Arg> {
+    options
+        .iter()
+        .map(|o| match o {
+            SharedOption::Config => config_arg().help(CONFIG_HELP),
+            SharedOption::Output => output_arg(&[OutputFormat::Human, OutputFormat::Json])
+                .help("Tables and sentences for people, or JSON for scripts [default: table]"),
+            SharedOption::ReviewOutput => output_arg(OutputFormat::value_variants())
+                .help("How to render the plan [default: table]"),
+            SharedOption::FindingsOutput => {
+                output_arg(&[OutputFormat::Human, OutputFormat::Json, OutputFormat::Csv])
+                    .help("Tables for people, JSON or CSV (one row per finding) [default: table]")
+            }
+            SharedOption::MfaCode => mfa_code_arg().help(MFA_CODE_HELP),
+        })
+        .collect()
+}
+
+fn config_arg() -> Arg {
+    Arg::new(CONFIG)
+        .long("config")
+        .value_name("FILE")
+        .value_parser(clap::value_parser!(PathBuf))
+}
+
+/// `--output` offering exactly `formats` (their names and help in `--help` and completions).
+fn output_arg(formats: &[OutputFormat]) -> Arg {
+    let parser = PossibleValuesParser::new(formats.iter().filter_map(ValueEnum::to_possible_value))
+        .try_map(|name| OutputFormat::from_str(&name, false));
+    Arg::new(OUTPUT)
+        .long("output")
+        .value_name("FORMAT")
+        .value_parser(parser)
+}
+
+fn mfa_code_arg() -> Arg {
+    Arg::new(MFA_CODE).long("mfa-code").value_name("CODE")
+}
+
+/// The shared options as written before the subcommand: every format is accepted here, and
+/// [`parse`] then holds them to what the subcommand takes.
+fn before_subcommand() -> Vec<Arg> {
+    vec![
+        config_arg().help(format!(
+            "{CONFIG_HELP}; for the commands that read it, also after the subcommand"
+        )),
+        output_arg(OutputFormat::value_variants()).help(
+            "table or json (csv: `sweep show` and `audit`; html: `sweep show`); for the commands \
+             that print a result, also after the subcommand",
+        ),
+        mfa_code_arg().help(format!(
+            "{MFA_CODE_HELP}; for the commands that reach AWS, also after the subcommand"
+        )),
+    ]
+}
+
+/// How to print a result. Each command offers the formats it can render (see [`SharedOption`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    /// Tables and sentences for people
+    #[default]
+    #[value(name = "table", alias = "human")]
+    Human,
+    /// One JSON document for scripts
+    Json,
+    /// One row per resource or finding
+    Csv,
+    /// One self-contained page for review
+    Html,
+}
+
+/// The values of the shared options for the command that runs: given after the subcommand, else
+/// before it, else their defaults. A command reads only those it declared.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
     pub config: Option<PathBuf>,
-    /// Human-readable tables, or JSON for scripts
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
-    /// The current code of the jump account's MFA device (else [jump] mfa_command, else a prompt)
-    #[arg(long, global = true, value_name = "CODE")]
     pub mfa_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Tables and sentences for people (`table` is another name for it)
-    #[value(alias = "table")]
-    Human,
-    Json,
-    /// `sweep show` and `audit` only: one row per resource or finding
-    Csv,
-    /// `sweep show` only: one self-contained page
-    Html,
+/// The command to run with its shared options.
+#[derive(Debug)]
+pub struct Invocation {
+    pub command: Command,
+    pub shared: Shared,
+}
+
+/// Parses the command line (`args` starts with the program name). Errors are clap's: printed
+/// with `Error::exit` they exit 2 (or 0 for `--help` and `--version`).
+pub fn parse<I, T>(args: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut cli = Cli::command();
+    let matches = cli.try_get_matches_from_mut(args)?;
+    let command = Cli::from_arg_matches(&matches)?.command;
+    // The subcommand that runs, and what was written after it.
+    let mut leaf = &mut cli;
+    let mut leaf_matches = &matches;
+    while let Some((name, sub)) = leaf_matches.subcommand() {
+        leaf = leaf
+            .find_subcommand_mut(name)
+            .expect("clap matched this subcommand");
+        leaf_matches = sub;
+    }
+    let shared = Shared {
+        config: pick(&matches, leaf, leaf_matches, CONFIG)?,
+        output: pick(&matches, leaf, leaf_matches, OUTPUT)?.unwrap_or_default(),
+        mfa_code: pick(&matches, leaf, leaf_matches, MFA_CODE)?,
+    };
+    Ok(Invocation { command, shared })
+}
+
+/// One shared option's value: after the subcommand if given there, else the value given before
+/// it, parsed by the subcommand's own definition of the option (so `kirikae --output html
+/// accounts check` is refused as `accounts check --output html` is). An option the subcommand
+/// does not take is refused, naming it.
+fn pick<T: Clone + Send + Sync + 'static>(
+    top: &ArgMatches,
+    leaf: &mut clap::Command,
+    leaf_matches: &ArgMatches,
+    id: &str,
+) -> Result<Option<T>, clap::Error> {
+    // Err: the subcommand does not define it (then nothing was given after it either).
+    if let Ok(Some(v)) = leaf_matches.try_get_one::<T>(id) {
+        return Ok(Some(v.clone()));
+    }
+    let Some(raw) = top.get_raw(id) else {
+        return Ok(None);
+    };
+    let raw: Vec<OsString> = raw.map(OsString::from).collect();
+    let bin = leaf
+        .get_bin_name()
+        .unwrap_or_else(|| leaf.get_name())
+        .to_string();
+    let Some(arg) = leaf.get_arguments().find(|a| a.get_id() == id).cloned() else {
+        let long = before_subcommand()
+            .into_iter()
+            .find(|a| a.get_id() == id)
+            .and_then(|a| a.get_long().map(str::to_string))
+            .unwrap_or_else(|| id.to_string());
+        return Err(leaf.error(
+            ErrorKind::UnknownArgument,
+            format!("unexpected argument '--{long}' found: `{bin}` does not take it (see `{bin} --help`)"),
+        ));
+    };
+    let long = format!("--{}", arg.get_long().unwrap_or(id));
+    let matches = clap::Command::new("kirikae")
+        .bin_name(bin)
+        .no_binary_name(true)
+        .disable_version_flag(true)
+        .arg(arg)
+        .try_get_matches_from(std::iter::once(OsString::from(long)).chain(raw))?;
+    Ok(matches.get_one::<T>(id).cloned())
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +280,38 @@ pub enum Command {
     /// Check kirikae.toml
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell's completion script for kirikae
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell
+        shell: CompletionShell,
+    },
+    /// Write a man page for kirikae and one for each of its subcommands
+    #[command(
+        after_help = "Example:\n  kirikae man --out ~/.local/share/man/man1 && man kirikae-sweep-apply\n\n\
+        Files: kirikae.1, kirikae-<command>.1, kirikae-<command>-<subcommand>.1."
+    )]
+    Man {
+        /// The directory to write them into (made if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  kirikae completions bash > ~/.local/share/bash-completion/completions/kirikae
+  kirikae completions zsh > \"${fpath[1]}/_kirikae\"
+  kirikae completions fish > ~/.config/fish/completions/kirikae.fish
+
+Completes subcommands, options and their values (--output formats, --path, shells).";
+
+/// The shells `kirikae completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 const AUDIT_HELP: &str = "\
@@ -101,14 +331,14 @@ account or region could not be audited); 2: bad arguments or config.";
 pub enum AuditCommand {
     /// Availability Zone risks: NAT routes across AZs, Aurora, RDS, Auto Scaling, load
     /// balancers and ElastiCache in one AZ; each account's AZ name to id mapping
-    #[command(after_help = AUDIT_HELP)]
+    #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     Az(AuditArgs),
     /// Resources missing [audit] required_tags, values contradicting [accounts.<name>] tags,
     /// keys spelt another way (Env / env / Environment)
-    #[command(after_help = AUDIT_HELP)]
+    #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     Tags(AuditArgs),
     /// Every part
-    #[command(after_help = AUDIT_HELP)]
+    #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     All(AuditArgs),
 }
 
@@ -196,6 +426,7 @@ pub enum MaskCommand {
         Columns nothing was detected in are \"keep\" with a `# review` marker. The file passes \
         `kirikae mask check`."
     )]
+    #[command(args = takes(OUTPUT_ONLY))]
     Init {
         #[command(flatten)]
         db: MaskDb,
@@ -216,6 +447,7 @@ pub enum MaskCommand {
         transform that does not fit the column type, a rule that would break a unique index or a \
         foreign key, a table without a primary key and without `key` in the rules."
     )]
+    #[command(args = takes(OUTPUT_ONLY))]
     Check {
         #[command(flatten)]
         db: MaskDb,
@@ -225,6 +457,7 @@ pub enum MaskCommand {
     },
     /// Mask the database in place (checks the rules first; resumable)
     #[command(after_help = MASK_RUN_HELP)]
+    #[command(args = takes(OUTPUT_ONLY))]
     Run {
         #[command(flatten)]
         db: MaskDb,
@@ -260,6 +493,7 @@ pub enum MaskCommand {
         emails, phone or card numbers. Needs the run's masking key (--key-file or \
         $KIRIKAE_MASK_KEY; a run without a key saved its random one in the state directory)."
     )]
+    #[command(args = takes(OUTPUT_ONLY))]
     Verify {
         #[command(flatten)]
         db: MaskDb,
@@ -298,12 +532,14 @@ pub enum RefreshCommand {
     #[command(
         after_help = "Example:\n  kirikae refresh plan staging\n\nExits 1 when a check fails, with the fix."
     )]
+    #[command(args = takes(USES_AWS))]
     Plan {
         /// The refresh: a [refresh.<name>] of the config
         name: String,
     },
     /// Refresh: copy production, mask, verify, switch over, retire the old cluster
     #[command(after_help = REFRESH_RUN_HELP)]
+    #[command(args = takes(USES_AWS))]
     Run {
         /// The refresh: a [refresh.<name>] of the config
         name: String,
@@ -320,6 +556,7 @@ pub enum RefreshCommand {
     },
     /// Continue a run after a crash, or retry one kept with --keep-on-failure
     #[command(after_help = "Example:\n  kirikae refresh resume 20261125-040012-3f2a")]
+    #[command(args = takes(USES_AWS))]
     Resume {
         /// The run id (`kirikae refresh list` shows them)
         run_id: String,
@@ -336,12 +573,14 @@ pub enum RefreshCommand {
     },
     /// Where a run is: steps done with their times, what it created and what is left
     #[command(after_help = "Example:\n  kirikae refresh status 20261125-040012-3f2a")]
+    #[command(args = takes(READS_CONFIG))]
     Status {
         /// The run id (`kirikae refresh list` shows them)
         run_id: String,
     },
     /// Every run recorded in the state directory
     #[command(after_help = "Example:\n  kirikae refresh list --output json")]
+    #[command(args = takes(READS_CONFIG))]
     List,
 }
 
@@ -351,6 +590,7 @@ pub enum ConfigCommand {
     #[command(
         after_help = "Example:\n  kirikae config check --config examples/story/kirikae.toml"
     )]
+    #[command(args = takes(READS_CONFIG))]
     Check,
 }
 
@@ -359,6 +599,7 @@ pub enum AccountsCommand {
     /// Switch role into every account (in parallel) and report who we are there
     #[command(after_help = "Example:\n  kirikae accounts check --output json\n\n\
         Exits 1 when any account cannot be reached, with the reason.")]
+    #[command(args = takes(USES_AWS))]
     Check {
         /// How many accounts at once
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -369,6 +610,7 @@ pub enum AccountsCommand {
         after_help = "Example:\n  kirikae accounts profiles --file ~/.aws/config --prefix acme-\n\n\
         Only the profiles and keys kirikae writes change; the file is backed up first."
     )]
+    #[command(args = takes(READS_CONFIG))]
     Profiles {
         /// The AWS config file [default: $AWS_CONFIG_FILE, else ~/.aws/config]
         #[arg(long, value_name = "PATH")]
@@ -382,6 +624,7 @@ pub enum AccountsCommand {
     },
     /// Print the console's switch-role link for an account
     #[command(after_help = "Example:\n  kirikae accounts console prod")]
+    #[command(args = takes(READS_CONFIG))]
     Console {
         /// Account name, alias or id
         account: String,
@@ -392,6 +635,7 @@ pub enum AccountsCommand {
         Sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and \
         AWS_ENDPOINT_URL when configured); exits with the command's exit code."
     )]
+    #[command(args = takes(USES_AWS))]
     Exec {
         /// Account name, alias or id
         account: String,
@@ -405,11 +649,13 @@ pub enum AccountsCommand {
         Writes one template (or Terraform module) per account kind: jump, member, \
         member-protected; deploy them with your own tools (docs/accounts.md)."
     )]
+    #[command(args = takes(READS_CONFIG))]
     Bootstrap(BootstrapArgs),
     /// Compare live IAM in every account (read only) with what bootstrap writes
     #[command(after_help = "Example:\n  kirikae accounts drift --output json\n\n\
         Reads the roles of [bootstrap] in every account (in parallel) and the jump account's \
         groups with iam:Get*/List* only; exits 1 when anything differs, with the fix.")]
+    #[command(args = takes(USES_AWS))]
     Drift(DriftArgs),
 }
 
@@ -492,6 +738,7 @@ fn concurrency_range() -> clap::builder::RangedU64ValueParser<usize> {
 pub enum SweepCommand {
     /// Find candidates in one account and write a plan file (JSON)
     #[command(after_help = SWEEP_SCAN_HELP)]
+    #[command(args = takes(USES_AWS))]
     Scan {
         /// The account (name in kirikae.toml, alias or id)
         #[arg(long)]
@@ -528,6 +775,7 @@ pub enum SweepCommand {
     },
     /// Tag every item with <[sweep] tag>=<plan id> and create a Resource Group named after the plan
     #[command(after_help = "Example:\n  kirikae sweep mark sweep-20261125-041200-ab12")]
+    #[command(args = takes(USES_AWS))]
     Mark {
         /// The plan file, or a plan id in the state directory
         plan: String,
@@ -537,6 +785,7 @@ pub enum SweepCommand {
         after_help = "Examples:\n  kirikae sweep show sweep-20261125-041200-ab12\n  \
         kirikae sweep show plan.json --output html --out review.html"
     )]
+    #[command(args = takes(&[SharedOption::Config, SharedOption::ReviewOutput]))]
     Show {
         /// The plan file, or a plan id in the state directory
         plan: String,
@@ -546,6 +795,7 @@ pub enum SweepCommand {
     },
     /// Delete exactly the plan's items (a dry run unless --yes)
     #[command(after_help = SWEEP_APPLY_HELP)]
+    #[command(args = takes(USES_AWS))]
     Apply {
         /// The plan file, or a plan id in the state directory
         plan: String,
@@ -580,6 +830,68 @@ pub enum SweepCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shared_options_before_the_subcommand_are_the_subcommands_own() {
+        let p = parse([
+            "kirikae",
+            "--config",
+            "a.toml",
+            "--output",
+            "json",
+            "--mfa-code",
+            "123456",
+            "accounts",
+            "check",
+        ])
+        .unwrap();
+        assert_eq!(p.shared.config, Some(PathBuf::from("a.toml")));
+        assert_eq!(p.shared.output, OutputFormat::Json);
+        assert_eq!(p.shared.mfa_code.as_deref(), Some("123456"));
+        assert!(matches!(
+            p.command,
+            Command::Accounts(AccountsCommand::Check { concurrency: 8 })
+        ));
+
+        // After the subcommand wins; nothing given is the default; `human` is `table`.
+        let p = parse([
+            "kirikae", "--config", "a.toml", "config", "check", "--config", "b.toml",
+        ])
+        .unwrap();
+        assert_eq!(p.shared.config, Some(PathBuf::from("b.toml")));
+        assert_eq!(p.shared.output, OutputFormat::Human);
+        let p = parse(["kirikae", "--output", "human", "refresh", "list"]).unwrap();
+        assert_eq!(p.shared.output, OutputFormat::Human);
+        let p = parse(["kirikae", "--output", "html", "sweep", "show", "p.json"]).unwrap();
+        assert_eq!(p.shared.output, OutputFormat::Html);
+    }
+
+    #[test]
+    fn a_shared_option_the_subcommand_does_not_take_is_a_parse_error() {
+        let mask = [
+            "mask",
+            "check",
+            "--url",
+            "mysql://h/db",
+            "--rules",
+            "r.toml",
+        ];
+        for (before, kind) in [
+            (["--config", "a.toml"], ErrorKind::UnknownArgument),
+            (["--mfa-code", "123456"], ErrorKind::UnknownArgument),
+            (["--output", "csv"], ErrorKind::InvalidValue),
+        ] {
+            let args = ["kirikae"].iter().chain(&before).chain(&mask);
+            let e = parse(args).expect_err(before[0]);
+            assert_eq!(e.kind(), kind, "{before:?}: {e}");
+            assert!(e.to_string().contains(before[0]), "{before:?}: {e}");
+        }
+    }
 
     #[test]
     fn sweep_concurrency_is_bounded_instead_of_panicking_later() {

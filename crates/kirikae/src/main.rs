@@ -9,8 +9,6 @@ mod commands;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// How a command ended, mapped once (in [`Failure::exit_code`]) to the process exit code.
 ///
 /// A command decides the kind where the error is made; nothing else decides exit codes:
@@ -116,7 +114,7 @@ fn main() -> ExitCode {
     tune_allocator();
     quiet_on_closed_output();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match cli::Cli::try_parse_from(&args) {
+    let cli = match cli::parse(&args) {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && json_requested(&args) => {
             let message = e.to_string();
@@ -126,7 +124,7 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    let json = cli.global.output == cli::OutputFormat::Json;
+    let json = cli.shared.output == cli::OutputFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,29 +10,29 @@ use kirikae_aws::{format_utc, Estate, EstateOptions};
 use kirikae_config::Config;
 
 use super::load_config;
-use crate::cli::{AccountsCommand, BootstrapArgs, BootstrapFormat, GlobalArgs, OutputFormat};
+use crate::cli::{AccountsCommand, BootstrapArgs, BootstrapFormat, OutputFormat, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
-pub async fn run(global: &GlobalArgs, command: AccountsCommand) -> Outcome {
-    let config = Arc::new(load_config(global)?);
+pub async fn run(shared: &Shared, command: AccountsCommand) -> Outcome {
+    let config = Arc::new(load_config(shared)?);
     match command {
-        AccountsCommand::Check { concurrency } => check(global, config, concurrency.into()).await,
+        AccountsCommand::Check { concurrency } => check(shared, config, concurrency.into()).await,
         AccountsCommand::Profiles {
             file,
             prefix,
             dry_run,
-        } => write_profiles(global, &config, file, &prefix, dry_run),
-        AccountsCommand::Console { account } => console(global, &config, &account),
-        AccountsCommand::Exec { account, command } => exec(global, config, &account, command).await,
-        AccountsCommand::Bootstrap(args) => bootstrap(global, &config, args),
-        AccountsCommand::Drift(args) => super::drift::run(global, config, args).await,
+        } => write_profiles(shared, &config, file, &prefix, dry_run),
+        AccountsCommand::Console { account } => console(shared, &config, &account),
+        AccountsCommand::Exec { account, command } => exec(shared, config, &account, command).await,
+        AccountsCommand::Bootstrap(args) => bootstrap(shared, &config, args),
+        AccountsCommand::Drift(args) => super::drift::run(shared, config, args).await,
     }
 }
 
-async fn estate(global: &GlobalArgs, config: Arc<Config>) -> Result<Arc<Estate>, Failure> {
+async fn estate(shared: &Shared, config: Arc<Config>) -> Result<Arc<Estate>, Failure> {
     let options = EstateOptions {
-        mfa_code: global.mfa_code.clone(),
+        mfa_code: shared.mfa_code.clone(),
     };
     Ok(Arc::new(Estate::connect(config, options).await?))
 }
@@ -46,17 +46,17 @@ fn known_accounts(config: &Config) -> String {
         .join(", ")
 }
 
-async fn check(global: &GlobalArgs, config: Arc<Config>, concurrency: usize) -> Outcome {
+async fn check(shared: &Shared, config: Arc<Config>, concurrency: usize) -> Outcome {
     if config.accounts.is_empty() {
         return Err(Failure::BadInput(anyhow!(
             "{} has no [accounts.<name>] sections: nothing to check",
             config.path.display()
         )));
     }
-    let estate = estate(global, config).await?;
+    let estate = estate(shared, config).await?;
     let checks = estate.check_all(concurrency).await;
     let failed = checks.iter().filter(|c| c.error.is_some()).count();
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "ok": failed == 0,
             "accounts": checks,
@@ -156,7 +156,7 @@ pub fn profiles_for(config: &Config, prefix: &str) -> Result<Vec<Profile>, Failu
 }
 
 fn write_profiles(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: &Config,
     file: Option<PathBuf>,
     prefix: &str,
@@ -198,7 +198,7 @@ fn write_profiles(
         profiles::write(&file, &wanted, &stamp)
             .with_context(|| format!("writing {}", file.display()))?
     };
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({ "dry_run": dry_run, "outcome": outcome }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -228,7 +228,7 @@ fn write_profiles(
     Ok(ExitCode::SUCCESS)
 }
 
-fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
+fn console(shared: &Shared, config: &Config, account: &str) -> Outcome {
     let (name, settings) = config.account(account).ok_or_else(|| {
         Failure::BadInput(anyhow!(
             "no account {account:?} in {} (known: {})",
@@ -238,7 +238,7 @@ fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
     })?;
     let display = settings.alias.clone().unwrap_or_else(|| name.to_string());
     let url = kirikae_aws::console::switch_role_url(settings, &display);
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "account": name, "account_id": settings.id, "role": settings.role_name(), "url": url,
         }))?;
@@ -255,7 +255,7 @@ fn console(global: &GlobalArgs, config: &Config, account: &str) -> Outcome {
 }
 
 async fn exec(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: Arc<Config>,
     account: &str,
     command: Vec<String>,
@@ -275,7 +275,7 @@ async fn exec(
         .clone()
         .unwrap_or_else(|| config.aws.region.clone());
     let endpoint = config.aws.endpoint_url.clone();
-    let estate = estate(global, config).await?;
+    let estate = estate(shared, config).await?;
     let creds = estate.role(&name).await?.credentials().await?;
     let (program, args) = command
         .split_first()
@@ -311,7 +311,7 @@ async fn exec(
                 126
             };
             let message = format!("cannot run {program:?}: {e}");
-            if global.output == OutputFormat::Json {
+            if shared.output == OutputFormat::Json {
                 render::print_json_error("failed", code, &message);
             } else {
                 eprintln!("kirikae: error: {message}");
@@ -329,7 +329,7 @@ async fn exec(
 }
 
 /// `accounts bootstrap`: writes the code; reads nothing but the config, calls no AWS.
-fn bootstrap(global: &GlobalArgs, config: &Config, args: BootstrapArgs) -> Outcome {
+fn bootstrap(shared: &Shared, config: &Config, args: BootstrapArgs) -> Outcome {
     use kirikae_bootstrap::{BootstrapError, Format, Structure};
     let structure = Structure::from_config(config).map_err(|e| match e {
         e @ BootstrapError::NotConfigured { .. } => Failure::BadInput(anyhow!(e)),
@@ -341,7 +341,7 @@ fn bootstrap(global: &GlobalArgs, config: &Config, args: BootstrapArgs) -> Outco
     };
     let files = kirikae_bootstrap::render(&structure, format);
     let written = kirikae_bootstrap::write(&args.out, &files)?;
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "files": written,
             "accounts": structure.accounts.iter().map(|(name, (id, protected))| serde_json::json!({

@@ -10,22 +10,22 @@ use kirikae_audit::{AuditOptions, AuditReport, Check, Part, Scope, Severity};
 use kirikae_aws::{Estate, EstateOptions};
 
 use super::load_config;
-use crate::cli::{AuditArgs, AuditCommand, FailOn, GlobalArgs, OutputFormat};
+use crate::cli::{AuditArgs, AuditCommand, FailOn, OutputFormat, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
-pub async fn run(global: &GlobalArgs, command: AuditCommand) -> Outcome {
+pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
     let (parts, args) = match command {
         AuditCommand::Az(a) => (vec![Part::Az], a),
         AuditCommand::Tags(a) => (vec![Part::Tags], a),
         AuditCommand::All(a) => (vec![Part::Az, Part::Tags], a),
     };
-    if global.output == OutputFormat::Html {
+    if shared.output == OutputFormat::Html {
         return Err(Failure::BadInput(anyhow!(
             "--output html is not available for `kirikae audit` yet: use table, json or csv"
         )));
     }
-    let config = Arc::new(load_config(global)?);
+    let config = Arc::new(load_config(shared)?);
     if parts.contains(&Part::Tags)
         && config.audit.required_tags.is_empty()
         && config.accounts.values().all(|a| a.tags.is_empty())
@@ -42,7 +42,7 @@ pub async fn run(global: &GlobalArgs, command: AuditCommand) -> Outcome {
         Estate::connect(
             config.clone(),
             EstateOptions {
-                mfa_code: global.mfa_code.clone(),
+                mfa_code: shared.mfa_code.clone(),
             },
         )
         .await?,
@@ -62,7 +62,7 @@ pub async fn run(global: &GlobalArgs, command: AuditCommand) -> Outcome {
         .iter()
         .filter(|f| f.severity.at_least(fail_on))
         .count();
-    match global.output {
+    match shared.output {
         OutputFormat::Json => json(&report, fail_on, over)?,
         OutputFormat::Csv => csv(&report)?,
         _ => human(&report, &parts, &args, fail_on, over)?,

@@ -2,21 +2,21 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{ConfigCommand, GlobalArgs, OutputFormat};
+use crate::cli::{ConfigCommand, OutputFormat, Shared};
 use crate::render;
 use crate::Outcome;
 
-pub fn run(global: &GlobalArgs, command: ConfigCommand) -> Outcome {
+pub fn run(shared: &Shared, command: ConfigCommand) -> Outcome {
     match command {
-        ConfigCommand::Check => check(global),
+        ConfigCommand::Check => check(shared),
     }
 }
 
-fn check(global: &GlobalArgs) -> Outcome {
+fn check(shared: &Shared) -> Outcome {
     let env = std::env::var_os(kirikae_config::CONFIG_ENV);
-    let (path, source) = kirikae_config::locate(global.config.as_deref(), env.as_deref());
+    let (path, source) = kirikae_config::locate(shared.config.as_deref(), env.as_deref());
     let result = kirikae_config::Config::load(&path, source);
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         let value = match &result {
             Ok(c) => serde_json::json!({
                 "file": c.path, "valid": true, "problems": [],

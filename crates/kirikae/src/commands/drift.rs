@@ -13,11 +13,11 @@ use kirikae_bootstrap::drift::{self, Finding, LiveAccount, LiveGroup, LiveRole, 
 use kirikae_bootstrap::{AccountKind, BootstrapError, Structure};
 use kirikae_config::Config;
 
-use crate::cli::{DriftArgs, GlobalArgs, OutputFormat};
+use crate::cli::{DriftArgs, OutputFormat, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
-pub async fn run(global: &GlobalArgs, config: Arc<Config>, args: DriftArgs) -> Outcome {
+pub async fn run(shared: &Shared, config: Arc<Config>, args: DriftArgs) -> Outcome {
     let structure = Arc::new(Structure::from_config(&config).map_err(|e| match e {
         e @ BootstrapError::NotConfigured { .. } => Failure::BadInput(anyhow!(e)),
         e => Failure::Failed(anyhow!(e)),
@@ -26,7 +26,7 @@ pub async fn run(global: &GlobalArgs, config: Arc<Config>, args: DriftArgs) -> O
         Estate::connect(
             config.clone(),
             kirikae_aws::EstateOptions {
-                mfa_code: global.mfa_code.clone(),
+                mfa_code: shared.mfa_code.clone(),
             },
         )
         .await?,
@@ -68,7 +68,7 @@ pub async fn run(global: &GlobalArgs, config: Arc<Config>, args: DriftArgs) -> O
         Err(e) => unreadable.push(("jump".into(), format!("{e:#}"))),
     }
 
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "ok": findings.is_empty() && unreadable.is_empty(),
             "findings": findings,

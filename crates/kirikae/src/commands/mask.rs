@@ -15,19 +15,19 @@ use kirikae_mask::plan::PathChoice;
 use kirikae_mask::run::{Event, MaskKey, Reporter, RunError, RunOptions};
 use kirikae_mask::Rules;
 
-use crate::cli::{GlobalArgs, MaskCommand, MaskDb, MaskRules, OutputFormat};
+use crate::cli::{MaskCommand, MaskDb, MaskRules, OutputFormat, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
-pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
+pub async fn run(shared: &Shared, command: MaskCommand) -> Outcome {
     match command {
         MaskCommand::Init {
             db,
             out,
             force,
             sample_rows,
-        } => init(global, &db, out, force, sample_rows).await,
-        MaskCommand::Check { db, rules } => check(global, &db, &rules).await,
+        } => init(shared, &db, out, force, sample_rows).await,
+        MaskCommand::Check { db, rules } => check(shared, &db, &rules).await,
         MaskCommand::Run {
             db,
             rules,
@@ -50,14 +50,14 @@ pub async fn run(global: &GlobalArgs, command: MaskCommand) -> Outcome {
                     crate::cli::MaskPath::Update => PathChoice::Update,
                 },
             };
-            mask_run(global, &db, &rules, key_file.as_deref(), opts).await
+            mask_run(shared, &db, &rules, key_file.as_deref(), opts).await
         }
         MaskCommand::Verify {
             db,
             rules,
             key_file,
             report,
-        } => verify(global, &db, &rules, key_file.as_deref(), report.as_deref()).await,
+        } => verify(shared, &db, &rules, key_file.as_deref(), report.as_deref()).await,
     }
 }
 
@@ -141,7 +141,7 @@ fn print_problems(problems: &[Problem], rules: &Path) {
 }
 
 async fn init(
-    global: &GlobalArgs,
+    shared: &Shared,
     db: &MaskDb,
     out: Option<PathBuf>,
     force: bool,
@@ -169,7 +169,7 @@ async fn init(
         Some(o) => {
             std::fs::write(o, &text)
                 .map_err(|e| Failure::Failed(anyhow!("cannot write {}: {e}", o.display())))?;
-            if global.output == OutputFormat::Json {
+            if shared.output == OutputFormat::Json {
                 render::print_json(&serde_json::json!({
                     "file": o, "columns": columns, "review": review,
                 }))?;
@@ -187,14 +187,14 @@ async fn init(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(global: &GlobalArgs, db: &MaskDb, rules_path: &Path) -> Outcome {
+async fn check(shared: &Shared, db: &MaskDb, rules_path: &Path) -> Outcome {
     let url = parse_url(db)?;
     let rules = load_rules(rules_path)?;
     let mut conn = Conn::connect(&url).await.map_err(db_failure)?;
     let live = conn.introspect().await.map_err(db_failure)?;
     let problems = kirikae_mask::check::check(&rules, &live.schema);
     let columns: usize = live.schema.tables.iter().map(|t| t.columns.len()).sum();
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "ok": problems.is_empty(),
             "database": url.to_string(),
@@ -351,7 +351,7 @@ impl Reporter for Progress {
 }
 
 async fn mask_run(
-    global: &GlobalArgs,
+    shared: &Shared,
     db: &MaskDb,
     rules: &MaskRules,
     key_file: Option<&Path>,
@@ -371,7 +371,7 @@ async fn mask_run(
     let report = match kirikae_mask::run::run(&url, &parsed, key, &dir, &opts, reporter).await {
         Ok(r) => r,
         Err(RunError::Check(problems)) => {
-            if global.output == OutputFormat::Json {
+            if shared.output == OutputFormat::Json {
                 render::print_json(&serde_json::json!({"ok": false, "problems": problems}))?;
             } else {
                 print_problems(&problems, &rules.rules);
@@ -391,7 +391,7 @@ async fn mask_run(
             )))
         }
     };
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&report)?;
     } else {
         let mut t = Table::new(&["TABLE", "PATH", "ROWS", "SECONDS", "ROWS/S"]);
@@ -430,7 +430,7 @@ async fn mask_run(
 }
 
 async fn verify(
-    global: &GlobalArgs,
+    shared: &Shared,
     db: &MaskDb,
     rules: &MaskRules,
     key_file: Option<&Path>,
@@ -447,7 +447,7 @@ async fn verify(
             RunError::Db(e) if e.is_bad_input() => Failure::BadInput(anyhow!(e)),
             e => Failure::Failed(anyhow!(e)),
         })?;
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&report)?;
     } else {
         let mut t = Table::new(&[

@@ -4,6 +4,7 @@ mod accounts;
 mod audit;
 mod config;
 mod drift;
+mod generate;
 mod mask;
 mod refresh;
 mod sweep;
@@ -11,23 +12,29 @@ mod sweep;
 use anyhow::anyhow;
 use kirikae_config::Config;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Command, Invocation, Shared};
 use crate::{Failure, Outcome};
 
-pub async fn run(cli: Cli) -> Outcome {
-    match cli.command {
-        Command::Config(c) => config::run(&cli.global, c),
-        Command::Accounts(c) => accounts::run(&cli.global, c).await,
-        Command::Refresh(c) => refresh::run(&cli.global, c).await,
-        Command::Mask(c) => mask::run(&cli.global, c).await,
-        Command::Sweep(c) => sweep::run(&cli.global, c).await,
-        Command::Audit(c) => audit::run(&cli.global, c).await,
+/// Runs the command with the shared options it declared (`cli::takes`); the others are at their
+/// defaults.
+pub async fn run(invocation: Invocation) -> Outcome {
+    let shared = &invocation.shared;
+    match invocation.command {
+        Command::Config(c) => config::run(shared, c),
+        Command::Accounts(c) => accounts::run(shared, c).await,
+        Command::Refresh(c) => refresh::run(shared, c).await,
+        Command::Mask(c) => mask::run(shared, c).await,
+        Command::Sweep(c) => sweep::run(shared, c).await,
+        Command::Audit(c) => audit::run(shared, c).await,
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man { out } => generate::man_pages(&out),
     }
 }
 
-/// Loads the config named by the global options; a bad config is bad input (exit 2).
-pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
+/// Loads the config named by `--config` (before or after the subcommand), else
+/// `$KIRIKAE_CONFIG`, else ./kirikae.toml; a bad config is bad input (exit 2).
+pub fn load_config(shared: &Shared) -> Result<Config, Failure> {
     let env = std::env::var_os(kirikae_config::CONFIG_ENV);
-    let (path, source) = kirikae_config::locate(global.config.as_deref(), env.as_deref());
+    let (path, source) = kirikae_config::locate(shared.config.as_deref(), env.as_deref());
     Config::load(&path, source).map_err(|e| Failure::BadInput(anyhow!(e)))
 }

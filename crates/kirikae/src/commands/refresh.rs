@@ -9,7 +9,7 @@ use kirikae_refresh::notify::Notify;
 use kirikae_refresh::{Refresh, RefreshError, RunOptions, RunOutcome, RunState};
 
 use super::load_config;
-use crate::cli::{GlobalArgs, OutputFormat, RefreshCommand};
+use crate::cli::{OutputFormat, RefreshCommand, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
@@ -31,8 +31,8 @@ fn failure(e: RefreshError) -> Failure {
     }
 }
 
-pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
-    let config = Arc::new(load_config(global)?);
+pub async fn run(shared: &Shared, command: RefreshCommand) -> Outcome {
+    let config = Arc::new(load_config(shared)?);
     let state_dir = kirikae_aws::state::state_dir(config.state_dir.as_deref());
     // Bad input first, before any credentials are asked for.
     if let RefreshCommand::Plan { name } | RefreshCommand::Run { name, .. } = &command {
@@ -66,14 +66,14 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
     match command {
         RefreshCommand::Status { run_id } => {
             let st = kirikae_refresh::status(&state_dir, &run_id).map_err(failure)?;
-            status(global, &st)
+            status(shared, &st)
         }
-        RefreshCommand::List => list(global, &kirikae_refresh::list(&state_dir)),
+        RefreshCommand::List => list(shared, &kirikae_refresh::list(&state_dir)),
         RefreshCommand::Plan { name } => {
-            let estate = estate(global, config).await?;
+            let estate = estate(shared, config).await?;
             let refresh = Refresh::open(estate, &name).await.map_err(failure)?;
             let plan = refresh.plan().await.map_err(failure)?;
-            if global.output == OutputFormat::Json {
+            if shared.output == OutputFormat::Json {
                 render::print_json(&plan)?;
             } else {
                 outln!(
@@ -137,7 +137,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
         } => {
             let notify = Notify::for_run(&config, &state_dir, &name);
             let result = async {
-                let estate = Arc::new(Estate::connect(config, estate_options(global)).await?);
+                let estate = Arc::new(Estate::connect(config, estate_options(shared)).await?);
                 let refresh = Refresh::open(estate, &name).await?;
                 let options = RunOptions {
                     keep_on_failure,
@@ -150,7 +150,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             if let Some(n) = notify {
                 n.end(&result, &Stderr).await;
             }
-            done(global, &result.map_err(failure)?)
+            done(shared, &result.map_err(failure)?)
         }
         RefreshCommand::Resume {
             run_id,
@@ -160,7 +160,7 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
         } => {
             let notify = Notify::for_resume(&config, &state_dir, &run_id);
             let result = async {
-                let estate = Arc::new(Estate::connect(config, estate_options(global)).await?);
+                let estate = Arc::new(Estate::connect(config, estate_options(shared)).await?);
                 let options = RunOptions {
                     keep_on_failure,
                     confirm,
@@ -172,23 +172,23 @@ pub async fn run(global: &GlobalArgs, command: RefreshCommand) -> Outcome {
             if let Some(n) = notify {
                 n.end(&result, &Stderr).await;
             }
-            done(global, &result.map_err(failure)?)
+            done(shared, &result.map_err(failure)?)
         }
     }
 }
 
 async fn estate(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: Arc<kirikae_config::Config>,
 ) -> Result<Arc<Estate>, Failure> {
     Ok(Arc::new(
-        Estate::connect(config, estate_options(global)).await?,
+        Estate::connect(config, estate_options(shared)).await?,
     ))
 }
 
-fn estate_options(global: &GlobalArgs) -> EstateOptions {
+fn estate_options(shared: &Shared) -> EstateOptions {
     EstateOptions {
-        mfa_code: global.mfa_code.clone(),
+        mfa_code: shared.mfa_code.clone(),
     }
 }
 
@@ -200,8 +200,8 @@ fn human_secs(s: f64) -> String {
     }
 }
 
-fn done(global: &GlobalArgs, o: &RunOutcome) -> Outcome {
-    if global.output == OutputFormat::Json {
+fn done(shared: &Shared, o: &RunOutcome) -> Outcome {
+    if shared.output == OutputFormat::Json {
         render::print_json(o)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -233,8 +233,8 @@ fn done(global: &GlobalArgs, o: &RunOutcome) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(global: &GlobalArgs, st: &RunState) -> Outcome {
-    if global.output == OutputFormat::Json {
+fn status(shared: &Shared, st: &RunState) -> Outcome {
+    if shared.output == OutputFormat::Json {
         let mut v = serde_json::to_value(st)?;
         v["status"] = serde_json::json!(st.status());
         v["left_over"] = serde_json::to_value(st.left_over())?;
@@ -271,8 +271,8 @@ fn status(global: &GlobalArgs, st: &RunState) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(global: &GlobalArgs, runs: &[RunState]) -> Outcome {
-    if global.output == OutputFormat::Json {
+fn list(shared: &Shared, runs: &[RunState]) -> Outcome {
+    if shared.output == OutputFormat::Json {
         let v: Vec<serde_json::Value> = runs
             .iter()
             .map(|r| {

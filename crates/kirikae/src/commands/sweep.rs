@@ -14,19 +14,12 @@ use kirikae_sweep::{
 };
 
 use super::load_config;
-use crate::cli::{GlobalArgs, OutputFormat, SweepCommand};
+use crate::cli::{OutputFormat, Shared, SweepCommand};
 use crate::render;
 use crate::{Failure, Outcome};
 
-pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
-    let config = Arc::new(load_config(global)?);
-    if !matches!(command, SweepCommand::Show { .. })
-        && matches!(global.output, OutputFormat::Csv | OutputFormat::Html)
-    {
-        return Err(Failure::BadInput(anyhow!(
-            "--output csv and html are for `kirikae sweep show`; use human or json here"
-        )));
-    }
+pub async fn run(shared: &Shared, command: SweepCommand) -> Outcome {
+    let config = Arc::new(load_config(shared)?);
     match command {
         SweepCommand::Scan {
             account,
@@ -43,7 +36,7 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
             let selectors = Selectors::parse(&tags, &types, &names, older_than.as_deref(), &states)
                 .map_err(bad)?;
             scan_cmd(
-                global,
+                shared,
                 config,
                 &account,
                 regions,
@@ -56,8 +49,8 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
             )
             .await
         }
-        SweepCommand::Mark { plan } => mark_cmd(global, config, &plan).await,
-        SweepCommand::Show { plan, out } => show_cmd(global, &config, &plan, out),
+        SweepCommand::Mark { plan } => mark_cmd(shared, config, &plan).await,
+        SweepCommand::Show { plan, out } => show_cmd(shared, &config, &plan, out),
         SweepCommand::Apply {
             plan,
             yes,
@@ -82,7 +75,7 @@ pub async fn run(global: &GlobalArgs, command: SweepCommand) -> Outcome {
                 audit_log: audit_path(&path),
                 confirm_timeout: Duration::from_secs(confirm_timeout),
             };
-            apply_cmd(global, config, &path, plan, opts, concurrency).await
+            apply_cmd(shared, config, &path, plan, opts, concurrency).await
         }
     }
 }
@@ -139,7 +132,7 @@ fn audit_path(plan: &Path) -> PathBuf {
 }
 
 async fn contexts(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: Arc<Config>,
     account: &str,
     regions: &[String],
@@ -168,7 +161,7 @@ async fn contexts(
     let estate = Estate::connect(
         config.clone(),
         EstateOptions {
-            mfa_code: global.mfa_code.clone(),
+            mfa_code: shared.mfa_code.clone(),
         },
     )
     .await?;
@@ -188,7 +181,7 @@ struct ScanRun {
 }
 
 async fn scan_cmd(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: Arc<Config>,
     account: &str,
     regions: Vec<String>,
@@ -203,7 +196,7 @@ async fn scan_cmd(
     // Made (or read) before any AWS call: a scan whose plan cannot be sealed is not started.
     let key = PlanKey::load_or_create(&state_dir(&config)).map_err(failed)?;
     let (plan_account, cxs) =
-        contexts(global, config.clone(), account, &regions, concurrency).await?;
+        contexts(shared, config.clone(), account, &regions, concurrency).await?;
     if cxs.first().is_some_and(|c| c.account_id != plan_account.id) {
         return Err(Failure::Failed(anyhow!(
             "account {} in kirikae.toml is {}, but its role acts in {}: fix [accounts.{}] id",
@@ -231,7 +224,7 @@ async fn scan_cmd(
     let path = out.unwrap_or_else(|| sweep_dir(&config).join(format!("{}.json", plan.id)));
     plan.save(&path).map_err(failed)?;
     let calls: u64 = cxs.iter().map(|c| c.calls()).sum();
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&serde_json::json!({
             "plan": plan.id,
             "path": path,
@@ -268,7 +261,7 @@ async fn scan_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outcome {
+async fn mark_cmd(shared: &Shared, config: Arc<Config>, given: &str) -> Outcome {
     let (path, mut plan) = load_plan(&config, given)?;
     // A plan changed by hand is not marked (and so not re-sealed with the change in it).
     let name = CheckedPlan::new(&plan, &path, &config)
@@ -277,7 +270,7 @@ async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outc
         .name
         .clone();
     let key = plan_key(&config)?;
-    let (_, cxs) = contexts(global, config, &name, &plan.regions.clone(), 8).await?;
+    let (_, cxs) = contexts(shared, config, &name, &plan.regions.clone(), 8).await?;
     if cxs.first().is_some_and(|c| c.account_id != plan.account.id) {
         return Err(Failure::Failed(anyhow!(
             "the plan is for account {} but the credentials act in {}",
@@ -288,7 +281,7 @@ async fn mark_cmd(global: &GlobalArgs, config: Arc<Config>, given: &str) -> Outc
     let report = kirikae_sweep::mark(&cxs, &mut plan).await.map_err(failed)?;
     plan.seal(&key);
     plan.save(&path).map_err(failed)?;
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         render::print_json(&report)?;
     } else {
         println!(
@@ -326,13 +319,13 @@ fn review_options(config: &Config, plan: &Plan) -> ReviewOptions {
     ReviewOptions { switch_role }
 }
 
-fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathBuf>) -> Outcome {
+fn show_cmd(shared: &Shared, config: &Config, given: &str, out: Option<PathBuf>) -> Outcome {
     let (_, plan) = load_plan(config, given)?;
     let now = scan::now_secs();
     let dir = state_dir(config);
     let key = PlanKey::load(&dir).map_err(failed)?;
     let integrity = plan.integrity(key.as_ref(), &PlanKey::path(&dir));
-    let text = match global.output {
+    let text = match shared.output {
         OutputFormat::Human => show::table(&plan, now, &integrity),
         OutputFormat::Json => {
             let mut t = serde_json::to_string_pretty(&plan)?;
@@ -354,7 +347,7 @@ fn show_cmd(global: &GlobalArgs, config: &Config, given: &str, out: Option<PathB
 }
 
 async fn apply_cmd(
-    global: &GlobalArgs,
+    shared: &Shared,
     config: Arc<Config>,
     path: &Path,
     plan: Plan,
@@ -368,12 +361,12 @@ async fn apply_cmd(
         .check_confirm(opts.yes, opts.confirm.as_deref())
         .map_err(failed)?;
     let name = checked.account().name.clone();
-    let (_, cxs) = contexts(global, config, &name, &plan.regions, concurrency).await?;
+    let (_, cxs) = contexts(shared, config, &name, &plan.regions, concurrency).await?;
     let started = std::time::Instant::now();
     let report = kirikae_sweep::apply(&cxs, &checked, &opts)
         .await
         .map_err(failed)?;
-    if global.output == OutputFormat::Json {
+    if shared.output == OutputFormat::Json {
         let mut v = serde_json::to_value(&report)?;
         v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
         render::print_json(&v)?;
