@@ -956,7 +956,10 @@ fn connection_checks(
         ),
         (mode, None) => ok(
             "database TLS",
-            format!("tls = \"{}\": encrypted, the certificate not checked", mode.name()),
+            format!(
+                "tls = \"{}\": encrypted, the certificate not checked",
+                mode.name()
+            ),
         ),
         // The bundle is read now, so that a wrong file stops the run before anything is made.
         (mode, Some(ca)) => match kirikae_mask::db::tls::read_ca_file(ca, dialect) {

@@ -47,6 +47,11 @@ pub struct GlobalArgs {
     /// The current code of the jump account's MFA device (else [jump] mfa_command, else a prompt)
     #[arg(long, global = true, value_name = "CODE")]
     pub mfa_code: Option<String>,
+    /// Log on stderr: -v every AWS request (service, operation, account, region, duration,
+    /// attempts, throttles), -vv also every database statement's kind and duration.
+    /// RUST_LOG, when set, decides instead
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
