@@ -1108,7 +1108,7 @@ fn log_statement(sql: &str, started: Instant, ok: bool) {
             target: STATEMENT_TARGET,
             kind = %kind,
             table = %table.as_deref().unwrap_or("-"),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = %format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
             ok,
             "statement"
         );
@@ -1120,8 +1120,13 @@ fn log_statement(sql: &str, started: Instant, ok: bool) {
 /// FROM / INTO / UPDATE / TABLE / VIEW / TRIGGER. Only keywords and identifiers are read: a quoted
 /// string ('...') is never taken as a table, so no value reaches the log.
 pub fn statement_summary(sql: &str) -> (String, Option<String>) {
-    let words: Vec<&str> = sql.split_whitespace().take(64).collect();
     let upper = |w: &str| w.trim_end_matches(';').to_ascii_uppercase();
+    // `IF [NOT] EXISTS` stands between the keyword and the table: left out.
+    let words: Vec<&str> = sql
+        .split_whitespace()
+        .take(64)
+        .filter(|w| !matches!(upper(w).as_str(), "IF" | "NOT" | "EXISTS"))
+        .collect();
     let first = words.first().map(|w| upper(w)).unwrap_or_default();
     let two_word = matches!(
         first.as_str(),
@@ -1151,7 +1156,7 @@ fn identifier(word: &str) -> Option<String> {
     if w.is_empty() || w.starts_with('\'') || w.starts_with('(') {
         return None;
     }
-    if matches!(w.to_ascii_uppercase().as_str(), "IF" | "ONLY" | "LOCAL") {
+    if matches!(w.to_ascii_uppercase().as_str(), "ONLY" | "LOCAL" | "SELECT" | "TABLE") {
         return None;
     }
     w.chars()
@@ -1161,6 +1166,45 @@ fn identifier(word: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The statement log's summary: kind and table, never a literal value.
+    #[test]
+    fn statement_summary_names_kind_and_table_but_no_value() {
+        let cases = [
+            (
+                "UPDATE `kaiin` SET mail = 'hanako@example.jp' WHERE id = 1",
+                "UPDATE",
+                Some("kaiin"),
+            ),
+            (
+                "SELECT id, mail FROM \"public\".\"kaiin\" WHERE id > 5",
+                "SELECT",
+                Some("public.kaiin"),
+            ),
+            (
+                "DROP TABLE IF EXISTS `_kirikae_n_kaiin`",
+                "DROP TABLE",
+                Some("_kirikae_n_kaiin"),
+            ),
+            (
+                "LOAD DATA LOCAL INFILE 'kirikae' INTO TABLE `kaiin` CHARACTER SET utf8mb4",
+                "LOAD DATA",
+                Some("kaiin"),
+            ),
+            ("COPY \"kaiin\" (\"id\") FROM STDIN", "COPY", Some("kaiin")),
+            ("INSERT INTO t VALUES ('secret', 2)", "INSERT", Some("t")),
+            ("SELECT 'hanako@example.jp'", "SELECT", None),
+            ("SET SESSION sql_log_bin = 0", "SET", None),
+        ];
+        for (sql, kind, table) in cases {
+            let (k, t) = statement_summary(sql);
+            assert_eq!(k, kind, "{sql}");
+            assert_eq!(t.as_deref(), table, "{sql}");
+            for value in ["hanako", "secret"] {
+                assert!(!k.contains(value) && !t.clone().unwrap_or_default().contains(value));
+            }
+        }
+    }
     use super::*;
 
     #[test]
