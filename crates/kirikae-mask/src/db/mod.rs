@@ -1156,7 +1156,10 @@ fn identifier(word: &str) -> Option<String> {
     if w.is_empty() || w.starts_with('\'') || w.starts_with('(') {
         return None;
     }
-    if matches!(w.to_ascii_uppercase().as_str(), "ONLY" | "LOCAL" | "SELECT" | "TABLE") {
+    if matches!(
+        w.to_ascii_uppercase().as_str(),
+        "ONLY" | "LOCAL" | "SELECT" | "TABLE"
+    ) {
         return None;
     }
     w.chars()
