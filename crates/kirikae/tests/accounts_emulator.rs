@@ -372,3 +372,48 @@ fn run_env(config: &std::path::Path, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`), the log is coloured unless
+/// `NO_COLOR` is set; either way every request is still logged.
+#[test]
+fn verbose_log_on_a_terminal_honours_no_color() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+    let in_terminal = |no_color: bool| {
+        let line = format!(
+            "{} accounts check -v --config {}",
+            env!("CARGO_BIN_EXE_kirikae"),
+            config.display()
+        );
+        let mut c = Command::new("script");
+        c.args(["-qefc", &line, "/dev/null"])
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let o = c.output().expect("util-linux script runs");
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}{err}");
+        out
+    };
+    let coloured = in_terminal(false);
+    assert!(coloured.contains("aws request"), "{coloured}");
+    assert!(
+        coloured.contains("\x1b["),
+        "no colours on a terminal:\n{coloured:?}"
+    );
+    let plain = in_terminal(true);
+    // The first run's MFA session is reused: no GetSessionToken, five requests.
+    assert_eq!(
+        plain.lines().filter(|l| l.contains("aws request")).count(),
+        5,
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("\x1b["),
+        "colours despite NO_COLOR:\n{plain:?}"
+    );
+}
