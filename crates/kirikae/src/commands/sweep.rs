@@ -375,9 +375,9 @@ async fn apply_cmd(
     let (_, cxs) = contexts(global, config, &name, &plan.regions, concurrency).await?;
     let started = std::time::Instant::now();
     // Progress of the deletion on stderr: items done / pending / failed.
-    let bar = Arc::new(Bar::new(0, APPLY_BAR));
-    if opts.yes {
-        let bar = bar.clone();
+    // (A dry run deletes nothing: no bar.)
+    let bar = opts.yes.then(|| Arc::new(Bar::new(0, APPLY_BAR)));
+    if let Some(bar) = bar.clone() {
         opts.progress = Some(ApplyProgress(Arc::new(move |t: ApplyTally| {
             let counts = format!("{} pending, {} failed", t.pending, t.failed);
             bar.update(t.done as u64, t.total as u64, &counts, || {
@@ -391,7 +391,9 @@ async fn apply_cmd(
         })));
     }
     let applied = kirikae_sweep::apply(&cxs, &checked, &opts).await;
-    bar.finish();
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     let report = applied.map_err(failed)?;
     if global.output == OutputFormat::Json {
         let mut v = serde_json::to_value(&report)?;
