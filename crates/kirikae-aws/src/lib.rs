@@ -25,6 +25,7 @@ mod estate;
 pub mod fanout;
 pub mod mfa;
 pub mod profiles;
+pub mod request_log;
 pub mod state;
 pub mod sts;
 pub mod unattended;

@@ -10,6 +10,8 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_types::SdkConfig;
 
+use crate::request_log::{CallAccount, RequestLog};
+
 use crate::error::{AwsError, StsErrorKind};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,9 +90,15 @@ impl SdkSts {
         SdkSts { base }
     }
 
+    /// A client signing with `creds`; its requests are logged in the account those credentials
+    /// act in ([`CallAccount`], set on a role's credentials), else in the jump account.
     fn client(&self, creds: Credentials) -> aws_sdk_sts::Client {
+        let account = creds
+            .get_property::<CallAccount>()
+            .map_or_else(|| "jump".to_string(), |a| a.0.clone());
         let conf = aws_sdk_sts::config::Builder::from(&self.base)
             .credentials_provider(creds)
+            .interceptor(RequestLog::new(account))
             .build();
         aws_sdk_sts::Client::from_conf(conf)
     }
@@ -99,7 +107,11 @@ impl SdkSts {
     /// only proof sent), and it goes to the estate's endpoint (the emulator's with `[aws]
     /// endpoint_url`).
     fn unsigned_client(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&self.base).build())
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.base)
+                .interceptor(RequestLog::new("jump"))
+                .build(),
+        )
     }
 }
 
@@ -204,6 +216,8 @@ impl StsApi for SdkSts {
         request: AssumeRoleRequest,
     ) -> BoxFuture<'_, Result<Credentials, AwsError>> {
         Box::pin(async move {
+            // arn:aws:iam::222222222222:role/ops -> the account the new credentials act in
+            let account = request.role_arn.split(':').nth(4).map(str::to_string);
             let out = self
                 .client(base)
                 .assume_role()
@@ -213,7 +227,11 @@ impl StsApi for SdkSts {
                 .send()
                 .await
                 .map_err(|e| classify("AssumeRole", e))?;
-            to_credentials(out.credentials(), "AssumeRole")
+            let mut creds = to_credentials(out.credentials(), "AssumeRole")?;
+            if let Some(account) = account.filter(|a| !a.is_empty()) {
+                creds.set_property(CallAccount(account));
+            }
+            Ok(creds)
         })
     }
 

@@ -226,13 +226,15 @@ impl Cloud {
         // Throttling is normal when many refreshes and consoles share an account: retry more
         // than the SDK's default 3 attempts, with its exponential backoff.
         let retry = RetryConfig::standard().with_max_attempts(8);
-        // Every service's client: the account's config, that retry, the call counter.
+        // Every service's client: the account's config, that retry, the call counter, the request
+        // log (`-v`).
         macro_rules! client {
             ($service:ident) => {
                 $service::Client::from_conf(
                     $service::config::Builder::from(sdk)
                         .retry_config(retry.clone())
                         .interceptor(counter.clone())
+                        .interceptor(kirikae_aws::request_log::RequestLog::new(account_id))
                         .build(),
                 )
             };

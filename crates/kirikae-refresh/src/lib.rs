@@ -151,6 +151,24 @@ impl RefreshError {
 /// What a run reports as it goes (the CLI prints it on stderr).
 pub trait Reporter: Send + Sync {
     fn line(&self, text: &str);
+    /// A wait after each poll (a live view, e.g. a progress bar; the lines said every 10 s
+    /// come through [`Reporter::line`] as well). Nothing by default.
+    fn wait(&self, wait: &Wait<'_>) {
+        let _ = wait;
+    }
+}
+
+/// One poll of a wait: what the step waits for, for how long so far, within which budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Wait<'a> {
+    /// The step, as the journal names it (`copy`, `restore`...).
+    pub step: &'a str,
+    /// What it waits for (`cluster staging-2026-12-06 available`).
+    pub what: &'a str,
+    /// Its state at this poll; `None` once the wait is over (done or timed out).
+    pub state: Option<&'a str>,
+    pub waited: std::time::Duration,
+    pub budget: std::time::Duration,
 }
 
 /// A reporter that shows nothing.

@@ -21,7 +21,7 @@ use crate::lock::{Holder, Marker, RunLock};
 use crate::preflight::{CopyPath, CLONE_OF_TAG, REFRESH_TAG, RUN_TAG, SECRET_TAG};
 use crate::step::RefreshStep;
 use crate::tunnel::Tunnel;
-use crate::{Refresh, RefreshError, Reporter};
+use crate::{Refresh, RefreshError, Reporter, Wait};
 
 /// The debug-build hook of the crash tests: SIGKILL this process right after the named step
 /// is journaled as done.
@@ -210,11 +210,30 @@ impl Ctx<'_> {
         let start = Instant::now();
         let mut delay = Duration::from_secs(1);
         let mut last_said = Instant::now();
+        let step_name = step.to_string();
+        let report = |state: Option<&str>| {
+            self.reporter.wait(&Wait {
+                step: &step_name,
+                what,
+                state,
+                waited: start.elapsed(),
+                budget,
+            })
+        };
         loop {
-            match probe().await? {
-                None => return Ok(()),
-                Some(state) => {
+            let probed = probe().await;
+            match probed {
+                Err(e) => {
+                    report(None);
+                    return Err(e);
+                }
+                Ok(None) => {
+                    report(None);
+                    return Ok(());
+                }
+                Ok(Some(state)) => {
                     let waited = start.elapsed();
+                    report((waited < budget).then_some(state.as_str()));
                     if waited >= budget {
                         return Err(RefreshError::Timeout {
                             step,

@@ -39,6 +39,28 @@ pub struct ApplyOptions {
     pub audit_log: PathBuf,
     /// How long to wait for an asynchronous deletion (instances, NAT gateways) to finish.
     pub confirm_timeout: Duration,
+    /// Told after every change of the deletion's counts (the CLI's progress bar).
+    pub progress: Option<ApplyProgress>,
+}
+
+/// Where a run's deletion stands: of `total` items, `done` (deleted or already gone),
+/// `pending` (deletion requested, waiting for it to finish), `failed` (failed or skipped).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyTally {
+    pub total: usize,
+    pub done: usize,
+    pub pending: usize,
+    pub failed: usize,
+}
+
+/// A callback for [`ApplyTally`] updates (shared: the options are cloned).
+#[derive(Clone)]
+pub struct ApplyProgress(pub Arc<dyn Fn(ApplyTally) + Send + Sync>);
+
+impl std::fmt::Debug for ApplyProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApplyProgress")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -831,7 +853,23 @@ async fn delete_in_order(
     const FIRST_PAUSE: Duration = Duration::from_millis(200);
     let mut pause = FIRST_PAUSE;
     let mut next_poll = tokio::time::Instant::now() + FIRST_PAUSE;
+    let base = (
+        report.deleted.len() + report.already_gone.len(),
+        report.failed.len() + report.skipped.len(),
+    );
+    let tell = |report: &ApplyReport, pending: usize| {
+        if let Some(p) = &opts.progress {
+            (p.0)(ApplyTally {
+                total: items.len(),
+                done: report.deleted.len() + report.already_gone.len() - base.0,
+                pending,
+                failed: report.failed.len() + report.skipped.len() - base.1,
+            });
+        }
+    };
+    tell(report, pending.len());
     loop {
+        tell(report, pending.len());
         while let Some(i) = order.next() {
             let f = &items[i];
             // Something this item must outlive was not deleted: deleting it now could only fail.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_types::SdkConfig;
+use kirikae_aws::request_log::RequestLog;
 
 use crate::SweepError;
 
@@ -48,6 +49,17 @@ impl Limiter {
                 .store(if d < 50 { 0 } else { d / 2 }, Ordering::Relaxed);
         }
     }
+}
+
+/// A service's client from the context's config, with the request log (`-v`) naming the account.
+macro_rules! client {
+    ($cx:ident, $service:ident) => {
+        $service::Client::from_conf(
+            $service::config::Builder::from(&$cx.sdk)
+                .interceptor(RequestLog::new(&$cx.account_id))
+                .build(),
+        )
+    };
 }
 
 pub struct Cx {
@@ -127,7 +139,12 @@ impl Cx {
         regions: &[String],
         concurrency: usize,
     ) -> Result<Vec<Arc<Cx>>, SweepError> {
-        let sts = aws_sdk_sts::Client::new(sdk);
+        // The account is what this call finds out: the log names it "unresolved".
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(sdk)
+                .interceptor(RequestLog::new("unresolved"))
+                .build(),
+        );
         let who = sts
             .get_caller_identity()
             .send()
@@ -215,7 +232,7 @@ impl Cx {
     }
 
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
-        self.ec2.get_or_init(|| aws_sdk_ec2::Client::new(&self.sdk))
+        self.ec2.get_or_init(|| client!(self, aws_sdk_ec2))
     }
     pub fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(|| {
@@ -223,73 +240,73 @@ impl Cx {
             let path_style = self.sdk.endpoint_url().is_some();
             let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                 .force_path_style(path_style)
+                .interceptor(RequestLog::new(&self.account_id))
                 .build();
             aws_sdk_s3::Client::from_conf(conf)
         })
     }
     pub fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
         self.elbv2
-            .get_or_init(|| aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_elasticloadbalancingv2))
     }
     pub fn tagging(&self) -> &aws_sdk_resourcegroupstagging::Client {
         self.tagging
-            .get_or_init(|| aws_sdk_resourcegroupstagging::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_resourcegroupstagging))
     }
     pub fn groups(&self) -> &aws_sdk_resourcegroups::Client {
         self.groups
-            .get_or_init(|| aws_sdk_resourcegroups::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_resourcegroups))
     }
     pub fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.sdk))
+        self.iam.get_or_init(|| client!(self, aws_sdk_iam))
     }
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
-        self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.sdk))
+        self.sqs.get_or_init(|| client!(self, aws_sdk_sqs))
     }
     pub fn sns(&self) -> &aws_sdk_sns::Client {
-        self.sns.get_or_init(|| aws_sdk_sns::Client::new(&self.sdk))
+        self.sns.get_or_init(|| client!(self, aws_sdk_sns))
     }
     pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
         self.logs
-            .get_or_init(|| aws_sdk_cloudwatchlogs::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_cloudwatchlogs))
     }
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         self.dynamodb
-            .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_dynamodb))
     }
 
     pub fn rds(&self) -> &aws_sdk_rds::Client {
-        self.rds.get_or_init(|| aws_sdk_rds::Client::new(&self.sdk))
+        self.rds.get_or_init(|| client!(self, aws_sdk_rds))
     }
 
     pub fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
         self.secrets
-            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_secretsmanager))
     }
     pub fn kms(&self) -> &aws_sdk_kms::Client {
-        self.kms.get_or_init(|| aws_sdk_kms::Client::new(&self.sdk))
+        self.kms.get_or_init(|| client!(self, aws_sdk_kms))
     }
     pub fn lambda(&self) -> &aws_sdk_lambda::Client {
-        self.lambda
-            .get_or_init(|| aws_sdk_lambda::Client::new(&self.sdk))
+        self.lambda.get_or_init(|| client!(self, aws_sdk_lambda))
     }
     pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
         self.cloudwatch
-            .get_or_init(|| aws_sdk_cloudwatch::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_cloudwatch))
     }
     pub fn ecr(&self) -> &aws_sdk_ecr::Client {
-        self.ecr.get_or_init(|| aws_sdk_ecr::Client::new(&self.sdk))
+        self.ecr.get_or_init(|| client!(self, aws_sdk_ecr))
     }
     pub fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
         self.autoscaling
-            .get_or_init(|| aws_sdk_autoscaling::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_autoscaling))
     }
     pub fn elasticache(&self) -> &aws_sdk_elasticache::Client {
         self.elasticache
-            .get_or_init(|| aws_sdk_elasticache::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_elasticache))
     }
     pub fn cloudcontrol(&self) -> &aws_sdk_cloudcontrol::Client {
         self.cloudcontrol
-            .get_or_init(|| aws_sdk_cloudcontrol::Client::new(&self.sdk))
+            .get_or_init(|| client!(self, aws_sdk_cloudcontrol))
     }
 
     /// `arn:aws:<service>:<region>:<account>:<resource>`

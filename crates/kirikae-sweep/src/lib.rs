@@ -44,7 +44,7 @@ pub mod review_page;
 pub mod scan;
 pub mod show;
 
-pub use apply::{apply, ApplyOptions, ApplyReport};
+pub use apply::{apply, ApplyOptions, ApplyProgress, ApplyReport, ApplyTally};
 pub use cx::{Cx, DEFAULT_CONCURRENCY};
 pub use error::{ErrorKind, SweepError};
 pub use guard::CheckedPlan;

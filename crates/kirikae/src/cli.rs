@@ -48,6 +48,11 @@ With --output json, an error is one JSON object on standard output:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log on stderr: -v every AWS request (service, operation, account, region, duration,
+    /// attempts, throttles), -vv also every database statement's kind and duration.
+    /// RUST_LOG, when set, decides instead
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// An option that several commands share, defined once. A subcommand declares the ones it takes:
@@ -187,6 +192,8 @@ pub struct Shared {
 pub struct Invocation {
     pub command: Command,
     pub shared: Shared,
+    /// `-v` given this many times (before or after the subcommand).
+    pub verbose: u8,
 }
 
 /// Parses the command line (`args` starts with the program name). Errors are clap's: printed
@@ -198,7 +205,9 @@ where
 {
     let mut cli = Cli::command();
     let matches = cli.try_get_matches_from_mut(args)?;
-    let command = Cli::from_arg_matches(&matches)?.command;
+    let Cli {
+        command, verbose, ..
+    } = Cli::from_arg_matches(&matches)?;
     // The subcommand that runs, and what was written after it.
     let mut leaf = &mut cli;
     let mut leaf_matches = &matches;
@@ -213,7 +222,11 @@ where
         output: pick(&matches, leaf, leaf_matches, OUTPUT)?.unwrap_or_default(),
         mfa_code: pick(&matches, leaf, leaf_matches, MFA_CODE)?,
     };
-    Ok(Invocation { command, shared })
+    Ok(Invocation {
+        command,
+        shared,
+        verbose,
+    })
 }
 
 /// One shared option's value: after the subcommand if given there, else the value given before

@@ -5,6 +5,7 @@
 mod render;
 mod cli;
 mod commands;
+mod progress;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -124,6 +125,7 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
+    init_logging(cli.verbose);
     let json = cli.shared.output == cli::OutputFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -139,6 +141,33 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => report(&e, json),
     }
+}
+
+/// The log on stderr (stdout carries the result, JSON with `--output json`): `RUST_LOG` when set,
+/// else `-v` (every AWS request and kirikae's steps) or `-vv` (also every database statement),
+/// else nothing. No colours when `NO_COLOR` is set or stderr is not a terminal.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(spec),
+        _ => match verbose {
+            0 => return,
+            // `kirikae` is a prefix of every kirikae target (crates and `kirikae::aws`/`::db`).
+            1 => EnvFilter::new(format!(
+                "warn,kirikae=info,{}=debug",
+                kirikae_aws::request_log::TARGET
+            )),
+            _ => EnvFilter::new(format!(
+                "warn,kirikae=debug,{}=trace",
+                kirikae_mask::db::STATEMENT_TARGET
+            )),
+        },
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(progress::LogWriter)
+        .with_ansi(progress::colour())
+        .try_init();
 }
 
 /// Renders a failure once: JSON on stdout with `--output json`, else text on stderr.

@@ -1341,3 +1341,80 @@ async fn a_kill_during_the_index_build_resumes_the_first_time_on_mariadb() {
 async fn a_kill_during_the_index_build_resumes_the_first_time_on_postgresql() {
     kill_during_index_build(Dialect::Postgres).await;
 }
+
+/// Off a terminal (here: a pipe), a run's progress is plain lines (rows, rate, ETA for the table
+/// and the whole run), without carriage returns or escape sequences; with `-vv` the log also
+/// names every statement's kind, table and duration, and never a value of the masked column.
+#[tokio::test]
+async fn progress_off_a_terminal_is_plain_lines_and_vv_logs_statement_kinds() {
+    let db = TestDb::new(Dialect::MySql, "progress");
+    db.exec(
+        "CREATE TABLE kaiin (id INT PRIMARY KEY, mail VARCHAR(100) NOT NULL);
+INSERT INTO kaiin SELECT seq, CONCAT('kaiin', seq, '@original.example.jp') FROM seq_1_to_3000;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        r#"
+[tables.kaiin.columns]
+id = "keep"
+mail = { transform = "email" }
+"#,
+    );
+    let state = dir.path().join("state");
+    let mut c = mask_with_state(
+        &["run", "--chunk-rows", "500", "-vv"],
+        &db,
+        &rules,
+        "progress key",
+        &state,
+    );
+    c.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    let (_, err) = exits(&mut c, 0);
+    let progress: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("kaiin: ") && l.contains(" rows/s, ETA "))
+        .collect();
+    assert!(!progress.is_empty(), "no progress line in:\n{err}");
+    assert!(
+        progress
+            .iter()
+            .all(|l| l.contains("/3000 rows") && l.contains("| all: ")),
+        "{progress:?}"
+    );
+    assert!(err.contains("  kaiin: done, 3000 rows in"), "{err}");
+    assert!(!err.contains('\r') && !err.contains('\x1b'), "{err:?}");
+    // -vv: statements by kind with their duration, on the masked table too.
+    let statements: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("kirikae::db") && l.contains("statement"))
+        .collect();
+    for kind in ["kind=SELECT", "kind=CREATE TABLE", "kind=LOAD DATA"] {
+        assert!(
+            statements.iter().any(|l| l.contains(kind)),
+            "no {kind} in:\n{err}"
+        );
+    }
+    assert!(
+        statements
+            .iter()
+            .all(|l| l.contains("duration_ms=") && l.contains("table=")),
+        "{statements:?}"
+    );
+    assert!(
+        statements.iter().any(|l| l.contains("table=kaiin")),
+        "{statements:?}"
+    );
+    assert!(
+        !err.contains("@original.example.jp"),
+        "an original value in the log:\n{err}"
+    );
+    assert!(!err.contains("progress key"), "the masking key in the log");
+    // The rows really were masked.
+    let left = db
+        .rows("SELECT COUNT(*) FROM kaiin WHERE mail LIKE '%@original.example.jp'")
+        .await;
+    assert_eq!(left[0][0].as_deref(), Some("0"));
+}

@@ -19,7 +19,8 @@ fn kirikae() -> Command {
     c.env_remove("KIRIKAE_CONFIG")
         .env_remove("KIRIKAE_MASK_KEY")
         .env_remove("KIRIKAE_MASK_URL")
-        .env_remove("KIRIKAE_DB_PASSWORD");
+        .env_remove("KIRIKAE_DB_PASSWORD")
+        .env_remove("RUST_LOG");
     c
 }
 
@@ -302,8 +303,26 @@ async fn no_secret_anywhere(d: Dialect) {
         &env_pw,
         0,
     );
-    run("run", &["run"], &url, &env_pw, 0);
-    run("verify", &["verify"], &url, &file_pw, 0);
+    // -vv: every statement's kind and duration on stderr, and still no secret or original value.
+    let (_, err) = run("run", &["run", "-vv"], &url, &env_pw, 0);
+    let statements: Vec<&str> = err.lines().filter(|l| l.contains("statement")).collect();
+    let load = match d {
+        Dialect::MySql => "kind=LOAD DATA",
+        Dialect::Postgres => "kind=COPY",
+    };
+    for kind in ["kind=SELECT", "kind=CREATE TABLE", load] {
+        assert!(
+            statements
+                .iter()
+                .any(|l| l.contains(kind) && l.contains("duration_ms=")),
+            "no {kind} statement with its duration in:\n{err}"
+        );
+    }
+    assert!(
+        statements.iter().any(|l| l.contains("table=kokyaku")),
+        "{err}"
+    );
+    run("verify", &["verify", "-vv"], &url, &file_pw, 0);
     run(
         "verify json",
         &["verify", "--output", "json"],
@@ -314,7 +333,7 @@ async fn no_secret_anywhere(d: Dialect) {
     // Failing runs: a wrong password (from either place), a host that does not answer.
     let (_, err) = run(
         "wrong password",
-        &["run", "--resume"],
+        &["run", "--resume", "-vv"],
         &url,
         &|c: &mut Command| {
             c.env("KIRIKAE_DB_PASSWORD", format!("{PASSWORD}-not"));
@@ -361,7 +380,7 @@ async fn no_secret_anywhere(d: Dialect) {
     );
     run(
         "url password",
-        &["check"],
+        &["check", "-vv"],
         &with_password,
         &|_: &mut Command| {},
         0,
@@ -382,7 +401,16 @@ async fn no_secret_anywhere(d: Dialect) {
     let derived = kirikae_mask::prf::Prf::from_secret(MASK_KEY.as_bytes())
         .key_hex()
         .to_string();
-    for secret in [PASSWORD, encoded.as_str(), MASK_KEY, derived.as_str()] {
+    // The masked columns' original values: what a log of statements must never carry.
+    let originals = [
+        "hanako@example.co.jp",
+        "ichiro@example.ne.jp",
+        "03-1234-5678",
+    ];
+    for secret in [PASSWORD, encoded.as_str(), MASK_KEY, derived.as_str()]
+        .into_iter()
+        .chain(originals)
+    {
         for (what, out, err) in &outputs {
             assert!(
                 !out.contains(secret) && !err.contains(secret),

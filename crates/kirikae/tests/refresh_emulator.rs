@@ -225,7 +225,31 @@ fn the_story_refresh_masks_verifies_switches_and_retires_the_old_staging() {
     // plan changed nothing
     assert_nothing_left(&s.emu);
 
-    let v = s.run();
+    // -vv: the run's AWS requests in both accounts and the masking's statements are logged, and
+    // production's data never is.
+    let o = s.refresh(&["refresh", "run", "staging", "--output", "json", "-vv"]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let v = json_of(&o);
+    for account in ["111111111111", "222222222222"] {
+        assert!(
+            err.lines().any(|l| l.contains("aws request service=RDS ")
+                && l.contains(&format!("account={account} "))),
+            "no RDS request logged in {account}:\n{err}"
+        );
+    }
+    assert!(
+        err.lines().any(|l| l.contains("kirikae::db")
+            && ["kind=UPDATE", "kind=LOAD DATA", "kind=COPY"]
+                .iter()
+                .any(|k| l.contains(k))),
+        "no masking statement logged:\n{err}"
+    );
+    for original in [ORIGINAL_NAME, ORIGINAL_EMAIL] {
+        assert!(
+            !err.contains(original),
+            "production data in the log:\n{err}"
+        );
+    }
     assert_eq!(v["copy_path"], "clone");
     assert_eq!(
         steps(&v),

@@ -445,12 +445,45 @@ fn throttling_on_one_call_in_ten_still_completes() {
             r#"{{"service":"*","nth":{n},"times":1,"error":"Throttling","status":503,"message":"Rate exceeded"}}"#
         ));
     }
-    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod"]);
+    let o = apply_json(&config, &plan, &["--yes", "--confirm", "shop-prod", "-v"]);
     let report = json(&o);
     assert_eq!(o.status.code(), Some(0), "{report}");
     assert_eq!(report["deleted"].as_array().unwrap().len(), 191, "{report}");
     let hits: u64 = emu.fault_hits().iter().sum();
     assert!(hits >= 20, "throttled {hits} times");
+
+    // Off a terminal the deletion's progress is plain lines (done / pending / failed), and -v
+    // logs every request in the prod account, the throttled ones with their retries.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("sweep apply: 0/191 done, 0 pending, 0 failed")),
+        "{err}"
+    );
+    assert!(!err.contains('\r') && !err.contains('\x1b'), "{err:?}");
+    let requests: Vec<&str> = err.lines().filter(|l| l.contains("aws request")).collect();
+    assert!(
+        requests
+            .iter()
+            .filter(|l| l.contains("operation=GetCallerIdentity "))
+            .count()
+            >= 1,
+        "{err}"
+    );
+    let in_prod = requests
+        .iter()
+        .filter(|l| l.contains("account=111111111111 "))
+        .count();
+    assert!(in_prod >= 191, "{in_prod} requests logged in prod:\n{err}");
+    let throttled: u32 = requests
+        .iter()
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("throttles=")))
+        .map(|v| v.parse::<u32>().unwrap())
+        .sum();
+    assert!(
+        throttled as u64 >= hits.min(20),
+        "{throttled} throttles logged for {hits} injected"
+    );
 }
 
 #[test]

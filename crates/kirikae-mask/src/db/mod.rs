@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod tls;
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use crate::schema::{Schema, Table};
 use crate::transform::Dialect;
@@ -719,6 +720,7 @@ impl Conn {
 
     /// Runs statements that return no rows (PostgreSQL: several separated by `;`).
     pub async fn exec(&mut self, sql: &str) -> DbResult<()> {
+        let started = Instant::now();
         let r = match self {
             Conn::My { conn, .. } => {
                 use mysql_async::prelude::Queryable;
@@ -726,11 +728,13 @@ impl Conn {
             }
             Conn::Pg { client, .. } => client.batch_execute(sql).await.map_err(|e| pg_message(&e)),
         };
+        log_statement(sql, started, r.is_ok());
         r.map_err(|m| self.sql_error(sql, m))
     }
 
     /// Runs a statement and returns how many rows it changed.
     pub async fn exec_count(&mut self, sql: &str) -> DbResult<u64> {
+        let started = Instant::now();
         let r = match self {
             Conn::My { conn, .. } => {
                 use mysql_async::prelude::Queryable;
@@ -750,11 +754,13 @@ impl Conn {
                 Err(e) => Err(pg_message(&e)),
             },
         };
+        log_statement(sql, started, r.is_ok());
         r.map_err(|m| self.sql_error(sql, m))
     }
 
     /// Every row of a query, every value as text (`None` is NULL).
     pub async fn rows(&mut self, sql: &str) -> DbResult<Rows> {
+        let started = Instant::now();
         let r: Result<Rows, String> = match self {
             Conn::My { conn, .. } => {
                 use mysql_async::prelude::Queryable;
@@ -791,6 +797,7 @@ impl Conn {
                 Err(e) => Err(pg_message(&e)),
             },
         };
+        log_statement(sql, started, r.is_ok());
         r.map_err(|m| self.sql_error(sql, m))
     }
 
@@ -800,6 +807,7 @@ impl Conn {
     /// allocated once at about that size instead of growing by doubling (which leaves the
     /// allocator fragmented over a long run).
     pub async fn flat_rows(&mut self, sql: &str, hint: (usize, usize)) -> DbResult<FlatRows> {
+        let started = Instant::now();
         let mut out = FlatRows {
             text: String::with_capacity(hint.0 + hint.0 / 8),
             cells: Vec::with_capacity(hint.1 + hint.1 / 8),
@@ -861,6 +869,7 @@ impl Conn {
                 Err(e) => Err(pg_message(&e)),
             },
         };
+        log_statement(sql, started, r.is_ok());
         r.map_err(|m| self.sql_error(sql, m))?;
         Ok(out)
     }
@@ -903,6 +912,7 @@ impl Conn {
     ) -> DbResult<u64> {
         let d = self.dialect();
         let cols: Vec<String> = columns.iter().map(|c| d.ident(c)).collect();
+        let started = Instant::now();
         match self {
             Conn::My { conn, .. } => {
                 use futures_util::StreamExt;
@@ -916,7 +926,9 @@ impl Conn {
                     d.ident(table),
                     cols.join(", ")
                 );
-                let loaded = match conn.query_drop(&sql).await {
+                let sent = conn.query_drop(&sql).await;
+                log_statement(&sql, started, sent.is_ok());
+                let loaded = match sent {
                     Ok(()) => conn.affected_rows(),
                     Err(e) => return Err(self.sql_error(&sql, e.to_string())),
                 };
@@ -948,6 +960,7 @@ impl Conn {
                     sink.as_mut().finish().await
                 }
                 .await;
+                log_statement(&sql, started, r.is_ok());
                 r.map_err(|e| self.sql_error(&sql, pg_message(&e)))
             }
         }
@@ -1083,8 +1096,118 @@ pub fn key_of(table: &Table, rule_key: Option<&Vec<String>>) -> Vec<String> {
     }
 }
 
+/// The tracing target of the statement lines (`-vv`, or `RUST_LOG=kirikae::db=trace`).
+pub const STATEMENT_TARGET: &str = "kirikae::db";
+
+/// One trace line per statement: its kind and table and how long it took, never its text (which
+/// holds literal values: masked data, dictionary words, keys' checks).
+fn log_statement(sql: &str, started: Instant, ok: bool) {
+    if tracing::enabled!(target: STATEMENT_TARGET, tracing::Level::TRACE) {
+        let (kind, table) = statement_summary(sql);
+        tracing::trace!(
+            target: STATEMENT_TARGET,
+            kind = %kind,
+            table = %table.as_deref().unwrap_or("-"),
+            duration_ms = %format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+            ok,
+            "statement"
+        );
+    }
+}
+
+/// `("UPDATE", Some("customers"))` for `UPDATE `customers` SET ...`: the leading keywords
+/// (two for `LOAD DATA`, `CREATE TABLE` and the like) and the identifier after the first of
+/// FROM / INTO / UPDATE / TABLE / VIEW / TRIGGER. Only keywords and identifiers are read: a quoted
+/// string ('...') is never taken as a table, so no value reaches the log.
+pub fn statement_summary(sql: &str) -> (String, Option<String>) {
+    let upper = |w: &str| w.trim_end_matches(';').to_ascii_uppercase();
+    // `IF [NOT] EXISTS` stands between the keyword and the table: left out.
+    let words: Vec<&str> = sql
+        .split_whitespace()
+        .take(64)
+        .filter(|w| !matches!(upper(w).as_str(), "IF" | "NOT" | "EXISTS"))
+        .collect();
+    let first = words.first().map(|w| upper(w)).unwrap_or_default();
+    let two_word = matches!(
+        first.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "LOAD" | "RENAME" | "TRUNCATE" | "LOCK" | "START" | "SHOW"
+    );
+    let kind = match (two_word, words.get(1)) {
+        (true, Some(w)) if w.chars().all(|c| c.is_ascii_alphabetic()) => {
+            format!("{first} {}", upper(w))
+        }
+        _ => first,
+    };
+    let table = words.windows(2).find_map(|w| {
+        matches!(
+            upper(w[0]).as_str(),
+            "FROM" | "INTO" | "UPDATE" | "TABLE" | "VIEW" | "TRIGGER" | "COPY"
+        )
+        .then(|| identifier(w[1]))
+        .flatten()
+    });
+    (kind, table)
+}
+
+/// A quoted (`` ` `` or `"`) or bare identifier at the start of `word`, possibly schema-qualified;
+/// `None` for anything else (a string literal, a parenthesis, a keyword like `IF`).
+fn identifier(word: &str) -> Option<String> {
+    let w = word.trim_end_matches([';', ',', '(']);
+    if w.is_empty() || w.starts_with('\'') || w.starts_with('(') {
+        return None;
+    }
+    if matches!(
+        w.to_ascii_uppercase().as_str(),
+        "ONLY" | "LOCAL" | "SELECT" | "TABLE"
+    ) {
+        return None;
+    }
+    w.chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '`' | '"' | '.' | '$'))
+        .then(|| w.replace(['`', '"'], ""))
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// The statement log's summary: kind and table, never a literal value.
+    #[test]
+    fn statement_summary_names_kind_and_table_but_no_value() {
+        let cases = [
+            (
+                "UPDATE `kaiin` SET mail = 'hanako@example.jp' WHERE id = 1",
+                "UPDATE",
+                Some("kaiin"),
+            ),
+            (
+                "SELECT id, mail FROM \"public\".\"kaiin\" WHERE id > 5",
+                "SELECT",
+                Some("public.kaiin"),
+            ),
+            (
+                "DROP TABLE IF EXISTS `_kirikae_n_kaiin`",
+                "DROP TABLE",
+                Some("_kirikae_n_kaiin"),
+            ),
+            (
+                "LOAD DATA LOCAL INFILE 'kirikae' INTO TABLE `kaiin` CHARACTER SET utf8mb4",
+                "LOAD DATA",
+                Some("kaiin"),
+            ),
+            ("COPY \"kaiin\" (\"id\") FROM STDIN", "COPY", Some("kaiin")),
+            ("INSERT INTO t VALUES ('secret', 2)", "INSERT", Some("t")),
+            ("SELECT 'hanako@example.jp'", "SELECT", None),
+            ("SET SESSION sql_log_bin = 0", "SET", None),
+        ];
+        for (sql, kind, table) in cases {
+            let (k, t) = statement_summary(sql);
+            assert_eq!(k, kind, "{sql}");
+            assert_eq!(t.as_deref(), table, "{sql}");
+            for value in ["hanako", "secret"] {
+                assert!(!k.contains(value) && !t.clone().unwrap_or_default().contains(value));
+            }
+        }
+    }
     use super::*;
 
     #[test]

@@ -1,12 +1,10 @@
 //! `kirikae mask init | check | run | verify`: parses, calls kirikae-mask, renders. Progress of
-//! `run` goes to stderr: a live line on a terminal, plain lines (at most one a second per
-//! table) otherwise.
+//! `run` goes to stderr: bars on a terminal, plain periodic lines otherwise ([`crate::progress`]).
 
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use anyhow::anyhow;
 use kirikae_mask::check::Problem;
@@ -16,6 +14,7 @@ use kirikae_mask::run::{Event, MaskKey, Reporter, RunError, RunOptions};
 use kirikae_mask::Rules;
 
 use crate::cli::{MaskCommand, MaskDb, MaskRules, OutputFormat, Shared};
+use crate::progress::{self, duration, eprint_line, Bar};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
@@ -226,51 +225,36 @@ async fn check(shared: &Shared, db: &MaskDb, rules_path: &Path) -> Outcome {
     Ok(ExitCode::from(if problems.is_empty() { 0 } else { 1 }))
 }
 
-/// Renders run events on stderr.
+/// Renders run events on stderr: a bar per table being masked and one for the whole run on a
+/// terminal (rows, rate, ETA), plain lines otherwise (see [`crate::progress`]).
 struct Progress {
-    tty: bool,
     state: Mutex<ProgressState>,
 }
 
+#[derive(Default)]
 struct ProgressState {
-    last_line: Option<Instant>,
-    live: bool,
+    overall: Option<Bar>,
+    tables: BTreeMap<String, Bar>,
 }
 
-fn duration(s: f64) -> String {
-    let s = s.max(0.0) as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
+const TABLE_BAR: &str = "  {msg:24!} [{bar:30}] {pos}/{len} rows, {per_sec}, ETA {eta}";
+const OVERALL_BAR: &str = "all tables               [{bar:30}] {pos}/{len} rows, ETA {eta}";
 
 impl Reporter for Progress {
     fn event(&self, event: &Event) {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        let mut err = std::io::stderr().lock();
-        let clear = |st: &mut ProgressState, err: &mut std::io::StderrLock| {
-            if st.live {
-                let _ = write!(err, "\r\x1b[2K");
-                st.live = false;
-            }
-        };
         match event {
             Event::Started { key, resumed, .. } => {
                 if matches!(key, kirikae_mask::run::KeySource::Random) {
-                    let _ = writeln!(
-                        err,
-                        "kirikae mask: no key given ($KIRIKAE_MASK_KEY or --key-file): using a random \
-                         key; results will not be reproducible"
+                    eprint_line(
+                        "kirikae mask: no key given ($KIRIKAE_MASK_KEY or --key-file): using a \
+                         random key; results will not be reproducible",
                     );
                 }
                 if *resumed {
-                    let _ = writeln!(err, "kirikae mask: resuming the interrupted run");
+                    eprint_line("kirikae mask: resuming the interrupted run");
                 }
             }
             Event::Planned {
@@ -279,57 +263,56 @@ impl Reporter for Progress {
                 streamed,
                 ..
             } => {
-                clear(&mut st, &mut err);
                 let rust = if streamed.is_empty() {
                     String::new()
                 } else {
                     format!(" (in Rust: {})", streamed.join(", "))
                 };
-                let _ = writeln!(err, "  {table}: {path}{rust}");
+                eprint_line(&format!("  {table}: {path}{rust}"));
             }
             Event::Progress(p) => {
-                let line = format!(
-                    "{}: {}/{} rows, {:.0} rows/s, ETA {} | all: {}/{} rows, ETA {}",
-                    p.table,
-                    p.rows,
-                    p.table_total,
-                    p.rows_per_s,
-                    p.table_eta_s.map(duration).unwrap_or("-".into()),
-                    p.overall_rows,
-                    p.overall_total,
-                    p.overall_eta_s.map(duration).unwrap_or("-".into()),
-                );
-                if self.tty {
-                    let _ = write!(err, "\r\x1b[2K{line}");
-                    st.live = true;
-                } else if st
-                    .last_line
-                    .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
-                {
-                    let _ = writeln!(err, "{line}");
-                    st.last_line = Some(Instant::now());
+                let plain = || {
+                    format!(
+                        "{}: {}/{} rows, {:.0} rows/s, ETA {} | all: {}/{} rows, ETA {}",
+                        p.table,
+                        p.rows,
+                        p.table_total,
+                        p.rows_per_s,
+                        p.table_eta_s.map(duration).unwrap_or("-".into()),
+                        p.overall_rows,
+                        p.overall_total,
+                        p.overall_eta_s.map(duration).unwrap_or("-".into()),
+                    )
+                };
+                st.tables
+                    .entry(p.table.clone())
+                    .or_insert_with(|| Bar::new(p.table_total, TABLE_BAR))
+                    .update(p.rows, p.table_total, &p.table, plain);
+                if progress::terminal() {
+                    st.overall
+                        .get_or_insert_with(|| Bar::new(p.overall_total, OVERALL_BAR))
+                        .update(p.overall_rows, p.overall_total, "", String::new);
                 }
             }
             Event::BuildingIndexes { table, indexes } => {
-                clear(&mut st, &mut err);
-                let _ = writeln!(
-                    err,
+                eprint_line(&format!(
                     "  {table}: copied; building index{} {}",
                     if indexes.len() == 1 { "" } else { "es" },
                     indexes.join(", ")
-                );
+                ));
             }
             Event::WaitingForInterrupted { statements } => {
-                clear(&mut st, &mut err);
-                let _ = writeln!(
-                    err,
+                eprint_line(&format!(
                     "kirikae mask: waiting for the interrupted run's statements still running on \
                      the server: {}",
                     statements.join("; ")
-                );
+                ));
             }
             Event::IndexesBuilt { table, seconds, .. } => {
-                let _ = writeln!(err, "  {table}: indexes built in {}", duration(*seconds));
+                eprint_line(&format!(
+                    "  {table}: indexes built in {}",
+                    duration(*seconds)
+                ));
             }
             Event::TableDone {
                 table,
@@ -337,16 +320,21 @@ impl Reporter for Progress {
                 seconds,
                 ..
             } => {
-                clear(&mut st, &mut err);
-                let _ = writeln!(
-                    err,
+                if let Some(bar) = st.tables.remove(table) {
+                    bar.finish();
+                }
+                eprint_line(&format!(
                     "  {table}: done, {rows} rows in {}",
                     duration(*seconds)
-                );
+                ));
+            }
+            Event::Finished { .. } => {
+                if let Some(bar) = st.overall.take() {
+                    bar.finish();
+                }
             }
             _ => {}
         }
-        let _ = err.flush();
     }
 }
 
@@ -362,11 +350,7 @@ async fn mask_run(
     let key = key(key_file)?;
     let dir = state_dir(rules, &url);
     let reporter = Arc::new(Progress {
-        tty: std::io::stderr().is_terminal(),
-        state: Mutex::new(ProgressState {
-            last_line: None,
-            live: false,
-        }),
+        state: Mutex::new(ProgressState::default()),
     });
     let report = match kirikae_mask::run::run(&url, &parsed, key, &dir, &opts, reporter).await {
         Ok(r) => r,

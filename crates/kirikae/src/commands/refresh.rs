@@ -1,7 +1,8 @@
 //! `kirikae refresh plan | run | resume | status | list`: parse, call kirikae-refresh, render.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::anyhow;
 use kirikae_aws::{Estate, EstateOptions};
@@ -10,14 +11,52 @@ use kirikae_refresh::{Refresh, RefreshError, RunOptions, RunOutcome, RunState};
 
 use super::load_config;
 use crate::cli::{OutputFormat, RefreshCommand, Shared};
+use crate::progress::{self, eprint_line, Bar};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
-/// Progress lines on stderr (stdout is the result, human or JSON).
-struct Stderr;
+/// Progress on stderr (stdout is the result, human or JSON): the run's lines, and on a terminal a
+/// bar per wait (what it waits for, its state, elapsed against the budget). Off a terminal the
+/// run's own lines (every 10 s of a wait) are the progress.
+#[derive(Default)]
+struct Stderr {
+    waits: Mutex<BTreeMap<String, Bar>>,
+}
+
+const WAIT_BAR: &str = "{spinner} {msg} [{bar:20}] {elapsed} of {len}s budget";
+
 impl kirikae_refresh::Reporter for Stderr {
     fn line(&self, text: &str) {
-        eprintln!("{text}");
+        eprint_line(text);
+    }
+
+    fn wait(&self, wait: &kirikae_refresh::Wait<'_>) {
+        if !progress::terminal() {
+            return;
+        }
+        let Ok(mut waits) = self.waits.lock() else {
+            return;
+        };
+        let key = format!("{}: {}", wait.step, wait.what);
+        match wait.state {
+            Some(state) => {
+                let budget = wait.budget.as_secs();
+                waits
+                    .entry(key.clone())
+                    .or_insert_with(|| Bar::new(budget, WAIT_BAR))
+                    .update(
+                        wait.waited.as_secs(),
+                        budget,
+                        &format!("{key}: {state}"),
+                        String::new,
+                    );
+            }
+            None => {
+                if let Some(bar) = waits.remove(&key) {
+                    bar.finish();
+                }
+            }
+        }
     }
 }
 
@@ -144,11 +183,11 @@ pub async fn run(shared: &Shared, command: RefreshCommand) -> Outcome {
                     confirm,
                     take_over_lock,
                 };
-                refresh.run(&options, Arc::new(Stderr)).await
+                refresh.run(&options, Arc::new(Stderr::default())).await
             }
             .await;
             if let Some(n) = notify {
-                n.end(&result, &Stderr).await;
+                n.end(&result, &Stderr::default()).await;
             }
             done(shared, &result.map_err(failure)?)
         }
@@ -166,11 +205,12 @@ pub async fn run(shared: &Shared, command: RefreshCommand) -> Outcome {
                     confirm,
                     take_over_lock,
                 };
-                kirikae_refresh::resume(estate, &run_id, &options, Arc::new(Stderr)).await
+                kirikae_refresh::resume(estate, &run_id, &options, Arc::new(Stderr::default()))
+                    .await
             }
             .await;
             if let Some(n) = notify {
-                n.end(&result, &Stderr).await;
+                n.end(&result, &Stderr::default()).await;
             }
             done(shared, &result.map_err(failure)?)
         }

@@ -9,12 +9,13 @@ use anyhow::anyhow;
 use kirikae_aws::{Estate, EstateOptions};
 use kirikae_config::Config;
 use kirikae_sweep::{
-    scan, show, ApplyOptions, CheckedPlan, Cx, DeleteOptions, ErrorKind, Plan, PlanAccount,
-    PlanKey, ReviewOptions, Selectors, SweepError,
+    scan, show, ApplyOptions, ApplyProgress, ApplyTally, CheckedPlan, Cx, DeleteOptions, ErrorKind,
+    Plan, PlanAccount, PlanKey, ReviewOptions, Selectors, SweepError,
 };
 
 use super::load_config;
 use crate::cli::{OutputFormat, Shared, SweepCommand};
+use crate::progress::Bar;
 use crate::render;
 use crate::{Failure, Outcome};
 
@@ -74,6 +75,7 @@ pub async fn run(shared: &Shared, command: SweepCommand) -> Outcome {
                 confirm,
                 audit_log: audit_path(&path),
                 confirm_timeout: Duration::from_secs(confirm_timeout),
+                progress: None,
             };
             apply_cmd(shared, config, &path, plan, opts, concurrency).await
         }
@@ -346,12 +348,14 @@ fn show_cmd(shared: &Shared, config: &Config, given: &str, out: Option<PathBuf>)
     Ok(ExitCode::SUCCESS)
 }
 
+const APPLY_BAR: &str = "{spinner} deleting [{bar:30}] {pos}/{len} done, {msg} [{elapsed}]";
+
 async fn apply_cmd(
     shared: &Shared,
     config: Arc<Config>,
     path: &Path,
     plan: Plan,
-    opts: ApplyOptions,
+    mut opts: ApplyOptions,
     concurrency: usize,
 ) -> Outcome {
     // The digest and kirikae.toml first, and a missing --confirm, before credentials are asked
@@ -363,9 +367,27 @@ async fn apply_cmd(
     let name = checked.account().name.clone();
     let (_, cxs) = contexts(shared, config, &name, &plan.regions, concurrency).await?;
     let started = std::time::Instant::now();
-    let report = kirikae_sweep::apply(&cxs, &checked, &opts)
-        .await
-        .map_err(failed)?;
+    // Progress of the deletion on stderr: items done / pending / failed.
+    // (A dry run deletes nothing: no bar.)
+    let bar = opts.yes.then(|| Arc::new(Bar::new(0, APPLY_BAR)));
+    if let Some(bar) = bar.clone() {
+        opts.progress = Some(ApplyProgress(Arc::new(move |t: ApplyTally| {
+            let counts = format!("{} pending, {} failed", t.pending, t.failed);
+            bar.update(t.done as u64, t.total as u64, &counts, || {
+                format!(
+                    "sweep apply: {}/{} done, {counts} ({} s)",
+                    t.done,
+                    t.total,
+                    started.elapsed().as_secs()
+                )
+            });
+        })));
+    }
+    let applied = kirikae_sweep::apply(&cxs, &checked, &opts).await;
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let report = applied.map_err(failed)?;
     if shared.output == OutputFormat::Json {
         let mut v = serde_json::to_value(&report)?;
         v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
