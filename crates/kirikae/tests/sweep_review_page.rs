@@ -365,6 +365,12 @@ fn the_detector_sees_a_page_that_loads_something() {
     assert!(!chromium_own(
         "GET http://kirikae-review.invalid/pixel.png HTTP/1.1"
     ));
+    // Chromium's own calls are told by Google's service domains, not by a look-alike name
+    assert!(chromium_own("CONNECT redirector.gvt1.com:443 HTTP/1.1"));
+    assert!(!chromium_own("CONNECT notgoogle.com:443 HTTP/1.1"));
+    assert!(!chromium_own(
+        "GET http://google.com.kirikae-review.invalid/ HTTP/1.1"
+    ));
 }
 
 #[test]

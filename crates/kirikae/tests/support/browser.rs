@@ -19,16 +19,33 @@ pub fn out_dir() -> PathBuf {
     d
 }
 
-/// Chromium's own background calls (network time, component updates, account check), made with
-/// an empty page too and not switchable off in this build; they reach the proxy and go no further.
+/// Chromium's own background calls (network time, component updates, variations, account
+/// check), made with an empty page too and not switchable off in this build: they go to Google's
+/// service domains, reach the proxy and go no further. Which hosts varies from run to run
+/// (`clients2.google.com`, `update.googleapis.com`, `redirector.gvt1.com`, ...), so they are
+/// told by domain. The page's own requests are checked separately, in the DevTools log of the
+/// page, which lists nothing but the page itself.
 pub fn chromium_own(request_line: &str) -> bool {
+    // "CONNECT host:443 HTTP/1.1" or "GET http://host/path HTTP/1.1"
+    let target = request_line.split(' ').nth(1).unwrap_or_default();
+    let target = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+        .unwrap_or(target);
+    let host = target
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     [
-        "clients2.google.com",
-        "update.googleapis.com",
-        "accounts.google.com",
+        "google.com",
+        "googleapis.com",
+        "gvt1.com",
+        "gvt2.com",
+        "gstatic.com",
     ]
     .iter()
-    .any(|h| request_line.contains(&format!("{h}/")) || request_line.contains(&format!("{h}:")))
+    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
 /// Opens `page` in headless Chromium, runs `steps` (see support/review_browser.py), returns the
