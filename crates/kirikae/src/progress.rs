@@ -118,6 +118,15 @@ impl Bar {
         }
     }
 
+    /// Removes the bar; off a terminal, writes `plain` first: the final state, which the
+    /// rate-limited plain lines would otherwise skip.
+    pub fn finish_with(&self, plain: impl FnOnce() -> String) {
+        if self.bar.is_none() {
+            eprint_line(&plain());
+        }
+        self.finish();
+    }
+
     /// Removes the bar (what it achieved is said by the caller's own line).
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

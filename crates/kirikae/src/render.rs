@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 
-use unicode_width::UnicodeWidthStr;
-
 /// `println!` that returns the error instead of panicking: a closed stdout (`| head -1`) is an
 /// `io::Error` of kind `BrokenPipe`, which `main` turns into a quiet exit.
 macro_rules! outln {
@@ -61,8 +59,9 @@ pub fn green(s: &str) -> String {
     }
 }
 
-/// A table whose columns are as wide as their widest cell (by display width, so Japanese
-/// aliases line up).
+/// A table for people: columns as wide as their widest cell by display width (Japanese
+/// aliases, kana and combining marks line up; colour sequences take no width), two spaces between
+/// columns, a rule under the header, no trailing blanks. Laid out by `comfy-table`.
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -81,48 +80,33 @@ impl Table {
     }
 
     pub fn render(&self) -> String {
+        use comfy_table::{presets::NOTHING, ContentArrangement};
         let n = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
-        for r in &self.rows {
-            for (i, c) in r.iter().enumerate().take(n) {
-                widths[i] = widths[i].max(visible_width(c));
+        let cells = |row: &Vec<String>| row.iter().take(n).cloned().collect::<Vec<_>>();
+        let layout = |rows: &mut dyn Iterator<Item = Vec<String>>| {
+            let mut t = comfy_table::Table::new();
+            t.load_preset(NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header(self.header.clone());
+            for row in rows {
+                t.add_row(row);
             }
+            t
+        };
+        // The rule under the header is a row of dashes as wide as each column's widest cell.
+        let widths = layout(&mut self.rows.iter().map(cells)).column_max_content_widths();
+        let rule = widths.iter().map(|w| "-".repeat(usize::from(*w))).collect();
+        let mut table = layout(&mut std::iter::once(rule).chain(self.rows.iter().map(cells)));
+        for (i, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((0, if i + 1 < n { 2 } else { 0 }));
         }
         let mut out = String::new();
-        for (r, row) in std::iter::once(&self.header).chain(&self.rows).enumerate() {
-            let mut line = String::new();
-            for (i, c) in row.iter().enumerate().take(n) {
-                line.push_str(c);
-                if i + 1 < n {
-                    let pad = widths[i] - visible_width(c) + 2;
-                    line.push_str(&" ".repeat(pad));
-                }
-            }
+        for line in table.lines() {
             out.push_str(line.trim_end());
             out.push('\n');
-            if r == 0 {
-                let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-                out.push_str(&rule.join("  "));
-                out.push('\n');
-            }
         }
         out
     }
-}
-
-/// Display width without ANSI colour sequences.
-fn visible_width(s: &str) -> usize {
-    let mut plain = String::with_capacity(s.len());
-    let mut in_escape = false;
-    for ch in s.chars() {
-        match (in_escape, ch) {
-            (false, '\x1b') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, c) => plain.push(c),
-        }
-    }
-    plain.width()
 }
 
 #[cfg(test)]
@@ -138,6 +122,35 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "NAME         ALIAS");
         assert_eq!(lines[2], "prod         本番");
+        assert_eq!(lines[1], "-----------  -----");
         assert_eq!(lines[3], "development  x");
+    }
+
+    #[test]
+    fn colours_half_width_kana_and_combining_marks_take_their_display_width() {
+        let mut t = Table::new(&["STATE", "ALIAS", "NOTE"]);
+        t.row(vec![
+            "\x1b[32mok\x1b[0m".into(),
+            "開発ｶﾅ".into(),
+            "a".into(),
+        ]);
+        t.row(vec![
+            "\x1b[31mmissing\x1b[0m".into(),
+            "e\u{301}".into(),
+            "b".into(),
+        ]);
+        let out = t.render();
+        let plain: Vec<String> = out
+            .lines()
+            .map(|l| {
+                l.replace("\x1b[32m", "")
+                    .replace("\x1b[31m", "")
+                    .replace("\x1b[0m", "")
+            })
+            .collect();
+        assert_eq!(plain[0], "STATE    ALIAS   NOTE");
+        assert_eq!(plain[1], "-------  ------  ----");
+        assert_eq!(plain[2], "ok       開発ｶﾅ  a");
+        assert_eq!(plain[3], "missing  e\u{301}       b");
     }
 }

@@ -460,6 +460,12 @@ fn throttling_on_one_call_in_ten_still_completes() {
             .any(|l| l.starts_with("sweep apply: 0/191 done, 0 pending, 0 failed")),
         "{err}"
     );
+    // ... and the last of them is the final state, whenever the periodic ones happened to fall.
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("sweep apply: 191/191 done, 0 pending, 0 failed")),
+        "{err}"
+    );
     assert!(!err.contains('\r') && !err.contains('\x1b'), "{err:?}");
     let requests: Vec<&str> = err.lines().filter(|l| l.contains("aws request")).collect();
     assert!(

@@ -370,22 +370,34 @@ async fn apply_cmd(
     // Progress of the deletion on stderr: items done / pending / failed.
     // (A dry run deletes nothing: no bar.)
     let bar = opts.yes.then(|| Arc::new(Bar::new(0, APPLY_BAR)));
+    let plain = move |t: &ApplyTally| {
+        format!(
+            "sweep apply: {}/{} done, {} pending, {} failed ({} s)",
+            t.done,
+            t.total,
+            t.pending,
+            t.failed,
+            started.elapsed().as_secs()
+        )
+    };
+    // The last tally, for the final plain line (the periodic ones are at most one per 10 s).
+    let last = Arc::new(std::sync::Mutex::new(None::<ApplyTally>));
     if let Some(bar) = bar.clone() {
+        let last = last.clone();
         opts.progress = Some(ApplyProgress(Arc::new(move |t: ApplyTally| {
             let counts = format!("{} pending, {} failed", t.pending, t.failed);
-            bar.update(t.done as u64, t.total as u64, &counts, || {
-                format!(
-                    "sweep apply: {}/{} done, {counts} ({} s)",
-                    t.done,
-                    t.total,
-                    started.elapsed().as_secs()
-                )
-            });
+            bar.update(t.done as u64, t.total as u64, &counts, || plain(&t));
+            if let Ok(mut last) = last.lock() {
+                *last = Some(t);
+            }
         })));
     }
     let applied = kirikae_sweep::apply(&cxs, &checked, &opts).await;
     if let Some(bar) = bar {
-        bar.finish();
+        match last.lock().ok().and_then(|mut t| t.take()) {
+            Some(t) => bar.finish_with(|| plain(&t)),
+            None => bar.finish(),
+        }
     }
     let report = applied.map_err(failed)?;
     if shared.output == OutputFormat::Json {
