@@ -274,6 +274,10 @@ fn fix_of(e: &RefreshError, name: &str, st: Option<&RunState>) -> String {
         RefreshError::Busy { .. } | RefreshError::BusyElsewhere { .. } => {
             "another run of this refresh is in progress: wait for it to end".to_string()
         }
+        RefreshError::MaskRules { rules, .. } => format!(
+            "add a rule to {} for each problem the error names (its suggestion, reviewed), {next}",
+            rules.display()
+        ),
         RefreshError::Verify { report, .. } => format!(
             "add masking rules for what the verify report {} names, {next}",
             report.display()
