@@ -299,7 +299,7 @@ pub fn person_name(value: &str) -> Option<NameMatch> {
             let (f, g) = (ja_family_any(family), ja_given_any(given));
             let short = given.chars().count() <= 4 && family.chars().count() <= 4;
             (f || g).then_some(NameMatch {
-                strong: (f && g) || (f && short),
+                strong: f && (g || short),
                 latin: None,
             })
         }
