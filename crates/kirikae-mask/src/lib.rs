@@ -27,6 +27,7 @@
 
 pub mod check;
 pub mod db;
+pub mod detect;
 pub mod init;
 mod load;
 pub mod lock;

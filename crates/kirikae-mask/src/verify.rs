@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::db::{Conn, DbUrl};
+use crate::detect::personal_data_in;
 use crate::plan;
 use crate::rules::Rules;
 use crate::run::RunError;
@@ -160,66 +161,6 @@ pub async fn fingerprint_columns(
         Ok(())
     })
     .await
-}
-
-/// Luhn check of a digit string.
-fn luhn(digits: &[u8]) -> bool {
-    let mut sum = 0u32;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let mut v = (*d - b'0') as u32;
-        if i % 2 == 1 {
-            v *= 2;
-            if v > 9 {
-                v -= 9;
-            }
-        }
-        sum += v;
-    }
-    sum.is_multiple_of(10)
-}
-
-/// What personal data a text holds: "email", "phone", "card".
-pub fn personal_data_in(text: &str) -> Vec<&'static str> {
-    use std::sync::OnceLock;
-    static RE: OnceLock<[regex_lite::Regex; 3]> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        [
-            regex_lite::Regex::new(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}").unwrap(),
-            regex_lite::Regex::new(
-                r"(?:\+81[\- ]?\(?0?\d{1,4}\)?[\- ]?\d{1,4}[\- ]?\d{3,4}|\b0\d{1,4}-\d{1,4}-\d{3,4}\b|\b0[5789]0\d{8}\b|\(0\d{1,4}\) ?\d{1,4}-\d{4}|\+1[\- ]?\(?\d{3}\)?[\- ]?\d{3}-\d{4})",
-            )
-            .unwrap(),
-            regex_lite::Regex::new(r"\b\d(?:[ \-]?\d){12,18}\b").unwrap(),
-        ]
-    });
-    let mut out = Vec::new();
-    if re[0].find_iter(text).any(|m| {
-        let domain = m
-            .as_str()
-            .rsplit('@')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        !(domain.ends_with("example.invalid")
-            || domain.ends_with(".invalid")
-            || domain.ends_with(".test")
-            || domain.ends_with(".example")
-            || ["example.com", "example.net", "example.org", "example.jp"]
-                .iter()
-                .any(|e| domain == *e || domain.ends_with(&format!(".{e}"))))
-    }) {
-        out.push("email");
-    }
-    if re[1].is_match(text) {
-        out.push("phone");
-    }
-    if re[2].find_iter(text).any(|m| {
-        let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
-        (13..=19).contains(&digits.len()) && luhn(&digits)
-    }) {
-        out.push("card");
-    }
-    out
 }
 
 const SAMPLES: usize = 5;
@@ -592,19 +533,4 @@ pub async fn verify(
     })?;
     state::write_private(&report_file, text.as_bytes())?;
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_personal_data_in_text() {
-        assert_eq!(personal_data_in("mail hanako@gmail.com now"), vec!["email"]);
-        assert!(personal_data_in("write to a@example.invalid").is_empty());
-        assert_eq!(personal_data_in("tel 090-1234-5678"), vec!["phone"]);
-        assert_eq!(personal_data_in("card 4111 1111 1111 1111."), vec!["card"]);
-        assert!(personal_data_in("card 4111 1111 1111 1112").is_empty());
-        assert!(personal_data_in("born 1985-07-23, id 12345").is_empty());
-    }
 }

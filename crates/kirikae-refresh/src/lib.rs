@@ -68,6 +68,24 @@ pub enum RefreshError {
     },
     #[error("masking: {0}")]
     Mask(String),
+    /// The masking rules do not fit the copy of production (a column added in production...):
+    /// nothing was masked. Every problem is named with the rule `kirikae mask init` proposes,
+    /// since the copy is removed and cannot be checked afterwards.
+    #[error(
+        "masking: the rules {} do not fit the database ({} problem{}; nothing was masked):\n{}\n\
+         add a rule for each to {} (`kirikae mask init --update {} --url <a database with this \
+         schema>` adds the suggested ones, marked `# review`), then start a new run",
+        .rules.display(),
+        .problems.len(),
+        if .problems.len() == 1 { "" } else { "s" },
+        .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"),
+        .rules.display(),
+        .rules.display()
+    )]
+    MaskRules {
+        rules: PathBuf,
+        problems: Vec<kirikae_mask::init::Suggestion>,
+    },
     #[error("verify found {count} problem(s); the new cluster does not replace staging (report: {report})")]
     Verify { count: usize, report: PathBuf },
     #[error("switch-over: {0}")]

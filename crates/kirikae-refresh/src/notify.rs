@@ -274,6 +274,10 @@ fn fix_of(e: &RefreshError, name: &str, st: Option<&RunState>) -> String {
         RefreshError::Busy { .. } | RefreshError::BusyElsewhere { .. } => {
             "another run of this refresh is in progress: wait for it to end".to_string()
         }
+        RefreshError::MaskRules { rules, .. } => format!(
+            "add a rule to {} for each problem the error names (its suggestion, reviewed), {next}",
+            rules.display()
+        ),
         RefreshError::Verify { report, .. } => format!(
             "add masking rules for what the verify report {} names, {next}",
             report.display()
@@ -551,6 +555,46 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, NotifyError::BadUrl { .. }), "{e}");
         assert!(!e.to_string().contains("x-secret"), "{e}");
+    }
+
+    #[test]
+    fn a_failure_on_the_rules_names_each_problem_with_its_suggested_rule_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("webhook-url"), "https://127.0.0.1:9/x").unwrap();
+        let config = Config::from_str(
+            "[aws]\nregion = \"ap-northeast-1\"\n[notify]\nurl_file = \"webhook-url\"\n",
+            &dir.path().join("kirikae.toml"),
+        )
+        .unwrap();
+        let n = Notify::for_run(&config, dir.path(), "staging").unwrap();
+        let problem = kirikae_mask::check::Problem {
+            id: "column_without_rule",
+            table: "employees".into(),
+            column: Some("private_email".into()),
+            line: None,
+            message: "column has no rule".into(),
+        };
+        let e = RefreshError::MaskRules {
+            rules: "masking/shop.toml".into(),
+            problems: vec![kirikae_mask::init::Suggestion {
+                problem,
+                sql_type: Some("varchar(255)".into()),
+                rule: Some("{ transform = \"email\" }".into()),
+                why: Some("email (from the name: private, email)".into()),
+            }],
+        };
+        let s = n.summary(&Err(e));
+        let f = s.failure.as_ref().unwrap();
+        let named = "employees.private_email (varchar(255)): column has no rule \
+                     [column_without_rule]; init suggests `private_email = { transform = \"email\" }` \
+                     (email (from the name: private, email))";
+        assert!(f.error.contains(named), "{}", f.error);
+        assert!(s.text.contains(named), "{}", s.text);
+        assert!(
+            f.fix.contains("add a rule to masking/shop.toml"),
+            "{}",
+            f.fix
+        );
     }
 
     #[test]

@@ -1340,17 +1340,49 @@ async fn mask(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {
         }
     }
     let key = mask_key()?;
+    let rules_path = ctx.r.settings.masking.clone();
     let relay = Arc::new(Relay(ctx.reporter.clone(), ctx.started));
     let report = db
         .guard(&during, async {
-            kirikae_mask::run::run(url, &rules, key, &dir, &opts, relay)
-                .await
-                .map_err(|e| RefreshError::Mask(e.to_string()))
+            match kirikae_mask::run::run(url, &rules, key, &dir, &opts, relay).await {
+                Ok(report) => Ok(report),
+                Err(kirikae_mask::run::RunError::Check(problems)) => Err(RefreshError::MaskRules {
+                    rules: rules_path.clone(),
+                    problems: rule_suggestions(url, &problems).await,
+                }),
+                Err(e) => Err(RefreshError::Mask(e.to_string())),
+            }
         })
         .await?;
     Ok(
         json!({"state_dir": dir, "tables": report.tables.len(), "rows": report.rows, "key": report.key.to_string()}),
     )
+}
+
+/// The rules' problems, each with the rule `init` would propose from the copy's schema and a
+/// sample of its rows: the copy is removed after a failure and kirikae holds no production
+/// password, so this is the only time they can be named. Without a connection, the problems
+/// alone.
+async fn rule_suggestions(
+    url: &DbUrl,
+    problems: &[kirikae_mask::check::Problem],
+) -> Vec<kirikae_mask::init::Suggestion> {
+    let suggested = async {
+        let mut conn = Conn::connect(url).await?;
+        kirikae_mask::init::suggest(&mut conn, problems, 200).await
+    };
+    match suggested.await {
+        Ok(s) => s,
+        Err(_) => problems
+            .iter()
+            .map(|p| kirikae_mask::init::Suggestion {
+                problem: p.clone(),
+                sql_type: None,
+                rule: None,
+                why: None,
+            })
+            .collect(),
+    }
 }
 
 async fn verify(ctx: &mut Ctx<'_>) -> Result<Value, RefreshError> {

@@ -435,7 +435,8 @@ pub enum MaskCommand {
     /// Write a starter rules file: every column classified from its name, type and values
     #[command(
         after_help = "Examples:\n  kirikae mask init --url mysql://root@127.0.0.1/shop --out shop.toml\n  \
-        kirikae mask init --url postgres://postgres@127.0.0.1/shop > shop.toml\n\n\
+        kirikae mask init --url postgres://postgres@127.0.0.1/shop > shop.toml\n  \
+        kirikae mask init --url mysql://root@127.0.0.1/shop --update shop.toml\n\n\
         Columns nothing was detected in are \"keep\" with a `# review` marker. The file passes \
         `kirikae mask check`."
     )]
@@ -452,6 +453,10 @@ pub enum MaskCommand {
         /// Rows sampled per table to classify columns by their values
         #[arg(long, default_value_t = 200)]
         sample_rows: usize,
+        /// Add a suggested rule (marked `# review`) for each column and table this existing
+        /// rules file lacks, in place; its other lines are left as they are
+        #[arg(long, value_name = "RULES", conflicts_with_all = ["out", "force"])]
+        update: Option<PathBuf>,
     },
     /// Compare the rules with the live schema and list every problem (exit 1 if any)
     #[command(

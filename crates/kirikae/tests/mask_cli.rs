@@ -719,6 +719,187 @@ async fn story_data_with_its_example_rules_on_postgresql() {
     story_data_with_its_example_rules(Dialect::Postgres).await;
 }
 
+/// `mask init` on the story's production data proposes per-path rules for the payment JSON
+/// (card number, holder, billing name and email, wallet phone) and `text_scrub` for the notes,
+/// saying what the samples held; with those rules, run masks them and verify finds nothing.
+async fn story_data_with_the_rules_init_writes(dialect: Dialect) {
+    let db = TestDb::new(dialect, "shopinit");
+    db.exec(&story_data_sql(&db)).await;
+    let json_text = db.pick("payment", "payment::text");
+    let payments_sql = format!("SELECT id, {json_text}, note FROM reservations ORDER BY id");
+    let before = by_id(&db, &payments_sql).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    let mut init = kirikae();
+    init.args(["mask", "init", "--url", &db.url, "--out"])
+        .arg(&rules);
+    exits(&mut init, 0);
+    let toml = std::fs::read_to_string(&rules).unwrap();
+    let line = |column: &str| {
+        toml.lines()
+            .find(|l| l.starts_with(&format!("{column} = ")))
+            .unwrap_or_else(|| panic!("no rule for {column} in:\n{toml}"))
+            .to_string()
+    };
+    let payment = line("payment");
+    for path in [
+        r#""$.card.number" = "card""#,
+        r#""$.card.holder" = { transform = "person_name", script = "latin" }"#,
+        r#""$.billing.name" = { transform = "person_name" }"#,
+        r#""$.billing.email" = { transform = "email" }"#,
+        r#""$.wallet.phone" = "phone""#,
+    ] {
+        assert!(payment.contains(path), "{path} missing from {payment}");
+    }
+    assert!(
+        toml.contains("#   payment.$.card.expiry: kept, no personal data found"),
+        "{toml}"
+    );
+    let note = line("note");
+    assert!(
+        note.starts_with(
+            r#"note = { transform = "text_scrub" }  # free text: sampled values hold emails ("#
+        ) && note.contains("phone numbers ("),
+        "{note}"
+    );
+    exits(&mut mask(&["check"], &db, &rules), 0);
+    exits(
+        &mut mask_with_state(&["run"], &db, &rules, "shop", dir.path()),
+        0,
+    );
+    let after = by_id(&db, &payments_sql).await;
+    let mut notes_with_contact = 0;
+    for (id, b) in &before {
+        let a = &after[id];
+        let pb: serde_json::Value = serde_json::from_str(b[0].as_deref().unwrap()).unwrap();
+        let pa: serde_json::Value = serde_json::from_str(a[0].as_deref().unwrap()).unwrap();
+        assert_ne!(pa["billing"]["email"], pb["billing"]["email"], "{id}: {pa}");
+        assert_ne!(pa["billing"]["name"], pb["billing"]["name"], "{id}: {pa}");
+        assert_eq!(pa["amount"], pb["amount"], "{id}: {pa}");
+        if pb["method"] == "card" {
+            assert_ne!(pa["card"]["number"], pb["card"]["number"], "{id}: {pa}");
+            assert_ne!(pa["card"]["holder"], pb["card"]["holder"], "{id}: {pa}");
+        } else {
+            assert_ne!(pa["wallet"]["phone"], pb["wallet"]["phone"], "{id}: {pa}");
+        }
+        if let Some(n) = b[1].as_deref() {
+            let masked = a[1].as_deref().unwrap();
+            let contact: Vec<&str> = tokens(n)
+                .filter(|t| t.contains('@') || t.chars().filter(char::is_ascii_digit).count() >= 10)
+                .collect();
+            notes_with_contact += usize::from(!contact.is_empty());
+            for t in contact {
+                assert!(!masked.contains(t), "{n} -> {masked}");
+            }
+        }
+    }
+    assert!(notes_with_contact > 500, "{notes_with_contact}");
+    let (out, _) = exits(
+        &mut mask_with_state(&["verify"], &db, &rules, "shop", dir.path()),
+        0,
+    );
+    assert!(out.contains("verify: no findings"), "{out}");
+}
+
+#[tokio::test]
+async fn story_data_with_the_rules_init_writes_on_mariadb() {
+    story_data_with_the_rules_init_writes(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn story_data_with_the_rules_init_writes_on_postgresql() {
+    story_data_with_the_rules_init_writes(Dialect::Postgres).await;
+}
+
+/// `mask init --update`: after production gained a column and a table, the rules file gets a
+/// suggested rule for each (marked `# review`), every line already there (reviewed rules,
+/// comments, order) left byte for byte, and check passes again; a second update adds nothing.
+#[tokio::test]
+async fn init_update_adds_new_columns_for_review_and_leaves_reviewed_rules_alone() {
+    let db = TestDb::new(Dialect::MySql, "initupd");
+    db.exec(
+        "CREATE TABLE employees (id INT PRIMARY KEY, full_name VARCHAR(64), grade VARCHAR(8), \
+         remarks TEXT) ENGINE=InnoDB;\n\
+         INSERT INTO employees VALUES (1, '山田 花子', 'A', '内線 1234'), (2, '鈴木 一郎', 'B', NULL);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    let mut init = kirikae();
+    init.args(["mask", "init", "--url", &db.url, "--out"])
+        .arg(&rules);
+    exits(&mut init, 0);
+    // The team reviews the file: a decision with its own comment, a note of their own.
+    let generated = std::fs::read_to_string(&rules).unwrap();
+    let grade = generated
+        .lines()
+        .find(|l| l.starts_with("grade = "))
+        .unwrap()
+        .to_string();
+    let reviewed = generated.replace(
+        &grade,
+        "# Grades are public in the org chart.\ngrade = \"keep\"  # reviewed 2024-05 by HR",
+    );
+    std::fs::write(&rules, &reviewed).unwrap();
+    exits(&mut mask(&["check"], &db, &rules), 0);
+
+    db.exec(
+        "ALTER TABLE employees ADD COLUMN private_email VARCHAR(255) NULL;\n\
+         UPDATE employees SET private_email = 'hanako.yamada@gmail.com' WHERE id = 1;\n\
+         CREATE TABLE badges (id INT PRIMARY KEY, holder_phone VARCHAR(24)) ENGINE=InnoDB;",
+    )
+    .await;
+    exits(&mut mask(&["check"], &db, &rules), 1);
+    let update = || {
+        let mut c = kirikae();
+        c.args(["mask", "init", "--url", &db.url, "--update"])
+            .arg(&rules);
+        c
+    };
+    let (out, _) = exits(&mut update(), 0);
+    assert!(
+        out.contains("1 column(s) added (employees.private_email), table(s) added: badges"),
+        "{out}"
+    );
+    let updated = std::fs::read_to_string(&rules).unwrap();
+    // Every line of the reviewed file is still there, in order, byte for byte.
+    let mut rest = updated.lines();
+    for line in reviewed.lines() {
+        assert!(
+            rest.any(|l| l == line),
+            "{line:?} changed or moved in:\n{updated}"
+        );
+    }
+    assert!(updated.contains(
+        "# Grades are public in the org chart.\ngrade = \"keep\"  # reviewed 2024-05 by HR\n"
+    ));
+    let added = updated
+        .lines()
+        .find(|l| l.starts_with("private_email = "))
+        .unwrap_or_else(|| panic!("no private_email in:\n{updated}"));
+    assert!(
+        added.starts_with(
+            "private_email = { transform = \"email\" }  # review: new column, added by `kirikae mask init --update`: email"
+        ),
+        "{added}"
+    );
+    // In the employees columns section, before the next table.
+    let at = |needle: &str| updated.find(needle).unwrap();
+    assert!(
+        at("[tables.employees.columns]") < at("private_email = ")
+            && at("private_email = ") < at("[tables.badges]")
+    );
+    assert!(
+        updated.contains("holder_phone = { transform = \"phone\" }  # review: new column"),
+        "{updated}"
+    );
+    exits(&mut mask(&["check"], &db, &rules), 0);
+    // Nothing new: nothing changes.
+    let (out, _) = exits(&mut update(), 0);
+    assert!(out.contains("nothing added"), "{out}");
+    assert_eq!(std::fs::read_to_string(&rules).unwrap(), updated);
+}
+
 const SWAP_MY: &str = r#"
 CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL, parent_id INT NULL, UNIQUE KEY uq_email (email), CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES customers (id)) ENGINE=InnoDB;
 CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id)) ENGINE=InnoDB;

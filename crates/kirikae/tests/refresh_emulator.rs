@@ -669,6 +669,51 @@ fn a_failure_cleans_up_unless_kept_and_a_kept_run_resumes() {
     assert_refreshed(&s.emu);
 }
 
+/// A column added in production that the rules do not know stops the refresh at the mask step
+/// (fail closed, cleaned up), and the error names it, its type and the rule `mask init` would
+/// write, in the run's output, its journal and `refresh status`: the copy is gone afterwards,
+/// so there is nothing left to `mask check`.
+#[test]
+fn a_column_added_in_production_is_named_with_the_rule_init_suggests_when_the_rules_stop_the_refresh(
+) {
+    let s = story();
+    world(
+        &s.emu,
+        &[
+            "prod-exec",
+            "shop-prod-cmk",
+            "ALTER TABLE members ADD COLUMN private_email VARCHAR(255) NULL; \
+             UPDATE members SET private_email = CONCAT('member', id, '@gmail.com')",
+        ],
+    );
+    let named = "members.private_email (varchar(255)): ";
+    let suggested = "init suggests `private_email = { transform = \"email\" }` (email";
+    let (_, err) = s.exits(1, &["refresh", "run", "staging"]);
+    assert!(
+        err.contains("the rules")
+            && err.contains("do not fit the database (1 problem; nothing was masked)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(named) && err.contains("[column_without_rule]"),
+        "{err}"
+    );
+    assert!(err.contains(suggested), "{err}");
+    assert!(err.contains("kirikae mask init --update"), "{err}");
+    assert!(err.contains("cleaning up"), "{err}");
+    assert_nothing_left(&s.emu);
+    assert_staging_untouched(&s.emu);
+    let id = s.last_run_id();
+    let (out, _) = s.exits(0, &["refresh", "status", &id]);
+    assert!(out.contains(named) && out.contains(suggested), "{out}");
+    let st = s.json(&["refresh", "status", &id, "--output", "json"]);
+    let failed = st["failed"].as_str().unwrap_or_default();
+    assert!(
+        failed.contains(named) && failed.contains(suggested),
+        "{st:#}"
+    );
+}
+
 #[test]
 fn a_cname_switch_points_the_record_at_the_new_cluster_and_retires_the_previous_one() {
     let s = story();

@@ -1,8 +1,11 @@
 //! `text_scrub`: free text with the personal data found inside it masked: email addresses (as
 //! the `email` transform masks them, with the same `email_domain`, so an address masks alike in
 //! text and in an email column), Japanese and international phone numbers (as `phone`), and
-//! Luhn-valid card numbers of 13 to 19 digits (as `card`); the rest of the text is kept. With
-//! `replace = "all"` the whole value becomes `with` (default "[redacted]"). Rust only.
+//! Luhn-valid card numbers of 13 to 19 digits (as `card`), and person names written with an
+//! honorific (`佐藤 花子様`, `鈴木さん`, `田中氏`, `Mr. Taro Yamada`: as `person_name` masks the
+//! name column holding them, so the pseudonym in a note is the one in the name column; off with
+//! `names = false`); the rest of the text is kept. With `replace = "all"` the whole value becomes
+//! `with` (default "[redacted]"). Rust only.
 
 use std::sync::{Arc, OnceLock};
 
@@ -12,6 +15,7 @@ use serde::Deserialize;
 use super::card::{luhn_valid, Card};
 use super::email::Email;
 use super::phone::Phone;
+use crate::detect;
 use crate::prf::Prf;
 use crate::schema::{Column, ColumnKind};
 use crate::transform::{RowView, SqlContext, Transform};
@@ -30,6 +34,12 @@ struct Params {
     replace: Replace,
     email_domain: Option<String>,
     with: Option<String>,
+    #[serde(default = "default_names")]
+    names: bool,
+}
+
+fn default_names() -> bool {
+    true
 }
 
 fn default_replace() -> Replace {
@@ -41,6 +51,9 @@ pub struct TextScrub {
     replace: Replace,
     with: String,
     email: Email,
+    /// The `person_name` rules a name column would have: (Japanese full, Japanese family,
+    /// latin full, latin family); None with `names = false`.
+    names: Option<[Arc<dyn Transform>; 4]>,
 }
 
 pub fn build(params: &toml::Table) -> Result<Arc<dyn Transform>, String> {
@@ -113,7 +126,22 @@ impl TextScrub {
         if p.with.is_some() && p.replace != Replace::All {
             return Err("text_scrub: `with` only applies to replace = \"all\"".into());
         }
+        let names = if p.names {
+            let rule = |params: &str| -> Result<Arc<dyn Transform>, String> {
+                let t: toml::Table = toml::from_str(params).map_err(|e| e.to_string())?;
+                super::person_name::build(&t)
+            };
+            Some([
+                rule("locale = \"ja\"")?,
+                rule("locale = \"ja\"\npart = \"family\"")?,
+                rule("locale = \"en\"")?,
+                rule("locale = \"en\"\npart = \"family\"")?,
+            ])
+        } else {
+            None
+        };
         Ok(TextScrub {
+            names,
             replace: p.replace,
             with: p.with.unwrap_or_else(|| "[redacted]".into()),
             email,
@@ -126,9 +154,46 @@ impl TextScrub {
             .into_owned()
     }
 
+    /// Names written with an honorific, masked as the name column holding them would be: the
+    /// name spelt as such a column writes it (family and given name apart by one space).
+    fn scrub_names(&self, text: &str, prf: &Prf) -> String {
+        let Some([ja_full, ja_family, en_full, en_family]) = &self.names else {
+            return text.to_string();
+        };
+        let found = detect::honorific_names(text);
+        if found.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for h in found {
+            if h.start < at {
+                continue;
+            }
+            out.push_str(&text[at..h.start]);
+            let name = &text[h.start..h.end];
+            let t = match (h.latin, h.family_only) {
+                (false, false) => ja_full,
+                (false, true) => ja_family,
+                (true, false) => en_full,
+                (true, true) => en_family,
+            };
+            let spelt = if h.latin || h.family_only {
+                name.split_whitespace().collect::<Vec<_>>().join(" ")
+            } else {
+                detect::ja_full_name(name)
+            };
+            out.push_str(&t.apply_one(Some(spelt.as_str()), prf).unwrap_or_default());
+            at = h.end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+
     pub(crate) fn scrub(&self, text: &str, prf: &Prf) -> String {
+        let text = self.scrub_names(text, prf);
         finder()
-            .replace_all(text, |c: &regex_lite::Captures<'_>| {
+            .replace_all(&text, |c: &regex_lite::Captures<'_>| {
                 if let Some(m) = c.name("email") {
                     return self.email.mask(m.as_str(), prf);
                 }
@@ -198,8 +263,9 @@ mod tests {
         for secret in ["hanako@corp.co.jp", "1234-5678", "4111 1111 1111 1111"] {
             assert!(!out.contains(secret), "{secret} survived in {out}");
         }
+        // 山田様 is a name with an honorific: masked too (see the test below); the rest is kept.
         assert!(
-            out.starts_with("山田様（") && out.contains("注文番号 12345。"),
+            !out.starts_with("山田") && out.contains("様（") && out.contains("注文番号 12345。"),
             "{out}"
         );
         let two = t.scrub("03-1234-5678 090-1111-2222", &prf);
@@ -208,6 +274,49 @@ mod tests {
             "{two}"
         );
         assert_eq!(t.scrub(text, &prf), out, "deterministic");
+    }
+
+    #[test]
+    fn names_with_an_honorific_mask_as_their_name_column_would() {
+        let prf = Prf::from_secret(b"k");
+        let name_rule =
+            |p: &str| super::super::person_name::build(&toml::from_str(p).unwrap()).unwrap();
+        let ja = name_rule("locale = \"ja\"");
+        let ja_family = name_rule("locale = \"ja\"\npart = \"family\"");
+        let en = name_rule("locale = \"en\"");
+        let t = scrub("");
+        let text =
+            "担当の佐藤 花子様より。鈴木さんに確認済み。田中氏、Mr. Taro Yamada も同席。お客様各位";
+        let out = t.scrub(text, &prf);
+        let hanako = ja.apply_one(Some("佐藤 花子"), &prf).unwrap();
+        assert!(out.starts_with(&format!("担当の{hanako}様より。")), "{out}");
+        assert!(
+            out.contains(&format!(
+                "{}さんに",
+                ja_family.apply_one(Some("鈴木"), &prf).unwrap()
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "{}氏、",
+                ja_family.apply_one(Some("田中"), &prf).unwrap()
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "Mr. {} も",
+                en.apply_one(Some("Taro Yamada"), &prf).unwrap()
+            )),
+            "{out}"
+        );
+        assert!(out.ends_with("お客様各位"), "{out}");
+        assert!(!out.contains("Taro Yamada"), "{out}");
+        // Written together or with a full-width space: the same person, the same pseudonym.
+        assert_eq!(t.scrub("佐藤花子様", &prf), format!("{hanako}様"));
+        assert_eq!(t.scrub("佐藤　花子さん", &prf), format!("{hanako}さん"));
+        assert_eq!(scrub("names = false").scrub("鈴木さん", &prf), "鈴木さん");
     }
 
     #[test]

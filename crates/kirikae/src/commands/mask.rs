@@ -25,7 +25,14 @@ pub async fn run(shared: &Shared, command: MaskCommand) -> Outcome {
             out,
             force,
             sample_rows,
+            update: None,
         } => init(shared, &db, out, force, sample_rows).await,
+        MaskCommand::Init {
+            db,
+            sample_rows,
+            update: Some(rules),
+            ..
+        } => init_update(shared, &db, &rules, sample_rows).await,
         MaskCommand::Check { db, rules } => check(shared, &db, &rules).await,
         MaskCommand::Run {
             db,
@@ -137,6 +144,60 @@ fn print_problems(problems: &[Problem], rules: &Path) {
             println!("  {col}{}{at} [{}]", p.message, p.id);
         }
     }
+}
+
+/// `init --update`: suggested rules for the columns and tables the file lacks, written in place
+/// (through a temporary file beside it, renamed over it).
+async fn init_update(shared: &Shared, db: &MaskDb, rules: &Path, sample_rows: usize) -> Outcome {
+    let url = parse_url(db)?;
+    let existing = std::fs::read_to_string(rules).map_err(|e| {
+        Failure::BadInput(anyhow!(
+            "cannot read the rules file {}: {e}",
+            rules.display()
+        ))
+    })?;
+    let mut conn = Conn::connect(&url).await.map_err(db_failure)?;
+    let update = kirikae_mask::init::update(&mut conn, &existing, &url.to_string(), sample_rows)
+        .await
+        .map_err(|e| match e {
+            kirikae_mask::init::UpdateError::Db(e) => db_failure(e),
+            e => Failure::BadInput(anyhow!("{}: {e}", rules.display())),
+        })?;
+    if update.text != existing {
+        let tmp = rules.with_extension("toml.update-tmp");
+        std::fs::write(&tmp, &update.text)
+            .and_then(|_| std::fs::rename(&tmp, rules))
+            .map_err(|e| Failure::Failed(anyhow!("cannot write {}: {e}", rules.display())))?;
+    }
+    if shared.output == OutputFormat::Json {
+        render::print_json(&serde_json::json!({
+            "file": rules, "columns": update.columns, "tables": update.tables,
+        }))?;
+    } else if update.columns.is_empty() && update.tables.is_empty() {
+        println!(
+            "{}: every table and column has a rule; nothing added",
+            rules.display()
+        );
+    } else {
+        println!(
+            "updated {}: {} column(s) added{}{}, marked `# review`; decide them, then run \
+             `kirikae mask check --url '{url}' --rules {}`",
+            rules.display(),
+            update.columns.len(),
+            if update.columns.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", update.columns.join(", "))
+            },
+            if update.tables.is_empty() {
+                String::new()
+            } else {
+                format!(", table(s) added: {}", update.tables.join(", "))
+            },
+            rules.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn init(

@@ -16,6 +16,8 @@
                                 an aurora-postgresql cluster (schema only, password in `staging/master`)
   pg-row URL CLUSTER         -> `row` of a PostgreSQL dev cluster
   leftovers URL [KEEP...]    -> (also) prod clusters KEEP are not leftovers
+  prod-exec URL CLUSTER SQL  -> runs the statements SQL (one per `;`) on the prod cluster CLUSTER, as
+                                production's own team would (a migration)
 """
 
 import json
@@ -73,6 +75,20 @@ def prod_row(url, cluster_id):
     return _member(pymysql.connect(host=host, port=port, user=c["MasterUsername"],
                                    password=seed.MASTER_PASSWORD, database=c["DatabaseName"], connect_timeout=5,
                                    charset="utf8mb4"))
+
+
+def prod_exec(url, cluster_id, sql):
+    c = seed.client("rds", url, PROD).describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    host, port = _where(c)
+    conn = pymysql.connect(host=host, port=port, user=c["MasterUsername"], password=seed.MASTER_PASSWORD,
+                           database=c["DatabaseName"], connect_timeout=5, charset="utf8mb4", autocommit=True)
+    try:
+        cur = conn.cursor()
+        for stmt in sql.split(";"):
+            if stmt.strip():
+                cur.execute(stmt)
+    finally:
+        conn.close()
 
 
 def leftovers(url, keep=()):
@@ -246,6 +262,8 @@ if __name__ == "__main__":
     _URL = url
     if cmd == "row":
         print(json.dumps(row(url, sys.argv[3])))
+    elif cmd == "prod-exec":
+        prod_exec(url, sys.argv[3], sys.argv[4])
     elif cmd == "prod-row":
         print(json.dumps(prod_row(url, sys.argv[3])))
     elif cmd == "leftovers":
