@@ -9,6 +9,7 @@
 pub mod az;
 mod error;
 mod finding;
+mod pages;
 mod run;
 pub mod tags;
 
