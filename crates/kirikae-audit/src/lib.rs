@@ -9,6 +9,7 @@
 pub mod az;
 mod error;
 mod finding;
+pub mod lifecycle;
 mod pages;
 mod run;
 pub mod tags;
