@@ -26,6 +26,7 @@ pub async fn check(sdk: &SdkConfig, place: &Place) -> Result<(Vec<Finding>, Zone
     let mut findings = nat_routes(&ec2, place, &subnets).await?;
     findings.extend(auto_scaling_groups(sdk, place, &subnets).await?);
     findings.extend(load_balancers(sdk, place).await?);
+    findings.extend(crate::lb_targets::check(sdk, place).await?);
     findings.extend(databases(sdk, place).await?);
     findings.extend(caches(sdk, place).await?);
     Ok((findings, zones))

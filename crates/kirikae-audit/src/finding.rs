@@ -134,6 +134,15 @@ pub const CHECKS: &[Check] = &[
               once and the database takes the whole load",
     },
     Check {
+        id: "AZ-007",
+        part: Part::Az,
+        title: "load balancer targets uneven across its AZs",
+        severity: Severity::Medium,
+        why: "each AZ of a load balancer takes its share of the traffic: the AZ with the fewest \
+              healthy targets runs hottest, and when another AZ fails it gets the load with the \
+              least capacity",
+    },
+    Check {
         id: "TAG-001",
         part: Part::Tags,
         title: "required tag missing",

@@ -9,6 +9,7 @@
 pub mod az;
 mod error;
 mod finding;
+mod lb_targets;
 pub mod lifecycle;
 mod pages;
 mod run;
