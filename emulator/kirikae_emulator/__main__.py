@@ -15,6 +15,10 @@
         The DNS names the private servers' certificate carries (scripts/db), one a line.
     seed leftovers --endpoint URL [--count N]
         The story's leftovers for `kirikae sweep` in the prod account (after `seed story`).
+    seed audit --endpoint URL [--quiet]
+        The story's estate for `kirikae audit runtimes` (after `seed story`): an old Lambda
+        runtime, engine versions past standard support, an ended OS, next to fine ones
+        (audit_estate.py); --quiet prints {name: ARN or id} as JSON.
     seed story --endpoint URL [--config-out PATH] [--members N]
         Build the story's world (jump/prod/dev accounts, hanako, MFA, ops roles, shop-prod with
         its generated data, N members, default 2000) on a running emulator and write
@@ -99,6 +103,10 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _seed_world(args: argparse.Namespace) -> int:
+    if args.world == "audit":
+        from . import audit_estate
+
+        return audit_estate.main(args)
     if args.world == "leftovers":
         from . import sweep_fixture
 
@@ -168,14 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_endpoint_sans)
 
     p = sub.add_parser("seed", help="build a world on a running emulator")
-    p.add_argument("world", choices=["story", "leftovers"],
-                   help="which world: `story` (the seed document's estate), `leftovers` (sweep's 191, after story)")
+    p.add_argument("world", choices=["story", "leftovers", "audit"],
+                   help="which world: `story` (the seed document's estate), `leftovers` (sweep's 191, after story), "
+                        "`audit` (findings of `kirikae audit runtimes`, after story)")
     p.add_argument("--endpoint", required=True, help="the emulator's URL, e.g. http://127.0.0.1:5000")
     p.add_argument("--config-out", default=None, help="where to write kirikae.toml (default <repo>/examples/story/kirikae.toml)")
     p.add_argument("--count", type=int, default=191, help="leftovers: how many (default 191, the story's)")
     p.add_argument("--members", type=int, default=None,
                    help="story: members in shop-prod's generated data (default 2000; other tables scale with it)")
-    p.add_argument("--quiet", action="store_true", help="print only the config path (leftovers: the count)")
+    p.add_argument("--quiet", action="store_true", help="print only the config path (leftovers: the count; audit: the estate as JSON)")
     p.set_defaults(func=_seed_world)
 
     p = sub.add_parser("totp", help="print the current TOTP code for a base32 secret file")

@@ -11,6 +11,7 @@ use aws_types::SdkConfig;
 
 use crate::error::AuditError;
 use crate::finding::{Finding, Place};
+use crate::pages::all;
 
 /// The AZ names of an account in a region with their ids: the same name is a different physical
 /// AZ in another account (ids are the same everywhere), which matters when a service in one
@@ -25,6 +26,7 @@ pub async fn check(sdk: &SdkConfig, place: &Place) -> Result<(Vec<Finding>, Zone
     let mut findings = nat_routes(&ec2, place, &subnets).await?;
     findings.extend(auto_scaling_groups(sdk, place, &subnets).await?);
     findings.extend(load_balancers(sdk, place).await?);
+    findings.extend(crate::lb_targets::check(sdk, place).await?);
     findings.extend(databases(sdk, place).await?);
     findings.extend(caches(sdk, place).await?);
     Ok((findings, zones))
@@ -53,16 +55,14 @@ struct Subnet {
 }
 
 async fn subnet_zones(ec2: &aws_sdk_ec2::Client) -> Result<BTreeMap<String, Subnet>, AuditError> {
-    let pages = ec2
-        .describe_subnets()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeSubnets"))?;
-    Ok(pages
+    let subnets = all(
+        "ec2:DescribeSubnets",
+        ec2.describe_subnets().into_paginator().send(),
+        |p| p.subnets.unwrap_or_default(),
+    )
+    .await?;
+    Ok(subnets
         .iter()
-        .flat_map(|p| p.subnets())
         .filter_map(|s| {
             Some((
                 s.subnet_id()?.to_string(),
@@ -84,16 +84,15 @@ async fn nat_routes(
     subnets: &BTreeMap<String, Subnet>,
 ) -> Result<Vec<Finding>, AuditError> {
     // Phase 1: the NAT gateways that route (pending or available), each with its AZ.
-    let nat_pages = ec2
-        .describe_nat_gateways()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeNatGateways"))?;
+    let nats = all(
+        "ec2:DescribeNatGateways",
+        ec2.describe_nat_gateways().into_paginator().send(),
+        |p| p.nat_gateways.unwrap_or_default(),
+    )
+    .await?;
     let mut nat_az: BTreeMap<String, String> = BTreeMap::new();
     let mut nats_per_vpc: BTreeMap<String, usize> = BTreeMap::new();
-    for n in nat_pages.iter().flat_map(|p| p.nat_gateways()) {
+    for n in &nats {
         let live = matches!(
             n.state(),
             Some(aws_sdk_ec2::types::NatGatewayState::Available)
@@ -120,17 +119,16 @@ async fn nat_routes(
     }
 
     // Phase 2: which NAT each subnet's default route goes to.
-    let rt_pages = ec2
-        .describe_route_tables()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeRouteTables"))?;
+    let route_tables = all(
+        "ec2:DescribeRouteTables",
+        ec2.describe_route_tables().into_paginator().send(),
+        |p| p.route_tables.unwrap_or_default(),
+    )
+    .await?;
     let mut explicit: BTreeMap<String, String> = BTreeMap::new(); // subnet -> NAT
     let mut associated: BTreeSet<String> = BTreeSet::new();
     let mut main_nat: BTreeMap<String, String> = BTreeMap::new(); // VPC -> NAT of its main table
-    for rt in rt_pages.iter().flat_map(|p| p.route_tables()) {
+    for rt in &route_tables {
         let nat = rt
             .routes()
             .iter()
@@ -202,15 +200,17 @@ async fn auto_scaling_groups(
     subnets: &BTreeMap<String, Subnet>,
 ) -> Result<Vec<Finding>, AuditError> {
     let client = aws_sdk_autoscaling::Client::new(sdk);
-    let pages = client
-        .describe_auto_scaling_groups()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("autoscaling:DescribeAutoScalingGroups"))?;
+    let groups = all(
+        "autoscaling:DescribeAutoScalingGroups",
+        client
+            .describe_auto_scaling_groups()
+            .into_paginator()
+            .send(),
+        |p| p.auto_scaling_groups.unwrap_or_default(),
+    )
+    .await?;
     let mut findings = Vec::new();
-    for g in pages.iter().flat_map(|p| p.auto_scaling_groups()) {
+    for g in &groups {
         let name = g.auto_scaling_group_name().unwrap_or_default();
         let zones: BTreeSet<String> = match g.vpc_zone_identifier().filter(|v| !v.is_empty()) {
             Some(ids) => ids
@@ -244,17 +244,14 @@ async fn auto_scaling_groups(
 /// AZ-003: a load balancer enabled in one AZ.
 async fn load_balancers(sdk: &SdkConfig, place: &Place) -> Result<Vec<Finding>, AuditError> {
     let client = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
-    let pages = client
-        .describe_load_balancers()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws(
-            "elasticloadbalancing:DescribeLoadBalancers",
-        ))?;
+    let lbs = all(
+        "elasticloadbalancing:DescribeLoadBalancers",
+        client.describe_load_balancers().into_paginator().send(),
+        |p| p.load_balancers.unwrap_or_default(),
+    )
+    .await?;
     let mut findings = Vec::new();
-    for lb in pages.iter().flat_map(|p| p.load_balancers()) {
+    for lb in &lbs {
         let zones: BTreeSet<String> = lb
             .availability_zones()
             .iter()
@@ -278,31 +275,25 @@ async fn load_balancers(sdk: &SdkConfig, place: &Place) -> Result<Vec<Finding>, 
 /// own AZ.
 async fn databases(sdk: &SdkConfig, place: &Place) -> Result<Vec<Finding>, AuditError> {
     let rds = aws_sdk_rds::Client::new(sdk);
-    let instance_pages = rds
-        .describe_db_instances()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("rds:DescribeDBInstances"))?;
-    let instances: Vec<&aws_sdk_rds::types::DbInstance> = instance_pages
-        .iter()
-        .flat_map(|p| p.db_instances())
-        .collect();
+    let instances = all(
+        "rds:DescribeDBInstances",
+        rds.describe_db_instances().into_paginator().send(),
+        |p| p.db_instances.unwrap_or_default(),
+    )
+    .await?;
     let az_of: BTreeMap<&str, &str> = instances
         .iter()
         .filter_map(|i| Some((i.db_instance_identifier()?, i.availability_zone()?)))
         .collect();
     let mut findings = Vec::new();
 
-    let cluster_pages = rds
-        .describe_db_clusters()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("rds:DescribeDBClusters"))?;
-    for c in cluster_pages.iter().flat_map(|p| p.db_clusters()) {
+    let clusters = all(
+        "rds:DescribeDBClusters",
+        rds.describe_db_clusters().into_paginator().send(),
+        |p| p.db_clusters.unwrap_or_default(),
+    )
+    .await?;
+    for c in &clusters {
         if !c.engine().is_some_and(|e| e.starts_with("aurora")) {
             continue;
         }
@@ -366,17 +357,19 @@ async fn databases(sdk: &SdkConfig, place: &Place) -> Result<Vec<Finding>, Audit
 /// AZ-006: a replication group (or a cluster outside one) whose nodes are all in one AZ.
 async fn caches(sdk: &SdkConfig, place: &Place) -> Result<Vec<Finding>, AuditError> {
     let client = aws_sdk_elasticache::Client::new(sdk);
-    let pages = client
-        .describe_cache_clusters()
-        .show_cache_node_info(true)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("elasticache:DescribeCacheClusters"))?;
+    let clusters = all(
+        "elasticache:DescribeCacheClusters",
+        client
+            .describe_cache_clusters()
+            .show_cache_node_info(true)
+            .into_paginator()
+            .send(),
+        |p| p.cache_clusters.unwrap_or_default(),
+    )
+    .await?;
     // Group -> (ARN, AZs of its nodes, nodes).
     let mut groups: BTreeMap<String, (String, BTreeSet<String>, usize)> = BTreeMap::new();
-    for c in pages.iter().flat_map(|p| p.cache_clusters()) {
+    for c in &clusters {
         let id = c.cache_cluster_id().unwrap_or_default();
         let (key, arn) = match c.replication_group_id() {
             Some(g) => (

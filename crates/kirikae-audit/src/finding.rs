@@ -70,6 +70,8 @@ impl std::fmt::Display for Severity {
 pub enum Part {
     Az,
     Tags,
+    Runtimes,
+    Quotas,
 }
 
 /// One kind of finding: its stable id, the part it belongs to, its severity in a protected
@@ -134,6 +136,15 @@ pub const CHECKS: &[Check] = &[
               once and the database takes the whole load",
     },
     Check {
+        id: "AZ-007",
+        part: Part::Az,
+        title: "load balancer targets uneven across its AZs",
+        severity: Severity::Medium,
+        why: "each AZ of a load balancer takes its share of the traffic: the AZ with the fewest \
+              healthy targets runs hottest, and when another AZ fails it gets the load with the \
+              least capacity",
+    },
+    Check {
         id: "TAG-001",
         part: Part::Tags,
         title: "required tag missing",
@@ -156,6 +167,101 @@ pub const CHECKS: &[Check] = &[
         severity: Severity::Medium,
         why: "cost allocation groups by exact key: `Env`, `env` and `Environment` are three \
               columns, and the required key looks missing",
+    },
+    Check {
+        id: "RT-001",
+        part: Part::Runtimes,
+        title: "Lambda function on a deprecated runtime",
+        severity: Severity::High,
+        why: "a deprecated runtime gets no security patches, and from its block-update date a \
+              hot-fix deploy of the function fails",
+    },
+    Check {
+        id: "RT-002",
+        part: Part::Runtimes,
+        title: "Lambda function on a runtime whose updates are blocked",
+        severity: Severity::Critical,
+        why: "the function can no longer be updated on its runtime: the next fix needs a runtime \
+              upgrade first, under pressure",
+    },
+    Check {
+        id: "RT-003",
+        part: Part::Runtimes,
+        title: "engine version in Extended Support",
+        severity: Severity::High,
+        why: "past the end of standard support AWS enrols the database or cache in Extended \
+              Support and bills every vCPU-hour on top of the instance price, more from year 3",
+    },
+    Check {
+        id: "RT-004",
+        part: Part::Runtimes,
+        title: "engine version past the end of Extended Support",
+        severity: Severity::Critical,
+        why: "AWS upgrades the major version itself in a maintenance window: an untested upgrade \
+              of a production database",
+    },
+    Check {
+        id: "RT-005",
+        part: Part::Runtimes,
+        title: "support ends within 180 days",
+        severity: Severity::Medium,
+        why: "an upgrade needs testing and a window; planned now it is routine, after the date it \
+              is billed (Extended Support) or blocked (Lambda)",
+    },
+    Check {
+        id: "RT-006",
+        part: Part::Runtimes,
+        title: "EC2 instance on an OS past its end of support",
+        severity: Severity::High,
+        why: "an OS past its end of support gets no security updates",
+    },
+    Check {
+        id: "RT-007",
+        part: Part::Runtimes,
+        title: "EC2 instance on an old AMI",
+        severity: Severity::Low,
+        why: "an old AMI misses every patch since it was built; replacing the instance brings \
+              back old packages and drift",
+    },
+    Check {
+        id: "RT-008",
+        part: Part::Runtimes,
+        title: "version not in the lifecycle table",
+        severity: Severity::Info,
+        why: "its end of support cannot be judged: the table is older than the version or does \
+              not know it",
+    },
+    Check {
+        id: "QUOTA-001",
+        part: Part::Quotas,
+        title: "Service Quota used up",
+        severity: Severity::Critical,
+        why: "the next create of what the quota counts fails: a deploy, a scale-out or a refresh \
+              stops at the worst time",
+    },
+    Check {
+        id: "QUOTA-002",
+        part: Part::Quotas,
+        title: "Service Quota at 80 % or more",
+        severity: Severity::High,
+        why: "an increase takes from minutes to days to be approved: requested now, it is there \
+              before the quota is hit",
+    },
+    Check {
+        id: "QUOTA-003",
+        part: Part::Quotas,
+        title: "Service Quota lower than in another account",
+        severity: Severity::Low,
+        why: "quotas are per account: a workload moved or copied from the other account hits a \
+              limit there that it never met before",
+    },
+    Check {
+        id: "QUOTA-004",
+        part: Part::Quotas,
+        title: "no headroom for kirikae's refresh",
+        severity: Severity::High,
+        why: "a refresh creates a snapshot, a cluster and an instance in its accounts: at the \
+              quota it fails part-way and leaves its copies behind to resume or sweep",
     },
 ];
 

@@ -3,13 +3,20 @@
 //! and the fix. A finding's severity depends on the account: as listed in a `protected` account,
 //! one step lower elsewhere (a single-AZ database in dev is a plan, in production a risk).
 //!
-//! Parts so far: [`az`] (Availability Zone risks) and [`tags`] (required and expected tags).
+//! Parts so far: [`az`] (Availability Zone risks), [`tags`] (required and expected tags) and
+//! [`runtimes`] (end-of-support versions, judged by the [`lifecycle`] table) and [`quotas`]
+//! (Service Quotas per account side by side).
 //! [`run`] fans the parts out over accounts × regions with bounded concurrency.
 
 pub mod az;
 mod error;
 mod finding;
+mod lb_targets;
+pub mod lifecycle;
+mod pages;
+pub mod quotas;
 mod run;
+pub mod runtimes;
 pub mod tags;
 
 pub use error::AuditError;

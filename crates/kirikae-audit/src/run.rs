@@ -90,6 +90,8 @@ pub struct AuditOptions {
     pub parts: Vec<Part>,
     /// Account × region pairs audited at once.
     pub concurrency: usize,
+    /// The lifecycle table and day the runtimes part judges by.
+    pub runtimes: crate::runtimes::Settings,
 }
 
 /// The AZ names of one account in one region with their ids (`az` part).
@@ -117,18 +119,22 @@ pub struct AuditReport {
     pub findings: Vec<Finding>,
     pub zones: Vec<ZoneMap>,
     pub errors: Vec<PlaceError>,
+    /// The merged Service Quotas of every place (`quotas` part), by account and region.
+    pub quotas: Vec<crate::quotas::PlaceQuotas>,
 }
 
 /// Audits every place of `scope`, at most `options.concurrency` at a time.
 pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> AuditReport {
     let config = Arc::new(estate.config().clone());
     let parts = Arc::new(options.parts);
+    let runtimes = Arc::new(options.runtimes);
     let results = kirikae_aws::fanout::bounded(scope.places, options.concurrency, move |place| {
         let estate = estate.clone();
         let config = config.clone();
         let parts = parts.clone();
+        let runtimes = runtimes.clone();
         async move {
-            let result = audit_place(&estate, &config, &parts, &place).await;
+            let result = audit_place(&estate, &config, &parts, &runtimes, &place).await;
             (place, result)
         }
     })
@@ -137,10 +143,15 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
         findings: Vec::new(),
         zones: Vec::new(),
         errors: Vec::new(),
+        quotas: Vec::new(),
     };
+    let mut quotas = Vec::new();
     for (place, result) in results {
         match result {
-            Ok((findings, zones)) => {
+            Ok((findings, zones, place_quotas)) => {
+                if let Some(q) = place_quotas {
+                    quotas.push((place.clone(), q));
+                }
                 report.findings.extend(findings);
                 if let Some(zones) = zones {
                     report.zones.push(ZoneMap {
@@ -157,6 +168,19 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
             }),
         }
     }
+    // Quotas compared across the accounts audited in the same region.
+    report.findings.extend(crate::quotas::compare(&quotas));
+    report.quotas = quotas
+        .into_iter()
+        .map(|(place, quotas)| crate::quotas::PlaceQuotas {
+            account: place.account,
+            region: place.region,
+            quotas,
+        })
+        .collect();
+    report
+        .quotas
+        .sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
     report.findings.sort_by(|a, b| {
         (&a.account, &a.region, a.check, &a.resource).cmp(&(
             &b.account,
@@ -168,12 +192,20 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
     report
 }
 
-type PlaceResult = Result<(Vec<Finding>, Option<Vec<(String, String)>>), AuditError>;
+type PlaceResult = Result<
+    (
+        Vec<Finding>,
+        Option<Vec<(String, String)>>,
+        Option<Vec<crate::quotas::Quota>>,
+    ),
+    AuditError,
+>;
 
 async fn audit_place(
     estate: &Estate,
     config: &Config,
     parts: &[Part],
+    runtimes: &crate::runtimes::Settings,
     place: &Place,
 ) -> PlaceResult {
     // Switch role first: an account that cannot be reached says so, rather than as the failure
@@ -210,7 +242,17 @@ async fn audit_place(
         };
         findings.extend(crate::tags::check(&sdk, place, &expected).await?);
     }
-    Ok((findings, zones))
+    if parts.contains(&Part::Runtimes) {
+        findings.extend(crate::runtimes::check(&sdk, place, runtimes).await?);
+    }
+    let mut quotas = None;
+    if parts.contains(&Part::Quotas) {
+        let needs = crate::quotas::needs(config, &place.account);
+        let (f, q) = crate::quotas::check(&sdk, place, &needs).await?;
+        findings.extend(f);
+        quotas = Some(q);
+    }
+    Ok((findings, zones, quotas))
 }
 
 /// `error: cause: cause`, as the command line prints errors.

@@ -11,6 +11,7 @@ use aws_types::SdkConfig;
 
 use crate::error::AuditError;
 use crate::finding::{Finding, Place};
+use crate::pages::all;
 
 /// What an account's resources must carry.
 #[derive(Debug, Clone, Default)]
@@ -140,229 +141,174 @@ pub async fn check(
         .collect())
 }
 
-fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
+/// `(key, value)` pairs of any service's tag type, as a map.
+fn tag_map<'a>(
+    tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> BTreeMap<String, String> {
+    tags.into_iter()
+        .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or_default().to_string())))
         .collect()
 }
 
+fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tag_map(tags.iter().map(|t| (t.key(), t.value())))
+}
+
 fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
+    tag_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 /// Every taggable resource kirikae lists, with its tags. Defaults AWS makes (the default VPC
 /// and its subnets) are left out: nobody tags them and they cost nothing.
 pub async fn list(sdk: &SdkConfig, place: &Place) -> Result<Vec<Tagged>, AuditError> {
+    use aws_sdk_ec2::types::{InstanceStateName, NatGatewayState};
+
     let mut out = Vec::new();
     let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let ec2_arn = |kind: &str, id: &str| place.arn("ec2", &format!("{kind}/{id}"));
+    let tagged = |arn: String, id: &str, tags: BTreeMap<String, String>| Tagged {
+        arn,
+        name: id.to_string(),
+        tags,
+    };
 
-    let pages = ec2
-        .describe_instances()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeInstances"))?;
-    for i in pages
-        .iter()
-        .flat_map(|p| p.reservations())
-        .flat_map(|r| r.instances())
-    {
+    let instances = all(
+        "ec2:DescribeInstances",
+        ec2.describe_instances().into_paginator().send(),
+        |p| {
+            p.reservations
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|r| r.instances.unwrap_or_default())
+        },
+    )
+    .await?;
+    for i in &instances {
         let gone = matches!(
             i.state().and_then(|s| s.name()),
-            Some(aws_sdk_ec2::types::InstanceStateName::Terminated)
-                | Some(aws_sdk_ec2::types::InstanceStateName::ShuttingDown)
+            Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
         );
-        let Some(id) = i.instance_id().filter(|_| !gone) else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: place.arn("ec2", &format!("instance/{id}")),
-            name: id.to_string(),
-            tags: ec2_tags(i.tags()),
-        });
+        if let Some(id) = i.instance_id().filter(|_| !gone) {
+            out.push(tagged(ec2_arn("instance", id), id, ec2_tags(i.tags())));
+        }
     }
 
-    let pages = ec2
-        .describe_volumes()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeVolumes"))?;
-    for v in pages.iter().flat_map(|p| p.volumes()) {
-        let Some(id) = v.volume_id() else { continue };
-        out.push(Tagged {
-            arn: place.arn("ec2", &format!("volume/{id}")),
-            name: id.to_string(),
-            tags: ec2_tags(v.tags()),
-        });
+    let volumes = all(
+        "ec2:DescribeVolumes",
+        ec2.describe_volumes().into_paginator().send(),
+        |p| p.volumes.unwrap_or_default(),
+    )
+    .await?;
+    for v in &volumes {
+        if let Some(id) = v.volume_id() {
+            out.push(tagged(ec2_arn("volume", id), id, ec2_tags(v.tags())));
+        }
     }
 
-    let pages = ec2
-        .describe_vpcs()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeVpcs"))?;
-    for v in pages.iter().flat_map(|p| p.vpcs()) {
-        let Some(id) = v.vpc_id().filter(|_| v.is_default() != Some(true)) else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: place.arn("ec2", &format!("vpc/{id}")),
-            name: id.to_string(),
-            tags: ec2_tags(v.tags()),
-        });
+    let vpcs = all(
+        "ec2:DescribeVpcs",
+        ec2.describe_vpcs().into_paginator().send(),
+        |p| p.vpcs.unwrap_or_default(),
+    )
+    .await?;
+    for v in &vpcs {
+        if let Some(id) = v.vpc_id().filter(|_| v.is_default() != Some(true)) {
+            out.push(tagged(ec2_arn("vpc", id), id, ec2_tags(v.tags())));
+        }
     }
 
-    let pages = ec2
-        .describe_subnets()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeSubnets"))?;
-    for s in pages.iter().flat_map(|p| p.subnets()) {
-        let Some(id) = s.subnet_id().filter(|_| s.default_for_az() != Some(true)) else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: s
+    let subnets = all(
+        "ec2:DescribeSubnets",
+        ec2.describe_subnets().into_paginator().send(),
+        |p| p.subnets.unwrap_or_default(),
+    )
+    .await?;
+    for s in &subnets {
+        if let Some(id) = s.subnet_id().filter(|_| s.default_for_az() != Some(true)) {
+            let arn = s
                 .subnet_arn()
-                .map(str::to_string)
-                .unwrap_or_else(|| place.arn("ec2", &format!("subnet/{id}"))),
-            name: id.to_string(),
-            tags: ec2_tags(s.tags()),
-        });
+                .map_or_else(|| ec2_arn("subnet", id), str::to_string);
+            out.push(tagged(arn, id, ec2_tags(s.tags())));
+        }
     }
 
-    let pages = ec2
-        .describe_nat_gateways()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("ec2:DescribeNatGateways"))?;
-    for n in pages.iter().flat_map(|p| p.nat_gateways()) {
+    let nats = all(
+        "ec2:DescribeNatGateways",
+        ec2.describe_nat_gateways().into_paginator().send(),
+        |p| p.nat_gateways.unwrap_or_default(),
+    )
+    .await?;
+    for n in &nats {
         let gone = matches!(
             n.state(),
-            Some(aws_sdk_ec2::types::NatGatewayState::Deleted)
-                | Some(aws_sdk_ec2::types::NatGatewayState::Deleting)
+            Some(NatGatewayState::Deleted | NatGatewayState::Deleting)
         );
-        let Some(id) = n.nat_gateway_id().filter(|_| !gone) else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: place.arn("ec2", &format!("natgateway/{id}")),
-            name: id.to_string(),
-            tags: ec2_tags(n.tags()),
-        });
+        if let Some(id) = n.nat_gateway_id().filter(|_| !gone) {
+            out.push(tagged(ec2_arn("natgateway", id), id, ec2_tags(n.tags())));
+        }
     }
 
     let rds = aws_sdk_rds::Client::new(sdk);
-    let pages = rds
-        .describe_db_clusters()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("rds:DescribeDBClusters"))?;
-    for c in pages.iter().flat_map(|p| p.db_clusters()) {
-        let Some(id) = c.db_cluster_identifier() else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: c
-                .db_cluster_arn()
-                .map(str::to_string)
-                .unwrap_or_else(|| place.arn("rds", &format!("cluster:{id}"))),
-            name: id.to_string(),
-            tags: rds_tags(c.tag_list()),
-        });
+    let clusters = all(
+        "rds:DescribeDBClusters",
+        rds.describe_db_clusters().into_paginator().send(),
+        |p| p.db_clusters.unwrap_or_default(),
+    )
+    .await?;
+    for c in &clusters {
+        if let Some(id) = c.db_cluster_identifier() {
+            let arn = c.db_cluster_arn().map_or_else(
+                || place.arn("rds", &format!("cluster:{id}")),
+                str::to_string,
+            );
+            out.push(tagged(arn, id, rds_tags(c.tag_list())));
+        }
     }
-    let pages = rds
-        .describe_db_instances()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("rds:DescribeDBInstances"))?;
-    for i in pages.iter().flat_map(|p| p.db_instances()) {
-        let Some(id) = i.db_instance_identifier() else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: i
+    let instances = all(
+        "rds:DescribeDBInstances",
+        rds.describe_db_instances().into_paginator().send(),
+        |p| p.db_instances.unwrap_or_default(),
+    )
+    .await?;
+    for i in &instances {
+        if let Some(id) = i.db_instance_identifier() {
+            let arn = i
                 .db_instance_arn()
-                .map(str::to_string)
-                .unwrap_or_else(|| place.arn("rds", &format!("db:{id}"))),
-            name: id.to_string(),
-            tags: rds_tags(i.tag_list()),
-        });
+                .map_or_else(|| place.arn("rds", &format!("db:{id}")), str::to_string);
+            out.push(tagged(arn, id, rds_tags(i.tag_list())));
+        }
     }
 
     let asg = aws_sdk_autoscaling::Client::new(sdk);
-    let pages = asg
-        .describe_auto_scaling_groups()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws("autoscaling:DescribeAutoScalingGroups"))?;
-    for g in pages.iter().flat_map(|p| p.auto_scaling_groups()) {
-        let Some(name) = g.auto_scaling_group_name() else {
-            continue;
-        };
-        out.push(Tagged {
-            arn: g.auto_scaling_group_arn().unwrap_or(name).to_string(),
-            name: name.to_string(),
-            tags: g
-                .tags()
-                .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.key()?.to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect(),
-        });
+    let groups = all(
+        "autoscaling:DescribeAutoScalingGroups",
+        asg.describe_auto_scaling_groups().into_paginator().send(),
+        |p| p.auto_scaling_groups.unwrap_or_default(),
+    )
+    .await?;
+    for g in &groups {
+        if let Some(name) = g.auto_scaling_group_name() {
+            let tags = tag_map(g.tags().iter().map(|t| (t.key(), t.value())));
+            let arn = g.auto_scaling_group_arn().unwrap_or(name).to_string();
+            out.push(tagged(arn, name, tags));
+        }
     }
 
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
-    let pages = elb
-        .describe_load_balancers()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(AuditError::aws(
-            "elasticloadbalancing:DescribeLoadBalancers",
-        ))?;
-    let lbs: Vec<(String, String)> = pages
-        .iter()
-        .flat_map(|p| p.load_balancers())
-        .filter_map(|l| {
-            Some((
-                l.load_balancer_arn()?.to_string(),
-                l.load_balancer_name().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
+    let lbs: Vec<(String, String)> = all(
+        "elasticloadbalancing:DescribeLoadBalancers",
+        elb.describe_load_balancers().into_paginator().send(),
+        |p| p.load_balancers.unwrap_or_default(),
+    )
+    .await?
+    .into_iter()
+    .filter_map(|l| {
+        Some((
+            l.load_balancer_arn?,
+            l.load_balancer_name.unwrap_or_default(),
+        ))
+    })
+    .collect();
     // DescribeTags takes at most 20 ARNs.
     for chunk in lbs.chunks(20) {
         let described = elb
@@ -376,23 +322,9 @@ pub async fn list(sdk: &SdkConfig, place: &Place) -> Result<Vec<Tagged>, AuditEr
                 .tag_descriptions()
                 .iter()
                 .find(|d| d.resource_arn() == Some(arn.as_str()))
-                .map(|d| {
-                    d.tags()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_string(),
-                                t.value().unwrap_or_default().to_string(),
-                            ))
-                        })
-                        .collect()
-                })
+                .map(|d| tag_map(d.tags().iter().map(|t| (t.key(), t.value()))))
                 .unwrap_or_default();
-            out.push(Tagged {
-                arn: arn.clone(),
-                name: name.clone(),
-                tags,
-            });
+            out.push(tagged(arn.clone(), name, tags));
         }
     }
     Ok(out)

@@ -350,6 +350,14 @@ pub enum AuditCommand {
     /// keys spelt another way (Env / env / Environment)
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     Tags(AuditArgs),
+    /// Lambda runtimes, RDS/Aurora and ElastiCache engine versions past or near their end of
+    /// support (with the Extended Support charge), EC2 instances on an old AMI or an ended OS
+    #[command(after_help = AUDIT_RUNTIMES_HELP, args = takes(AUDITS))]
+    Runtimes(RuntimesArgs),
+    /// Service Quotas of every account side by side (applied and default), usage at 80 % and
+    /// 100 %, quotas lower than in another account, headroom for kirikae's refresh
+    #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
+    Quotas(AuditArgs),
     /// Every part
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     All(AuditArgs),
@@ -370,6 +378,33 @@ pub struct AuditArgs {
     /// Account × region pairs audited at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+const AUDIT_RUNTIMES_HELP: &str = "\
+Examples:
+  kirikae audit runtimes
+  kirikae audit runtimes --as-of 2026-09-01 --output json
+  kirikae audit runtimes --lifecycle lifecycle.json
+
+Versions are judged against the lifecycle table built into kirikae (endoflife.date's data and a
+reviewed overlay, with a source per row; `kirikae audit runtimes --output json` shows its date),
+or --lifecycle FILE (written by scripts/lifecycle/generate); RDS's own
+DescribeDBMajorEngineVersions wins where it answers. A table more than 90 days older than the
+day judged says so. Exit 0: no finding at or above --fail-on; 1: one or more (or an account or
+region could not be audited); 2: bad arguments, config or table.";
+
+/// `audit runtimes`: the options of every part, and the table and day it judges by.
+#[derive(Debug, Args, Clone)]
+pub struct RuntimesArgs {
+    #[command(flatten)]
+    pub audit: AuditArgs,
+    /// Judge as on this day (YYYY-MM-DD), for a reproducible report [default: today, UTC]
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Use this lifecycle table instead of the one built in (the JSON scripts/lifecycle/generate
+    /// writes)
+    #[arg(long, value_name = "FILE")]
+    pub lifecycle: Option<std::path::PathBuf>,
 }
 
 /// `audit --fail-on`.

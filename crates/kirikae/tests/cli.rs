@@ -554,6 +554,8 @@ const SHARED_OPTIONS: &[(&str, bool, &[&str], bool)] = &[
     ("accounts drift", true, TABLE_JSON, true),
     ("audit az", true, &["table", "json", "csv"], true),
     ("audit tags", true, &["table", "json", "csv"], true),
+    ("audit runtimes", true, &["table", "json", "csv"], true),
+    ("audit quotas", true, &["table", "json", "csv"], true),
     ("audit all", true, &["table", "json", "csv"], true),
     ("completions", false, &[], false),
     ("man", false, &[], false),

@@ -1,4 +1,4 @@
-//! `kirikae audit az | tags | all`: resolve the accounts and regions, call kirikae-audit,
+//! `kirikae audit az | tags | runtimes | all`: resolve the accounts and regions, call kirikae-audit,
 //! render the findings as a table, JSON or CSV, and exit 1 at or above `--fail-on`.
 
 use std::collections::BTreeMap;
@@ -6,20 +6,28 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::anyhow;
+use kirikae_audit::lifecycle::{Date, Lifecycle};
 use kirikae_audit::{AuditOptions, AuditReport, Check, Part, Scope, Severity};
 use kirikae_aws::{Estate, EstateOptions};
 
 use super::load_config;
-use crate::cli::{AuditArgs, AuditCommand, FailOn, OutputFormat, Shared};
+use crate::cli::{AuditArgs, AuditCommand, FailOn, OutputFormat, RuntimesArgs, Shared};
 use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
 pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
+    let mut runtimes = None;
     let (parts, args) = match command {
         AuditCommand::Az(a) => (vec![Part::Az], a),
         AuditCommand::Tags(a) => (vec![Part::Tags], a),
-        AuditCommand::All(a) => (vec![Part::Az, Part::Tags], a),
+        AuditCommand::Runtimes(r) => {
+            runtimes = Some(runtime_settings(&r)?);
+            (vec![Part::Runtimes], r.audit)
+        }
+        AuditCommand::Quotas(a) => (vec![Part::Quotas], a),
+        AuditCommand::All(a) => (vec![Part::Az, Part::Tags, Part::Runtimes, Part::Quotas], a),
     };
+    let runtimes = runtimes.unwrap_or_default();
     if shared.output == OutputFormat::Html {
         return Err(Failure::BadInput(anyhow!(
             "--output html is not available for `kirikae audit` yet: use table, json or csv"
@@ -53,9 +61,23 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         AuditOptions {
             parts: parts.clone(),
             concurrency: usize::from(args.concurrency),
+            runtimes: runtimes.clone(),
         },
     )
     .await;
+    let lifecycle = parts
+        .contains(&Part::Runtimes)
+        .then(|| lifecycle_note(&runtimes));
+    if let Some(note) = &lifecycle {
+        if let Some(days) = note.stale_days {
+            eprintln!(
+                "kirikae: warning: the lifecycle table ({}, {}) is {days} days older than {}: \
+                 newer end-of-support dates may be missing; write a newer one with \
+                 scripts/lifecycle/generate and pass it with --lifecycle FILE",
+                note.origin, note.date, note.as_of
+            );
+        }
+    }
     let fail_on = severity(args.fail_on);
     let over = report
         .findings
@@ -63,9 +85,9 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         .filter(|f| f.severity.at_least(fail_on))
         .count();
     match shared.output {
-        OutputFormat::Json => json(&report, fail_on, over)?,
+        OutputFormat::Json => json(&report, fail_on, over, lifecycle.as_ref())?,
         OutputFormat::Csv => csv(&report)?,
-        _ => human(&report, &parts, &args, fail_on, over)?,
+        _ => human(&report, &parts, &args, fail_on, over, lifecycle.as_ref())?,
     }
     for e in &report.errors {
         eprintln!("kirikae: error: {} in {}: {}", e.account, e.region, e.error);
@@ -95,7 +117,48 @@ fn counts(report: &AuditReport) -> BTreeMap<Severity, usize> {
     counts
 }
 
-fn json(report: &AuditReport, fail_on: Severity, over: usize) -> anyhow::Result<()> {
+/// The table and day `runtimes` judged by, for the output.
+#[derive(serde::Serialize)]
+struct LifecycleNote {
+    origin: String,
+    date: String,
+    as_of: String,
+    /// The table's age when it is older than 90 days.
+    stale_days: Option<i64>,
+}
+
+fn lifecycle_note(settings: &kirikae_audit::runtimes::Settings) -> LifecycleNote {
+    LifecycleNote {
+        origin: settings.lifecycle.origin.clone(),
+        date: settings.lifecycle.date.to_string(),
+        as_of: settings.as_of.to_string(),
+        stale_days: settings.lifecycle.stale(settings.as_of),
+    }
+}
+
+/// `--as-of` and `--lifecycle`, checked before anything is audited.
+fn runtime_settings(args: &RuntimesArgs) -> Result<kirikae_audit::runtimes::Settings, Failure> {
+    let mut settings = kirikae_audit::runtimes::Settings::default();
+    if let Some(day) = &args.as_of {
+        settings.as_of = Date::parse(day).ok_or_else(|| {
+            Failure::BadInput(anyhow!(
+                "--as-of {day:?} is not a date: give it as YYYY-MM-DD, e.g. 2026-09-01"
+            ))
+        })?;
+    }
+    if let Some(path) = &args.lifecycle {
+        settings.lifecycle =
+            Arc::new(Lifecycle::read(path).map_err(|e| Failure::BadInput(anyhow!(e)))?);
+    }
+    Ok(settings)
+}
+
+fn json(
+    report: &AuditReport,
+    fail_on: Severity,
+    over: usize,
+    lifecycle: Option<&LifecycleNote>,
+) -> anyhow::Result<()> {
     let counts: serde_json::Map<String, serde_json::Value> = counts(report)
         .into_iter()
         .map(|(s, n)| (s.name().to_string(), n.into()))
@@ -111,6 +174,8 @@ fn json(report: &AuditReport, fail_on: Severity, over: usize) -> anyhow::Result<
             "zones": z.zones.iter().map(|(name, id)| serde_json::json!({"name": name, "id": id})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "errors": report.errors,
+        "lifecycle": lifecycle,
+        "quotas": report.quotas,
     }))
 }
 
@@ -158,6 +223,7 @@ fn human(
     args: &AuditArgs,
     fail_on: Severity,
     over: usize,
+    lifecycle: Option<&LifecycleNote>,
 ) -> anyhow::Result<()> {
     for part in parts {
         let findings: Vec<_> = report
@@ -168,6 +234,8 @@ fn human(
         let name = match part {
             Part::Az => "Availability Zones",
             Part::Tags => "Tags",
+            Part::Runtimes => "Runtimes",
+            Part::Quotas => "Service Quotas",
         };
         outln!("{name}: {} findings", findings.len())?;
         if !findings.is_empty() {
@@ -197,6 +265,21 @@ fn human(
         outln!()?;
         if *part == Part::Az {
             zones(report)?;
+        }
+        if *part == Part::Quotas {
+            quotas(report)?;
+        }
+        if let (Part::Runtimes, Some(note)) = (part, lifecycle) {
+            outln!(
+                "Judged as of {} by the lifecycle table {} of {}{}",
+                note.as_of,
+                note.origin,
+                note.date,
+                note.stale_days.map_or(String::new(), |d| format!(
+                    " ({d} days older: see the warning)"
+                ))
+            )?;
+            outln!()?;
         }
     }
     let counts = counts(report);
@@ -255,6 +338,51 @@ fn zones(report: &AuditReport) -> anyhow::Result<()> {
                         .find(|(n, _)| n == name)
                         .map_or("-".to_string(), |(_, id)| id.clone()),
                 );
+            }
+            t.row(row);
+        }
+        out!("{}", t.render())?;
+        outln!()?;
+    }
+    Ok(())
+}
+
+/// Service Quotas of every account side by side, per region: the quotas changed in an account
+/// or whose usage is known (the other defaults are the same everywhere).
+fn quotas(report: &AuditReport) -> anyhow::Result<()> {
+    let mut regions: BTreeMap<&str, Vec<&kirikae_audit::quotas::PlaceQuotas>> = BTreeMap::new();
+    for q in &report.quotas {
+        regions.entry(q.region.as_str()).or_default().push(q);
+    }
+    for (region, places) in regions {
+        outln!("Service Quotas in {region} (usage/value; applied where changed):")?;
+        let mut header = vec!["SERVICE", "QUOTA"];
+        header.extend(places.iter().map(|p| p.account.as_str()));
+        let mut t = Table::new(&header);
+        let mut rows: Vec<(&str, &str, &str)> = places
+            .iter()
+            .flat_map(|p| p.quotas.iter())
+            .filter(|q| q.applied.is_some() || q.usage.is_some())
+            .map(|q| (q.service.as_str(), q.code.as_str(), q.name.as_str()))
+            .collect();
+        rows.sort();
+        rows.dedup();
+        for (service, code, name) in rows {
+            let mut row = vec![service.to_string(), name.to_string()];
+            for p in &places {
+                let cell = p.quotas.iter().find(|q| q.code == code).map_or_else(
+                    || "-".to_string(),
+                    |q| {
+                        let value = q.value().map_or("?".to_string(), |v| format!("{v}"));
+                        let usage = q.usage.map_or("?".to_string(), |u| format!("{u}"));
+                        let applied = if q.applied.is_some() { " applied" } else { "" };
+                        let share = q
+                            .utilization()
+                            .map_or(String::new(), |s| format!(" {:.0} %", s * 100.0));
+                        format!("{usage}/{value}{applied}{share}")
+                    },
+                );
+                row.push(cell);
             }
             t.row(row);
         }
