@@ -22,7 +22,6 @@ def _tags(tags: dict[str, str]) -> list[dict]:
 
 # type -> (needs, desired(name, tags, made, account))
 DESIRED: dict[str, tuple[list[str], object]] = {
-    "AWS::CloudWatch::Dashboard": ([], lambda n, t, m, a: {"DashboardName": n, "DashboardBody": '{"widgets":[]}'}),
     "AWS::Events::EventBus": ([], lambda n, t, m, a: {"Name": n, "Tags": _tags(t)}),
     "AWS::Events::Rule": ([], lambda n, t, m, a: {"Name": n, "ScheduleExpression": "rate(1 day)", "Tags": _tags(t)}),
     "AWS::IAM::User": ([], lambda n, t, m, a: {"UserName": n, "Tags": _tags(t)}),
@@ -91,6 +90,27 @@ DESIRED: dict[str, tuple[list[str], object]] = {
             "Tags": _tags(t),
         },
     ),
+    "AWS::ApiGateway::RestApi": ([], lambda n, t, m, a: {"Name": n, "Tags": _tags(t)}),
+    "AWS::ECS::Cluster": ([], lambda n, t, m, a: {"ClusterName": n, "Tags": _tags(t)}),
+    "AWS::ECS::TaskDefinition": (
+        [],
+        lambda n, t, m, a: {"Family": n, "ContainerDefinitions": [{"Name": "a", "Image": "nginx", "Memory": 128}], "Tags": _tags(t)},
+    ),
+    "AWS::EC2::TransitGateway": ([], lambda n, t, m, a: {"Description": n, "Tags": _tags(t)}),
+    "AWS::EC2::VPNGateway": ([], lambda n, t, m, a: {"Type": "ipsec.1", "Tags": _tags(t)}),
+    "AWS::Route53::HostedZone": ([], lambda n, t, m, a: {"Name": f"{n}.example.com", "HostedZoneTags": _tags(t)}),
+    "AWS::Route53::HealthCheck": (
+        [],
+        lambda n, t, m, a: {
+            "HealthCheckConfig": {"Type": "HTTP", "FullyQualifiedDomainName": f"{n}.example.com", "Port": 80},
+            "HealthCheckTags": _tags(t),
+        },
+    ),
+    "AWS::Redshift::ClusterParameterGroup": (
+        [],
+        lambda n, t, m, a: {"ParameterGroupName": n, "Description": n, "ParameterGroupFamily": "redshift-1.0", "Tags": _tags(t)},
+    ),
+    "AWS::CloudWatch::Dashboard": ([], lambda n, t, m, a: {"DashboardName": n, "DashboardBody": '{"widgets":[]}', "Tags": _tags(t)}),
 }
 
 

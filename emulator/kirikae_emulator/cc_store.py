@@ -14,8 +14,11 @@ same schemas AWS publishes (the ones cfn-lint bundles, pinned in requirements.tx
 * ListResources: every resource of the type made here.
 * DeleteResource: through the model's own deletion hook; ClientToken makes it idempotent.
 
-Only types whose model can be deleted are served; others answer UnsupportedActionException, as
-Cloud Control does for a type without the handler.
+Only types whose model can be deleted are served (by its hook, else by the service's own delete
+call in NATIVE_DELETE, which is what Cloud Control's handler does); others answer
+UnsupportedActionException, as Cloud Control does for a type without the handler. A model
+without an `arn` gets the ARN AWS gives that type (ARN_TEMPLATES), so the Tagging API shows it
+as AWS would.
 """
 
 from __future__ import annotations
@@ -39,12 +42,45 @@ class Stored:
         self.desired = desired
         self.physical_id = physical_id
         self.arn = arn
-        self.tags: dict[str, str] = _tags_of(desired.get("Tags"))
+        # (some types name their tags otherwise: HostedZoneTags, HealthCheckTags, PipelineTags)
+        key = "Tags" if "Tags" in desired else next((k for k in desired if k.endswith("Tags")), "Tags")
+        self.tags: dict[str, str] = _tags_of(desired.get(key))
 
 
 def reset() -> None:
     with _lock:
         _store.clear()
+
+
+def _backend(module: str, name: str, account: str, region: str):
+    import importlib
+
+    backends = getattr(importlib.import_module(f"moto.{module}.models"), name)[account]
+    return backends[region] if region in backends.regions else backends["global"]
+
+
+# The service call Cloud Control's delete handler makes, for models with no deletion hook.
+NATIVE_DELETE = {
+    "AWS::ApiGateway::RestApi": lambda a, r, m: _backend("apigateway", "apigateway_backends", a, r).delete_rest_api(m.id),
+    "AWS::ECS::Cluster": lambda a, r, m: _backend("ecs", "ecs_backends", a, r).delete_cluster(m.name),
+    "AWS::ECS::TaskDefinition": lambda a, r, m: _backend("ecs", "ecs_backends", a, r).deregister_task_definition(m.arn),
+    "AWS::EC2::TransitGateway": lambda a, r, m: _backend("ec2", "ec2_backends", a, r).delete_transit_gateway(m.id),
+    "AWS::EC2::VPNGateway": lambda a, r, m: _backend("ec2", "ec2_backends", a, r).delete_vpn_gateway(m.id),
+    "AWS::Route53::HostedZone": lambda a, r, m: _backend("route53", "route53_backends", a, "global").delete_hosted_zone(m.id),
+    "AWS::Route53::HealthCheck": lambda a, r, m: _backend("route53", "route53_backends", a, "global").delete_health_check(m.id),
+    "AWS::Redshift::ClusterParameterGroup": lambda a, r, m: _backend("redshift", "redshift_backends", a, r).delete_cluster_parameter_group(m.cluster_parameter_group_name),
+    "AWS::IAM::ManagedPolicy": lambda a, r, m: _backend("iam", "iam_backends", a, "global").delete_policy(m.arn),
+}
+
+# ARNs of types whose moto model has none: {region}, {account}, {id} (moto's physical id).
+ARN_TEMPLATES = {
+    "AWS::ApiGateway::RestApi": "arn:aws:apigateway:{region}::/restapis/{id}",
+    "AWS::EC2::VPNGateway": "arn:aws:ec2:{region}:{account}:vpn-gateway/{id}",
+    "AWS::Route53::HostedZone": "arn:aws:route53:::hostedzone/{id}",
+    "AWS::Route53::HealthCheck": "arn:aws:route53:::healthcheck/{id}",
+    "AWS::CloudWatch::Dashboard": "arn:aws:cloudwatch::{account}:dashboard/{id}",
+    "AWS::ElasticLoadBalancing::LoadBalancer": "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/{id}",
+}
 
 
 def _tags_of(tags) -> dict[str, str]:
@@ -98,7 +134,11 @@ def deletable(type_name: str) -> bool:
     cls = model_class(type_name)
     if cls is None or not _has_hook(cls, "create_from_cloudformation_json"):
         return False
-    return _has_hook(cls, "delete_from_cloudformation_json") or callable(getattr(cls, "delete", None))
+    return (
+        type_name in NATIVE_DELETE
+        or _has_hook(cls, "delete_from_cloudformation_json")
+        or callable(getattr(cls, "delete", None))
+    )
 
 
 def served(type_name: str, region: str) -> bool:
@@ -146,6 +186,8 @@ def create(account: str, region: str, type_name: str, desired: dict, error) -> S
         raise error("InvalidRequestException", f"{type_name}: cannot tell its {', '.join(primary)} from what moto made")
     identifier = "|".join(str(v) for v in values)
     arn = getattr(model, "arn", None) or _attr(model, "Arn")
+    if not isinstance(arn, str) and type_name in ARN_TEMPLATES:
+        arn = ARN_TEMPLATES[type_name].format(region=region, account=account, id=physical_id)
     stored = Stored(type_name, identifier, model, desired, physical_id, arn if isinstance(arn, str) else None)
     with _lock:
         _store.setdefault((account, region, type_name), {})[identifier] = stored
@@ -169,7 +211,7 @@ def every(account: str, region: str) -> list[Stored]:
 
 def properties(stored: Stored, region: str) -> dict:
     s = schema(stored.type_name, region) or {}
-    props = {k: v for k, v in stored.desired.items() if k != "Tags"}
+    props = {k: v for k, v in stored.desired.items() if not k.endswith("Tags")}
     primary = _top(s.get("primaryIdentifier"))
     for p in _top(s.get("readOnlyProperties")) + primary:
         if p not in props:
@@ -183,6 +225,11 @@ def delete(account: str, region: str, stored: Stored) -> None:
     """Deletes through moto's own hook (as a stack's deletion does), then forgets it."""
     model = stored.model
     cls = type(model)
+    if stored.type_name in NATIVE_DELETE:
+        NATIVE_DELETE[stored.type_name](account, region, model)
+        with _lock:
+            _store.get((account, region, stored.type_name), {}).pop(stored.identifier, None)
+        return
     try:
         model.delete(account, region)
     except (TypeError, AttributeError):
