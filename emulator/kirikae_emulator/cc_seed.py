@@ -108,7 +108,7 @@ DESIRED: dict[str, tuple[list[str], object]] = {
     ),
     "AWS::Redshift::ClusterParameterGroup": (
         [],
-        lambda n, t, m, a: {"ParameterGroupName": n, "Description": n, "ParameterGroupFamily": "redshift-1.0", "Tags": _tags(t)},
+        lambda n, t, m, a: {"Description": n, "ParameterGroupFamily": "redshift-1.0", "Tags": _tags(t)},
     ),
     "AWS::CloudWatch::Dashboard": ([], lambda n, t, m, a: {"DashboardName": n, "DashboardBody": '{"widgets":[]}', "Tags": _tags(t)}),
 }

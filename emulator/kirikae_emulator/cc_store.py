@@ -238,3 +238,8 @@ def delete(account: str, region: str, stored: Stored) -> None:
         )
     with _lock:
         _store.get((account, region, stored.type_name), {}).pop(stored.identifier, None)
+
+
+def forget(account: str, region: str, type_name: str, identifier: str) -> None:
+    with _lock:
+        _store.get((account, region, type_name), {}).pop(identifier, None)

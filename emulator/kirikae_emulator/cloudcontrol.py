@@ -363,7 +363,7 @@ def delete_resource(account: str, region: str, body: dict) -> dict:
     return {"ProgressEvent": dict(event)}
 
 
-def get_resource_request_status(account: str, region: str, body: dict) -> dict:  # noqa: ARG001
+def get_resource_request_status(account: str, region: str, body: dict) -> dict:
     token = body.get("RequestToken", "")
     with _lock:
         request = _requests.get(token)
@@ -378,6 +378,8 @@ def get_resource_request_status(account: str, region: str, body: dict) -> dict: 
             try:
                 pending()
                 event["OperationStatus"] = "SUCCESS"
+                # (a resource cc_store made but a native type deleted is gone from its store too)
+                cc_store.forget(account, region, event["TypeName"], event["Identifier"])
             except CcError as exc:
                 event["OperationStatus"] = "FAILED"
                 event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
