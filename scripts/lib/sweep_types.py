@@ -169,6 +169,11 @@ def build(patterns, schema, sources, ov) -> dict:
             if sample is None:
                 continue
             row["sample_arn"], values = sample
+            first = next(q for q in patterns[service] if q["regex"].match(row["sample_arn"]))
+            if first is not p:
+                # An earlier, less specific shape claims these ARNs (the read-back catches what
+                # it then gets wrong): this row is never reached.
+                continue
             type_name = p["cfn"] or p["tag"]
             fixed = next((s for s in shapes if s["service"] == service and s["pattern"] in regex), None)
             if fixed is not None:

@@ -111,6 +111,9 @@ struct AuditLine {
     id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// A Cloud Control deletion's idempotency token (the same on a resumed attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     result: String,
@@ -155,6 +158,23 @@ impl Audit {
         request_id: Option<&str>,
         reason: Option<&str>,
     ) {
+        self.write_line(action, item, result, request_id, None, reason)
+    }
+
+    /// A deletion sent under a Cloud Control client token.
+    fn write_started(&self, item: &Found, client_token: Option<&str>) {
+        self.write_line("delete", Some(item), "started", None, client_token, None)
+    }
+
+    fn write_line(
+        &self,
+        action: &str,
+        item: Option<&Found>,
+        result: &str,
+        request_id: Option<&str>,
+        client_token: Option<&str>,
+        reason: Option<&str>,
+    ) {
         let line = AuditLine {
             time: kirikae_aws::format_utc(std::time::SystemTime::now()),
             plan: self.plan.clone(),
@@ -163,6 +183,7 @@ impl Audit {
             kind: item.map(|f| f.kind.clone()).unwrap_or_default(),
             id: item.map(|f| f.id.clone()).unwrap_or_default(),
             request_id: request_id.map(str::to_string),
+            client_token: client_token.map(str::to_string),
             description: item.filter(|_| action == "delete").map(|f| f.describe()),
             result: result.to_string(),
             reason: reason.map(str::to_string),
@@ -226,6 +247,24 @@ pub async fn account_alias(cx: &Cx) -> Result<Option<String>, SweepError> {
         cx.iam().list_account_aliases()
     )?;
     Ok(out.account_aliases().first().cloned())
+}
+
+/// How many deletions of each item earlier runs of the plan saw fail: the next attempt's number,
+/// so a Cloud Control retry after a failure sends a new client token, and a resumed run that
+/// never saw its request finish sends the same one again.
+fn failed_attempts(path: &PathBuf, plan: &str) -> HashMap<String, u32> {
+    let mut out = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return out;
+    };
+    for l in text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<AuditLine>(line).ok())
+        .filter(|l| l.plan == plan && l.action == "delete" && l.result == "failed")
+    {
+        *out.entry(l.arn).or_insert(0) += 1;
+    }
+    out
 }
 
 /// Items whose deletion an earlier run of the plan requested but did not see finish.
@@ -579,7 +618,17 @@ pub async fn apply(
     );
     let cx_by_region: HashMap<String, Arc<Cx>> =
         cxs.iter().map(|c| (c.region.clone(), c.clone())).collect();
-    delete_in_order(&cx_by_region, todo, resumed, opts, &audit, &mut report).await;
+    let attempts = failed_attempts(&opts.audit_log, &plan.id);
+    delete_in_order(
+        &cx_by_region,
+        todo,
+        resumed,
+        opts,
+        &audit,
+        &attempts,
+        &mut report,
+    )
+    .await;
     audit.write(
         "apply",
         None,
@@ -832,6 +881,7 @@ async fn delete_in_order(
     resumed: Vec<Found>,
     opts: &ApplyOptions,
     audit: &Arc<Audit>,
+    attempts: &HashMap<String, u32>,
     report: &mut ApplyReport,
 ) {
     let resumed_count = resumed.len();
@@ -894,10 +944,15 @@ async fn delete_in_order(
                 continue;
             }
             let cx = region_cx.expect("checked");
-            let (f, audit, delete_opts) = (f.clone(), audit.clone(), opts.delete.clone());
+            let (f, audit, mut delete_opts) = (f.clone(), audit.clone(), opts.delete.clone());
+            if cloudcontrol::is_cloud_control(&f.kind) {
+                let attempt = attempts.get(&f.arn).copied().unwrap_or(0);
+                delete_opts.client_token =
+                    Some(cloudcontrol::client_token(&audit.plan, &f.arn, attempt));
+            }
             let handle = tasks.spawn(async move {
                 let t = cloudcontrol::any_type(&f.kind).expect("checked");
-                audit.write("delete", Some(&f), "started", None, None);
+                audit.write_started(&f, delete_opts.client_token.as_deref());
                 t.delete(&cx, &f, &delete_opts).await
             });
             task_item.insert(handle.id(), i);
