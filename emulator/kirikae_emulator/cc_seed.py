@@ -71,10 +71,6 @@ DESIRED: dict[str, tuple[list[str], object]] = {
             "Tags": _tags(t),
         },
     ),
-    "AWS::SageMaker::NotebookInstanceLifecycleConfig": (
-        [],
-        lambda n, t, m, a: {"NotebookInstanceLifecycleConfigName": n, "OnStart": [{"Content": "ZWNobw=="}]},
-    ),
     "AWS::SageMaker::NotebookInstance": (
         [],
         lambda n, t, m, a: {"NotebookInstanceName": n, "InstanceType": "ml.t3.medium", "RoleArn": ROLE.format(account=a), "Tags": _tags(t)},

@@ -68,7 +68,7 @@ NATIVE_DELETE = {
     "AWS::EC2::VPNGateway": lambda a, r, m: _backend("ec2", "ec2_backends", a, r).delete_vpn_gateway(m.id),
     "AWS::Route53::HostedZone": lambda a, r, m: _backend("route53", "route53_backends", a, "global").delete_hosted_zone(m.id),
     "AWS::Route53::HealthCheck": lambda a, r, m: _backend("route53", "route53_backends", a, "global").delete_health_check(m.id),
-    "AWS::Redshift::ClusterParameterGroup": lambda a, r, m: _backend("redshift", "redshift_backends", a, r).delete_cluster_parameter_group(m.cluster_parameter_group_name),
+    "AWS::Redshift::ClusterParameterGroup": lambda a, r, m: _backend("redshift", "redshift_backends", a, r).delete_cluster_parameter_group(m.name),
     "AWS::IAM::ManagedPolicy": lambda a, r, m: _backend("iam", "iam_backends", a, "global").delete_policy(m.arn),
 }
 

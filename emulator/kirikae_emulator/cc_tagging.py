@@ -7,8 +7,8 @@ This middleware adds them:
 
 * GetResources: after moto's last page, the cc_store resources of the account and region that
   have an ARN, match the TagFilters and are not in moto's answer already.
-* TagResources / UntagResources: ARNs of cc_store resources are tagged here (the sweep's `mark`),
-  the others are passed on to moto.
+* TagResources / UntagResources: ARNs of cc_store resources are tagged here (the sweep's `mark`)
+  and in moto where its backend keeps tags too; the others are passed on to moto.
 """
 
 from __future__ import annotations
@@ -80,6 +80,12 @@ def wrap(app, settings: EmulatorSettings):  # noqa: ARG001 - the extension inter
             if answer.get("PaginationToken"):
                 return _answer(start_response, status, headers, payload)
             listed = answer.setdefault("ResourceTagMappingList", [])
+            for m in listed:
+                # (tags given through Cloud Control or set here join the ones moto keeps)
+                stored = ours.get(m.get("ResourceARN"))
+                if stored is not None:
+                    tags = {t["Key"]: t["Value"] for t in m.get("Tags", [])} | stored.tags
+                    m["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
             seen = {m.get("ResourceARN") for m in listed}
             for arn, stored in sorted(ours.items()):
                 if arn in seen or not stored.tags or not _matches(stored.tags, body.get("TagFilters") or []):
@@ -96,10 +102,15 @@ def wrap(app, settings: EmulatorSettings):  # noqa: ARG001 - the extension inter
             else:
                 for k in body.get("TagKeys") or []:
                     ours[arn].tags.pop(k, None)
-        rest = [a for a in arns if a not in ours]
-        if not rest:
+        # The others, and ours too where moto keeps tags of its own (its failures for ours,
+        # "not supported", are not failures: they are tagged here).
+        status, headers, payload = _call(app, environ, body)
+        if not status.startswith("200") and mine and all(a in ours for a in arns):
             return protocol.json_response(start_response, 200, {"FailedResourcesMap": {}})
-        status, headers, payload = _call(app, environ, {**body, "ResourceARNList": rest})
-        return _answer(start_response, status, headers, payload)
+        if not mine or not status.startswith("200"):
+            return _answer(start_response, status, headers, payload)
+        answer = json.loads(payload or b"{}")
+        failed = {a: f for a, f in (answer.get("FailedResourcesMap") or {}).items() if a not in ours}
+        return protocol.json_response(start_response, 200, {"FailedResourcesMap": failed})
 
     return middleware

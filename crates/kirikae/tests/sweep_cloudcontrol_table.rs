@@ -104,7 +104,13 @@ fn apply(config: &Path, plan: &Path, kill_after: Option<usize>) -> (Option<i32>,
         c.env("KIRIKAE_SWEEP_KILL_AFTER", n.to_string());
     }
     let o = c.current_dir("/").stdin(Stdio::null()).output().unwrap();
-    (o.status.code(), format!("{:?}", text(&o)))
+    let (out, err) = text(&o);
+    // (what did not go, when it says: the whole report is long)
+    let shown = match serde_json::from_str::<Value>(&out) {
+        Ok(r) => format!("failed: {} skipped: {}", r["failed"], r["skipped"]),
+        Err(_) => format!("{out}{err}"),
+    };
+    (o.status.code(), shown)
 }
 
 fn unknown_reason(plan: &Value, arn_part: &str) -> String {
