@@ -61,7 +61,7 @@ fn readable(emu: &Emulator, pairs: &[(String, String)]) -> Vec<bool> {
     serde_json::from_str(&python(emu, &code)).unwrap()
 }
 
-fn scan(config: &Path, plan: &Path, extra: &[(&str, &str)]) -> Value {
+fn scan(config: &Path, plan: &Path, extra: &[(&str, &str)], args: &[&str]) -> Value {
     let mut c = kirikae();
     c.args([
         "sweep",
@@ -78,6 +78,7 @@ fn scan(config: &Path, plan: &Path, extra: &[(&str, &str)]) -> Value {
         "--config",
         config.to_str().unwrap(),
     ]);
+    c.args(args);
     for (k, v) in extra {
         c.env(k, v);
     }
@@ -178,7 +179,7 @@ fn every_type_the_emulator_builds_is_planned_read_back_and_deleted_once_across_a
 
     // 1. The plan: exactly one item per leftover type, with the emulator's own identifier.
     let plan_path = dir.path().join("wide.json");
-    let plan = scan(&config, &plan_path, &[]);
+    let plan = scan(&config, &plan_path, &[], &[]);
     let items: BTreeMap<String, String> = plan["items"]
         .as_array()
         .unwrap()
@@ -228,6 +229,7 @@ fn every_type_the_emulator_builds_is_planned_read_back_and_deleted_once_across_a
             "KIRIKAE_SWEEP_CC_TYPES",
             wrong_table(dir.path()).to_str().unwrap(),
         )],
+        &[],
     );
     let why = unknown_reason(&wrong, ":thingtype/cc-lef-iot-thingtype");
     assert!(
@@ -244,6 +246,28 @@ fn every_type_the_emulator_builds_is_planned_read_back_and_deleted_once_across_a
         wrong["items"].as_array().unwrap().len(),
         expected.len() - 1,
         "{wrong}"
+    );
+
+    // Named with --cloud-control-data, a data-bearing type is planned; the other is not.
+    let opted = scan(
+        &config,
+        &dir.path().join("opted.json"),
+        &[],
+        &["--cloud-control-data", "AWS::Kinesis::Stream"],
+    );
+    assert!(
+        opted["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["type"] == "cloudcontrol:AWS::Kinesis::Stream"
+                && i["id"] == seeded["AWS::Kinesis::Stream"]["leftover"]["identifier"]),
+        "{opted}"
+    );
+    assert_eq!(
+        opted["items"].as_array().unwrap().len(),
+        expected.len() + 1,
+        "{opted}"
     );
 
     // 3. Mark, then apply killed after 5 deletions and run again: every item gone, each
