@@ -592,6 +592,7 @@ pub async fn apply(
     }
 
     // 3. Waves: an item's wave is one more than the latest wave of the items using it.
+    identity_and_network_last(&mut todo);
     let waves = waves(&todo);
     report.waves = waves
         .iter()
@@ -678,6 +679,31 @@ fn hold_protected(checks: &mut [(usize, Check)], current: &mut HashMap<String, F
                  --disable-protection to delete both)"
             ));
             changed = true;
+        }
+    }
+}
+
+/// Cloud Control items of the table's `identity` and `network` risk classes (IAM, VPC parts)
+/// go after every other item of their region: a service's own clean-up can still need a role or
+/// a network while it is deleted, and no property Cloud Control returns says so. Each other item
+/// of the region is made to use them (edges for this run only, after the fingerprints were
+/// compared).
+fn identity_and_network_last(items: &mut [Found]) {
+    use crate::cc_types::Risk;
+    let goes_last = |f: &Found| {
+        cloudcontrol::find(&f.kind)
+            .is_some_and(|t| matches!(t.risk, Risk::Identity | Risk::Network))
+    };
+    let last: Vec<(String, String)> = items
+        .iter()
+        .filter(|f| goes_last(f))
+        .map(|f| (f.region.clone(), f.arn.clone()))
+        .collect();
+    for f in items.iter_mut().filter(|f| !goes_last(f)) {
+        for (region, arn) in &last {
+            if *region == f.region && !f.depends_on.contains(arn) {
+                f.depends_on.push(arn.clone());
+            }
         }
     }
 }
@@ -1202,6 +1228,33 @@ mod tests {
         let got = requested_earlier(&log, "p1");
         assert_eq!(got, HashSet::from(["arn:cache/a".to_string()]));
         assert!(requested_earlier(&dir.path().join("none.jsonl"), "p1").is_empty());
+    }
+
+    #[test]
+    fn identity_and_network_types_of_cloud_control_go_last_in_their_region() {
+        let cc = |kind: &str, id: &str, region: &str| {
+            Found::new(&format!("cloudcontrol:{kind}"), region, id, id)
+        };
+        let mut items = vec![
+            cc("AWS::IAM::User", "user", "r1"),
+            cc("AWS::EC2::TransitGateway", "tgw", "r1"),
+            cc("AWS::ECS::Cluster", "cluster", "r1"),
+            Found::new("sqs:queue", "r1", "queue", "queue"),
+            cc("AWS::ECS::Cluster", "other-region", "r2"),
+        ];
+        identity_and_network_last(&mut items);
+        let w = waves(&items);
+        let names: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.iter().map(|&i| items[i].id.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                vec!["cluster", "queue", "other-region"],
+                vec!["user", "tgw"]
+            ]
+        );
     }
 
     #[test]

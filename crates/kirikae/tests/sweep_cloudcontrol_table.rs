@@ -333,6 +333,29 @@ fn every_type_the_emulator_builds_is_planned_read_back_and_deleted_once_across_a
     }
     assert_eq!(tokens.len(), expected.len(), "{audit}");
     assert!(tokens.values().all(|t| t.len() == 1), "{tokens:?}");
+    // IAM and network types went last: none started before every other item was deleted.
+    let last_kinds = [
+        "cloudcontrol:AWS::IAM::User",
+        "cloudcontrol:AWS::EC2::TransitGateway",
+        "cloudcontrol:AWS::EC2::VPNGateway",
+    ];
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let is_last = |l: &Value| last_kinds.contains(&l["type"].as_str().unwrap_or(""));
+    let first_last_started = lines
+        .iter()
+        .position(|l| is_last(l) && l["action"] == "delete" && l["result"] == "started")
+        .expect("the IAM and network items were deleted");
+    let last_other_deleted = lines
+        .iter()
+        .rposition(|l| !is_last(l) && l["action"] == "delete" && l["result"] == "deleted")
+        .unwrap();
+    assert!(
+        last_other_deleted < first_last_started,
+        "IAM/network went before the rest: {audit}"
+    );
 
     // 4. What was not planned survives: every decoy, the stack's resource, the data-bearing
     //    leftovers and the billing group the wrong mapping read.
