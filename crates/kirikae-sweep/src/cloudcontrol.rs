@@ -15,8 +15,8 @@
 //! not deleted), deletes it with `DeleteResource` under a ClientToken fixed by the plan, the
 //! item and the attempt ([`client_token`]), and polls `GetResourceRequestStatus` until
 //! `SUCCESS` or `FAILED`, under the same limiter, audit log and resume rules as every item.
-//! kirikae knows no dependency edges for these types yet: they go in the first wave with the
-//! other independent items.
+//! kirikae knows no dependency edges between these types yet; only the `identity` and `network`
+//! risk classes go after every other item of their region (see `apply`).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

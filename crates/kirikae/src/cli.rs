@@ -723,8 +723,8 @@ rds:cluster-snapshot rds:db-snapshot rds:subnet-group rds:parameter-group
 rds:cluster-parameter-group secretsmanager:secret kms:key lambda:function cloudwatch:alarm
 ecr:repository autoscaling:group elasticache:cluster (or a service: ec2, s3, rds, ...).
 Resources of other types found by --tag are listed in the plan and never deleted, unless
---cloud-control reads them (then they are plan items deleted through AWS Cloud Control, with no
-known dependencies): an ARN shape of kirikae's generated type table, read back and found to be the
+--cloud-control reads them (then they are plan items deleted through AWS Cloud Control; IAM and
+network types after the rest): an ARN shape of kirikae's generated type table, read back and found to be the
 tagged resource, not managed by a CloudFormation stack; data-bearing types only when named with
 --cloud-control-data.
 The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
