@@ -1,4 +1,4 @@
-"""AWS Cloud Control API (moto 5.2.5 has none), for a few types, on moto's real backends.
+"""AWS Cloud Control API (moto 5.2.5 has none), on moto's real backends.
 
 JSON 1.0 protocol, signing name `cloudcontrolapi`, `X-Amz-Target: CloudApiService.<Operation>`:
 
@@ -19,8 +19,17 @@ Types (TypeName: primary identifier -> moto backend):
   AWS::Events::EventBus             Name  events
   AWS::SSM::Parameter               Name  ssm
   AWS::StepFunctions::StateMachine  Arn   stepfunctions
-Any other type name: UnsupportedActionException (as for a type whose handlers Cloud Control does
-not have). Properties never include `Tags`. The account is the one moto would pick for the
+Every other type moto's CloudFormation support can create and delete is served by cc_store
+(CreateResource too), driven by the same registry schemas; any other type name:
+UnsupportedActionException (as for a type whose handlers Cloud Control does not have).
+Properties never include `Tags`.
+
+As on AWS, a deletion takes a while: the first GetResourceRequestStatus of a request answers
+IN_PROGRESS, the deletion happens on the next one. A DeleteResource with a ClientToken already
+seen in that account returns the request that token made (no second deletion). Every
+DeleteResource is logged: GET /_kirikae/cloudcontrol/log -> {"deletes": [{TypeName, Identifier,
+ClientToken, RequestToken, New}]}. Throttling and other faults come from faults.py
+(service "cloudcontrolapi"). The account is the one moto would pick for the
 request (MOTO_ACCOUNT_ID, the x-moto-account-id header, else the access key's account).
 """
 
@@ -32,13 +41,18 @@ import os
 import threading
 import uuid
 
-from . import protocol
+from . import cc_store, protocol
 from .settings import EmulatorSettings
 
 TARGET_PREFIX = "CloudApiService."
 
 _lock = threading.Lock()
-_requests: dict[str, dict] = {}  # token -> {"event": ProgressEvent, "pending": callable | None}
+_requests: dict[str, dict] = {}  # token -> {"event": ProgressEvent, "pending": callable | None, "polls": n}
+_client_tokens: dict[tuple[str, str], str] = {}  # (account, ClientToken) -> RequestToken
+_delete_log: list[dict] = []
+LOG_PATH = "/_kirikae/cloudcontrol/log"
+# Status calls a deletion answers IN_PROGRESS before it is carried out.
+POLLS_IN_PROGRESS = 1
 
 
 class CcError(Exception):
@@ -52,6 +66,9 @@ class CcError(Exception):
 def reset() -> None:
     with _lock:
         _requests.clear()
+        _client_tokens.clear()
+        _delete_log.clear()
+    cc_store.reset()
 
 
 def _account(environ, req: protocol.AwsRequest) -> str:
@@ -219,16 +236,39 @@ TYPES = {
 }
 
 
-def _handlers(type_name: str, action: str):
+def _generic(type_name: str, region: str):
+    """(get, delete, list) of a type cc_store serves, by moto's CloudFormation hooks."""
+
+    def get(account, region, identifier):
+        stored = cc_store.find(account, region, type_name, identifier)
+        if stored is None:
+            raise _not_found(type_name, identifier)
+        return cc_store.properties(stored, region)
+
+    def delete(account, region, identifier):
+        stored = cc_store.find(account, region, type_name, identifier)
+        if stored is None:
+            raise _not_found(type_name, identifier)
+        cc_store.delete(account, region, stored)
+
+    def listing(account, region):
+        return [s.identifier for s in cc_store.listing(account, region, type_name)]
+
+    return get, delete, listing
+
+
+def _handlers(type_name: str, action: str, region: str = "us-east-1"):
     if not type_name:
         raise CcError("ValidationException", "1 validation error detected: TypeName must not be null")
-    if type_name not in TYPES:
-        raise CcError(
-            "UnsupportedActionException",
-            f"Resource type {type_name} does not support {action} action (kirikae's emulator implements "
-            f"{', '.join(sorted(TYPES))})",
-        )
-    return TYPES[type_name]
+    if type_name in TYPES:
+        return TYPES[type_name]
+    if cc_store.served(type_name, region):
+        return _generic(type_name, region)
+    raise CcError(
+        "UnsupportedActionException",
+        f"Resource type {type_name} does not support {action} action (kirikae's emulator implements "
+        f"{', '.join(sorted(TYPES))} and the types moto's CloudFormation support can create and delete)",
+    )
 
 
 def _now() -> float:
@@ -241,7 +281,7 @@ def _describe(type_name: str, identifier: str, props: dict) -> dict:
 
 def get_resource(account: str, region: str, body: dict) -> dict:
     type_name, identifier = body.get("TypeName", ""), body.get("Identifier", "")
-    get, _, _ = _handlers(type_name, "READ")
+    get, _, _ = _handlers(type_name, "READ", region)
     if not identifier:
         raise CcError("ValidationException", "1 validation error detected: Identifier must not be null")
     return {"TypeName": type_name, "ResourceDescription": _describe(type_name, identifier, get(account, region, identifier))}
@@ -249,7 +289,7 @@ def get_resource(account: str, region: str, body: dict) -> dict:
 
 def list_resources(account: str, region: str, body: dict) -> dict:
     type_name = body.get("TypeName", "")
-    get, _, listing = _handlers(type_name, "LIST")
+    get, _, listing = _handlers(type_name, "LIST", region)
     ids = sorted(listing(account, region))
     start = int(body.get("NextToken") or 0)
     size = int(body.get("MaxResults") or 100)
@@ -263,11 +303,47 @@ def list_resources(account: str, region: str, body: dict) -> dict:
     return out
 
 
+def create_resource(account: str, region: str, body: dict) -> dict:
+    type_name = body.get("TypeName", "")
+    try:
+        desired = json.loads(body.get("DesiredState") or "{}")
+    except ValueError:
+        raise CcError("ValidationException", "DesiredState is not JSON") from None
+    stored = cc_store.create(account, region, type_name, desired, CcError)
+    token = str(uuid.uuid4())
+    event = {
+        "TypeName": type_name,
+        "Identifier": stored.identifier,
+        "RequestToken": token,
+        "Operation": "CREATE",
+        "OperationStatus": "SUCCESS",
+        "EventTime": _now(),
+    }
+    with _lock:
+        _requests[token] = {"event": event, "pending": None, "polls": 0}
+    return {"ProgressEvent": dict(event)}
+
+
 def delete_resource(account: str, region: str, body: dict) -> dict:
     type_name, identifier = body.get("TypeName", ""), body.get("Identifier", "")
-    _, delete, _ = _handlers(type_name, "DELETE")
+    _, delete, _ = _handlers(type_name, "DELETE", region)
     if not identifier:
         raise CcError("ValidationException", "1 validation error detected: Identifier must not be null")
+    client_token = body.get("ClientToken")
+    with _lock:
+        earlier = _client_tokens.get((account, client_token)) if client_token else None
+        if earlier is not None:
+            request = _requests[earlier]
+            if (request["event"]["TypeName"], request["event"]["Identifier"]) != (type_name, identifier):
+                raise CcError(
+                    "ClientTokenConflictException",
+                    f"ClientToken {client_token} was used for another request ({request['event']['TypeName']} "
+                    f"{request['event']['Identifier']})",
+                )
+            _delete_log.append(
+                {"TypeName": type_name, "Identifier": identifier, "ClientToken": client_token, "RequestToken": earlier, "New": False}
+            )
+            return {"ProgressEvent": dict(request["event"])}
     token = str(uuid.uuid4())
     event = {
         "TypeName": type_name,
@@ -278,22 +354,32 @@ def delete_resource(account: str, region: str, body: dict) -> dict:
         "EventTime": _now(),
     }
     with _lock:
-        _requests[token] = {"event": event, "pending": lambda: delete(account, region, identifier)}
+        _requests[token] = {"event": event, "pending": lambda: delete(account, region, identifier), "polls": 0}
+        if client_token:
+            _client_tokens[(account, client_token)] = token
+        _delete_log.append(
+            {"TypeName": type_name, "Identifier": identifier, "ClientToken": client_token, "RequestToken": token, "New": True}
+        )
     return {"ProgressEvent": dict(event)}
 
 
-def get_resource_request_status(account: str, region: str, body: dict) -> dict:  # noqa: ARG001
+def get_resource_request_status(account: str, region: str, body: dict) -> dict:
     token = body.get("RequestToken", "")
     with _lock:
         request = _requests.get(token)
         if request is None:
             raise CcError("RequestTokenNotFoundException", f"Request with token {token} was not found")
-        pending = request.pop("pending", None)
         event = request["event"]
+        if request.get("pending") is not None and request["polls"] < POLLS_IN_PROGRESS:
+            request["polls"] += 1
+            return {"ProgressEvent": dict(event)}
+        pending = request.pop("pending", None)
         if pending is not None:
             try:
                 pending()
                 event["OperationStatus"] = "SUCCESS"
+                # (a resource cc_store made but a native type deleted is gone from its store too)
+                cc_store.forget(account, region, event["TypeName"], event["Identifier"])
             except CcError as exc:
                 event["OperationStatus"] = "FAILED"
                 event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
@@ -307,6 +393,7 @@ def get_resource_request_status(account: str, region: str, body: dict) -> dict: 
 
 
 OPERATIONS = {
+    "CreateResource": create_resource,
     "GetResource": get_resource,
     "ListResources": list_resources,
     "DeleteResource": delete_resource,
@@ -333,6 +420,10 @@ def install(settings: EmulatorSettings) -> None:
 
 def wrap(app, settings: EmulatorSettings):  # noqa: ARG001 - the extension interface
     def middleware(environ, start_response):
+        if environ.get("PATH_INFO") == LOG_PATH:
+            with _lock:
+                log = [dict(d) for d in _delete_log]
+            return protocol.json_response(start_response, 200, {"deletes": log})
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith(TARGET_PREFIX):
             return app(environ, start_response)

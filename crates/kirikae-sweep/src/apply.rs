@@ -111,6 +111,9 @@ struct AuditLine {
     id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// A Cloud Control deletion's idempotency token (the same on a resumed attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     result: String,
@@ -155,6 +158,23 @@ impl Audit {
         request_id: Option<&str>,
         reason: Option<&str>,
     ) {
+        self.write_line(action, item, result, request_id, None, reason)
+    }
+
+    /// A deletion sent under a Cloud Control client token.
+    fn write_started(&self, item: &Found, client_token: Option<&str>) {
+        self.write_line("delete", Some(item), "started", None, client_token, None)
+    }
+
+    fn write_line(
+        &self,
+        action: &str,
+        item: Option<&Found>,
+        result: &str,
+        request_id: Option<&str>,
+        client_token: Option<&str>,
+        reason: Option<&str>,
+    ) {
         let line = AuditLine {
             time: kirikae_aws::format_utc(std::time::SystemTime::now()),
             plan: self.plan.clone(),
@@ -163,6 +183,7 @@ impl Audit {
             kind: item.map(|f| f.kind.clone()).unwrap_or_default(),
             id: item.map(|f| f.id.clone()).unwrap_or_default(),
             request_id: request_id.map(str::to_string),
+            client_token: client_token.map(str::to_string),
             description: item.filter(|_| action == "delete").map(|f| f.describe()),
             result: result.to_string(),
             reason: reason.map(str::to_string),
@@ -226,6 +247,24 @@ pub async fn account_alias(cx: &Cx) -> Result<Option<String>, SweepError> {
         cx.iam().list_account_aliases()
     )?;
     Ok(out.account_aliases().first().cloned())
+}
+
+/// How many deletions of each item earlier runs of the plan saw fail: the next attempt's number,
+/// so a Cloud Control retry after a failure sends a new client token, and a resumed run that
+/// never saw its request finish sends the same one again.
+fn failed_attempts(path: &PathBuf, plan: &str) -> HashMap<String, u32> {
+    let mut out = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return out;
+    };
+    for l in text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<AuditLine>(line).ok())
+        .filter(|l| l.plan == plan && l.action == "delete" && l.result == "failed")
+    {
+        *out.entry(l.arn).or_insert(0) += 1;
+    }
+    out
 }
 
 /// Items whose deletion an earlier run of the plan requested but did not see finish.
@@ -553,6 +592,7 @@ pub async fn apply(
     }
 
     // 3. Waves: an item's wave is one more than the latest wave of the items using it.
+    identity_and_network_last(&mut todo);
     let waves = waves(&todo);
     report.waves = waves
         .iter()
@@ -579,7 +619,17 @@ pub async fn apply(
     );
     let cx_by_region: HashMap<String, Arc<Cx>> =
         cxs.iter().map(|c| (c.region.clone(), c.clone())).collect();
-    delete_in_order(&cx_by_region, todo, resumed, opts, &audit, &mut report).await;
+    let attempts = failed_attempts(&opts.audit_log, &plan.id);
+    delete_in_order(
+        &cx_by_region,
+        todo,
+        resumed,
+        opts,
+        &audit,
+        &attempts,
+        &mut report,
+    )
+    .await;
     audit.write(
         "apply",
         None,
@@ -629,6 +679,31 @@ fn hold_protected(checks: &mut [(usize, Check)], current: &mut HashMap<String, F
                  --disable-protection to delete both)"
             ));
             changed = true;
+        }
+    }
+}
+
+/// Cloud Control items of the table's `identity` and `network` risk classes (IAM, VPC parts)
+/// go after every other item of their region: a service's own clean-up can still need a role or
+/// a network while it is deleted, and no property Cloud Control returns says so. Each other item
+/// of the region is made to use them (edges for this run only, after the fingerprints were
+/// compared).
+fn identity_and_network_last(items: &mut [Found]) {
+    use crate::cc_types::Risk;
+    let goes_last = |f: &Found| {
+        cloudcontrol::find(&f.kind)
+            .is_some_and(|t| matches!(t.risk, Risk::Identity | Risk::Network))
+    };
+    let last: Vec<(String, String)> = items
+        .iter()
+        .filter(|f| goes_last(f))
+        .map(|f| (f.region.clone(), f.arn.clone()))
+        .collect();
+    for f in items.iter_mut().filter(|f| !goes_last(f)) {
+        for (region, arn) in &last {
+            if *region == f.region && !f.depends_on.contains(arn) {
+                f.depends_on.push(arn.clone());
+            }
         }
     }
 }
@@ -832,6 +907,7 @@ async fn delete_in_order(
     resumed: Vec<Found>,
     opts: &ApplyOptions,
     audit: &Arc<Audit>,
+    attempts: &HashMap<String, u32>,
     report: &mut ApplyReport,
 ) {
     let resumed_count = resumed.len();
@@ -894,10 +970,15 @@ async fn delete_in_order(
                 continue;
             }
             let cx = region_cx.expect("checked");
-            let (f, audit, delete_opts) = (f.clone(), audit.clone(), opts.delete.clone());
+            let (f, audit, mut delete_opts) = (f.clone(), audit.clone(), opts.delete.clone());
+            if cloudcontrol::is_cloud_control(&f.kind) {
+                let attempt = attempts.get(&f.arn).copied().unwrap_or(0);
+                delete_opts.client_token =
+                    Some(cloudcontrol::client_token(&audit.plan, &f.arn, attempt));
+            }
             let handle = tasks.spawn(async move {
                 let t = cloudcontrol::any_type(&f.kind).expect("checked");
-                audit.write("delete", Some(&f), "started", None, None);
+                audit.write_started(&f, delete_opts.client_token.as_deref());
                 t.delete(&cx, &f, &delete_opts).await
             });
             task_item.insert(handle.id(), i);
@@ -1147,6 +1228,33 @@ mod tests {
         let got = requested_earlier(&log, "p1");
         assert_eq!(got, HashSet::from(["arn:cache/a".to_string()]));
         assert!(requested_earlier(&dir.path().join("none.jsonl"), "p1").is_empty());
+    }
+
+    #[test]
+    fn identity_and_network_types_of_cloud_control_go_last_in_their_region() {
+        let cc = |kind: &str, id: &str, region: &str| {
+            Found::new(&format!("cloudcontrol:{kind}"), region, id, id)
+        };
+        let mut items = vec![
+            cc("AWS::IAM::User", "user", "r1"),
+            cc("AWS::EC2::TransitGateway", "tgw", "r1"),
+            cc("AWS::ECS::Cluster", "cluster", "r1"),
+            Found::new("sqs:queue", "r1", "queue", "queue"),
+            cc("AWS::ECS::Cluster", "other-region", "r2"),
+        ];
+        identity_and_network_last(&mut items);
+        let w = waves(&items);
+        let names: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.iter().map(|&i| items[i].id.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                vec!["cluster", "queue", "other-region"],
+                vec!["user", "tgw"]
+            ]
+        );
     }
 
     #[test]

@@ -1,37 +1,32 @@
-//! AWS Cloud Control for tagged resources of types kirikae does not know (`scan --cloud-control`).
+//! AWS Cloud Control for tagged resources of types kirikae has no file for (`scan --cloud-control`).
 //!
 //! A resource found by tag whose ARN no registry type owns is normally listed in the plan's
-//! `unknown` and left alone. With `--cloud-control`, each one whose ARN has a shape in
-//! [`MAPPINGS`] is read with Cloud Control `GetResource` (by the CloudFormation type name and
-//! the type's primary identifier); if Cloud Control answers, it becomes a real plan item of
-//! kind `cloudcontrol:<type name>` whose fingerprint covers the properties Cloud Control
-//! returned (all but `Tags`: the tags come from the Tagging API, as for every item, so `mark`
-//! does not change the fingerprint) and its tags. Otherwise it stays in `unknown` with the reason.
+//! `unknown` and left alone. With `--cloud-control`, its ARN is matched in the generated type
+//! table ([`crate::cc_types`]), its Cloud Control identifier built from the ARN (or looked up
+//! with ListResources), and it is read back with `GetResource`. It becomes a plan item of kind
+//! `cloudcontrol:<type name>` only when what was read back is the resource that was tagged (its
+//! ARN property, else its identifier's properties, match the ARN), it is not managed by a
+//! CloudFormation stack, its type is not denied, and a data-bearing type was named with
+//! `--cloud-control-data`. Its fingerprint covers the properties Cloud Control returned (all but
+//! `Tags`: the tags come from the Tagging API, as for every item, so `mark` does not change the
+//! fingerprint) and its tags. Otherwise it stays in `unknown` with the reason.
 //!
 //! `apply` re-checks such an item with `GetResource` again (gone, changed, or no longer tagged:
-//! not deleted), deletes it with `DeleteResource` and polls `GetResourceRequestStatus` until
+//! not deleted), deletes it with `DeleteResource` under a ClientToken fixed by the plan, the
+//! item and the attempt ([`client_token`]), and polls `GetResourceRequestStatus` until
 //! `SUCCESS` or `FAILED`, under the same limiter, audit log and resume rules as every item.
-//! kirikae knows no dependency edges for these types: they have none in the plan, so they go in
-//! the first wave with the other independent items.
+//! kirikae knows no dependency edges between these types yet; only the `identity` and `network`
+//! risk classes go after every other item of their region (see `apply`).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::cc_types::{self, Recipe, Risk};
 use crate::resources::{paginate, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found, SweepError};
 
-/// How a type's Cloud Control primary identifier is made from its ARN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ident {
-    /// The whole ARN.
-    Arn,
-    /// The resource part after the prefix (`event-bus/<name>` -> `<name>`).
-    Name,
-    /// An SSM parameter's name: `parameter/a/b` -> `/a/b`, `parameter/a` -> `a`.
-    SsmParameterName,
-}
-
-/// One ARN shape and the Cloud Control type it is.
+/// A Cloud Control type of the table (`cc_types`): what scan, mark and apply need of it.
 #[derive(Debug)]
 pub struct CcType {
     /// `cloudcontrol:<type name>`: the plan item's kind.
@@ -40,74 +35,54 @@ pub struct CcType {
     pub type_name: &'static str,
     /// The ARN's service field.
     pub arn_service: &'static str,
-    /// The start of the ARN's resource part.
-    pub arn_prefix: &'static str,
-    pub ident: Ident,
+    pub recipe: Recipe,
+    /// The property holding the resource's ARN, when it has one.
+    pub arn_property: Option<&'static str>,
+    /// The primary identifier's properties.
+    pub primary: &'static [String],
+    pub risk: Risk,
+    /// Why the type is never deleted through Cloud Control.
+    pub deny: Option<&'static str>,
 }
 
-/// ARN shapes (service, start of the resource part) -> Cloud Control type and identifier. Only
-/// types kirikae's registry does not have, whose primary identifier can be read off the ARN.
-pub static MAPPINGS: &[CcType] = &[
-    CcType {
-        kind: "cloudcontrol:AWS::Events::Rule",
-        type_name: "AWS::Events::Rule",
-        arn_service: "events",
-        arn_prefix: "rule/",
-        ident: Ident::Arn,
-    },
-    CcType {
-        kind: "cloudcontrol:AWS::Events::EventBus",
-        type_name: "AWS::Events::EventBus",
-        arn_service: "events",
-        arn_prefix: "event-bus/",
-        ident: Ident::Name,
-    },
-    CcType {
-        kind: "cloudcontrol:AWS::SSM::Parameter",
-        type_name: "AWS::SSM::Parameter",
-        arn_service: "ssm",
-        arn_prefix: "parameter/",
-        ident: Ident::SsmParameterName,
-    },
-    CcType {
-        kind: "cloudcontrol:AWS::StepFunctions::StateMachine",
-        type_name: "AWS::StepFunctions::StateMachine",
-        arn_service: "states",
-        arn_prefix: "stateMachine:",
-        ident: Ident::Arn,
-    },
-];
+/// One [`CcType`] per type the table maps.
+pub fn types() -> &'static [CcType] {
+    static TYPES: OnceLock<Vec<CcType>> = OnceLock::new();
+    TYPES.get_or_init(|| {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for row in cc_types::table().mapped() {
+            let type_name = row.type_name.as_deref().expect("mapped rows have a type");
+            if !seen.insert(type_name) {
+                continue;
+            }
+            out.push(CcType {
+                kind: Box::leak(format!("cloudcontrol:{type_name}").into_boxed_str()),
+                type_name,
+                arn_service: row.service.as_str(),
+                recipe: row.identifier.unwrap_or(Recipe::Lookup),
+                arn_property: row.arn_property.as_deref(),
+                primary: &row.primary,
+                risk: row.risk,
+                deny: row.deny.as_deref(),
+            });
+        }
+        out
+    })
+}
 
 /// How long a deletion request may stay in progress before apply gives up on it (reported as
 /// failed; a later apply re-checks it).
 const DELETE_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// The Cloud Control type and primary identifier for an ARN, if its shape is mapped.
-pub fn mapping(arn: &str) -> Option<(&'static CcType, String)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[0] != "arn" {
-        return None;
-    }
-    let t = MAPPINGS
-        .iter()
-        .find(|t| parts[2] == t.arn_service && parts[5].starts_with(t.arn_prefix))?;
-    let rest = &parts[5][t.arn_prefix.len()..];
-    if rest.is_empty() {
-        return None;
-    }
-    let id = match t.ident {
-        Ident::Arn => arn.to_string(),
-        // (a name is the first field of the rest: nothing may follow it but `:qualifier`)
-        Ident::Name => rest.split(':').next().unwrap_or(rest).to_string(),
-        Ident::SsmParameterName if rest.contains('/') => format!("/{rest}"),
-        Ident::SsmParameterName => rest.to_string(),
-    };
-    Some((t, id))
-}
-
 /// A Cloud Control type by plan kind (`cloudcontrol:AWS::Events::Rule`).
 pub fn find(kind: &str) -> Option<&'static CcType> {
-    MAPPINGS.iter().find(|t| t.kind == kind)
+    types().iter().find(|t| t.kind == kind)
+}
+
+/// A Cloud Control type by CloudFormation type name.
+pub fn by_type_name(type_name: &str) -> Option<&'static CcType> {
+    types().iter().find(|t| t.type_name == type_name)
 }
 
 /// Any type a plan item can have: the registry's, else a Cloud Control type.
@@ -119,20 +94,57 @@ pub fn is_cloud_control(kind: &str) -> bool {
     kind.starts_with("cloudcontrol:")
 }
 
+/// The idempotency token of one deletion request: the same plan, item and attempt always send
+/// the same token, so a resumed apply that sends DeleteResource again gets the request it made
+/// before (Cloud Control keeps tokens 36 hours) instead of a second deletion; a new attempt
+/// (after a failed one) gets a new token.
+pub fn client_token(plan: &str, arn: &str, attempt: u32) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [plan, arn, &attempt.to_string()] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("kirikae-{}", &hex[..40])
+}
+
 impl CcType {
-    /// The ARN of a resource Cloud Control names by `identifier` (ListResources).
-    fn arn_of(&self, cx: &Cx, identifier: &str) -> String {
-        match self.ident {
-            Ident::Arn => identifier.to_string(),
-            Ident::Name => cx.arn(
-                self.arn_service,
-                &format!("{}{identifier}", self.arn_prefix),
-            ),
-            Ident::SsmParameterName => cx.arn(
-                self.arn_service,
-                &format!("{}{}", self.arn_prefix, identifier.trim_start_matches('/')),
-            ),
+    /// The ARN of a listed resource: its identifier when that is the ARN, else its ARN
+    /// property; `None` when neither says.
+    pub fn arn_of(&self, identifier: &str, properties: &serde_json::Value) -> Option<String> {
+        if self.recipe == Recipe::Arn {
+            return Some(identifier.to_string());
         }
+        let p = self.arn_property?;
+        properties
+            .get(p)
+            .and_then(|v| v.as_str())
+            .map(|a| cc_types::normalize_arn(a).to_string())
+    }
+
+    /// ListResources of the type: (identifier, properties) of every resource (all pages).
+    pub async fn list_all(&self, cx: &Cx) -> Result<Vec<(String, serde_json::Value)>, SweepError> {
+        paginate(move |token| async move {
+            let page = aws_call!(
+                cx,
+                "cloudcontrol",
+                "ListResources",
+                cx.cloudcontrol()
+                    .list_resources()
+                    .type_name(self.type_name)
+                    .set_next_token(token.clone())
+            )?;
+            let mut out = Vec::new();
+            for d in page.resource_descriptions() {
+                let Some(id) = d.identifier() else { continue };
+                let props: serde_json::Value = serde_json::from_str(d.properties().unwrap_or("{}"))
+                    .unwrap_or(serde_json::Value::Null);
+                out.push((id.to_string(), props));
+            }
+            Ok((out, page.next_token().map(str::to_string)))
+        })
+        .await
     }
 
     /// GetResource: the properties as Cloud Control returns them; `None` when it says the
@@ -210,44 +222,34 @@ impl ResourceType for CcType {
     fn service(&self) -> &'static str {
         "cloudcontrol"
     }
+    fn owns_arn(&self, _arn: &str) -> bool {
+        false
+    }
     fn arn_pattern(&self) -> (&'static str, &'static str) {
-        (self.arn_service, self.arn_prefix)
+        // (never asked: a Cloud Control item is matched by the table, not by a prefix)
+        (self.arn_service, "")
     }
 
     /// ListResources of the type (tags are added by the Tagging API, as for every type).
     fn list<'a>(&'a self, cx: &'a Cx) -> Fut<'a, Vec<Found>> {
-        Box::pin(paginate(move |token| async move {
-            let page = aws_call!(
-                cx,
-                "cloudcontrol",
-                "ListResources",
-                cx.cloudcontrol()
-                    .list_resources()
-                    .type_name(self.type_name)
-                    .set_next_token(token.clone())
-            )?;
-            let mut out = Vec::new();
-            for d in page.resource_descriptions() {
-                let Some(id) = d.identifier() else { continue };
-                let props: serde_json::Value = serde_json::from_str(d.properties().unwrap_or("{}"))
-                    .unwrap_or(serde_json::Value::Null);
-                out.push(self.found(
-                    &cx.region,
-                    id,
-                    &self.arn_of(cx, id),
-                    &BTreeMap::new(),
-                    &props,
-                ));
-            }
-            Ok((out, page.next_token().map(str::to_string)))
-        }))
+        Box::pin(async move {
+            Ok(self
+                .list_all(cx)
+                .await?
+                .into_iter()
+                .filter_map(|(id, props)| {
+                    let arn = self.arn_of(&id, &props)?;
+                    Some(self.found(&cx.region, &id, &arn, &BTreeMap::new(), &props))
+                })
+                .collect())
+        })
     }
 
     fn delete<'a>(
         &'a self,
         cx: &'a Cx,
         item: &'a Found,
-        _opts: &'a DeleteOptions,
+        opts: &'a DeleteOptions,
     ) -> Fut<'a, Deleted> {
         Box::pin(async move {
             let out = aws_call!(
@@ -258,6 +260,7 @@ impl ResourceType for CcType {
                     .delete_resource()
                     .type_name(self.type_name)
                     .identifier(&item.id)
+                    .set_client_token(opts.client_token.clone())
             )?;
             let token = out
                 .progress_event()
@@ -337,74 +340,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arns_map_to_types_and_identifiers() {
-        let m = |arn: &str| mapping(arn).map(|(t, id)| (t.type_name, id));
-        assert_eq!(
-            m("arn:aws:events:ap-northeast-1:111111111111:rule/old-nightly"),
-            Some((
-                "AWS::Events::Rule",
-                "arn:aws:events:ap-northeast-1:111111111111:rule/old-nightly".into()
-            ))
-        );
-        assert_eq!(
-            m("arn:aws:events:ap-northeast-1:111111111111:event-bus/old-bus"),
-            Some(("AWS::Events::EventBus", "old-bus".into()))
-        );
-        assert_eq!(
-            m("arn:aws:ssm:ap-northeast-1:111111111111:parameter/old/db/url"),
-            Some(("AWS::SSM::Parameter", "/old/db/url".into()))
-        );
-        assert_eq!(
-            m("arn:aws:ssm:ap-northeast-1:111111111111:parameter/flat"),
-            Some(("AWS::SSM::Parameter", "flat".into()))
-        );
-        assert_eq!(
-            m("arn:aws:states:ap-northeast-1:111111111111:stateMachine:old-flow"),
-            Some((
-                "AWS::StepFunctions::StateMachine",
-                "arn:aws:states:ap-northeast-1:111111111111:stateMachine:old-flow".into()
-            ))
-        );
-        assert_eq!(
-            m("arn:aws:events:ap-northeast-1:111111111111:event-bus/old-bus"),
-            Some(("AWS::Events::EventBus", "old-bus".into()))
-        );
-    }
-
-    #[test]
-    fn other_shapes_are_not_mapped() {
-        for arn in [
-            "arn:aws:ssm:ap-northeast-1:111111111111:document/old-doc",
-            "arn:aws:states:ap-northeast-1:111111111111:execution:old-flow:run-1",
-            "arn:aws:events:ap-northeast-1:111111111111:rule/",
-            "arn:aws:ecs:ap-northeast-1:111111111111:cluster/old",
-            // Lambda functions are the registry's own type (lambda:function), not Cloud Control's.
-            "arn:aws:lambda:ap-northeast-1:111111111111:function:old-fn:3",
-            "not-an-arn",
-        ] {
-            assert!(mapping(arn).is_none(), "{arn}");
-        }
-    }
-
-    #[test]
     fn kinds_find_their_type_and_registry_types_still_win() {
         assert_eq!(
             any_type("cloudcontrol:AWS::SSM::Parameter").map(|t| t.service()),
             Some("cloudcontrol")
         );
         assert_eq!(any_type("ec2:vpc").map(|t| t.name()), Some("ec2:vpc"));
-        assert!(any_type("cloudcontrol:AWS::ECS::Cluster").is_none());
-        // Every mapped kind is its type name behind the prefix, and no registry type owns it.
-        for t in MAPPINGS {
+        assert!(any_type("cloudcontrol:AWS::No::Such").is_none());
+        for t in types() {
             assert_eq!(t.kind, format!("cloudcontrol:{}", t.type_name));
-            let arn = format!("arn:aws:{}:r:1:{}x", t.arn_service, t.arn_prefix);
-            assert!(
-                !crate::resources::registry()
-                    .iter()
-                    .any(|r| r.owns_arn(&arn)),
-                "{arn}"
-            );
         }
+        assert!(types().len() > 800, "{}", types().len());
+    }
+
+    #[test]
+    fn client_tokens_are_stable_per_plan_item_and_attempt() {
+        let a = client_token("sweep-1", "arn:aws:events:r:1:event-bus/x", 0);
+        assert_eq!(
+            a,
+            client_token("sweep-1", "arn:aws:events:r:1:event-bus/x", 0)
+        );
+        assert_ne!(
+            a,
+            client_token("sweep-1", "arn:aws:events:r:1:event-bus/x", 1)
+        );
+        assert_ne!(
+            a,
+            client_token("sweep-2", "arn:aws:events:r:1:event-bus/x", 0)
+        );
+        assert_ne!(
+            a,
+            client_token("sweep-1", "arn:aws:events:r:1:event-bus/y", 0)
+        );
+        // Cloud Control's pattern: [-A-Za-z0-9+/=]+, at most 128 characters.
+        assert!(a.len() <= 128 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    #[test]
+    fn listed_resources_get_their_arn_from_the_identifier_or_the_arn_property() {
+        let rule = by_type_name("AWS::Events::Rule").unwrap();
+        assert_eq!(
+            rule.arn_of("arn:aws:events:r:1:rule/x", &serde_json::json!({})),
+            Some("arn:aws:events:r:1:rule/x".into())
+        );
+        let group = by_type_name("AWS::Logs::LogGroup").unwrap();
+        assert_eq!(
+            group.arn_of(
+                "old",
+                &serde_json::json!({"Arn": "arn:aws:logs:r:1:log-group:old:*"})
+            ),
+            Some("arn:aws:logs:r:1:log-group:old".into())
+        );
+        assert_eq!(group.arn_of("old", &serde_json::json!({})), None);
     }
 
     #[test]
@@ -434,18 +421,6 @@ mod tests {
         assert_ne!(
             a.fingerprint("kirikae:sweep"),
             b.fingerprint("kirikae:sweep")
-        );
-        let same = serde_json::json!({"Name": "/old/x", "Value": "1", "Type": "String"});
-        let c = t.found(
-            "r",
-            "/old/x",
-            "arn:aws:ssm:r:1:parameter/old/x",
-            &tags,
-            &same,
-        );
-        assert_eq!(
-            a.fingerprint("kirikae:sweep"),
-            c.fingerprint("kirikae:sweep")
         );
     }
 }

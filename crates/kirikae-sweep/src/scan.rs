@@ -360,17 +360,68 @@ pub async fn find(
     sel: &Selectors,
     sweep_tag: &str,
 ) -> Result<Scanned, SweepError> {
-    find_with(cxs, sel, sweep_tag, false).await
+    find_with(cxs, sel, sweep_tag, &CloudControlScan::default()).await
 }
 
-/// [`find`], and with `cloud_control` each tagged resource of a type kirikae does not know is
-/// read with AWS Cloud Control: made a plan item if its ARN is mapped and Cloud Control answers
-/// (and the other selectors match), else left in `unknown` with the reason.
+/// What `scan --cloud-control` may do with tagged resources of types kirikae has no file for.
+#[derive(Debug, Clone, Default)]
+pub struct CloudControlScan {
+    pub enabled: bool,
+    /// Data-bearing types (risk `data` in the table) the user opted in to, by type name.
+    pub data_types: Vec<String>,
+}
+
+/// The tag CloudFormation puts on every resource of a stack.
+pub const STACK_TAG: &str = "aws:cloudformation:stack-id";
+
+impl CloudControlScan {
+    /// Checks `--cloud-control-data` names: each a data-bearing type of the table.
+    pub fn new(enabled: bool, data_types: &[String]) -> Result<CloudControlScan, SweepError> {
+        for t in data_types {
+            match crate::cloudcontrol::by_type_name(t) {
+                Some(cc) if cc.risk == crate::cc_types::Risk::Data => {}
+                Some(cc) => {
+                    return Err(SweepError::BadInput(format!(
+                        "--cloud-control-data {t}: not a data-bearing type (its risk class is {}); \
+                         it needs no opt-in",
+                        cc.risk.as_str()
+                    )))
+                }
+                None => {
+                    let data: Vec<&str> = crate::cloudcontrol::types()
+                        .iter()
+                        .filter(|c| c.risk == crate::cc_types::Risk::Data)
+                        .map(|c| c.type_name)
+                        .collect();
+                    return Err(SweepError::BadInput(format!(
+                        "--cloud-control-data {t}: not a Cloud Control type of kirikae's table; \
+                         data-bearing types: {}",
+                        data.join(", ")
+                    )));
+                }
+            }
+        }
+        if !enabled && !data_types.is_empty() {
+            return Err(SweepError::BadInput(
+                "--cloud-control-data needs --cloud-control".into(),
+            ));
+        }
+        Ok(CloudControlScan {
+            enabled,
+            data_types: data_types.to_vec(),
+        })
+    }
+}
+
+/// [`find`], and with `cc.enabled` each tagged resource of a type kirikae does not know is
+/// read with AWS Cloud Control: made a plan item if the type table maps its ARN and what Cloud
+/// Control reads back is that resource (and the other selectors match), else left in `unknown`
+/// with the reason.
 pub async fn find_with(
     cxs: &[Arc<Cx>],
     sel: &Selectors,
     sweep_tag: &str,
-    cloud_control: bool,
+    cc: &CloudControlScan,
 ) -> Result<Scanned, SweepError> {
     let types: Vec<&'static dyn ResourceType> = resources::registry()
         .into_iter()
@@ -412,12 +463,15 @@ pub async fn find_with(
         if sel.types.is_empty() {
             // Only by tag can a resource of another type be found at all.
             if !sel.tags.is_empty() {
+                let mut lookups = Lookups::default();
                 for u in inv.tagged_elsewhere {
-                    if !cloud_control {
+                    if !cc.enabled {
                         unknown.push(u);
                         continue;
                     }
-                    match through_cloud_control(cx, sel, sweep_tag, now, &u).await? {
+                    match through_cloud_control(cx, sel, cc, sweep_tag, now, &u, &mut lookups)
+                        .await?
+                    {
                         Ok(item) => items.push(item),
                         Err(reason) => unknown.push(UnknownResource {
                             reason: Some(reason),
@@ -431,31 +485,125 @@ pub async fn find_with(
     Ok(Scanned { items, unknown })
 }
 
+/// ListResources answers of one region, by type, for identifiers an ARN does not give.
+#[derive(Default)]
+struct Lookups(HashMap<&'static str, Vec<(String, serde_json::Value)>>);
+
 /// A tagged resource of an unknown type as a plan item read by Cloud Control, or why not.
 async fn through_cloud_control(
     cx: &Cx,
     sel: &Selectors,
+    cc: &CloudControlScan,
     sweep_tag: &str,
     now: i64,
     u: &UnknownResource,
+    lookups: &mut Lookups,
 ) -> Result<Result<(Found, String), String>, SweepError> {
-    let Some((t, identifier)) = crate::cloudcontrol::mapping(&u.arn) else {
+    use crate::cc_types::{normalize_arn, Risk};
+    if let Some(stack) = u.tags.get(STACK_TAG) {
+        return Ok(Err(format!(
+            "managed by the CloudFormation stack {stack}: delete the stack (aws cloudformation \
+             delete-stack), not its resources one by one"
+        )));
+    }
+    let Some(m) = crate::cc_types::table().match_arn(&u.arn) else {
         return Ok(Err(format!(
             "no Cloud Control mapping for this ARN shape ({}): listed only, never deleted",
             u.resource_type
         )));
     };
-    let props = match t.get(cx, &identifier).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Ok(Err(format!(
-                "Cloud Control cannot read it: {} {identifier} not found",
-                t.type_name
-            )))
-        }
-        Err(e) if e.is_throttle() => return Err(e),
-        Err(e) => return Ok(Err(format!("Cloud Control cannot read it: {e}"))),
+    let Some(t) = m
+        .row
+        .type_name
+        .as_deref()
+        .and_then(crate::cloudcontrol::by_type_name)
+    else {
+        return Ok(Err(format!(
+            "not reachable through Cloud Control: {}: listed only, never deleted",
+            m.row.why.as_deref().unwrap_or("no type")
+        )));
     };
+    if let Some(why) = t.deny {
+        return Ok(Err(format!(
+            "{} is never deleted through Cloud Control: {why}",
+            t.type_name
+        )));
+    }
+    if t.risk == Risk::Data && !cc.data_types.iter().any(|d| d == t.type_name) {
+        return Ok(Err(format!(
+            "{} holds data, and Cloud Control deletes it without a final snapshot or backup: \
+             pass --cloud-control-data {} to plan it",
+            t.type_name, t.type_name
+        )));
+    }
+    let wanted = normalize_arn(&u.arn);
+    // 1. The identifier: from the ARN, else the listed resource whose ARN property is the ARN.
+    let (identifier, props) = match m.identifier(&u.arn) {
+        Some(id) => match t.get(cx, &id).await {
+            Ok(Some(p)) => (id, p),
+            Ok(None) => {
+                return Ok(Err(format!(
+                    "Cloud Control cannot read it: {} {id} not found (the identifier built from \
+                     the ARN names nothing)",
+                    t.type_name
+                )))
+            }
+            Err(e) if e.is_throttle() => return Err(e),
+            Err(e) => return Ok(Err(format!("Cloud Control cannot read it: {e}"))),
+        },
+        None => {
+            if !lookups.0.contains_key(t.type_name) {
+                match t.list_all(cx).await {
+                    Ok(l) => {
+                        lookups.0.insert(t.type_name, l);
+                    }
+                    Err(e) if e.is_throttle() => return Err(e),
+                    Err(e) => {
+                        return Ok(Err(format!(
+                            "Cloud Control cannot list {} to find its identifier: {e}",
+                            t.type_name
+                        )))
+                    }
+                }
+            }
+            let found = lookups.0[t.type_name]
+                .iter()
+                .find(|(id, p)| t.arn_of(id, p).as_deref() == Some(wanted));
+            let Some((id, _)) = found else {
+                return Ok(Err(format!(
+                    "Cloud Control lists no {} whose {} is this ARN",
+                    t.type_name,
+                    t.arn_property.unwrap_or("ARN")
+                )));
+            };
+            // (read again: a listing may carry fewer properties than GetResource)
+            match t.get(cx, id).await {
+                Ok(Some(p)) => (id.clone(), p),
+                Ok(None) => {
+                    return Ok(Err(format!(
+                        "Cloud Control cannot read it: {} {id} not found",
+                        t.type_name
+                    )))
+                }
+                Err(e) if e.is_throttle() => return Err(e),
+                Err(e) => return Ok(Err(format!("Cloud Control cannot read it: {e}"))),
+            }
+        }
+    };
+    if crate::cc_types::table().denied_identifier(t.type_name, &identifier) {
+        return Ok(Err(format!(
+            "{} {identifier} is made and kept by AWS (a default): never deleted",
+            t.type_name
+        )));
+    }
+    // 2. The read-back must be the tagged resource, or the mapping was wrong.
+    if let Err(why) = same_resource(t, &m, &identifier, &props, wanted) {
+        return Ok(Err(format!(
+            "Cloud Control read {} {identifier}, but {why}: not the tagged resource, so the \
+             mapping is wrong for it; listed only, never deleted",
+            t.type_name
+        )));
+    }
     let f = t.found(&cx.region, &identifier, &u.arn, &u.tags, &props);
     if !sel.matches(&f, now) {
         return Ok(Err(format!(
@@ -465,6 +613,51 @@ async fn through_cloud_control(
     }
     let fp = f.fingerprint(sweep_tag);
     Ok(Ok((f, fp)))
+}
+
+/// Whether what Cloud Control read back is the resource the tagged ARN names: its ARN property
+/// equals the ARN; without one, the identifier's properties equal the ARN's fields (or, for a
+/// type identified by its ARN, the identifier property holds it).
+fn same_resource(
+    t: &crate::cloudcontrol::CcType,
+    m: &crate::cc_types::Matched<'_>,
+    identifier: &str,
+    props: &serde_json::Value,
+    wanted: &str,
+) -> Result<(), String> {
+    use crate::cc_types::normalize_arn;
+    let text = |p: &str| props.get(p).and_then(|v| v.as_str()).map(str::to_string);
+    if let Some(p) = t.arn_property {
+        if let Some(have) = text(p) {
+            return if normalize_arn(&have) == wanted {
+                Ok(())
+            } else {
+                Err(format!("its {p} is {have}"))
+            };
+        }
+    }
+    let expected = match t.recipe {
+        crate::cc_types::Recipe::Arn => t
+            .primary
+            .first()
+            .map(|p| vec![(p.clone(), wanted.to_string())])
+            .unwrap_or_default(),
+        _ => m.expected_fields(),
+    };
+    if expected.is_empty() {
+        return Err(format!(
+            "it returned neither {} nor the identifier's properties to check it by",
+            t.arn_property.unwrap_or("an ARN property")
+        ));
+    }
+    for (p, want) in expected {
+        match text(&p) {
+            Some(have) if normalize_arn(&have) == want => {}
+            Some(have) => return Err(format!("its {p} is {have}, the ARN says {want}")),
+            None => return Err(format!("it returned no {p} to check {identifier} by")),
+        }
+    }
+    Ok(())
 }
 
 pub fn now_secs() -> i64 {
@@ -601,6 +794,24 @@ mod tests {
             .to_string();
         assert!(e.contains("unattached"), "{e}");
         assert!(Selectors::parse(&["a=b".into()], &["ec2".into()], &[], None, &[]).is_ok());
+    }
+
+    #[test]
+    fn only_data_bearing_table_types_take_the_data_opt_in() {
+        let ok = CloudControlScan::new(true, &["AWS::DynamoDB::Table".into()]).unwrap();
+        assert_eq!(ok.data_types, ["AWS::DynamoDB::Table"]);
+        let e = CloudControlScan::new(true, &["AWS::ECS::Cluster".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a data-bearing type"), "{e}");
+        let e = CloudControlScan::new(true, &["AWS::No::Such".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("AWS::DynamoDB::Table"), "{e}");
+        let e = CloudControlScan::new(false, &["AWS::DynamoDB::Table".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs --cloud-control"), "{e}");
     }
 
     #[test]

@@ -763,8 +763,10 @@ rds:cluster-snapshot rds:db-snapshot rds:subnet-group rds:parameter-group
 rds:cluster-parameter-group secretsmanager:secret kms:key lambda:function cloudwatch:alarm
 ecr:repository autoscaling:group elasticache:cluster (or a service: ec2, s3, rds, ...).
 Resources of other types found by --tag are listed in the plan and never deleted, unless
---cloud-control reads them (then they are plan items deleted through AWS Cloud Control, with no
-known dependencies).
+--cloud-control reads them (then they are plan items deleted through AWS Cloud Control; IAM and
+network types after the rest): an ARN shape of kirikae's generated type table, read back and found to be the
+tagged resource, not managed by a CloudFormation stack; data-bearing types only when named with
+--cloud-control-data.
 The plan is written to --out, else <state dir>/sweep/<plan id>.json.";
 
 const SWEEP_APPLY_HELP: &str = "\
@@ -820,11 +822,15 @@ pub enum SweepCommand {
         /// AWS calls at once per service (1 to 256)
         #[arg(long, default_value_t = 8, value_parser = concurrency_range())]
         concurrency: usize,
-        /// Read tagged resources of types kirikae does not know with AWS Cloud Control and plan
-        /// those it can read (mapped ARN shapes: events rules and buses, SSM parameters, Step
-        /// Functions state machines, Lambda functions); apply deletes them through Cloud Control
+        /// Read tagged resources of types kirikae has no file for with AWS Cloud Control and
+        /// plan those its type table maps and that read back as the tagged resource; apply
+        /// deletes them through Cloud Control
         #[arg(long)]
         cloud_control: bool,
+        /// With --cloud-control: also plan this data-bearing type (e.g. AWS::DynamoDB::Table),
+        /// which Cloud Control deletes without a final snapshot (repeatable)
+        #[arg(long = "cloud-control-data", value_name = "TYPE")]
+        cloud_control_data: Vec<String>,
     },
     /// Tag every item with <[sweep] tag>=<plan id> and create a Resource Group named after the plan
     #[command(after_help = "Example:\n  kirikae sweep mark sweep-20261125-041200-ab12")]

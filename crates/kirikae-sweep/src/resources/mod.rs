@@ -75,6 +75,9 @@ pub struct DeleteOptions {
     pub recovery_window_days: Option<i32>,
     /// Secrets Manager secrets: delete at once, without a recovery window.
     pub force_delete_secrets: bool,
+    /// Cloud Control items: this deletion request's idempotency token, set by apply per plan,
+    /// item and attempt (see [`crate::cloudcontrol::client_token`]).
+    pub client_token: Option<String>,
 }
 
 impl DeleteOptions {

@@ -33,9 +33,12 @@ pub async fn run(shared: &Shared, command: SweepCommand) -> Outcome {
             out,
             concurrency,
             cloud_control,
+            cloud_control_data,
         } => {
             let selectors = Selectors::parse(&tags, &types, &names, older_than.as_deref(), &states)
                 .map_err(bad)?;
+            let cloud_control =
+                scan::CloudControlScan::new(cloud_control, &cloud_control_data).map_err(bad)?;
             scan_cmd(
                 shared,
                 config,
@@ -71,6 +74,7 @@ pub async fn run(shared: &Shared, command: SweepCommand) -> Outcome {
                     skip_final_snapshot,
                     recovery_window_days: Some(recovery_window),
                     force_delete_secrets,
+                    client_token: None,
                 },
                 confirm,
                 audit_log: audit_path(&path),
@@ -178,8 +182,9 @@ async fn contexts(
 struct ScanRun {
     out: Option<PathBuf>,
     concurrency: usize,
-    /// `--cloud-control`: read unknown types through AWS Cloud Control.
-    cloud_control: bool,
+    /// `--cloud-control` (and `--cloud-control-data`): read unknown types through AWS Cloud
+    /// Control.
+    cloud_control: scan::CloudControlScan,
 }
 
 async fn scan_cmd(
@@ -210,7 +215,7 @@ async fn scan_cmd(
     }
     let started = std::time::Instant::now();
     let tag_key = config.sweep.tag.clone();
-    let scanned = scan::find_with(&cxs, &selectors, &tag_key, cloud_control)
+    let scanned = scan::find_with(&cxs, &selectors, &tag_key, &cloud_control)
         .await
         .map_err(failed)?;
     let mut plan = scan::build_plan(
