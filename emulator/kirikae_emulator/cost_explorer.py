@@ -13,8 +13,11 @@ Costs are seeded as line items (account, month, service, usage type, region, tag
                                                     "Status": "Active", "Type": "UserDefined"}]},
                            "page_size": 50}
                           adds the lines; replaces payers / tags / page size when given
-    GET    /_kirikae/ce   -> {"lines": N, "payers": {...}, "page_size": n}
+    GET    /_kirikae/ce   -> {"lines": N, "payers": {...}, "page_size": n, "requests": [...]}
+                          requests: every Cost Explorer request answered, in order:
+                          {"account", "operation", "start", "end"} (the period asked, if any)
     DELETE /_kirikae/ce   forgets everything (so does POST /_kirikae/reset)
+    DELETE /_kirikae/ce/requests   forgets the request log only
 
 What the API then answers, as on AWS:
 - GetCostAndUsage: a caller sees its own account's costs; a payer (management account) sees its
@@ -53,6 +56,7 @@ _lines: list[dict] = []
 _payers: dict[str, list[str]] = {}
 _tags: dict[str, list[dict]] = {}
 _page_size = DEFAULT_PAGE_SIZE
+_requests: list[dict] = []
 
 
 class CeError(Exception):
@@ -72,6 +76,7 @@ def clear() -> None:
         _lines.clear()
         _payers.clear()
         _tags.clear()
+        _requests.clear()
         _page_size = DEFAULT_PAGE_SIZE
 
 
@@ -316,7 +321,8 @@ def _admin(environ, start_response):
     elif method != "GET":
         return protocol.json_response(start_response, 405, {"error": "use GET, POST or DELETE"})
     with _lock:
-        state = {"lines": len(_lines), "payers": dict(_payers), "page_size": _page_size}
+        state = {"lines": len(_lines), "payers": dict(_payers), "page_size": _page_size,
+                 "requests": list(_requests)}
     return protocol.json_response(start_response, 200, state)
 
 
@@ -329,6 +335,10 @@ def wrap(app, settings: EmulatorSettings):
         path = environ.get("PATH_INFO", "")
         if path == ADMIN:
             return _admin(environ, start_response)
+        if path == ADMIN + "/requests" and environ.get("REQUEST_METHOD") == "DELETE":
+            with _lock:
+                _requests.clear()
+            return protocol.json_response(start_response, 200, {"requests": []})
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith(TARGET_PREFIX) or target[len(TARGET_PREFIX):] not in OPERATIONS:
             return app(environ, start_response)
@@ -338,6 +348,10 @@ def wrap(app, settings: EmulatorSettings):
         caller = resolve_caller(req.access_key, environ.get("HTTP_X_MOTO_ACCOUNT_ID") or "123456789012")
         try:
             body = protocol.read_json(environ)
+            period = body.get("TimePeriod") or {}
+            with _lock:
+                _requests.append({"account": caller.account, "operation": req.operation,
+                                  "start": period.get("Start"), "end": period.get("End")})
             answer = OPERATIONS[req.operation](caller.account, body)
         except CeError as e:
             return protocol.error_response(start_response, req, 400, e.code, e.message)

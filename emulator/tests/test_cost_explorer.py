@@ -115,6 +115,23 @@ def test_bad_requests_are_refused_as_aws_does(story, client_factory):
     assert "up to two" in e.value.response["Error"]["Message"]
 
 
+def test_every_request_is_logged_with_its_period(story, client_factory, endpoint):
+    period, _ = _period(story)
+    requests.delete(f"{endpoint}/_kirikae/ce", timeout=10)  # forgets the log too
+    cost_seed.seed_costs(endpoint, story)
+    client_factory("ce", account=DEV).get_cost_and_usage(TimePeriod=period, Granularity="MONTHLY",
+                                                         Metrics=["UnblendedCost"])
+    client_factory("ce", account=JUMP).list_cost_allocation_tags()
+    log = requests.get(f"{endpoint}/_kirikae/ce", timeout=10).json()["requests"]
+    assert log == [
+        {"account": DEV, "operation": "GetCostAndUsage", "start": period["Start"], "end": period["End"]},
+        {"account": JUMP, "operation": "ListCostAllocationTags", "start": None, "end": None},
+    ]
+    requests.delete(f"{endpoint}/_kirikae/ce/requests", timeout=10).raise_for_status()
+    state = requests.get(f"{endpoint}/_kirikae/ce", timeout=10).json()
+    assert state["requests"] == [] and state["lines"] > 0
+
+
 def test_cost_allocation_tags_are_the_payers(story, client_factory):
     for account in (JUMP, PROD):
         tags = client_factory("ce", account=account).list_cost_allocation_tags()["CostAllocationTags"]
