@@ -3,16 +3,30 @@
 //! and the fix. A finding's severity depends on the account: as listed in a `protected` account,
 //! one step lower elsewhere (a single-AZ database in dev is a plan, in production a risk).
 //!
-//! Parts so far: [`az`] (Availability Zone risks) and [`tags`] (required and expected tags).
+//! Parts so far: [`az`] (Availability Zone risks), [`tags`] (required and expected tags) and
+//! [`cost`] (Cost Explorer by month, account, service and tag; cached, every request counted).
 //! [`run`] fans the parts out over accounts × regions with bounded concurrency.
 
 pub mod az;
+mod cache;
+mod ce;
+pub mod cost;
+mod cost_tags;
 mod error;
 mod finding;
+mod month;
+mod progress;
+pub mod report;
 mod run;
 pub mod tags;
 
+pub use ce::CeUsage;
+pub use cost::{AccountCost, CostOptions, CostReport, Series};
 pub use error::AuditError;
 pub use finding::Place;
 pub use finding::{Check, Finding, Part, Severity, CHECKS};
-pub use run::{run, AuditOptions, AuditReport, PlaceError, Scope, ScopeError, ZoneMap};
+pub use month::Month;
+pub use progress::{Progress, Silent};
+pub use run::{
+    run, run_with_progress, AuditOptions, AuditReport, PlaceError, Scope, ScopeError, ZoneMap,
+};

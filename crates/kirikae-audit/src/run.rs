@@ -7,8 +7,11 @@ use kirikae_aws::Estate;
 use kirikae_config::Config;
 use serde::Serialize;
 
+use crate::ce::CeUsage;
+use crate::cost::{CostOptions, CostReport};
 use crate::error::AuditError;
 use crate::finding::{Finding, Part, Place};
+use crate::progress::{Progress, Silent};
 use crate::tags::Expected;
 
 /// Which accounts and regions to audit, resolved from kirikae.toml.
@@ -90,6 +93,8 @@ pub struct AuditOptions {
     pub parts: Vec<Part>,
     /// Account × region pairs audited at once.
     pub concurrency: usize,
+    /// The `cost` part's window and thresholds.
+    pub cost: CostOptions,
 }
 
 /// The AZ names of one account in one region with their ids (`az` part).
@@ -117,18 +122,40 @@ pub struct AuditReport {
     pub findings: Vec<Finding>,
     pub zones: Vec<ZoneMap>,
     pub errors: Vec<PlaceError>,
+    /// The `cost` part's table (None when it did not run).
+    pub cost: Option<CostReport>,
+    /// The Cost Explorer requests made (None when none was needed).
+    pub cost_explorer: Option<CeUsage>,
 }
 
 /// Audits every place of `scope`, at most `options.concurrency` at a time.
 pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> AuditReport {
+    run_with_progress(estate, scope, options, Arc::new(Silent)).await
+}
+
+/// [`run`], telling `progress` every part started and finished in every place.
+pub async fn run_with_progress(
+    estate: Arc<Estate>,
+    scope: Scope,
+    options: AuditOptions,
+    progress: Arc<dyn Progress>,
+) -> AuditReport {
     let config = Arc::new(estate.config().clone());
+    let place_parts = options.parts.iter().filter(|p| **p != Part::Cost).count();
+    progress.planned(scope.places.len() * place_parts);
     let parts = Arc::new(options.parts);
+    let places = scope.places.clone();
+    let fanout_estate = estate.clone();
+    let fanout_parts = parts.clone();
+    let fanout_config = config.clone();
+    let fanout_progress = progress.clone();
     let results = kirikae_aws::fanout::bounded(scope.places, options.concurrency, move |place| {
-        let estate = estate.clone();
-        let config = config.clone();
-        let parts = parts.clone();
+        let estate = fanout_estate.clone();
+        let config = fanout_config.clone();
+        let parts = fanout_parts.clone();
+        let progress = fanout_progress.clone();
         async move {
-            let result = audit_place(&estate, &config, &parts, &place).await;
+            let result = audit_place(&estate, &config, &parts, &place, &*progress).await;
             (place, result)
         }
     })
@@ -137,6 +164,8 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
         findings: Vec::new(),
         zones: Vec::new(),
         errors: Vec::new(),
+        cost: None,
+        cost_explorer: None,
     };
     for (place, result) in results {
         match result {
@@ -157,6 +186,20 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
             }),
         }
     }
+    if let Some(cost) =
+        crate::cost::run(&estate, &config, &places, &parts, &options.cost, &*progress).await
+    {
+        report.findings.extend(cost.findings);
+        report
+            .errors
+            .extend(cost.errors.into_iter().map(|(place, e)| PlaceError {
+                account: place.account,
+                region: place.region,
+                error: chain(&e),
+            }));
+        report.cost = cost.report;
+        report.cost_explorer = Some(cost.usage);
+    }
     report.findings.sort_by(|a, b| {
         (&a.account, &a.region, a.check, &a.resource).cmp(&(
             &b.account,
@@ -170,11 +213,38 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
 
 type PlaceResult = Result<(Vec<Finding>, Option<Vec<(String, String)>>), AuditError>;
 
+/// One place's parts, each told to `progress`; after a failure the parts not run are told
+/// as failed too.
 async fn audit_place(
     estate: &Estate,
     config: &Config,
     parts: &[Part],
     place: &Place,
+    progress: &dyn Progress,
+) -> PlaceResult {
+    let mine: Vec<Part> = parts.iter().copied().filter(|p| *p != Part::Cost).collect();
+    let told = std::sync::Mutex::new(Vec::new());
+    let tell = |part: Part, ok: bool| {
+        progress.finished(place, part, ok);
+        if let Ok(mut t) = told.lock() {
+            t.push(part);
+        }
+    };
+    let result = audit_parts(estate, config, parts, place, progress, &tell).await;
+    let done = told.lock().map(|t| t.clone()).unwrap_or_default();
+    for part in mine.into_iter().filter(|p| !done.contains(p)) {
+        progress.finished(place, part, false);
+    }
+    result
+}
+
+async fn audit_parts(
+    estate: &Estate,
+    config: &Config,
+    parts: &[Part],
+    place: &Place,
+    progress: &dyn Progress,
+    tell: &(dyn Fn(Part, bool) + Sync),
 ) -> PlaceResult {
     // Switch role first: an account that cannot be reached says so, rather than as the failure
     // of whichever call came first. The session is cached for the account's other regions.
@@ -195,7 +265,9 @@ async fn audit_place(
     let mut findings = Vec::new();
     let mut zones = None;
     if parts.contains(&Part::Az) {
+        progress.started(place, Part::Az);
         let (f, z) = crate::az::check(&sdk, place).await?;
+        tell(Part::Az, true);
         findings.extend(f);
         zones = Some(z);
     }
@@ -208,7 +280,9 @@ async fn audit_place(
                 .map(|a| a.tags.clone())
                 .unwrap_or_default(),
         };
+        progress.started(place, Part::Tags);
         findings.extend(crate::tags::check(&sdk, place, &expected).await?);
+        tell(Part::Tags, true);
     }
     Ok((findings, zones))
 }

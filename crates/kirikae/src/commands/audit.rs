@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use kirikae_audit::{AuditOptions, AuditReport, Check, Part, Scope, Severity};
+use kirikae_audit::{AuditOptions, AuditReport, Check, CostOptions, Month, Part, Scope, Severity};
 use kirikae_aws::{Estate, EstateOptions};
 
 use super::load_config;
@@ -15,10 +15,13 @@ use crate::render::{self, Table};
 use crate::{Failure, Outcome};
 
 pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
-    let (parts, args) = match command {
-        AuditCommand::Az(a) => (vec![Part::Az], a),
-        AuditCommand::Tags(a) => (vec![Part::Tags], a),
-        AuditCommand::All(a) => (vec![Part::Az, Part::Tags], a),
+    let all = vec![Part::Az, Part::Tags, Part::Cost];
+    let (parts, args, page) = match command {
+        AuditCommand::Az(a) => (vec![Part::Az], a, None),
+        AuditCommand::Tags(a) => (vec![Part::Tags], a, None),
+        AuditCommand::Cost(a) => (vec![Part::Cost], a, None),
+        AuditCommand::All(a) => (all, a, None),
+        AuditCommand::Report(r) => (all, r.audit, Some(r.out)),
     };
     if shared.output == OutputFormat::Html {
         return Err(Failure::BadInput(anyhow!(
@@ -38,6 +41,7 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
     }
     let scope = Scope::resolve(&config, &args.accounts, &args.regions)
         .map_err(|e| Failure::BadInput(anyhow!(e)))?;
+    let scope_for_page = scope.clone();
     let estate = Arc::new(
         Estate::connect(
             config.clone(),
@@ -47,15 +51,22 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         )
         .await?,
     );
-    let report = kirikae_audit::run(
+    let progress = Arc::new(super::audit_progress::AuditProgress::new());
+    let report = kirikae_audit::run_with_progress(
         estate,
         scope,
         AuditOptions {
             parts: parts.clone(),
             concurrency: usize::from(args.concurrency),
+            cost: cost_options(&config, &args),
         },
+        progress.clone(),
     )
     .await;
+    progress.finish();
+    if let Some(page) = &page {
+        super::audit_report::write(page, &report, &scope_for_page)?;
+    }
     let fail_on = severity(args.fail_on);
     let over = report
         .findings
@@ -64,7 +75,12 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         .count();
     match shared.output {
         OutputFormat::Json => json(&report, fail_on, over)?,
-        OutputFormat::Csv => csv(&report)?,
+        OutputFormat::Csv => {
+            csv(&report)?;
+            if let Some(usage) = &report.cost_explorer {
+                eprintln!("kirikae: {usage}");
+            }
+        }
         _ => human(&report, &parts, &args, fail_on, over)?,
     }
     for e in &report.errors {
@@ -75,6 +91,17 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn cost_options(config: &kirikae_config::Config, args: &AuditArgs) -> CostOptions {
+    CostOptions {
+        months: usize::from(args.months),
+        current: Month::of(std::time::SystemTime::now()),
+        tag: config.audit.cost_tag.clone(),
+        untagged_max_percent: config.audit.untagged_max_percent,
+        jump_min_usd: config.audit.jump_min_usd,
+        jump_min_percent: config.audit.jump_min_percent,
+    }
 }
 
 fn severity(f: FailOn) -> Severity {
@@ -111,6 +138,8 @@ fn json(report: &AuditReport, fail_on: Severity, over: usize) -> anyhow::Result<
             "zones": z.zones.iter().map(|(name, id)| serde_json::json!({"name": name, "id": id})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "errors": report.errors,
+        "cost": report.cost,
+        "cost_explorer": report.cost_explorer,
     }))
 }
 
@@ -168,6 +197,7 @@ fn human(
         let name = match part {
             Part::Az => "Availability Zones",
             Part::Tags => "Tags",
+            Part::Cost => "Cost",
         };
         outln!("{name}: {} findings", findings.len())?;
         if !findings.is_empty() {
@@ -198,6 +228,12 @@ fn human(
         if *part == Part::Az {
             zones(report)?;
         }
+        if let (Part::Cost, Some(cost)) = (part, &report.cost) {
+            super::audit_cost::tables(cost)?;
+        }
+    }
+    if let Some(usage) = &report.cost_explorer {
+        outln!("{usage}")?;
     }
     let counts = counts(report);
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
