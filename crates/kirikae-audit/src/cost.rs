@@ -164,6 +164,23 @@ pub struct CostOutcome {
     pub usage: CeUsage,
 }
 
+/// The progress units [`run`] will report: one per account answering Cost Explorer (the payer,
+/// or each account of `places`), none when no Cost Explorer part runs.
+pub fn units(config: &Config, places: &[Place], parts: &[Part]) -> usize {
+    let want_cost = parts.contains(&Part::Cost);
+    let want_tags = parts.contains(&Part::Tags) && !config.audit.required_tags.is_empty();
+    if !want_cost && !want_tags {
+        return 0;
+    }
+    if config.audit.cost_account.is_some() {
+        return 1;
+    }
+    let mut accounts: Vec<&str> = places.iter().map(|p| p.account.as_str()).collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts.len()
+}
+
 /// Runs the Cost Explorer parts of `parts` for the accounts of `places`: `cost`, and TAG-004
 /// with `tags` when `[audit] required_tags` is set. None when neither applies.
 pub async fn run(
@@ -202,7 +219,6 @@ pub async fn run(
         usage: requests.usage(),
     };
     let sources = crate::ce::sources(estate, config, members, requests.clone()).await;
-    progress.planned(sources.len());
     for source in sources {
         let source = match source {
             Ok(s) => s,

@@ -142,7 +142,10 @@ pub async fn run_with_progress(
 ) -> AuditReport {
     let config = Arc::new(estate.config().clone());
     let place_parts = options.parts.iter().filter(|p| **p != Part::Cost).count();
-    progress.planned(scope.places.len() * place_parts);
+    progress.planned(
+        scope.places.len() * place_parts
+            + crate::cost::units(&config, &scope.places, &options.parts),
+    );
     let parts = Arc::new(options.parts);
     let places = scope.places.clone();
     let fanout_estate = estate.clone();

@@ -202,8 +202,15 @@ fn the_payer_answers_for_every_account_once_and_a_closed_month_is_never_asked_tw
     let (out, err) = text(&o);
     // Progress off a terminal: plain lines on stderr, the last one with every unit done
     // (2 accounts × tags, and the payer's cost-allocation tags).
-    assert!(
-        err.contains("audit: 3 of 3 done, 0 failed, 0 running, 0 pending"),
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("audit: ")).collect();
+    assert_eq!(
+        lines.first().map(|l| l.split(',').next().unwrap()),
+        Some("audit: 0 of 3 done"),
+        "every unit planned before the first line: {err}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"audit: 3 of 3 done, 0 failed, 0 running, 0 pending"),
         "{err}"
     );
     let tags: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
