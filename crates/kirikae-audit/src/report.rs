@@ -370,3 +370,50 @@ fn zones(h: &mut String, report: &AuditReport, accounts: &[(String, String)]) {
     }
     h.push_str("</section>");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Place;
+
+    #[test]
+    fn user_data_is_escaped_and_the_page_allows_only_its_style() {
+        let place = Place {
+            account: "prod".into(),
+            account_id: "111111111111".into(),
+            protected: true,
+            region: "ap-northeast-1".into(),
+        };
+        let hostile = "<script>window.__pwned=1</script>";
+        let report = AuditReport {
+            findings: vec![place.finding(
+                "TAG-002",
+                format!("arn:aws:ec2:ap-northeast-1:111111111111:instance/{hostile}"),
+                format!("env = {hostile}"),
+                "fix \"it\"".into(),
+            )],
+            zones: Vec::new(),
+            errors: Vec::new(),
+            cost: None,
+            cost_explorer: None,
+        };
+        let page = render(
+            &report,
+            &[
+                ("prod".into(), "111111111111".into()),
+                ("dev".into(), "2".into()),
+            ],
+            "2026-12-06T00:00:00Z",
+        );
+        assert!(!page.contains(hostile));
+        assert!(page.contains("env = &lt;script&gt;window.__pwned=1&lt;/script&gt;"));
+        assert!(page.contains("fix &quot;it&quot;"));
+        assert!(!page.contains("<script"));
+        // Every account is a column, with or without findings.
+        assert!(page.contains("data-account=\"dev\""));
+        assert!(page.contains("no findings"));
+        let csp = content_security_policy();
+        assert!(csp.contains("script-src 'none'") && csp.contains("default-src 'none'"));
+        assert!(csp.contains(&base64(&Sha256::digest(STYLE.as_bytes()))));
+    }
+}
