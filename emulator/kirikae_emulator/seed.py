@@ -301,6 +301,9 @@ def seed_story(endpoint: str, config_out: Path, load_data: bool = True,
 
         world = refresh_seed.seed(client, endpoint)
         refresh = refresh_seed.render_config(world["dev"], str(REPO / "examples" / "masking" / "shop.toml"), endpoint)
+    from . import cost_seed
+
+    cost_seed.seed_costs(endpoint)  # the story's bill in Cost Explorer
     files = write_files(config_out, endpoint, key, serial, seed, refresh)
     return {"endpoint": endpoint, "key": key["AccessKeyId"], "serial": serial, "roles": roles,
             "cluster": cluster, "target": target, "rows": rows, "data_note": data_note, "files": files}

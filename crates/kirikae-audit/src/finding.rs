@@ -72,6 +72,7 @@ pub enum Part {
     Tags,
     Runtimes,
     Quotas,
+    Cost,
 }
 
 /// One kind of finding: its stable id, the part it belongs to, its severity in a protected
@@ -262,6 +263,39 @@ pub const CHECKS: &[Check] = &[
         severity: Severity::High,
         why: "a refresh creates a snapshot, a cluster and an instance in its accounts: at the \
               quota it fails part-way and leaves its copies behind to resume or sweep",
+    },
+    Check {
+        id: "TAG-004",
+        part: Part::Tags,
+        title: "required tag not active for cost allocation",
+        severity: Severity::Medium,
+        why: "Cost Explorer and the bill group only by active cost-allocation tags: a key every \
+              resource carries still splits nothing until the payer activates it, and activation \
+              reaches back only as far as a backfill",
+    },
+    Check {
+        id: "COST-001",
+        part: Part::Cost,
+        title: "untagged share of the cost above the limit",
+        severity: Severity::Medium,
+        why: "cost without the environment tag cannot be attributed: the split into accounts \
+              and environments was made to see it",
+    },
+    Check {
+        id: "COST-002",
+        part: Part::Cost,
+        title: "month-over-month jump of one service",
+        severity: Severity::Medium,
+        why: "a jump is usually something started and forgotten (an experiment, a leftover of a \
+              migration): found a month later it has cost a month",
+    },
+    Check {
+        id: "COST-003",
+        part: Part::Cost,
+        title: "Extended Support already billed",
+        severity: Severity::Critical,
+        why: "Extended Support is a surcharge for running a version past its end of standard \
+              support: money spent on nothing new, every hour, until the upgrade",
     },
 ];
 

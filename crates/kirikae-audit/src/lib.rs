@@ -4,22 +4,36 @@
 //! one step lower elsewhere (a single-AZ database in dev is a plan, in production a risk).
 //!
 //! Parts so far: [`az`] (Availability Zone risks), [`tags`] (required and expected tags) and
-//! [`runtimes`] (end-of-support versions, judged by the [`lifecycle`] table) and [`quotas`]
-//! (Service Quotas per account side by side).
+//! [`runtimes`] (end-of-support versions, judged by the [`lifecycle`] table), [`quotas`]
+//! (Service Quotas per account side by side) and [`cost`] (Cost Explorer by month, account,
+//! service and tag; cached, every request counted).
 //! [`run`] fans the parts out over accounts × regions with bounded concurrency.
 
 pub mod az;
+mod cache;
+mod ce;
+pub mod cost;
+mod cost_tags;
 mod error;
 mod finding;
 mod lb_targets;
 pub mod lifecycle;
+mod month;
 mod pages;
+mod progress;
 pub mod quotas;
+pub mod report;
 mod run;
 pub mod runtimes;
 pub mod tags;
 
+pub use ce::CeUsage;
+pub use cost::{AccountCost, CostOptions, CostReport, Series};
 pub use error::AuditError;
 pub use finding::Place;
 pub use finding::{Check, Finding, Part, Severity, CHECKS};
-pub use run::{run, AuditOptions, AuditReport, PlaceError, Scope, ScopeError, ZoneMap};
+pub use month::Month;
+pub use progress::{Progress, Silent};
+pub use run::{
+    run, run_with_progress, AuditOptions, AuditReport, PlaceError, Scope, ScopeError, ZoneMap,
+};

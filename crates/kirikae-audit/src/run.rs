@@ -7,8 +7,11 @@ use kirikae_aws::Estate;
 use kirikae_config::Config;
 use serde::Serialize;
 
+use crate::ce::CeUsage;
+use crate::cost::{CostOptions, CostReport};
 use crate::error::AuditError;
 use crate::finding::{Finding, Part, Place};
+use crate::progress::{Progress, Silent};
 use crate::tags::Expected;
 
 /// Which accounts and regions to audit, resolved from kirikae.toml.
@@ -92,6 +95,8 @@ pub struct AuditOptions {
     pub concurrency: usize,
     /// The lifecycle table and day the runtimes part judges by.
     pub runtimes: crate::runtimes::Settings,
+    /// The `cost` part's window and thresholds.
+    pub cost: CostOptions,
 }
 
 /// The AZ names of one account in one region with their ids (`az` part).
@@ -121,20 +126,45 @@ pub struct AuditReport {
     pub errors: Vec<PlaceError>,
     /// The merged Service Quotas of every place (`quotas` part), by account and region.
     pub quotas: Vec<crate::quotas::PlaceQuotas>,
+    /// The `cost` part's table (None when it did not run).
+    pub cost: Option<CostReport>,
+    /// The Cost Explorer requests made (None when none was needed).
+    pub cost_explorer: Option<CeUsage>,
 }
 
 /// Audits every place of `scope`, at most `options.concurrency` at a time.
 pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> AuditReport {
+    run_with_progress(estate, scope, options, Arc::new(Silent)).await
+}
+
+/// [`run`], telling `progress` every part started and finished in every place.
+pub async fn run_with_progress(
+    estate: Arc<Estate>,
+    scope: Scope,
+    options: AuditOptions,
+    progress: Arc<dyn Progress>,
+) -> AuditReport {
     let config = Arc::new(estate.config().clone());
+    let place_parts = options.parts.iter().filter(|p| **p != Part::Cost).count();
+    progress.planned(
+        scope.places.len() * place_parts
+            + crate::cost::units(&config, &scope.places, &options.parts),
+    );
     let parts = Arc::new(options.parts);
+    let places = scope.places.clone();
+    let fanout_estate = estate.clone();
+    let fanout_parts = parts.clone();
+    let fanout_config = config.clone();
+    let fanout_progress = progress.clone();
     let runtimes = Arc::new(options.runtimes);
     let results = kirikae_aws::fanout::bounded(scope.places, options.concurrency, move |place| {
-        let estate = estate.clone();
-        let config = config.clone();
-        let parts = parts.clone();
+        let estate = fanout_estate.clone();
+        let config = fanout_config.clone();
+        let parts = fanout_parts.clone();
+        let progress = fanout_progress.clone();
         let runtimes = runtimes.clone();
         async move {
-            let result = audit_place(&estate, &config, &parts, &runtimes, &place).await;
+            let result = audit_place(&estate, &config, &parts, &runtimes, &place, &*progress).await;
             (place, result)
         }
     })
@@ -144,6 +174,8 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
         zones: Vec::new(),
         errors: Vec::new(),
         quotas: Vec::new(),
+        cost: None,
+        cost_explorer: None,
     };
     let mut quotas = Vec::new();
     for (place, result) in results {
@@ -181,6 +213,20 @@ pub async fn run(estate: Arc<Estate>, scope: Scope, options: AuditOptions) -> Au
     report
         .quotas
         .sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+    if let Some(cost) =
+        crate::cost::run(&estate, &config, &places, &parts, &options.cost, &*progress).await
+    {
+        report.findings.extend(cost.findings);
+        report
+            .errors
+            .extend(cost.errors.into_iter().map(|(place, e)| PlaceError {
+                account: place.account,
+                region: place.region,
+                error: chain(&e),
+            }));
+        report.cost = cost.report;
+        report.cost_explorer = Some(cost.usage);
+    }
     report.findings.sort_by(|a, b| {
         (&a.account, &a.region, a.check, &a.resource).cmp(&(
             &b.account,
@@ -201,12 +247,40 @@ type PlaceResult = Result<
     AuditError,
 >;
 
+/// One place's parts, each told to `progress`; after a failure the parts not run are told
+/// as failed too.
 async fn audit_place(
     estate: &Estate,
     config: &Config,
     parts: &[Part],
     runtimes: &crate::runtimes::Settings,
     place: &Place,
+    progress: &dyn Progress,
+) -> PlaceResult {
+    let mine: Vec<Part> = parts.iter().copied().filter(|p| *p != Part::Cost).collect();
+    let told = std::sync::Mutex::new(Vec::new());
+    let tell = |part: Part, ok: bool| {
+        progress.finished(place, part, ok);
+        if let Ok(mut t) = told.lock() {
+            t.push(part);
+        }
+    };
+    let result = audit_parts(estate, config, parts, runtimes, place, progress, &tell).await;
+    let done = told.lock().map(|t| t.clone()).unwrap_or_default();
+    for part in mine.into_iter().filter(|p| !done.contains(p)) {
+        progress.finished(place, part, false);
+    }
+    result
+}
+
+async fn audit_parts(
+    estate: &Estate,
+    config: &Config,
+    parts: &[Part],
+    runtimes: &crate::runtimes::Settings,
+    place: &Place,
+    progress: &dyn Progress,
+    tell: &(dyn Fn(Part, bool) + Sync),
 ) -> PlaceResult {
     // Switch role first: an account that cannot be reached says so, rather than as the failure
     // of whichever call came first. The session is cached for the account's other regions.
@@ -227,7 +301,9 @@ async fn audit_place(
     let mut findings = Vec::new();
     let mut zones = None;
     if parts.contains(&Part::Az) {
+        progress.started(place, Part::Az);
         let (f, z) = crate::az::check(&sdk, place).await?;
+        tell(Part::Az, true);
         findings.extend(f);
         zones = Some(z);
     }
@@ -240,15 +316,21 @@ async fn audit_place(
                 .map(|a| a.tags.clone())
                 .unwrap_or_default(),
         };
+        progress.started(place, Part::Tags);
         findings.extend(crate::tags::check(&sdk, place, &expected).await?);
+        tell(Part::Tags, true);
     }
     if parts.contains(&Part::Runtimes) {
+        progress.started(place, Part::Runtimes);
         findings.extend(crate::runtimes::check(&sdk, place, runtimes).await?);
+        tell(Part::Runtimes, true);
     }
     let mut quotas = None;
     if parts.contains(&Part::Quotas) {
+        progress.started(place, Part::Quotas);
         let needs = crate::quotas::needs(config, &place.account);
         let (f, q) = crate::quotas::check(&sdk, place, &needs).await?;
+        tell(Part::Quotas, true);
         findings.extend(f);
         quotas = Some(q);
     }

@@ -212,6 +212,21 @@ impl Estate {
         Ok(b.build())
     }
 
+    /// The jump account's own id and an SDK config acting as it, without switching role: for
+    /// what the jump account answers itself (Cost Explorer, when it is the organization's payer).
+    pub async fn jump_sdk_config(&self) -> Result<(String, SdkConfig), AwsError> {
+        let creds = self.jump.credentials().await?;
+        let who = self.sts.caller_identity(creds).await?;
+        let config = self
+            .sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(JumpProvider(
+                self.jump.clone(),
+            )))
+            .build();
+        Ok((who.account, config))
+    }
+
     /// Switches into one account and asks STS who we are there.
     pub async fn check_account(&self, name: &str) -> AccountCheck {
         let (name, settings) = match self.account(name) {
@@ -298,6 +313,21 @@ impl Estate {
             async move { this.check_account(&name).await }
         })
         .await
+    }
+}
+
+/// Lets the jump account's own credentials be the SDK's credentials provider.
+#[derive(Debug)]
+struct JumpProvider(Arc<JumpCredentials>);
+
+impl aws_credential_types::provider::ProvideCredentials for JumpProvider {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        self.0.provide_credentials()
     }
 }
 

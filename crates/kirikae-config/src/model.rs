@@ -434,13 +434,61 @@ impl Default for SweepSettings {
 }
 
 /// `[audit]`: what `kirikae audit` expects of every account.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSettings {
     /// Tag keys every resource must carry (e.g. `["env", "owner"]`): without them a resource's
     /// cost cannot be attributed. The expected values per account are `[accounts.<name>] tags`.
     #[serde(default)]
     pub required_tags: Vec<String>,
+    /// Who answers Cost Explorer: `"jump"` (the jump account is the organization's payer), the
+    /// name of an `[accounts.<name>]` entry (the payer reached by switch role), or, when unset,
+    /// every account for itself (a member account sees only its own costs). A payer answers for
+    /// every account in one request per query, so it costs fewer billed requests.
+    #[serde(default)]
+    pub cost_account: Option<String>,
+    /// The tag `kirikae audit cost` splits cost by, with the untagged share (default `env`).
+    #[serde(default = "default_cost_tag")]
+    pub cost_tag: String,
+    /// The untagged share of an account's cost, in percent, above which it is a finding
+    /// (default 10).
+    #[serde(default = "default_untagged_max_percent")]
+    pub untagged_max_percent: f64,
+    /// A month-over-month rise of one service is a finding when it is at least this many USD
+    /// (default 100) and at least `jump_min_percent` percent (default 50).
+    #[serde(default = "default_jump_min_usd")]
+    pub jump_min_usd: f64,
+    #[serde(default = "default_jump_min_percent")]
+    pub jump_min_percent: f64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            required_tags: Vec::new(),
+            cost_account: None,
+            cost_tag: default_cost_tag(),
+            untagged_max_percent: default_untagged_max_percent(),
+            jump_min_usd: default_jump_min_usd(),
+            jump_min_percent: default_jump_min_percent(),
+        }
+    }
+}
+
+fn default_cost_tag() -> String {
+    "env".to_string()
+}
+
+fn default_untagged_max_percent() -> f64 {
+    10.0
+}
+
+fn default_jump_min_usd() -> f64 {
+    100.0
+}
+
+fn default_jump_min_percent() -> f64 {
+    50.0
 }
 
 fn default_sweep_tag() -> String {

@@ -468,6 +468,7 @@ fn check_tag_key(key: &str) -> Result<(), String> {
 /// twice under two spellings (`env` and `Env` would each be required, and no resource can
 /// satisfy a key it spells the other way), values of at most 256 characters.
 fn check_audit(raw: &RawConfig, problem: &mut impl FnMut(String, String)) {
+    check_audit_cost(raw, problem);
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for (i, key) in raw.audit.required_tags.iter().enumerate() {
         let at = format!("audit.required_tags[{i}]");
@@ -1124,4 +1125,46 @@ pub(crate) fn key_offset(text: &str, parts: &[&str]) -> Option<usize> {
 /// other TOML files too, such as masking rules).
 pub fn line_of_key(text: &str, parts: &[&str]) -> Option<usize> {
     key_offset(text, parts).map(|o| line_of(text, o))
+}
+
+/// `[audit] cost_account`, `cost_tag` and the cost thresholds.
+fn check_audit_cost(raw: &RawConfig, problem: &mut impl FnMut(String, String)) {
+    let audit = &raw.audit;
+    if let Some(who) = &audit.cost_account {
+        if who != "jump" && !raw.accounts.contains_key(who) {
+            let known: Vec<&str> = raw.accounts.keys().map(String::as_str).collect();
+            problem(
+                "audit.cost_account".into(),
+                format!(
+                    "{who:?} is neither \"jump\" nor an [accounts.<name>] entry (known: {}); \
+                     leave it out to let every account answer for itself",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    if let Err(e) = check_tag_key(&audit.cost_tag) {
+        problem("audit.cost_tag".into(), e);
+    }
+    let numbers = [
+        (
+            "audit.untagged_max_percent",
+            audit.untagged_max_percent,
+            100.0,
+        ),
+        ("audit.jump_min_usd", audit.jump_min_usd, f64::MAX),
+        ("audit.jump_min_percent", audit.jump_min_percent, f64::MAX),
+    ];
+    for (key, value, max) in numbers {
+        if !(value.is_finite() && (0.0..=max).contains(&value)) {
+            problem(
+                key.into(),
+                if max == f64::MAX {
+                    format!("expected a number of at least 0, found {value}")
+                } else {
+                    format!("expected a number from 0 to {max}, found {value}")
+                },
+            );
+        }
+    }
 }

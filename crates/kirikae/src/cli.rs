@@ -286,7 +286,7 @@ pub enum Command {
     /// Find, mark, review and delete leftover resources: scan, mark, show, apply
     #[command(subcommand)]
     Sweep(SweepCommand),
-    /// Findings per account and region: Availability Zone risks, tags (cost, runtimes and
+    /// Findings per account and region: Availability Zone risks, tags, cost (runtimes and
     /// quotas come later)
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -333,6 +333,8 @@ Examples:
   kirikae audit tags --account prod --region ap-northeast-1 --region us-east-1
   kirikae audit all --output csv > findings.csv
   kirikae audit all --fail-on medium --output json
+  kirikae audit cost --months 3
+  kirikae audit report --out audit-page
 
 Every account of kirikae.toml (or --account) in its region (or each --region), in parallel.
 A finding's severity is as listed in a protected account and one step lower in the others.
@@ -358,9 +360,29 @@ pub enum AuditCommand {
     /// 100 %, quotas lower than in another account, headroom for kirikae's refresh
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     Quotas(AuditArgs),
+    /// Cost Explorer by month, account and service over --months closed months and the month
+    /// to date, by [audit] cost_tag with the untagged share; jumps and Extended Support billed.
+    /// Asked from [audit] cost_account (the payer) or every account for itself; closed months
+    /// are cached in the state directory and every billed request is counted
+    #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
+    Cost(AuditArgs),
     /// Every part
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     All(AuditArgs),
+    /// Every part as one self-contained HTML page (no network): the accounts side by side,
+    /// their findings by part, a cost chart per account; the findings are printed as for `all`
+    #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
+    Report(AuditReportArgs),
+}
+
+/// `kirikae audit report`.
+#[derive(Debug, Args, Clone)]
+pub struct AuditReportArgs {
+    /// The page to write (HTML; replaced if it exists)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// The options of every `audit` part.
@@ -378,6 +400,9 @@ pub struct AuditArgs {
     /// Account × region pairs audited at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// cost: closed months before the current one (Cost Explorer keeps 13 months in all)
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=12))]
+    pub months: u8,
 }
 
 const AUDIT_RUNTIMES_HELP: &str = "\

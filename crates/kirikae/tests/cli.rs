@@ -56,14 +56,18 @@ fn help_lists_every_command_group() {
 #[test]
 fn audit_parts_of_later_versions_and_bad_fail_on_are_refused_by_the_parser() {
     for args in [
-        vec!["audit", "cost"],
+        vec!["audit", "security"],
         vec!["audit", "az", "--fail-on", "severe"],
+        vec!["audit", "cost", "--months", "13"],
+        vec!["audit", "report"],
     ] {
         let o = kirikae().args(&args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = text(&o).1;
         assert!(
-            err.contains("invalid value") || err.contains("unrecognized subcommand"),
+            err.contains("invalid value")
+                || err.contains("unrecognized subcommand")
+                || err.contains("--out <FILE>"),
             "{args:?}: {err}"
         );
     }
@@ -557,6 +561,8 @@ const SHARED_OPTIONS: &[(&str, bool, &[&str], bool)] = &[
     ("audit runtimes", true, &["table", "json", "csv"], true),
     ("audit quotas", true, &["table", "json", "csv"], true),
     ("audit all", true, &["table", "json", "csv"], true),
+    ("audit cost", true, &["table", "json", "csv"], true),
+    ("audit report", true, &["table", "json", "csv"], true),
     ("completions", false, &[], false),
     ("man", false, &[], false),
 ];

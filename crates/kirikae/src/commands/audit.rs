@@ -1,4 +1,4 @@
-//! `kirikae audit az | tags | runtimes | all`: resolve the accounts and regions, call kirikae-audit,
+//! `kirikae audit az | tags | runtimes | quotas | cost | all | report`: resolve the accounts and regions, call kirikae-audit,
 //! render the findings as a table, JSON or CSV, and exit 1 at or above `--fail-on`.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use kirikae_audit::lifecycle::{Date, Lifecycle};
-use kirikae_audit::{AuditOptions, AuditReport, Check, Part, Scope, Severity};
+use kirikae_audit::{AuditOptions, AuditReport, Check, CostOptions, Month, Part, Scope, Severity};
 use kirikae_aws::{Estate, EstateOptions};
 
 use super::load_config;
@@ -17,20 +17,30 @@ use crate::{Failure, Outcome};
 
 pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
     let mut runtimes = None;
-    let (parts, args) = match command {
-        AuditCommand::Az(a) => (vec![Part::Az], a),
-        AuditCommand::Tags(a) => (vec![Part::Tags], a),
+    let all = vec![
+        Part::Az,
+        Part::Tags,
+        Part::Runtimes,
+        Part::Quotas,
+        Part::Cost,
+    ];
+    let (parts, args, page) = match command {
+        AuditCommand::Az(a) => (vec![Part::Az], a, None),
+        AuditCommand::Tags(a) => (vec![Part::Tags], a, None),
         AuditCommand::Runtimes(r) => {
             runtimes = Some(runtime_settings(&r)?);
-            (vec![Part::Runtimes], r.audit)
+            (vec![Part::Runtimes], r.audit, None)
         }
-        AuditCommand::Quotas(a) => (vec![Part::Quotas], a),
-        AuditCommand::All(a) => (vec![Part::Az, Part::Tags, Part::Runtimes, Part::Quotas], a),
+        AuditCommand::Quotas(a) => (vec![Part::Quotas], a, None),
+        AuditCommand::Cost(a) => (vec![Part::Cost], a, None),
+        AuditCommand::All(a) => (all, a, None),
+        AuditCommand::Report(r) => (all, r.audit, Some(r.out)),
     };
     let runtimes = runtimes.unwrap_or_default();
     if shared.output == OutputFormat::Html {
         return Err(Failure::BadInput(anyhow!(
-            "--output html is not available for `kirikae audit` yet: use table, json or csv"
+            "--output html is not available for `kirikae audit`: use table, json or csv, or \
+             `kirikae audit report --out report.html` for the page"
         )));
     }
     let config = Arc::new(load_config(shared)?);
@@ -46,6 +56,7 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
     }
     let scope = Scope::resolve(&config, &args.accounts, &args.regions)
         .map_err(|e| Failure::BadInput(anyhow!(e)))?;
+    let scope_for_page = scope.clone();
     let estate = Arc::new(
         Estate::connect(
             config.clone(),
@@ -55,16 +66,20 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         )
         .await?,
     );
-    let report = kirikae_audit::run(
+    let progress = Arc::new(super::audit_progress::AuditProgress::new());
+    let report = kirikae_audit::run_with_progress(
         estate,
         scope,
         AuditOptions {
             parts: parts.clone(),
             concurrency: usize::from(args.concurrency),
             runtimes: runtimes.clone(),
+            cost: cost_options(&config, &args),
         },
+        progress.clone(),
     )
     .await;
+    progress.finish();
     let lifecycle = parts
         .contains(&Part::Runtimes)
         .then(|| lifecycle_note(&runtimes));
@@ -78,6 +93,9 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
             );
         }
     }
+    if let Some(page) = &page {
+        super::audit_report::write(page, &report, &scope_for_page)?;
+    }
     let fail_on = severity(args.fail_on);
     let over = report
         .findings
@@ -86,7 +104,12 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         .count();
     match shared.output {
         OutputFormat::Json => json(&report, fail_on, over, lifecycle.as_ref())?,
-        OutputFormat::Csv => csv(&report)?,
+        OutputFormat::Csv => {
+            csv(&report)?;
+            if let Some(usage) = &report.cost_explorer {
+                eprintln!("kirikae: {usage}");
+            }
+        }
         _ => human(&report, &parts, &args, fail_on, over, lifecycle.as_ref())?,
     }
     for e in &report.errors {
@@ -97,6 +120,17 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn cost_options(config: &kirikae_config::Config, args: &AuditArgs) -> CostOptions {
+    CostOptions {
+        months: usize::from(args.months),
+        current: Month::of(std::time::SystemTime::now()),
+        tag: config.audit.cost_tag.clone(),
+        untagged_max_percent: config.audit.untagged_max_percent,
+        jump_min_usd: config.audit.jump_min_usd,
+        jump_min_percent: config.audit.jump_min_percent,
+    }
 }
 
 fn severity(f: FailOn) -> Severity {
@@ -176,6 +210,8 @@ fn json(
         "errors": report.errors,
         "lifecycle": lifecycle,
         "quotas": report.quotas,
+        "cost": report.cost,
+        "cost_explorer": report.cost_explorer,
     }))
 }
 
@@ -236,6 +272,7 @@ fn human(
             Part::Tags => "Tags",
             Part::Runtimes => "Runtimes",
             Part::Quotas => "Service Quotas",
+            Part::Cost => "Cost",
         };
         outln!("{name}: {} findings", findings.len())?;
         if !findings.is_empty() {
@@ -281,6 +318,12 @@ fn human(
             )?;
             outln!()?;
         }
+        if let (Part::Cost, Some(cost)) = (part, &report.cost) {
+            super::audit_cost::tables(cost)?;
+        }
+    }
+    if let Some(usage) = &report.cost_explorer {
+        outln!("{usage}")?;
     }
     let counts = counts(report);
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();

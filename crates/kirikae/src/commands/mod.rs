@@ -2,6 +2,9 @@
 
 mod accounts;
 mod audit;
+mod audit_cost;
+mod audit_progress;
+mod audit_report;
 mod config;
 mod drift;
 mod generate;
