@@ -2,8 +2,9 @@
 //! columns fingerprinted into the state directory before the table changes, the files sealed,
 //! and the table's row count and key recorded for `verify`.
 
+use super::error::RunError;
+use super::report::Event;
 use super::shared::Shared;
-use super::{Event, RunError};
 use crate::db::Conn;
 use crate::fingerprint::{self, FingerprintError};
 use crate::plan::TablePlan;

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::error::RunError;
 use super::shared::{report_progress, transaction, Shared};
-use super::RunError;
 use crate::db::progress::{self, ProgressState};
 use crate::db::{self, Conn, DbError, FlatRows};
 use crate::fingerprint::row_fingerprints;

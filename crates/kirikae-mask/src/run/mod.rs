@@ -12,204 +12,40 @@
 //!
 //! Before a table is masked, keyed fingerprints of its masked columns' originals are written
 //! to the state directory ([`crate::state`]) for `verify`.
+//!
+//! The modules import one way: this one (the run, table by table) uses the copy paths
+//! ([`load`], [`stream`], [`slices`] with the statements of [`rebuild`] and [`update`]) and
+//! [`fingerprints`]; they use [`shared`] (what the workers share, one transaction, progress),
+//! [`error`] and [`report`], which use none of them. Nothing outside `run` imports it but
+//! the CLI and the refresh; `verify` uses [`crate::key`], [`crate::fingerprint`] and
+//! [`crate::scan`].
 
+mod error;
 mod fingerprints;
 mod load;
 mod rebuild;
+mod report;
 pub(crate) mod shared;
 mod slices;
 mod stream;
 mod update;
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::check::Problem;
 use crate::db::progress::{self, ProgressRow, ProgressState};
-use crate::db::{self, Conn, DbError, DbUrl, Live, PROGRESS_TABLE};
+use crate::db::{self, Conn, DbUrl, Live, PROGRESS_TABLE};
 pub use crate::key::{KeySource, MaskKey, KEY_ENV};
 use crate::plan::{self, Path, PathChoice, TablePlan};
 use crate::prf::Prf;
 use crate::rules::Rules;
-use crate::state::{self, RunInfo, StateDir, StateError};
+use crate::state::{self, RunInfo, StateDir};
 use crate::transform::Dialect;
+pub use error::RunError;
+pub use report::{Event, Progress, Quiet, Reporter, RunReport, TableReport};
+pub use shared::RunOptions;
 use shared::{AbortOnDrop, Shared};
-
-/// Why a run stopped. Classified where it is made: [`RunError::Interrupted`] after the run
-/// changed the database (what was committed stays committed, `--resume` continues), every other
-/// kind before it did (nothing ran).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("the rules do not fit the database ({} problem{}); run `kirikae mask check` for the list", .0.len(), if .0.len() == 1 { "" } else { "s" })]
-    Check(Vec<Problem>),
-    /// Refused before anything changed (a run not finished, nothing to resume, another key).
-    #[error("{0}")]
-    Refused(String),
-    /// Another run holds the database's lock ([`crate::lock`]).
-    #[error("{0}")]
-    Busy(String),
-    /// A step failed after the run began changing the database (a unique index that collides
-    /// on the masked copy, a lost connection, a worker that died). The cause is part of the
-    /// message (and not a `source`, which `{:#}` would print a second time).
-    #[error("{0}\ninterrupted: what was committed stays committed; resume with `kirikae mask run --resume` (same rules and key) once the cause is fixed")]
-    Interrupted(Box<RunError>),
-    /// A step of the run failed in a way that is no database's or file's error (a worker task
-    /// that died, a state poisoned by one).
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl RunError {
-    /// Whether the run changed the database before it stopped (`--resume` continues it).
-    pub fn is_interrupted(&self) -> bool {
-        matches!(self, RunError::Interrupted(_))
-    }
-
-    fn interrupted(self) -> RunError {
-        match self {
-            e @ RunError::Interrupted(_) => e,
-            e => RunError::Interrupted(Box::new(e)),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Rows per chunk (each chunk commits on its own).
-    pub chunk_rows: u64,
-    /// Continue an interrupted run.
-    pub resume: bool,
-    /// Tables masked at once (one connection each).
-    pub jobs: usize,
-    /// Which path the planner prefers.
-    pub path: PathChoice,
-    /// Connections per table on the server-side paths (rebuild, update): the key range is cut
-    /// into this many slices.
-    pub parallel: usize,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            chunk_rows: 20_000,
-            resume: false,
-            jobs: 2,
-            path: PathChoice::Auto,
-            parallel: 2,
-        }
-    }
-}
-
-/// What a run reports as it goes (the CLI renders it; the journal records it).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    Started {
-        database: String,
-        key: KeySource,
-        resumed: bool,
-        state_dir: PathBuf,
-    },
-    Planned {
-        table: String,
-        path: Path,
-        masked: Vec<String>,
-        streamed: Vec<String>,
-        rows_estimate: u64,
-    },
-    Fingerprinted {
-        table: String,
-        rows: u64,
-        columns: Vec<String>,
-    },
-    Progress(Progress),
-    /// The copy is in; the secondary indexes it went without are being built on it.
-    BuildingIndexes {
-        table: String,
-        indexes: Vec<String>,
-    },
-    IndexesBuilt {
-        table: String,
-        indexes: Vec<String>,
-        seconds: f64,
-    },
-    Swapped {
-        table: String,
-    },
-    /// A table masked in place was rewritten into new files (no old row version left).
-    Rewritten {
-        table: String,
-        seconds: f64,
-    },
-    TableDone {
-        table: String,
-        path: Path,
-        rows: u64,
-        seconds: f64,
-    },
-    Finished {
-        tables: usize,
-        rows: u64,
-        seconds: f64,
-    },
-    /// Resuming: statements of the interrupted run still running on the server (the server
-    /// finishes a statement whose client died); the run waits for them before going on.
-    WaitingForInterrupted {
-        statements: Vec<String>,
-    },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Progress {
-    pub table: String,
-    pub rows: u64,
-    pub table_total: u64,
-    pub rows_per_s: f64,
-    pub table_eta_s: Option<f64>,
-    pub overall_rows: u64,
-    pub overall_total: u64,
-    pub overall_eta_s: Option<f64>,
-}
-
-pub trait Reporter: Send + Sync {
-    fn event(&self, event: &Event);
-}
-
-/// A reporter that shows nothing.
-pub struct Quiet;
-impl Reporter for Quiet {
-    fn event(&self, _: &Event) {}
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TableReport {
-    pub table: String,
-    pub path: Path,
-    pub rows: u64,
-    pub seconds: f64,
-    pub rows_per_s: f64,
-    /// Already done by the interrupted run being resumed.
-    pub skipped: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub database: String,
-    pub key: KeySource,
-    pub reproducible: bool,
-    pub state_dir: PathBuf,
-    pub tables: Vec<TableReport>,
-    pub rows: u64,
-    pub seconds: f64,
-}
 
 /// The check and the plans, without touching any row (`run` does this first).
 pub async fn prepare(

@@ -4,8 +4,9 @@
 
 use std::time::Instant;
 
+use super::error::RunError;
+use super::report::Event;
 use super::shared::Shared;
-use super::{Event, RunError};
 use crate::db::{self, Conn};
 use crate::plan::{TablePlan, SRC};
 use crate::transform::Dialect;

@@ -7,11 +7,40 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{Event, Progress, Reporter, RunError, RunOptions};
+use super::error::RunError;
+use super::report::{Event, Progress, Reporter};
 use crate::db::{Conn, DbError, DbUrl};
+use crate::plan::PathChoice;
 use crate::prf::Prf;
 use crate::rules::Rules;
 use crate::state::{self, RunInfo, StateDir, StateError};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Rows per chunk (each chunk commits on its own).
+    pub chunk_rows: u64,
+    /// Continue an interrupted run.
+    pub resume: bool,
+    /// Tables masked at once (one connection each).
+    pub jobs: usize,
+    /// Which path the planner prefers.
+    pub path: PathChoice,
+    /// Connections per table on the server-side paths (rebuild, update): the key range is cut
+    /// into this many slices.
+    pub parallel: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            chunk_rows: 20_000,
+            resume: false,
+            jobs: 2,
+            path: PathChoice::Auto,
+            parallel: 2,
+        }
+    }
+}
 
 /// Shared by the workers of one run.
 pub(crate) struct Shared {

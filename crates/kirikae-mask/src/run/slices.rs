@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::error::RunError;
 use super::shared::{report_progress, transaction, Shared};
-use super::{rebuild, update, RunError};
+use super::{rebuild, update};
 use crate::db::progress::{self, ProgressState};
 use crate::db::{Conn, DbError, WORK_PREFIX};
 use crate::plan::{self, Path, TablePlan, SRC};

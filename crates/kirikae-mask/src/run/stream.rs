@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
+use super::error::RunError;
 use super::rebuild;
 use super::shared::{report_progress, transaction, Shared};
-use super::RunError;
 use crate::db::progress::{self, ProgressState};
 use crate::db::{self, Conn};
 use crate::plan::{self, Path, TablePlan, SRC, TMP_ALIAS};
