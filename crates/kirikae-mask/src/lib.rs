@@ -28,15 +28,16 @@
 pub mod check;
 pub mod db;
 pub mod detect;
+pub mod fingerprint;
 pub mod init;
-mod load;
+pub mod key;
 pub mod lock;
 pub mod plan;
 pub mod prf;
 pub mod rules;
 pub mod run;
+pub mod scan;
 pub mod schema;
-mod slices;
 pub mod state;
 pub mod transform;
 pub mod transforms;

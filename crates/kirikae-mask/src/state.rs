@@ -153,6 +153,12 @@ pub struct RunInfo {
     /// [`FINGERPRINT_SCHEME`] of the run that took the fingerprints (empty: an older kirikae).
     #[serde(default)]
     pub fingerprint_scheme: String,
+    /// Tables masked in place (UPDATEs): their files held old row versions with the originals.
+    #[serde(default)]
+    pub in_place: std::collections::BTreeSet<String>,
+    /// Of those, the tables rewritten since into new files (no old row version left).
+    #[serde(default)]
+    pub rewritten: std::collections::BTreeSet<String>,
 }
 
 pub struct StateDir {
@@ -461,7 +467,9 @@ const SET_BLOCK: u64 = 512;
 /// A sealed (sorted) fingerprint file, for membership tests by `verify`: in memory when small;
 /// otherwise on disk behind a sparse index (the first value of each block of 512, 16 KB per
 /// million values), each lookup one 4 KB read of the block that may hold the value, so
-/// verifying a column of any size stays within a few megabytes.
+/// verifying a column of any size stays within a few megabytes per million values. Most
+/// lookups are of values that are not there (a masked value is no original): a bitmap of the
+/// values' top bits (about 2 bits per value) answers most of them without a read.
 pub struct FingerprintSet {
     path: PathBuf,
     inner: SetInner,
@@ -473,6 +481,9 @@ enum SetInner {
         file: std::fs::File,
         firsts: Vec<u64>,
         len: u64,
+        /// Bit `v >> shift` is set for every value `v` of the file.
+        seen: Vec<u64>,
+        shift: u32,
     },
 }
 
@@ -493,6 +504,9 @@ impl FingerprintSet {
             let file = std::fs::File::open(path).map_err(|e| err(path, e))?;
             let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
             let mut firsts = Vec::with_capacity(len.div_ceil(SET_BLOCK) as usize);
+            let bits = (len * 2).next_power_of_two().max(64);
+            let shift = 64 - bits.trailing_zeros();
+            let mut seen = vec![0u64; (bits / 64) as usize];
             for i in 0..len {
                 let Some(v) = next_fingerprint(&mut r, path)? else {
                     break;
@@ -500,9 +514,17 @@ impl FingerprintSet {
                 if i % SET_BLOCK == 0 {
                     firsts.push(v);
                 }
+                let b = v >> shift;
+                seen[(b / 64) as usize] |= 1 << (b % 64);
             }
             drop(r);
-            SetInner::Disk { file, firsts, len }
+            SetInner::Disk {
+                file,
+                firsts,
+                len,
+                seen,
+                shift,
+            }
         };
         Ok(FingerprintSet {
             path: path.to_path_buf(),
@@ -513,8 +535,18 @@ impl FingerprintSet {
     pub fn contains(&self, v: u64) -> StateResult<bool> {
         match &self.inner {
             SetInner::Memory(values) => Ok(values.binary_search(&v).is_ok()),
-            SetInner::Disk { file, firsts, len } => {
+            SetInner::Disk {
+                file,
+                firsts,
+                len,
+                seen,
+                shift,
+            } => {
                 use std::os::unix::fs::FileExt;
+                let b = v >> shift;
+                if seen[(b / 64) as usize] & (1 << (b % 64)) == 0 {
+                    return Ok(false);
+                }
                 // The last block that starts at or below v.
                 let block = match firsts.partition_point(|f| *f <= v) {
                     0 => return Ok(false),

@@ -11,18 +11,35 @@
 //! - `row_count_changed`, `duplicate_in_unique_index`, `broken_foreign_key`.
 //! - `personal_data_in_kept_column`: text or JSON columns kept as-is scanned for emails, phone
 //!   numbers and (Luhn-valid) card numbers; reserved example domains are ignored.
+//! - `masked_in_place_not_rewritten`: a table masked by UPDATEs in place whose rewrite into new
+//!   files did not happen (its files may hold old row versions with the originals).
+//!
+//! Each table is read once, by key ranges, for all of its masked and scanned columns.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::db::{Conn, DbUrl};
+use crate::db::{Conn, DbError, DbUrl};
 use crate::detect::personal_data_in;
-use crate::plan;
+pub use crate::fingerprint::{fingerprint_columns, row_fingerprints};
+use crate::key::{KeySource, MaskKey, KEY_ENV};
 use crate::rules::Rules;
-use crate::run::RunError;
+use crate::scan;
 use crate::schema::ColumnKind;
-use crate::state::{self, Fingerprinter, StateDir, StateError};
+use crate::state::{self, StateDir, StateError};
+
+/// Why verify could not give a verdict (findings are not errors: they are in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Nothing to verify against, or not with this key: what to do instead is in the message.
+    #[error("{0}")]
+    Refused(String),
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -55,118 +72,292 @@ pub struct VerifyReport {
     pub report_file: PathBuf,
 }
 
-/// The fingerprints of one row's value: of (key texts, value text) joined by the separator, and
-/// of the value text alone; `None` when the value is NULL, and no row fingerprint when a key part
-/// is. Computed here rather than in SQL: two keyed MD5s per column and row cost the server more
-/// than the masking itself.
-pub fn row_fingerprints(
-    fp: &Fingerprinter,
-    key: &[Option<String>],
-    value: Option<&str>,
-) -> Option<(Option<u64>, u64)> {
-    let v = value?;
-    let by_row = match key {
-        [Some(k)] => Some(fp.of(&[k, v])),
-        _ => {
-            let mut parts: Vec<&str> = Vec::with_capacity(key.len() + 1);
-            for k in key {
-                parts.push(k.as_deref()?);
-            }
-            parts.push(v);
-            Some(fp.of(&parts))
-        }
-    };
-    Some((by_row, fp.of(&[v])))
-}
-
-/// Reads a table by key ranges: `select` after the key texts; calls `each` with each chunk.
-async fn by_chunks(
-    conn: &mut Conn,
-    table: &str,
-    key: &[String],
-    select: &[String],
-    chunk: u64,
-    mut each: impl FnMut(&[Vec<Option<String>>]) -> Result<(), StateError>,
-) -> Result<(), RunError> {
-    let d = conn.dialect();
-    let nk = key.len();
-    // Qualified: PostgreSQL names the output column `("id")::text` "id", and an unqualified
-    // `ORDER BY id` sorts by that text ("10" before "2"), which made the key-range walk skip rows.
-    let pre = format!("{}.", plan::SRC);
-    let mut cols: Vec<String> = key
-        .iter()
-        .map(|k| d.as_text(&format!("{pre}{}", d.ident(k))))
-        .collect();
-    cols.extend(select.iter().cloned());
-    let mut last: Option<Vec<String>> = None;
-    loop {
-        let where_ = last
-            .as_ref()
-            .map(|l| format!(" WHERE {}", plan::key_after(d, &pre, key, l)))
-            .unwrap_or_default();
-        let rows = conn
-            .rows(&format!(
-                "SELECT {} FROM {} AS {}{where_} ORDER BY {} LIMIT {chunk}",
-                cols.join(", "),
-                d.ident(table),
-                plan::SRC,
-                plan::key_order(d, &pre, key)
-            ))
-            .await?;
-        each(&rows)?;
-        let Some(r) = rows.last() else { break };
-        last = Some(
-            r[..nk]
-                .iter()
-                .map(|v| v.clone().unwrap_or_default())
-                .collect(),
-        );
-        if (rows.len() as u64) < chunk {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Fingerprints of `columns` of `table`: for each column, `rows` (key and value) and
-/// `values`, handed to `sink` chunk by chunk.
-pub async fn fingerprint_columns(
-    conn: &mut Conn,
-    table: &str,
-    key: &[String],
-    columns: &[String],
-    prf: &Fingerprinter,
-    mut sink: impl FnMut(&str, &str, &[u64]) -> Result<(), StateError>,
-    chunk: u64,
-) -> Result<(), RunError> {
-    if columns.is_empty() {
-        return Ok(());
-    }
-    let d = conn.dialect();
-    let select: Vec<String> = columns.iter().map(|c| d.as_text(&d.ident(c))).collect();
-    let nk = key.len();
-    by_chunks(conn, table, key, &select, chunk.max(1), |rows| {
-        for (i, c) in columns.iter().enumerate() {
-            let mut by_row = Vec::with_capacity(rows.len());
-            let mut by_value = Vec::with_capacity(rows.len());
-            for r in rows {
-                if let Some((fr, fv)) = row_fingerprints(prf, &r[..nk], r[nk + i].as_deref()) {
-                    by_row.extend(fr);
-                    by_value.push(fv);
-                }
-            }
-            sink(c, "rows", &by_row)?;
-            sink(c, "values", &by_value)?;
-        }
-        Ok(())
-    })
-    .await
-}
-
 const SAMPLES: usize = 5;
 
-/// Per scanned column: values with findings, the kinds found, sample keys.
-type KeptHits = (u64, Vec<&'static str>, Vec<Vec<String>>);
+/// A masked column checked against the fingerprints of its originals.
+struct MaskedCheck {
+    column: String,
+    rows_set: state::FingerprintSet,
+    /// For transforms that keep values unique: any original value of the column.
+    values_set: Option<state::FingerprintSet>,
+    transform: std::sync::Arc<dyn crate::transform::Transform>,
+    in_row: (u64, Vec<Vec<String>>),
+    elsewhere: (u64, Vec<Vec<String>>),
+}
+
+/// A kept text or JSON column scanned for personal data.
+struct KeptScan {
+    column: String,
+    /// Values with findings, the kinds found, sample keys.
+    hits: u64,
+    kinds: Vec<&'static str>,
+    samples: Vec<Vec<String>>,
+}
+
+/// The one read of a table's values: every masked column against its fingerprints and every
+/// kept text column scanned, chunk by chunk, in a single walk of the key (reading the table
+/// once per column made verify twice as slow as the masking run on a wide table).
+struct ValuePass<'a> {
+    /// Per masked column, in the table's order: its check, or `None` with a finding when it
+    /// has no fingerprints.
+    masked: Vec<(String, Option<MaskedCheck>)>,
+    kept: Vec<KeptScan>,
+    /// The key the run fingerprinted rows by (the rules' key at the time).
+    recorded_key: Vec<String>,
+    fp_prf: &'a state::Fingerprinter,
+    mask_prf: &'a crate::prf::Prf,
+    table: String,
+}
+
+impl<'a> ValuePass<'a> {
+    fn new(
+        table: &crate::schema::Table,
+        tr: &crate::rules::TableRules,
+        key: &[String],
+        info: &state::RunInfo,
+        state: &StateDir,
+        fp_prf: &'a state::Fingerprinter,
+        mask_prf: &'a crate::prf::Prf,
+    ) -> Result<ValuePass<'a>, VerifyError> {
+        let fingerprinted = info.fingerprinted.get(&table.name);
+        let mut masked = Vec::new();
+        for c in &table.columns {
+            let Some(rule) = tr.column(&c.name).filter(|r| !r.transform.is_keep()) else {
+                continue;
+            };
+            if !fingerprinted.is_some_and(|f| f.contains(&c.name)) {
+                masked.push((c.name.clone(), None));
+                continue;
+            }
+            let file = |what| state.fingerprint_file(&table.name, &c.name, what);
+            masked.push((
+                c.name.clone(),
+                Some(MaskedCheck {
+                    column: c.name.clone(),
+                    rows_set: state::FingerprintSet::open(&file("rows"))?,
+                    values_set: if rule.transform.preserves_uniqueness() {
+                        Some(state::FingerprintSet::open(&file("values"))?)
+                    } else {
+                        None
+                    },
+                    transform: rule.transform.clone(),
+                    in_row: (0, Vec::new()),
+                    elsewhere: (0, Vec::new()),
+                }),
+            ));
+        }
+        let kept = table
+            .columns
+            .iter()
+            .filter(|c| {
+                matches!(c.kind, ColumnKind::Text | ColumnKind::Json)
+                    && tr.column(&c.name).is_some_and(|r| r.transform.is_keep())
+                    && !key.contains(&c.name)
+            })
+            .map(|c| KeptScan {
+                column: c.name.clone(),
+                hits: 0,
+                kinds: Vec::new(),
+                samples: Vec::new(),
+            })
+            .collect();
+        Ok(ValuePass {
+            masked,
+            kept,
+            recorded_key: info.keys.get(&table.name).cloned().unwrap_or(key.to_vec()),
+            fp_prf,
+            mask_prf,
+            table: table.name.clone(),
+        })
+    }
+
+    /// Reads the table once; gives the findings of the masked columns (in the table's order),
+    /// those of the kept columns, and the names of the columns checked and scanned.
+    async fn run(
+        mut self,
+        conn: &mut Conn,
+        table: &str,
+        key: &[String],
+        chunk: u64,
+    ) -> Result<(Vec<Finding>, Vec<Finding>, Vec<String>, Vec<String>), VerifyError> {
+        let d = conn.dialect();
+        let checks: Vec<&String> = self
+            .masked
+            .iter()
+            .filter_map(|(_, m)| m.as_ref().map(|m| &m.column))
+            .collect();
+        if !checks.is_empty() || !self.kept.is_empty() {
+            let select: Vec<String> = self
+                .recorded_key
+                .iter()
+                .chain(checks)
+                .chain(self.kept.iter().map(|k| &k.column))
+                .map(|c| d.as_text(&d.ident(c)))
+                .collect();
+            let (nk, nr) = (key.len(), self.recorded_key.len());
+            let (fp_prf, mask_prf) = (self.fp_prf, self.mask_prf);
+            let mut checks: Vec<&mut MaskedCheck> = self
+                .masked
+                .iter_mut()
+                .filter_map(|(_, m)| m.as_mut())
+                .collect();
+            let kept = &mut self.kept;
+            scan::by_key_ranges(conn, table, key, &select, chunk, |rows| {
+                for r in rows {
+                    let row_key = || -> Vec<String> {
+                        r[..nk]
+                            .iter()
+                            .map(|x| x.clone().unwrap_or_default())
+                            .collect()
+                    };
+                    let recorded = &r[nk..nk + nr];
+                    for (i, m) in checks.iter_mut().enumerate() {
+                        if let Some(hit) =
+                            m.check(fp_prf, mask_prf, recorded, r[nk + nr + i].as_deref())?
+                        {
+                            let (n, samples) = match hit {
+                                Hit::InRow => &mut m.in_row,
+                                Hit::Elsewhere => &mut m.elsewhere,
+                            };
+                            *n += 1;
+                            if samples.len() < SAMPLES {
+                                samples.push(row_key());
+                            }
+                        }
+                    }
+                    let first_kept = nk + nr + checks.len();
+                    for (i, k) in kept.iter_mut().enumerate() {
+                        let Some(v) = r[first_kept + i].as_deref() else {
+                            continue;
+                        };
+                        let kinds = personal_data_in(v);
+                        if kinds.is_empty() {
+                            continue;
+                        }
+                        k.hits += 1;
+                        for kind in kinds {
+                            if !k.kinds.contains(&kind) {
+                                k.kinds.push(kind);
+                            }
+                        }
+                        if k.samples.len() < SAMPLES {
+                            k.samples.push(row_key());
+                        }
+                    }
+                }
+                Ok::<(), VerifyError>(())
+            })
+            .await?;
+        }
+        Ok(self.findings())
+    }
+
+    fn findings(self) -> (Vec<Finding>, Vec<Finding>, Vec<String>, Vec<String>) {
+        let table = self.table;
+        let finding = |id, column: &str, count, message, sample_keys| Finding {
+            id,
+            table: table.clone(),
+            column: Some(column.to_string()),
+            count,
+            message,
+            sample_keys,
+        };
+        let mut masked_findings = Vec::new();
+        let mut checked = Vec::new();
+        for (column, m) in self.masked {
+            let Some(m) = m else {
+                masked_findings.push(finding(
+                    "not_fingerprinted",
+                    &column,
+                    1,
+                    "no fingerprints of this column's originals: it was not masked by the \
+                     recorded run, so it cannot be verified"
+                        .into(),
+                    Vec::new(),
+                ));
+                continue;
+            };
+            let (in_row, s_row) = m.in_row;
+            if in_row > 0 {
+                masked_findings.push(finding(
+                    "original_in_row",
+                    &column,
+                    in_row,
+                    format!("{in_row} rows still hold their original value"),
+                    s_row,
+                ));
+            }
+            let (elsewhere, s_else) = m.elsewhere;
+            if elsewhere > 0 {
+                masked_findings.push(finding(
+                    "original_elsewhere",
+                    &column,
+                    elsewhere,
+                    format!(
+                        "{elsewhere} rows hold a value that was an original value of this column"
+                    ),
+                    s_else,
+                ));
+            }
+            checked.push(column);
+        }
+        let mut kept_findings = Vec::new();
+        let mut scanned = Vec::new();
+        for k in self.kept {
+            if k.hits > 0 {
+                let n = k.hits;
+                kept_findings.push(finding(
+                    "personal_data_in_kept_column",
+                    &k.column,
+                    n,
+                    format!(
+                        "{n} values of a kept column look like personal data ({}): mask the \
+                         column (text_scrub) or check these rows",
+                        k.kinds.join(", ")
+                    ),
+                    k.samples,
+                ));
+            }
+            scanned.push(k.column);
+        }
+        (masked_findings, kept_findings, checked, scanned)
+    }
+}
+
+/// Where a masked value was found among the originals.
+enum Hit {
+    /// It is the value this very row held before masking.
+    InRow,
+    /// It was some row's original value (checked for transforms that keep values unique).
+    Elsewhere,
+}
+
+impl MaskedCheck {
+    fn check(
+        &self,
+        fp: &state::Fingerprinter,
+        mask_prf: &crate::prf::Prf,
+        recorded_key: &[Option<String>],
+        value: Option<&str>,
+    ) -> Result<Option<Hit>, StateError> {
+        let Some(v) = value else { return Ok(None) };
+        let Some((by_row, by_value)) = row_fingerprints(fp, recorded_key, Some(v)) else {
+            return Ok(None);
+        };
+        let hit = match by_row {
+            Some(f) if self.rows_set.contains(f)? => Hit::InRow,
+            _ => match &self.values_set {
+                Some(set) if set.contains(by_value)? => Hit::Elsewhere,
+                _ => return Ok(None),
+            },
+        };
+        // A value its transform maps to itself is no leak.
+        let t = &self.transform;
+        let fixed_point =
+            t.reads().is_empty() && t.apply_one(Some(v), mask_prf) == Some(v.to_string());
+        Ok((!fixed_point).then_some(hit))
+    }
+}
 
 /// Verifies the database against the last run recorded in `state_dir`.
 ///
@@ -175,21 +366,21 @@ type KeptHits = (u64, Vec<&'static str>, Vec<Vec<String>>);
 pub async fn verify(
     url: &DbUrl,
     rules: &Rules,
-    key: Option<crate::run::MaskKey>,
+    key: Option<MaskKey>,
     state_dir: &Path,
     report_file: Option<&Path>,
     chunk: u64,
-) -> Result<VerifyReport, RunError> {
+) -> Result<VerifyReport, VerifyError> {
     let state = StateDir::open(state_dir)?;
     let Some(info) = state.read_run()? else {
-        return Err(RunError::Refused(format!(
+        return Err(VerifyError::Refused(format!(
             "no masking run recorded in {}: `kirikae mask run` takes the fingerprints verify \
              needs (pass its --state-dir if it used another)",
             state_dir.display()
         )));
     };
     if info.fingerprint_scheme != state::FINGERPRINT_SCHEME {
-        return Err(RunError::Refused(format!(
+        return Err(VerifyError::Refused(format!(
             "the run recorded in {} took its fingerprints another way (an older kirikae): run \
              `kirikae mask run` again on a fresh copy, then verify",
             state_dir.display()
@@ -200,20 +391,20 @@ pub async fn verify(
     let key = match key {
         Some(k) => k,
         None => match std::fs::read_to_string(state.random_key_file()) {
-            Ok(s) => crate::run::MaskKey::new(s.trim().as_bytes(), crate::run::KeySource::Random),
+            Ok(s) => MaskKey::new(s.trim().as_bytes(), KeySource::Random),
             Err(_) => {
-                return Err(RunError::Refused(format!(
+                return Err(VerifyError::Refused(format!(
                     "verify needs the masking key the run used: set ${} or pass --key-file (the \
                      fingerprints of the originals in {} are keyed with a key derived from it, so \
                      that nobody without it can test guesses against them)",
-                    crate::run::KEY_ENV,
+                    KEY_ENV,
                     state_dir.display()
                 )))
             }
         },
     };
     if key.check_value(&info.salt) != info.key_check {
-        return Err(RunError::Refused(format!(
+        return Err(VerifyError::Refused(format!(
             "this is not the masking key of the run recorded in {} (it was {}): verify with the \
              key the run used",
             state_dir.display(),
@@ -271,119 +462,23 @@ pub async fn verify(
                 });
             }
         }
-        let masked: Vec<String> = table
-            .columns
-            .iter()
-            .filter(|c| tr.column(&c.name).is_some_and(|r| !r.transform.is_keep()))
-            .map(|c| c.name.clone())
-            .collect();
-        let fingerprinted = info.fingerprinted.get(&table.name);
-        let mut checked = Vec::new();
-        for col in &masked {
-            let Some(rule) = tr.column(col) else { continue };
-            if !fingerprinted.is_some_and(|f| f.contains(col)) {
-                findings.push(Finding {
-                    id: "not_fingerprinted",
-                    table: table.name.clone(),
-                    column: Some(col.clone()),
-                    count: 1,
-                    message: "no fingerprints of this column's originals: it was not masked by \
-                              the recorded run, so it cannot be verified"
-                        .into(),
-                    sample_keys: Vec::new(),
-                });
-                continue;
-            }
-            let rows_set =
-                state::FingerprintSet::open(&state.fingerprint_file(&table.name, col, "rows"))?;
-            let values_set = if rule.transform.preserves_uniqueness() {
-                Some(state::FingerprintSet::open(&state.fingerprint_file(
-                    &table.name,
-                    col,
-                    "values",
-                ))?)
-            } else {
-                None
-            };
-            let t = rule.transform.clone();
-            let fixed_point = |v: &str| {
-                t.reads().is_empty() && t.apply_one(Some(v), &mask_prf) == Some(v.to_string())
-            };
-            let recorded_key = info.keys.get(&table.name).cloned().unwrap_or(key.clone());
-            let select: Vec<String> = recorded_key
-                .iter()
-                .chain(std::iter::once(col))
-                .map(|c| d.as_text(&d.ident(c)))
-                .collect();
-            let nk = key.len();
-            let nr = recorded_key.len();
-            let (mut in_row, mut elsewhere) = (0u64, 0u64);
-            let (mut s_row, mut s_else) = (Vec::new(), Vec::new());
-            by_chunks(&mut conn, &table.name, &key, &select, chunk, |rows| {
-                for r in rows {
-                    let Some(v) = r[nk + nr].as_deref() else {
-                        continue;
-                    };
-                    let Some((by_row, by_value)) =
-                        row_fingerprints(&fp_prf, &r[nk..nk + nr], Some(v))
-                    else {
-                        continue;
-                    };
-                    let row_hit = match by_row {
-                        Some(f) => rows_set.contains(f)?,
-                        None => false,
-                    };
-                    let value_hit = !row_hit
-                        && match &values_set {
-                            Some(set) => set.contains(by_value)?,
-                            None => false,
-                        };
-                    if (row_hit || value_hit) && fixed_point(v) {
-                        continue;
-                    }
-                    let k: Vec<String> = r[..nk]
-                        .iter()
-                        .map(|x| x.clone().unwrap_or_default())
-                        .collect();
-                    if row_hit {
-                        in_row += 1;
-                        if s_row.len() < SAMPLES {
-                            s_row.push(k);
-                        }
-                    } else if value_hit {
-                        elsewhere += 1;
-                        if s_else.len() < SAMPLES {
-                            s_else.push(k);
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .await?;
-            if in_row > 0 {
-                findings.push(Finding {
-                    id: "original_in_row",
-                    table: table.name.clone(),
-                    column: Some(col.clone()),
-                    count: in_row,
-                    message: format!("{in_row} rows still hold their original value"),
-                    sample_keys: s_row,
-                });
-            }
-            if elsewhere > 0 {
-                findings.push(Finding {
-                    id: "original_elsewhere",
-                    table: table.name.clone(),
-                    column: Some(col.clone()),
-                    count: elsewhere,
-                    message: format!(
-                        "{elsewhere} rows hold a value that was an original value of this column"
-                    ),
-                    sample_keys: s_else,
-                });
-            }
-            checked.push(col.clone());
+        if info.in_place.contains(&table.name) && !info.rewritten.contains(&table.name) {
+            findings.push(Finding {
+                id: "masked_in_place_not_rewritten",
+                table: table.name.clone(),
+                column: None,
+                count: 1,
+                message: "masked in place (UPDATEs) and not rewritten since: the table's files \
+                          may still hold old row versions with the original values; run \
+                          `kirikae mask run --resume` to finish the run (it rewrites the table)"
+                    .into(),
+                sample_keys: Vec::new(),
+            });
         }
+        let pass = ValuePass::new(table, tr, &key, &info, &state, &fp_prf, &mask_prf)?;
+        let (column_findings, kept_findings, checked, scanned) =
+            pass.run(&mut conn, &table.name, &key, chunk).await?;
+        findings.extend(column_findings);
         // Unique indexes and the primary key.
         let mut uniques = table.unique.clone();
         if !table.primary_key.is_empty() {
@@ -447,67 +542,7 @@ pub async fn verify(
                 });
             }
         }
-        // Kept text and JSON columns.
-        let scanned: Vec<String> = table
-            .columns
-            .iter()
-            .filter(|c| {
-                matches!(c.kind, ColumnKind::Text | ColumnKind::Json)
-                    && tr.column(&c.name).is_some_and(|r| r.transform.is_keep())
-                    && !key.contains(&c.name)
-            })
-            .map(|c| c.name.clone())
-            .collect();
-        if !scanned.is_empty() {
-            let select: Vec<String> = scanned.iter().map(|c| d.as_text(&d.ident(c))).collect();
-            let nk = key.len();
-            let mut hits: Vec<KeptHits> = vec![(0, Vec::new(), Vec::new()); scanned.len()];
-            by_chunks(&mut conn, &table.name, &key, &select, chunk, |rows| {
-                for r in rows {
-                    for (i, h) in hits.iter_mut().enumerate() {
-                        let Some(v) = r[nk + i].as_deref() else {
-                            continue;
-                        };
-                        let kinds = personal_data_in(v);
-                        if kinds.is_empty() {
-                            continue;
-                        }
-                        h.0 += 1;
-                        for k in kinds {
-                            if !h.1.contains(&k) {
-                                h.1.push(k);
-                            }
-                        }
-                        if h.2.len() < SAMPLES {
-                            h.2.push(
-                                r[..nk]
-                                    .iter()
-                                    .map(|x| x.clone().unwrap_or_default())
-                                    .collect(),
-                            );
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .await?;
-            for (c, (n, kinds, samples)) in scanned.iter().zip(hits) {
-                if n > 0 {
-                    findings.push(Finding {
-                        id: "personal_data_in_kept_column",
-                        table: table.name.clone(),
-                        column: Some(c.clone()),
-                        count: n,
-                        message: format!(
-                            "{n} values of a kept column look like personal data ({}): mask the \
-                             column (text_scrub) or check these rows",
-                            kinds.join(", ")
-                        ),
-                        sample_keys: samples,
-                    });
-                }
-            }
-        }
+        findings.extend(kept_findings);
         tables.push(TableCheck {
             table: table.name.clone(),
             rows_before,

@@ -568,7 +568,8 @@ pub enum MaskCommand {
         after_help = "Example:\n  KIRIKAE_MASK_KEY=$(cat ~/.kirikae/mask.key) \\\n    kirikae mask verify --url mysql://root@127.0.0.1/shop --rules shop.toml\n\n\
         Checks: no original value of a masked column survives (keyed fingerprints taken by `run`), \
         row counts unchanged, unique indexes and foreign keys hold, kept text/JSON columns hold no \
-        emails, phone or card numbers. Needs the run's masking key (--key-file or \
+        emails, phone or card numbers, tables masked in place were rewritten (no old row version \
+        left in their files). Needs the run's masking key (--key-file or \
         $KIRIKAE_MASK_KEY; a run without a key saved its random one in the state directory)."
     )]
     #[command(args = takes(OUTPUT_ONLY))]

@@ -1599,3 +1599,315 @@ mail = { transform = "email" }
         .await;
     assert_eq!(left[0][0].as_deref(), Some("0"));
 }
+
+// ---- Failures say whether to resume (issue 18) ----
+
+/// A unique index that collides once the masked copy is in: the run changed the database (the
+/// copy, the progress table), so it is reported as interrupted with the way to resume, exit 1,
+/// not as a refusal where nothing ran; a new run without `--resume` is then refused, exit 2.
+async fn collision_after_the_copy_is_an_interrupted_run(d: Dialect) {
+    let db = TestDb::new(d, "collide");
+    // The codes differ in their first character, which a unique index covers (a prefix index on
+    // MariaDB, an expression index on PostgreSQL); the masked codes (32 hex digits, which `check`
+    // accepts for a unique column) have 16 first characters for 20 rows, so they must collide.
+    db.exec(db.pick(
+        "CREATE TABLE codes (id INT PRIMARY KEY, code VARCHAR(40) NOT NULL, UNIQUE KEY codes_code (code(1)));
+INSERT INTO codes SELECT seq, CONCAT(CHAR(64 + seq), '-code') FROM seq_1_to_20;",
+        "CREATE TABLE codes (id int PRIMARY KEY, code varchar(40) NOT NULL);
+CREATE UNIQUE INDEX codes_code ON codes (left(code, 1));
+INSERT INTO codes SELECT s, chr(64 + s) || '-code' FROM generate_series(1, 20) s;",
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.codes.columns]\nid = \"keep\"\ncode = { transform = \"hash\", length = 32 }\n",
+    );
+    let state = dir.path().join("state");
+    let (_, err) = exits(&mut run_cmd(&db, &rules, &state, false, "sql"), 1);
+    assert!(err.contains("collide"), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("kirikae mask run --resume"),
+        "{err}"
+    );
+    assert!(!err.contains("nothing ran"), "{err}");
+    let (_, err) = exits(&mut run_cmd(&db, &rules, &state, false, "sql"), 2);
+    assert!(
+        err.contains("nothing ran") && err.contains("--resume"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_unique_index_colliding_after_the_copy_is_an_interrupted_run_on_mariadb() {
+    collision_after_the_copy_is_an_interrupted_run(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn a_unique_index_colliding_after_the_copy_is_an_interrupted_run_on_postgresql() {
+    collision_after_the_copy_is_an_interrupted_run(Dialect::Postgres).await;
+}
+
+/// The run's connections are killed from another session once some chunks are in (KILL /
+/// pg_terminate_backend): exit 1, "interrupted", the way to resume; and the resume finishes it.
+async fn lost_connection_is_an_interrupted_run(d: Dialect) {
+    let db = big_db(d, "lostconn", "auto").await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.big.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32 }\nname = { transform = \"hash\", length = 10 }\ncard = { transform = \"card\" }\n",
+    );
+    let state = dir.path().join("state");
+    let mut child = run_cmd(&db, &rules, &state, false, "auto")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut conn = db.conn().await;
+    let t0 = Instant::now();
+    let mut killed = 0;
+    while t0.elapsed() < Duration::from_secs(120) && child.try_wait().unwrap().is_none() {
+        let done = conn
+            .value("SELECT rows_done FROM _kirikae_progress WHERE tbl = 'big'")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<u64>().ok());
+        if done.is_some_and(|n| n >= 10_000) {
+            let others = db.pick(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            );
+            for r in conn.rows(others).await.unwrap() {
+                let id = r[0].clone().unwrap();
+                let kill = match d {
+                    Dialect::MySql => format!("KILL {id}"),
+                    Dialect::Postgres => format!("SELECT pg_terminate_backend({id})"),
+                };
+                if conn.exec(&kill).await.is_ok() {
+                    killed += 1;
+                }
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(killed > 0, "no connection of the run was killed: {err}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("kirikae mask run --resume"),
+        "{err}"
+    );
+    exits(&mut run_cmd(&db, &rules, &state, true, "auto"), 0);
+    exits(
+        &mut mask_with_state(&["verify"], &db, &rules, RESUME_KEY, &state),
+        0,
+    );
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_an_interrupted_run_that_resumes_on_mariadb() {
+    lost_connection_is_an_interrupted_run(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_an_interrupted_run_that_resumes_on_postgresql() {
+    lost_connection_is_an_interrupted_run(Dialect::Postgres).await;
+}
+
+/// A worker task that dies mid-copy (a panic, injected in debug builds) stops the run as
+/// interrupted, exit 1, and the resume finishes it.
+#[tokio::test]
+async fn a_worker_that_died_is_an_interrupted_run_that_resumes() {
+    let db = big_db(Dialect::Postgres, "died", "auto").await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.big.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32 }\nname = \"keep\"\ncard = \"keep\"\n",
+    );
+    let state = dir.path().join("state");
+    let (_, err) = exits(
+        run_cmd(&db, &rules, &state, false, "auto")
+            .env("KIRIKAE_MASK_FAULT", "panic:load_after_chunk"),
+        1,
+    );
+    assert!(err.contains("a worker failed"), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("kirikae mask run --resume"),
+        "{err}"
+    );
+    exits(&mut run_cmd(&db, &rules, &state, true, "auto"), 0);
+}
+
+// ---- No original left on disk (issue 18) ----
+
+/// The bytes of the files holding `table`'s rows, read once the server has written its pages
+/// (PostgreSQL: CHECKPOINT, then the relation's segments from pg_relation_filepath; MariaDB:
+/// FLUSH TABLES ... FOR EXPORT, then its .ibd file).
+async fn table_files(db: &TestDb, table: &str) -> Vec<u8> {
+    let mut conn = db.conn().await;
+    let (dir, files) = match db.dialect {
+        Dialect::Postgres => {
+            conn.exec("CHECKPOINT").await.unwrap();
+            let dir = conn.value("SHOW data_directory").await.unwrap().unwrap();
+            let rel = conn
+                .value(&format!("SELECT pg_relation_filepath('{table}')"))
+                .await
+                .unwrap()
+                .unwrap();
+            let mut files = vec![rel.clone()];
+            files.extend((1..64).map(|i| format!("{rel}.{i}")));
+            (dir, files)
+        }
+        Dialect::MySql => {
+            conn.exec(&format!("FLUSH TABLES `{table}` FOR EXPORT"))
+                .await
+                .unwrap();
+            conn.exec("UNLOCK TABLES").await.unwrap();
+            let dir = conn.value("SELECT @@datadir").await.unwrap().unwrap();
+            (dir, vec![format!("{}/{table}.ibd", db.name)])
+        }
+    };
+    let mut bytes = Vec::new();
+    for f in files {
+        match std::fs::read(Path::new(&dir).join(&f)) {
+            Ok(b) => bytes.extend(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("cannot read {dir}/{f}: {e}"),
+        }
+    }
+    assert!(!bytes.is_empty(), "no data file found for {table} in {dir}");
+    bytes
+}
+
+/// Each path masks `secrets`; once the server wrote its pages, none of a sample of the
+/// original values is anywhere in the table's files (after the update path, old row versions
+/// held them until the table was rewritten).
+async fn no_original_left_on_disk(d: Dialect) {
+    const ROWS: u32 = 20_000;
+    for path in ["update", "sql", "rust", "auto"] {
+        let db = TestDb::new(d, "ondisk");
+        db.exec(&match d {
+            Dialect::MySql => format!(
+                "CREATE TABLE secrets (id INT PRIMARY KEY, secret VARCHAR(60) NOT NULL, note VARCHAR(20));
+INSERT INTO secrets SELECT seq, CONCAT('ORIGINAL-SECRET-', LPAD(seq, 8, '0')), 'n' FROM seq_1_to_{ROWS};"
+            ),
+            Dialect::Postgres => format!(
+                "CREATE TABLE secrets (id int PRIMARY KEY, secret varchar(60) NOT NULL, note varchar(20));
+INSERT INTO secrets SELECT s, 'ORIGINAL-SECRET-' || lpad(s::text, 8, '0'), 'n' FROM generate_series(1, {ROWS}) s;"
+            ),
+        })
+        .await;
+        // The originals are on disk before the run (the check below would find them).
+        let before = table_files(&db, "secrets").await;
+        assert!(contains(&before, b"ORIGINAL-SECRET-00000001"), "{path}");
+        let dir = tempfile::tempdir().unwrap();
+        let rules = write(
+            dir.path(),
+            "rules.toml",
+            "[tables.secrets.columns]\nid = \"keep\"\nsecret = { transform = \"hash\", length = 32 }\nnote = \"keep\"\n",
+        );
+        let state = dir.path().join("state");
+        let (out, _) = exits(
+            &mut mask_with_state(
+                &[
+                    "run",
+                    "--path",
+                    path,
+                    "--chunk-rows",
+                    "2000",
+                    "--output",
+                    "json",
+                ],
+                &db,
+                &rules,
+                RESUME_KEY,
+                &state,
+            ),
+            0,
+        );
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        if path == "update" {
+            assert_eq!(report["tables"][0]["path"], "update", "{out}");
+        }
+        let after = table_files(&db, "secrets").await;
+        let found: Vec<u32> = (1..=ROWS)
+            .step_by(97)
+            .filter(|i| contains(&after, format!("ORIGINAL-SECRET-{i:08}").as_bytes()))
+            .collect();
+        assert!(
+            found.is_empty(),
+            "{d:?} {path}: originals of rows {found:?} are still in the table's files"
+        );
+        let (out, _) = exits(
+            &mut mask_with_state(
+                &["verify", "--output", "json"],
+                &db,
+                &rules,
+                RESUME_KEY,
+                &state,
+            ),
+            0,
+        );
+        assert!(!out.contains("masked_in_place_not_rewritten"), "{out}");
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn no_original_is_left_in_the_table_files_by_any_path_on_mariadb() {
+    no_original_left_on_disk(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn no_original_is_left_in_the_table_files_by_any_path_on_postgresql() {
+    no_original_left_on_disk(Dialect::Postgres).await;
+}
+
+/// A run stopped after masking a table in place and before rewriting it: verify says the table
+/// may still hold originals in its files; the resume rewrites it and verify passes.
+#[tokio::test]
+async fn verify_reports_a_table_masked_in_place_and_not_rewritten() {
+    let db = TestDb::new(Dialect::Postgres, "norewrite");
+    db.exec(
+        "CREATE TABLE secrets (id int PRIMARY KEY, secret varchar(60) NOT NULL);
+INSERT INTO secrets SELECT s, 'ORIGINAL-SECRET-' || s FROM generate_series(1, 3000) s;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.toml",
+        "[tables.secrets.columns]\nid = \"keep\"\nsecret = { transform = \"hash\", length = 32 }\n",
+    );
+    let state = dir.path().join("state");
+    let (_, err) = exits(
+        run_cmd(&db, &rules, &state, false, "update").env("KIRIKAE_MASK_FAULT", "before_rewrite"),
+        1,
+    );
+    assert!(err.contains("interrupted"), "{err}");
+    let (out, _) = exits(
+        &mut mask_with_state(
+            &["verify", "--output", "json"],
+            &db,
+            &rules,
+            RESUME_KEY,
+            &state,
+        ),
+        1,
+    );
+    assert!(out.contains("masked_in_place_not_rewritten"), "{out}");
+    exits(&mut run_cmd(&db, &rules, &state, true, "update"), 0);
+    exits(
+        &mut mask_with_state(&["verify"], &db, &rules, RESUME_KEY, &state),
+        0,
+    );
+}

@@ -12,7 +12,9 @@
 
 pub mod mysql;
 pub mod postgres;
+pub mod progress;
 pub mod tls;
+pub mod work;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -560,8 +562,15 @@ impl FlatRows {
 /// Test hook (debug builds only): `KIRIKAE_MASK_FAULT=<point>` makes the run fail at that
 /// point as if the process had died there, so tests can prove that `--resume` finishes the job.
 pub(crate) fn fault(point: &str) -> DbResult<()> {
-    if cfg!(debug_assertions) && std::env::var("KIRIKAE_MASK_FAULT").as_deref() == Ok(point) {
-        return Err(DbError::Other(format!("injected fault at {point}")));
+    if cfg!(debug_assertions) {
+        let fault = std::env::var("KIRIKAE_MASK_FAULT");
+        if fault.as_deref() == Ok(point) {
+            return Err(DbError::Other(format!("injected fault at {point}")));
+        }
+        // `panic:<point>`: the task dies there (a worker that died).
+        if fault.as_deref().ok().and_then(|f| f.strip_prefix("panic:")) == Some(point) {
+            panic!("injected panic at {point}");
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use kirikae_mask::check::Problem;
 use kirikae_mask::db::{Conn, DbError, DbUrl};
 use kirikae_mask::plan::PathChoice;
 use kirikae_mask::run::{Event, MaskKey, Reporter, RunError, RunOptions};
+use kirikae_mask::verify::VerifyError;
 use kirikae_mask::Rules;
 
 use crate::cli::{MaskCommand, MaskDb, MaskRules, OutputFormat, Shared};
@@ -375,6 +376,13 @@ impl Reporter for Progress {
                     duration(*seconds)
                 ));
             }
+            Event::Rewritten { table, seconds } => {
+                eprint_line(&format!(
+                    "  {table}: masked in place; rewritten into new files (no old row version \
+                     left) in {}",
+                    duration(*seconds)
+                ));
+            }
             Event::TableDone {
                 table,
                 rows,
@@ -428,11 +436,18 @@ async fn mask_run(
                 if problems.len() == 1 { "" } else { "s" }
             )));
         }
-        Err(RunError::Refused(m) | RunError::Busy(m)) => return Err(Failure::BadInput(anyhow!(m))),
+        // Refused before anything changed: nothing ran (exit 2).
+        Err(RunError::Refused(m) | RunError::Busy(m)) => {
+            return Err(Failure::BadInput(anyhow!(
+                "{m}\nnothing ran: the database was not changed"
+            )))
+        }
         Err(RunError::Db(e)) if e.is_bad_input() => return Err(Failure::BadInput(anyhow!(e))),
+        // Stopped after the run changed the database: the message says to resume (exit 1).
+        Err(e @ RunError::Interrupted(_)) => return Err(Failure::Failed(anyhow!(e))),
         Err(e) => {
             return Err(Failure::Failed(anyhow!(
-                "{e}\nwhat was committed stays committed: run again with --resume to continue"
+                "{e}\nnothing was masked (the run stopped before it changed the database)"
             )))
         }
     };
@@ -488,8 +503,8 @@ async fn verify(
     let report = kirikae_mask::verify::verify(&url, &parsed, key, &dir, report_file, 20_000)
         .await
         .map_err(|e| match e {
-            RunError::Refused(m) | RunError::Busy(m) => Failure::BadInput(anyhow!(m)),
-            RunError::Db(e) if e.is_bad_input() => Failure::BadInput(anyhow!(e)),
+            VerifyError::Refused(m) => Failure::BadInput(anyhow!(m)),
+            VerifyError::Db(e) if e.is_bad_input() => Failure::BadInput(anyhow!(e)),
             e => Failure::Failed(anyhow!(e)),
         })?;
     if shared.output == OutputFormat::Json {

@@ -13,10 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::error::RunError;
+use super::shared::{report_progress, transaction, Shared};
+use crate::db::progress::{self, ProgressState};
 use crate::db::{self, Conn, DbError, FlatRows};
+use crate::fingerprint::row_fingerprints;
 use crate::plan::{self, TablePlan};
 use crate::prf::Prf;
-use crate::run::{report_progress, set_progress, transaction, RunError, Shared};
 use crate::state;
 use crate::transform::{RowView, Transform};
 
@@ -67,8 +70,7 @@ impl Masker {
             let key = key.as_slice();
             slots.iter_mut().for_each(|s| *s = None);
             for (j, (i, t)) in self.masked.iter().enumerate() {
-                if let Some((by_row, by_value)) =
-                    crate::verify::row_fingerprints(&self.fp_prf, key, original[*i])
+                if let Some((by_row, by_value)) = row_fingerprints(&self.fp_prf, key, original[*i])
                 {
                     fingerprints[j].0.extend(by_row);
                     fingerprints[j].1.push(by_value);
@@ -197,9 +199,9 @@ pub(crate) async fn copy(
     let start_rows = rows;
     let result = async {
         while let Some(next) = rx.recv().await {
-            let m = next?.await.map_err(|e| {
-                RunError::Refused(format!("masking a chunk of {table} failed: {e}"))
-            })?;
+            let m = next?
+                .await
+                .map_err(|e| RunError::Failed(format!("masking a chunk of {table} failed: {e}")))?;
             for (j, c) in plan.streamed.iter().enumerate() {
                 let (by_row, by_value) = &m.fingerprints[j];
                 state::append_fingerprints(
@@ -211,7 +213,11 @@ pub(crate) async fn copy(
                     by_value,
                 )?;
             }
-            let state_name = if m.more { "copying" } else { "copied" };
+            let state_name = if m.more {
+                ProgressState::Copying
+            } else {
+                ProgressState::Copied
+            };
             let last = (m.rows > 0).then_some(m.last.as_slice());
             let data = bytes::Bytes::from(m.data);
             transaction!(conn, {
@@ -226,7 +232,7 @@ pub(crate) async fn copy(
                     }
                     db::fault("load_after_chunk")?;
                 }
-                conn.exec(&set_progress(d, &table, state_name, last, m.rows))
+                conn.exec(&progress::set(d, &table, state_name, last, m.rows))
                     .await?;
             })?;
             rows += m.rows;

@@ -13,9 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::db::{Conn, DbError, PROGRESS_TABLE, WORK_PREFIX};
+use super::error::RunError;
+use super::shared::{report_progress, transaction, Shared};
+use super::{rebuild, update};
+use crate::db::progress::{self, ProgressState};
+use crate::db::{Conn, DbError, WORK_PREFIX};
 use crate::plan::{self, Path, TablePlan, SRC};
-use crate::run::{report_progress, set_progress, transaction, RunError, Shared};
 use crate::transform::Dialect;
 
 /// A slice: its progress row, where it has got to, and its inclusive upper bound.
@@ -62,36 +65,9 @@ impl Heads {
 }
 
 fn heads(d: Dialect, plan: &TablePlan, new: &str) -> Heads {
-    let src = format!("{} AS {SRC}", d.ident(&plan.table));
-    let pre = format!("{SRC}.");
-    let insert_cols: Vec<String> = plan.insert_columns.iter().map(|c| d.ident(c)).collect();
-    let overriding = if d == Dialect::Postgres {
-        " OVERRIDING SYSTEM VALUE"
-    } else {
-        ""
-    };
-    let update = plan.update.as_ref().map(|u| {
-        let sets: Vec<String> = u
-            .sets
-            .iter()
-            .map(|(c, e)| match d {
-                Dialect::MySql => format!("{pre}{} = {e}", d.ident(c)),
-                Dialect::Postgres => format!("{} = {e}", d.ident(c)),
-            })
-            .collect();
-        (
-            format!("UPDATE {src} SET {}", sets.join(", ")),
-            u.filter.clone(),
-        )
-    });
     Heads {
-        insert: format!(
-            "INSERT INTO {} ({}){overriding} SELECT {}",
-            d.ident(new),
-            insert_cols.join(", "),
-            plan.select_exprs.join(", ")
-        ),
-        update,
+        insert: rebuild::insert_head(d, plan, new),
+        update: update::update_head(d, plan),
     }
 }
 
@@ -146,33 +122,29 @@ async fn slices(
     shared: &Shared,
 ) -> Result<Vec<Slice>, RunError> {
     let d = conn.dialect();
-    let rows = conn
-        .rows(&format!(
-            "SELECT tbl, state, last_key, plan FROM {}",
-            d.ident(PROGRESS_TABLE)
-        ))
-        .await?;
-    let mut found: Vec<(usize, Slice)> = rows
-        .into_iter()
-        .filter_map(|r| {
-            let name = r[0].clone()?;
-            let k = parse_slice(&name, &plan.table)?;
-            let json = |v: &Option<String>| {
-                v.as_deref()
+    let mut found: Vec<(usize, Slice)> =
+        progress::rows_named(conn, |name| parse_slice(name, &plan.table).is_some())
+            .await?
+            .into_iter()
+            .filter_map(|(name, row)| {
+                let k = parse_slice(&name, &plan.table)?;
+                // A slice's `plan` is its upper bound, JSON (`null` for the last slice).
+                let hi = row
+                    .plan
+                    .as_deref()
                     .and_then(|s| serde_json::from_str::<Option<Vec<String>>>(s).ok())
-                    .flatten()
-            };
-            Some((
-                k,
-                Slice {
-                    name,
-                    done: r[1].as_deref() == Some("copied"),
-                    last: json(&r[2]),
-                    hi: json(&r[3]),
-                },
-            ))
-        })
-        .collect();
+                    .flatten();
+                Some((
+                    k,
+                    Slice {
+                        name,
+                        done: row.state == ProgressState::Copied,
+                        last: row.last_key,
+                        hi,
+                    },
+                ))
+            })
+            .collect();
     if !found.is_empty() || !fresh {
         found.sort_by_key(|(k, _)| *k);
         return Ok(found.into_iter().map(|(_, s)| s).collect());
@@ -215,26 +187,12 @@ async fn slices(
             done: false,
         });
     }
-    let json = |v: &Option<Vec<String>>| {
-        d.string_literal(&serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
-    };
-    let values: Vec<String> = out
+    let json = |v: &Option<Vec<String>>| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
+    let rows: Vec<(String, String, String)> = out
         .iter()
-        .map(|s| {
-            format!(
-                "({}, 'copying', {}, 0, {})",
-                d.string_literal(&s.name),
-                json(&s.last),
-                json(&s.hi)
-            )
-        })
+        .map(|s| (s.name.clone(), json(&s.last), json(&s.hi)))
         .collect();
-    conn.exec(&format!(
-        "INSERT INTO {} (tbl, state, last_key, rows_done, plan) VALUES {}",
-        d.ident(PROGRESS_TABLE),
-        values.join(", ")
-    ))
-    .await?;
+    conn.exec(&progress::insert_slices(d, &rows)).await?;
     Ok(out)
 }
 
@@ -266,7 +224,7 @@ pub(crate) async fn copy(
         copy_slice(conn, plan, &heads, one, None, shared, &counter, total, t0).await?;
         return Ok(counter.load(Ordering::SeqCst));
     }
-    let names: Vec<String> = slices.iter().map(|s| d.string_literal(&s.name)).collect();
+    let names: Vec<String> = slices.iter().map(|s| s.name.clone()).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for s in slices.into_iter().filter(|s| !s.done) {
         let (plan, heads, shared, counter) =
@@ -290,7 +248,7 @@ pub(crate) async fn copy(
     }
     let mut first_error = None;
     while let Some(r) = tasks.join_next().await {
-        let r = r.unwrap_or_else(|e| Err(RunError::Refused(format!("a slice failed: {e}"))));
+        let r = r.unwrap_or_else(|e| Err(RunError::Failed(format!("a slice failed: {e}"))));
         if let Err(e) = r {
             // The other slices stop; their committed chunks stay committed.
             tasks.abort_all();
@@ -301,14 +259,9 @@ pub(crate) async fn copy(
         return Err(e);
     }
     transaction!(conn, {
-        conn.exec(&set_progress(d, &table, "copied", None, 0))
+        conn.exec(&progress::set(d, &table, ProgressState::Copied, None, 0))
             .await?;
-        conn.exec(&format!(
-            "DELETE FROM {} WHERE tbl IN ({})",
-            d.ident(PROGRESS_TABLE),
-            names.join(", ")
-        ))
-        .await?;
+        conn.exec(&progress::delete(d, &names)).await?;
     })?;
     Ok(counter.load(Ordering::SeqCst))
 }
@@ -342,12 +295,16 @@ async fn copy_slice(
             conds.push(plan::key_upto(d, &pre, &plan.key, u));
         }
         let statement = heads.statement(plan.path, &src, &conds);
-        let state = if upper.is_some() { "copying" } else { "copied" };
+        let state = if upper.is_some() {
+            ProgressState::Copying
+        } else {
+            ProgressState::Copied
+        };
         // Slices insert into the same new table and update the same progress row: the server
         // may pick a chunk as a deadlock's victim, and `transaction!` runs it again.
         let added = transaction!(conn, {
             let added = conn.exec_count(&statement).await?;
-            conn.exec(&set_progress(
+            conn.exec(&progress::set(
                 d,
                 &slice.name,
                 state,
@@ -356,7 +313,7 @@ async fn copy_slice(
             ))
             .await?;
             if let Some(m) = main {
-                conn.exec(&set_progress(d, m, "copying", None, added))
+                conn.exec(&progress::set(d, m, ProgressState::Copying, None, added))
                     .await?;
             }
             added

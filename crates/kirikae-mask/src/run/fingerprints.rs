@@ -1,0 +1,96 @@
+//! The run's side of fingerprinting ([`crate::fingerprint`]): the originals of a table's masked
+//! columns fingerprinted into the state directory before the table changes, the files sealed,
+//! and the table's row count and key recorded for `verify`.
+
+use super::error::RunError;
+use super::report::Event;
+use super::shared::Shared;
+use crate::db::Conn;
+use crate::fingerprint::{self, FingerprintError};
+use crate::plan::TablePlan;
+use crate::state;
+
+impl From<FingerprintError> for RunError {
+    fn from(e: FingerprintError) -> RunError {
+        match e {
+            FingerprintError::Db(e) => RunError::Db(e),
+            FingerprintError::State(e) => RunError::State(e),
+        }
+    }
+}
+
+/// Before a `load` copy starts afresh: the row count, the key, and no fingerprint files left
+/// from an attempt that never got its progress row.
+pub(super) async fn start(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    shared: &Shared,
+) -> Result<(), RunError> {
+    shared.remove_fingerprints(&plan.table)?;
+    record_count(conn, plan, shared).await
+}
+
+/// The table's row count before masking, and its key, recorded for `verify`.
+async fn record_count(conn: &mut Conn, plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
+    let count = conn.row_count(&plan.table).await?;
+    if let Ok(mut i) = shared.info.lock() {
+        i.rows_before.insert(plan.table.clone(), count);
+        i.keys.insert(plan.table.clone(), plan.key.clone());
+    }
+    shared.save_info()?;
+    Ok(())
+}
+
+/// Once every original is fingerprinted (by [`take`], or by a `load` copy's own
+/// pass): the fingerprint files of the masked columns sorted (a column with no file, as in a
+/// table with no rows, gets an empty one), and the table recorded as fingerprinted.
+pub(super) fn seal(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
+    let table = &plan.table;
+    for c in &plan.masked {
+        for what in ["rows", "values"] {
+            let f = shared.state.fingerprint_file(table, c, what);
+            if !f.exists() {
+                state::append_fingerprints(&f, &[])?;
+            }
+            state::seal(&f)?;
+        }
+    }
+    let rows = {
+        let mut i = shared.info.lock().map_err(|_| {
+            RunError::Failed("the run's state was poisoned by a failed worker".into())
+        })?;
+        i.fingerprinted.insert(table.clone(), plan.masked.clone());
+        i.rows_before.get(table).copied().unwrap_or(0)
+    };
+    shared.save_info()?;
+    shared.emit(Event::Fingerprinted {
+        table: table.clone(),
+        rows,
+        columns: plan.masked.clone(),
+    });
+    Ok(())
+}
+
+/// Fingerprints of the originals of the table's masked columns, by key range, into the state
+/// directory; and the table's row count.
+pub(super) async fn take(
+    conn: &mut Conn,
+    plan: &TablePlan,
+    shared: &Shared,
+) -> Result<(), RunError> {
+    let table = &plan.table;
+    fingerprint::fingerprint_columns(
+        conn,
+        table,
+        &plan.key,
+        &plan.masked,
+        &shared.fp_prf,
+        |c, what, fps| {
+            state::append_fingerprints(&shared.state.fingerprint_file(table, c, what), fps)
+        },
+        shared.opts.chunk_rows,
+    )
+    .await?;
+    record_count(conn, plan, shared).await?;
+    seal(plan, shared)
+}
