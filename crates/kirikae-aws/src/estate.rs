@@ -212,6 +212,17 @@ impl Estate {
         Ok(b.build())
     }
 
+    /// An SDK config acting as the jump account's own credentials (the MFA session when one
+    /// is configured), for reading the jump account itself.
+    pub async fn jump_sdk_config(&self) -> Result<SdkConfig, AwsError> {
+        let creds = self.jump.credentials().await?;
+        Ok(self
+            .sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .build())
+    }
+
     /// Switches into one account and asks STS who we are there.
     pub async fn check_account(&self, name: &str) -> AccountCheck {
         let (name, settings) = match self.account(name) {
