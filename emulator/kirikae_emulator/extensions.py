@@ -6,7 +6,7 @@ from __future__ import annotations
 from .settings import EmulatorSettings
 
 # Filled in by the extension modules as they are written; order matters for wrap (outermost last).
-MODULES: list[str] = ["cloudcontrol", "sts_iam", "faults", "rds", "ram", "ec2_dependencies", "elasticache", "az_ids", "cloudwatch_cbor", "calls"]
+MODULES: list[str] = ["cloudcontrol", "sts_iam", "cloudformation_iam", "faults", "rds", "ram", "ec2_dependencies", "elasticache", "az_ids", "cloudwatch_cbor", "calls"]
 
 
 def _modules():
