@@ -491,9 +491,48 @@ def get_session_token(self):
     )
 
 
+def _issue_role_session(self, role, target_account: str, session_name: str, duration: int, *,
+                        external_id: str | None, mfa: bool, mfa_at: datetime.datetime | None):
+    """The tail AssumeRole and AssumeRoleWithWebIdentity share once the trust allowed the caller:
+    the role's MaxSessionDuration bounds the session (AWS refuses, not shortens), then the session
+    is issued and recorded so later calls made with it are resolved to the role."""
+    from moto.sts.models import sts_backends
+
+    try:
+        max_duration = int(role.max_session_duration or ASSUME_DEFAULT)
+    except (TypeError, ValueError):
+        max_duration = ASSUME_DEFAULT
+    if duration > max_duration:
+        raise validation_error(MSG_MAX_SESSION)
+
+    assumed = sts_backends[target_account][PARTITION].assume_role(
+        region_name=self.region,
+        role_session_name=session_name,
+        role_arn=role.arn,
+        policy=self._get_param("Policy"),
+        duration=duration,
+        external_id=external_id,
+    )
+    # moto's AssumedRole names the session by the last path element of the role ARN; AWS too.
+    with _lock:
+        _sessions[assumed.access_key_id] = Session(
+            access_key_id=assumed.access_key_id,
+            session_token=assumed.session_token,
+            account=target_account,
+            kind="assumed-role",
+            arn=assumed.arn,
+            user_id=assumed.user_id,
+            user_name=None,
+            role_arn=role.arn,
+            mfa=mfa,
+            expiration=assumed.expiration.replace(tzinfo=datetime.timezone.utc),
+            mfa_at=mfa_at if mfa else None,
+        )
+    return assumed
+
+
 def assume_role(self):
     from moto.core.responses import ActionResult
-    from moto.sts.models import sts_backends
 
     caller = resolve_caller(self.get_access_key(), self.current_account)
     role_arn = self._get_param("RoleArn") or ""
@@ -535,36 +574,9 @@ def assume_role(self):
         if requested not in (None, "") and duration > ROLE_CHAIN_LIMIT:
             raise validation_error(MSG_CHAIN)
         duration = min(duration, ROLE_CHAIN_LIMIT)
-    try:
-        max_duration = int(role.max_session_duration or ASSUME_DEFAULT)
-    except (TypeError, ValueError):
-        max_duration = ASSUME_DEFAULT
-    if duration > max_duration:
-        raise validation_error(MSG_MAX_SESSION)
-
-    assumed = sts_backends[target_account][PARTITION].assume_role(
-        region_name=self.region,
-        role_session_name=session_name,
-        role_arn=role_arn,
-        policy=self._get_param("Policy"),
-        duration=duration,
-        external_id=external_id,
+    assumed = _issue_role_session(
+        self, role, target_account, session_name, duration, external_id=external_id, mfa=bool(mfa), mfa_at=mfa_at
     )
-    # moto's AssumedRole names the session by the last path element of the role ARN; AWS too.
-    with _lock:
-        _sessions[assumed.access_key_id] = Session(
-            access_key_id=assumed.access_key_id,
-            session_token=assumed.session_token,
-            account=target_account,
-            kind="assumed-role",
-            arn=assumed.arn,
-            user_id=assumed.user_id,
-            user_name=None,
-            role_arn=role_arn,
-            mfa=bool(mfa),
-            expiration=assumed.expiration.replace(tzinfo=datetime.timezone.utc),
-            mfa_at=mfa_at if mfa else None,
-        )
     return ActionResult(
         {
             "Credentials": assumed,
@@ -601,7 +613,6 @@ def _jwt_claims(token: str) -> dict:
 
 def assume_role_with_web_identity(self):
     from moto.core.responses import ActionResult
-    from moto.sts.models import sts_backends
 
     role_arn = self._get_param("RoleArn") or ""
     session_name = self._get_param("RoleSessionName") or ""
@@ -651,34 +662,7 @@ def assume_role_with_web_identity(self):
         role.assume_role_policy_document, caller, context, action="sts:AssumeRoleWithWebIdentity"
     ):
         raise access_denied(MSG_WEB_IDENTITY_DENIED)
-    try:
-        max_duration = int(role.max_session_duration or ASSUME_DEFAULT)
-    except (TypeError, ValueError):
-        max_duration = ASSUME_DEFAULT
-    if duration > max_duration:
-        raise validation_error(MSG_MAX_SESSION)
-
-    assumed = sts_backends[target_account][PARTITION].assume_role(
-        region_name=self.region,
-        role_session_name=session_name,
-        role_arn=role_arn,
-        policy=self._get_param("Policy"),
-        duration=duration,
-        external_id=None,
-    )
-    with _lock:
-        _sessions[assumed.access_key_id] = Session(
-            access_key_id=assumed.access_key_id,
-            session_token=assumed.session_token,
-            account=target_account,
-            kind="assumed-role",
-            arn=assumed.arn,
-            user_id=assumed.user_id,
-            user_name=None,
-            role_arn=role_arn,
-            mfa=False,
-            expiration=assumed.expiration.replace(tzinfo=datetime.timezone.utc),
-        )
+    assumed = _issue_role_session(self, role, target_account, session_name, duration, external_id=None, mfa=False, mfa_at=None)
     return ActionResult(
         {
             "Credentials": assumed,
@@ -730,8 +714,87 @@ def _load_aws_managed_policies() -> None:
     IAMBackend._init_aws_policies = init_aws_policies
 
 
+# --- a deleted principal in a trust policy -----------------------------------------------------
+# IAM stores a trust policy's principals by unique id. When a role or user a trust policy names is
+# deleted, GetRole shows that id (AROA... for a role, AIDA... for a user) where the ARN was, and a
+# principal created later under the same name is not trusted. moto keeps the ARN text, so a
+# recreated principal would be trusted again: these patches make deletion do what IAM does.
+
+def _user_id(account: str) -> str:
+    from moto.iam.utils import generate_access_key_id_from_account_id
+
+    return generate_access_key_id_from_account_id(account_id=account, prefix="AIDA", total_length=21)
+
+
+def _replace_principal(document, arn: str, unique_id: str):
+    """`document` (a trust policy as stored: JSON text or a dict) with every principal equal to
+    `arn` replaced by `unique_id`; None when it does not name `arn`."""
+    try:
+        policy = _load_policy(document)
+    except (ValueError, TypeError):
+        return None
+    changed = False
+    statements = policy.get("Statement")
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, dict) or not isinstance(st.get("Principal"), dict):
+            continue
+        principal = st["Principal"]
+        value = principal.get("AWS")
+        if value == arn:
+            principal["AWS"] = unique_id
+            changed = True
+        elif isinstance(value, list) and arn in value:
+            principal["AWS"] = [unique_id if v == arn else v for v in value]
+            changed = True
+    return json.dumps(policy) if changed else None
+
+
+def _forget_principal(arn: str, unique_id: str) -> None:
+    """Every role's trust policy, in every account, that names `arn` now names `unique_id`."""
+    from moto.iam.models import iam_backends
+
+    for _, by_partition in list(iam_backends.items()):
+        if PARTITION not in by_partition:
+            continue
+        for role in list(by_partition[PARTITION].roles.values()):
+            replaced = _replace_principal(role.assume_role_policy_document, arn, unique_id)
+            if replaced is not None:
+                role.assume_role_policy_document = replaced
+
+
+def _install_deleted_principals() -> None:
+    from moto.iam.models import IAMBackend
+
+    original_create_user = IAMBackend.create_user
+    original_delete_role = IAMBackend.delete_role
+    original_delete_user = IAMBackend.delete_user
+
+    def create_user(self, *args, **kwargs):
+        result = original_create_user(self, *args, **kwargs)
+        user = result[0] if isinstance(result, tuple) else result
+        # IAM's user ids are AIDA...; moto's are random lower-case text.
+        if not str(getattr(user, "id", "")).startswith("AIDA"):
+            user.id = _user_id(self.account_id)
+        return result
+
+    def delete_role(self, role_name: str) -> None:
+        role = self.get_role(role_name)
+        original_delete_role(self, role_name)
+        _forget_principal(role.arn, role.id)
+
+    def delete_user(self, user_name: str) -> None:
+        user = self.get_user(user_name)
+        original_delete_user(self, user_name)
+        _forget_principal(user.arn, user.id)
+
+    IAMBackend.create_user = create_user
+    IAMBackend.delete_role = delete_role
+    IAMBackend.delete_user = delete_user
+
+
 def install(settings: EmulatorSettings) -> None:
     _load_aws_managed_policies()
+    _install_deleted_principals()
     from moto.sts.responses import TokenResponse
 
     TokenResponse.get_session_token = get_session_token

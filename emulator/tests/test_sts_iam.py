@@ -379,3 +379,36 @@ def test_mfa_age_bounds_are_evaluated_from_when_the_code_was_given():
     without_mfa = _context(caller, False, None, None)
     assert "aws:MultiFactorAuthAge" not in without_mfa
     assert not trust_allows(trust("43200"), caller, without_mfa)
+
+
+def test_a_deleted_principal_shows_as_its_unique_id_and_its_namesake_is_not_trusted(world, client_factory):
+    # As IAM: a trust policy keeps a principal by unique id; once the role or user is deleted,
+    # GetRole shows the id (AROA... / AIDA...) in place of the ARN, and a principal recreated
+    # under the same name is someone else.
+    jump_iam = client_factory("iam", account=JUMP)
+    runner = jump_iam.create_role(RoleName="runner", AssumeRolePolicyDocument=trust())["Role"]
+    tomo = jump_iam.create_user(UserName="tomo")["User"]
+    assert tomo["UserId"].startswith("AIDA")
+    hanako_arn = f"arn:aws:iam::{JUMP}:user/hanako"
+    world.role(PROD, policy=trust([runner["Arn"], tomo["Arn"], hanako_arn]))
+    prod_iam = client_factory("iam", account=PROD)
+
+    jump_iam.delete_role(RoleName="runner")
+    jump_iam.delete_user(UserName="tomo")
+    principals = prod_iam.get_role(RoleName="ops")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+    assert principals == [runner["RoleId"], tomo["UserId"], hanako_arn]
+    assert runner["RoleId"].startswith("AROA")
+
+    # A new role named like the deleted one is not trusted; hanako (never deleted) still is.
+    jump_iam.create_role(RoleName="runner", AssumeRolePolicyDocument=trust())
+    key = jump_iam.create_access_key(UserName="hanako")["AccessKey"]
+    hanako = client_factory("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    hanako.assume_role(RoleArn=f"arn:aws:iam::{PROD}:role/ops", RoleSessionName="s1")
+    as_new_runner = world.client_for(
+        hanako.assume_role(RoleArn=runner["Arn"], RoleSessionName="s2")["Credentials"]
+    )
+    with pytest.raises(ClientError) as denied:
+        as_new_runner.assume_role(RoleArn=f"arn:aws:iam::{PROD}:role/ops", RoleSessionName="s3")
+    assert error_of(denied)[1] == "AccessDenied"
+    again = prod_iam.get_role(RoleName="ops")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+    assert again[0] == runner["RoleId"]

@@ -23,6 +23,7 @@ pub mod credentials;
 mod error;
 mod estate;
 pub mod fanout;
+pub mod iam_read;
 pub mod mfa;
 pub mod profiles;
 pub mod request_log;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::policy::{decode, normalise};
-use crate::{AccountKind, Structure, Trust};
+use crate::{AccountKind, Structure, Trust, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
 /// One role as read from IAM.
 #[derive(Debug, Clone, Default)]
@@ -18,9 +18,19 @@ pub struct LiveRole {
     /// `AssumeRolePolicyDocument` as returned (URL-encoded JSON on AWS).
     pub trust_policy: String,
     pub max_session_seconds: u32,
+    pub tags: BTreeMap<String, String>,
     /// Inline policy name → document as returned.
     pub inline_policies: BTreeMap<String, String>,
     pub attached_policies: Vec<String>,
+}
+
+impl LiveRole {
+    /// Marked as kirikae's: the tag bootstrap puts on every role, or a path of its own (a role
+    /// under `/` is kirikae's only by its tag).
+    pub fn is_kirikaes(&self, s: &Structure) -> bool {
+        self.tags.get(MANAGED_TAG_KEY).map(String::as_str) == Some(MANAGED_TAG_VALUE)
+            || (s.path != "/" && self.path.starts_with(&s.path))
+    }
 }
 
 /// One group of the jump account as read from IAM.
@@ -31,7 +41,9 @@ pub struct LiveGroup {
 }
 
 /// What was read in one account: its roles (or groups, in the jump account) by name; a name
-/// bootstrap emits and IAM does not have is absent.
+/// bootstrap emits and IAM does not have is absent. Roles and groups bootstrap does not emit
+/// are here too when they are under kirikae's path (or, roles, carry its tag): the reader lists
+/// them, and they are findings.
 #[derive(Debug, Clone, Default)]
 pub struct LiveAccount {
     pub roles: BTreeMap<String, LiveRole>,
@@ -288,6 +300,40 @@ pub fn check_member(
             );
         }
     }
+    let in_code = s
+        .roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect::<BTreeSet<_>>();
+    for (name, role) in &live.roles {
+        if in_code.contains(name.as_str()) || !role.is_kirikaes(s) {
+            continue;
+        }
+        let trusted = decode(&role.trust_policy)
+            .map(|t| {
+                statements(&t)
+                    .iter()
+                    .flat_map(principals)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        find(
+            format!("role/{name}"),
+            Severity::Error,
+            "role-not-in-code",
+            format!(
+                "the role {name} ({}{name}) is marked as kirikae's but bootstrap does not emit it; \
+                 it trusts {}",
+                role.path,
+                if trusted.is_empty() { "nobody readable" } else { &trusted }
+            ),
+            format!(
+                "delete it (detach and delete its policies, then aws iam delete-role --role-name \
+                 {name}), or add its kind to [bootstrap.role_kinds] in kirikae.toml and redeploy"
+            ),
+        );
+    }
     out
 }
 
@@ -399,6 +445,26 @@ pub fn check_jump(s: &Structure, live: &LiveAccount) -> Vec<Finding> {
                 ),
             );
         }
+    }
+    let in_code = s
+        .groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect::<BTreeSet<_>>();
+    for name in live.groups.keys().filter(|n| !in_code.contains(n.as_str())) {
+        find(
+            format!("group/{name}"),
+            Severity::Error,
+            "group-not-in-code",
+            format!(
+                "the group {name} is under kirikae's path {} but bootstrap does not emit it",
+                s.path
+            ),
+            format!(
+                "delete it (remove its members and policies, then aws iam delete-group \
+                 --group-name {name}), or add a role kind for it in kirikae.toml and redeploy"
+            ),
+        );
     }
     out
 }

@@ -1,8 +1,9 @@
-//! The IAM actions of kirikae's jobs, least privilege: the one list the refresh's roles' policies
-//! are generated from. `crates/kirikae-refresh/tests/iam_actions.rs` checks it both ways: against
-//! the SDK operations the code calls (an operation the code calls and this list lacks fails it,
-//! so a generated policy cannot miss one) and against the table of docs/refresh.md ("IAM actions
-//! (least privilege)") people read.
+//! The IAM actions of kirikae's jobs, least privilege: the lists the jobs' policies are generated
+//! from (the refresh's source and target, the sweep, the audit, the read-only checks).
+//! `crates/kirikae-bootstrap/tests/iam_actions.rs` checks them both ways against the SDK
+//! operations each job's code calls (an operation the code calls and a list lacks fails it, so a
+//! generated policy cannot miss one; an action no code calls fails it too), and the refresh's
+//! list against the table of docs/refresh.md ("IAM actions (least privilege)") people read.
 
 use kirikae_config::RunnerJob;
 use serde_json::{json, Value};
@@ -68,6 +69,221 @@ pub const REFRESH_ACTIONS: &[(&str, &[Side])] = &[
     ("route53:ChangeResourceRecordSets", &[Side::Target]),
 ];
 
+/// `kirikae sweep` in one account: listing (with tags), marking (tagging), deleting, for every
+/// resource type it registers. Cloud Control types also need [`CLOUDCONTROL_HANDLER_ACTIONS`].
+pub const SWEEP_ACTIONS: &[&str] = &[
+    "autoscaling:CreateOrUpdateTags",
+    "autoscaling:DeleteAutoScalingGroup",
+    "autoscaling:DescribeAutoScalingGroups",
+    "cloudcontrol:DeleteResource",
+    "cloudcontrol:GetResource",
+    "cloudcontrol:GetResourceRequestStatus",
+    "cloudcontrol:ListResources",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DescribeAlarms",
+    "dynamodb:DeleteTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:ListTables",
+    "dynamodb:TagResource",
+    "dynamodb:UpdateTable",
+    "ec2:CreateTags",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteKeyPair",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:DeleteNatGateway",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSnapshot",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteVolume",
+    "ec2:DeleteVpc",
+    "ec2:DeregisterImage",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeKeyPairs",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVpcs",
+    "ec2:DetachInternetGateway",
+    "ec2:DisassociateAddress",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:ReleaseAddress",
+    "ec2:TerminateInstances",
+    "ecr:DeleteRepository",
+    "ecr:DescribeRepositories",
+    "ecr:ListImages",
+    "ecr:ListTagsForResource",
+    "ecr:TagResource",
+    "elasticache:DeleteCacheCluster",
+    "elasticache:DescribeCacheClusters",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "iam:DeleteInstanceProfile",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:ListAccountAliases",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
+    "iam:ListRoles",
+    "iam:RemoveRoleFromInstanceProfile",
+    "iam:TagRole",
+    "kms:DescribeKey",
+    "kms:ListKeys",
+    "kms:ListResourceTags",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "lambda:DeleteFunction",
+    "lambda:ListFunctions",
+    "logs:DeleteLogGroup",
+    "logs:DescribeLogGroups",
+    "logs:TagResource",
+    "rds:AddTagsToResource",
+    "rds:DeleteDBCluster",
+    "rds:DeleteDBClusterParameterGroup",
+    "rds:DeleteDBClusterSnapshot",
+    "rds:DeleteDBInstance",
+    "rds:DeleteDBParameterGroup",
+    "rds:DeleteDBSnapshot",
+    "rds:DeleteDBSubnetGroup",
+    "rds:DescribeDBClusterParameterGroups",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBParameterGroups",
+    "rds:DescribeDBSnapshots",
+    "rds:DescribeDBSubnetGroups",
+    "rds:ListTagsForResource",
+    "rds:ModifyDBCluster",
+    "rds:ModifyDBInstance",
+    "resource-groups:CreateGroup",
+    "resource-groups:GetGroup",
+    "s3:DeleteBucket",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:GetBucketTagging",
+    "s3:ListAllMyBuckets",
+    "s3:ListBucketVersions",
+    "s3:PutBucketTagging",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:ListSecrets",
+    "secretsmanager:TagResource",
+    "sns:DeleteTopic",
+    "sns:ListTopics",
+    "sns:TagResource",
+    "sqs:DeleteQueue",
+    "sqs:GetQueueAttributes",
+    "sqs:ListQueues",
+    "sqs:TagQueue",
+    "sts:GetCallerIdentity",
+    "tag:GetResources",
+    "tag:TagResources",
+];
+
+/// What Cloud Control's handler of each type the sweep reaches through it does on the caller's
+/// behalf (list, read, delete, tags): the caller needs these as well as `cloudcontrol:*`, and no
+/// SDK call of kirikae's shows them. From each type's schema (`handlers`), list/read/delete.
+pub const CLOUDCONTROL_HANDLER_ACTIONS: &[(&str, &[&str])] = &[
+    (
+        "AWS::Events::EventBus",
+        &[
+            "events:ListEventBuses",
+            "events:DescribeEventBus",
+            "events:ListTagsForResource",
+            "events:DeleteEventBus",
+        ],
+    ),
+    (
+        "AWS::Events::Rule",
+        &[
+            "events:ListRules",
+            "events:DescribeRule",
+            "events:ListTargetsByRule",
+            "events:RemoveTargets",
+            "events:DeleteRule",
+        ],
+    ),
+    (
+        "AWS::SSM::Parameter",
+        &[
+            "ssm:DescribeParameters",
+            "ssm:GetParameters",
+            "ssm:ListTagsForResource",
+            "ssm:DeleteParameter",
+        ],
+    ),
+    (
+        "AWS::StepFunctions::StateMachine",
+        &[
+            "states:ListStateMachines",
+            "states:DescribeStateMachine",
+            "states:ListTagsForResource",
+            "states:DeleteStateMachine",
+        ],
+    ),
+];
+
+/// `kirikae audit` in one account and region (read only).
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVpcs",
+    "elasticache:DescribeCacheClusters",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+];
+
+/// The read-only checks in one account: `accounts check` (who am I) and `accounts drift` (the
+/// roles and, in the jump account, the groups).
+pub const CHECK_ACTIONS: &[&str] = &[
+    "iam:GetGroup",
+    "iam:GetGroupPolicy",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedGroupPolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListGroupPolicies",
+    "iam:ListGroups",
+    "iam:ListRolePolicies",
+    "iam:ListRoles",
+    "sts:GetCallerIdentity",
+];
+
+/// SDK operations whose IAM action has another name, or that need more than one action:
+/// `(service:Operation, actions)`.
+pub const OPERATION_ACTIONS: &[(&str, &[&str])] = &[
+    ("s3:ListBuckets", &["s3:ListAllMyBuckets"]),
+    ("s3:ListObjectVersions", &["s3:ListBucketVersions"]),
+    // A versioned bucket is emptied by version: both actions.
+    (
+        "s3:DeleteObjects",
+        &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+    ),
+];
+
 /// The actions `side` needs, sorted.
 pub fn actions(side: Side) -> Vec<&'static str> {
     let mut a = REFRESH_ACTIONS
@@ -84,22 +300,49 @@ pub fn policy_name(job: RunnerJob) -> &'static str {
     match job {
         RunnerJob::RefreshSource => "kirikae-refresh-source",
         RunnerJob::RefreshTarget => "kirikae-refresh-target",
+        RunnerJob::Sweep => "kirikae-sweep",
+        RunnerJob::Audit => "kirikae-audit",
+        RunnerJob::Checks => "kirikae-checks",
     }
 }
 
-/// The policy of a job: exactly its actions. Resources are not narrowed yet (the cluster and
-/// secret names depend on each `[refresh.<name>]`; see docs/refresh.md).
+/// Every action of a job, sorted.
+pub fn job_actions(job: RunnerJob) -> Vec<&'static str> {
+    let mut a = match job {
+        RunnerJob::RefreshSource => actions(Side::Source),
+        RunnerJob::RefreshTarget => actions(Side::Target),
+        RunnerJob::Sweep => SWEEP_ACTIONS
+            .iter()
+            .copied()
+            .chain(
+                CLOUDCONTROL_HANDLER_ACTIONS
+                    .iter()
+                    .flat_map(|(_, a)| a.iter().copied()),
+            )
+            .collect(),
+        RunnerJob::Audit => AUDIT_ACTIONS.to_vec(),
+        RunnerJob::Checks => CHECK_ACTIONS.to_vec(),
+    };
+    a.sort_unstable();
+    a.dedup();
+    a
+}
+
+/// The policy of a job: exactly its actions. `Resource` is `*`: see docs/accounts.md ("Why the
+/// job policies name no resources") for why narrowing them is not done at bootstrap time.
 pub fn policy(job: RunnerJob) -> Value {
-    let side = match job {
-        RunnerJob::RefreshSource => Side::Source,
-        RunnerJob::RefreshTarget => Side::Target,
+    let sid = match job {
+        RunnerJob::RefreshSource | RunnerJob::RefreshTarget => "KirikaeRefresh",
+        RunnerJob::Sweep => "KirikaeSweep",
+        RunnerJob::Audit => "KirikaeAudit",
+        RunnerJob::Checks => "KirikaeChecks",
     };
     json!({
         "Version": "2012-10-17",
         "Statement": [{
-            "Sid": "KirikaeRefresh",
+            "Sid": sid,
             "Effect": "Allow",
-            "Action": actions(side),
+            "Action": job_actions(job),
             "Resource": "*"
         }]
     })

@@ -63,6 +63,11 @@ fn deployed(s: &Structure, kind: AccountKind) -> LiveAccount {
                     path: r.path.clone(),
                     trust_policy: as_iam_returns(&s.resolved(kind, &r.trust_policy)),
                     max_session_seconds: r.max_session_seconds.unwrap_or(p.max_session_seconds),
+                    tags: [(
+                        kirikae_bootstrap::MANAGED_TAG_KEY.to_string(),
+                        kirikae_bootstrap::MANAGED_TAG_VALUE.to_string(),
+                    )]
+                    .into(),
                     inline_policies: r
                         .inline_policies
                         .iter()

@@ -606,7 +606,7 @@ pub struct RunnerSettings {
     #[serde(default)]
     pub managed_policies: Vec<String>,
     /// The kirikae jobs the runner does: each adds its least-privilege inline policy, e.g.
-    /// `["refresh-source", "refresh-target"]`.
+    /// `["refresh-source", "refresh-target", "sweep", "audit", "checks"]`.
     #[serde(default)]
     pub jobs: Vec<RunnerJob>,
     /// `MaxSessionDuration` in hours, 1 to 12; default 1.
@@ -622,6 +622,12 @@ pub enum RunnerJob {
     RefreshSource,
     /// A refresh's calls in its target account.
     RefreshTarget,
+    /// `kirikae sweep`'s calls in an account it scans and deletes in.
+    Sweep,
+    /// `kirikae audit`'s calls (read only).
+    Audit,
+    /// The read-only checks: `accounts check` and `accounts drift` (IAM Get/List, STS).
+    Checks,
 }
 
 fn default_bootstrap_path() -> String {

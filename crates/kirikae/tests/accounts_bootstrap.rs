@@ -555,3 +555,51 @@ fn bootstrap_without_a_bootstrap_section_says_what_to_add() {
     assert!(stderr.contains("jump_account"), "{stderr}");
     assert!(!dir.path().join("o").exists(), "nothing is written");
 }
+
+/// The story's seed (emulator/kirikae_emulator/seed.py) deploys committed templates, so that it
+/// runs without a Rust build: they must be what this binary writes for the story's config.
+#[test]
+fn the_story_deploys_the_templates_this_binary_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kirikae.toml");
+    std::fs::write(dir.path().join("credentials"), "").unwrap();
+    let o = Command::new(venv_bin("python"))
+        .args([
+            "-c",
+            "import sys\nfrom pathlib import Path\nfrom kirikae_emulator.seed import render_config, STORY_BOOTSTRAP\n\
+             Path(sys.argv[1]).write_text(render_config('http://127.0.0.1:9', \
+             'arn:aws:iam::100000000000:mfa/hanako', Path(sys.argv[1]).with_name('mfa.secret')) \
+             + STORY_BOOTSTRAP)",
+            config.to_str().unwrap(),
+        ])
+        .env("PYTHONPATH", support::repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = dir.path().join("out");
+    let o = run(
+        &config,
+        &[
+            "accounts",
+            "bootstrap",
+            "--format",
+            "cloudformation",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let committed = support::repo_root().join("emulator/kirikae_emulator/story_bootstrap");
+    for kind in ["jump", "member", "member-protected"] {
+        let file = format!("cloudformation/{kind}.json");
+        let want = std::fs::read_to_string(out.join(&file)).unwrap();
+        let have = std::fs::read_to_string(committed.join(&file)).unwrap_or_default();
+        assert!(
+            want == have,
+            "{} is not what `kirikae accounts bootstrap` writes for the story's config: \
+             regenerate it (kirikae accounts bootstrap --format cloudformation --out \
+             emulator/kirikae_emulator/story_bootstrap --config <a seeded story's kirikae.toml>)",
+            committed.join(&file).display()
+        );
+    }
+}

@@ -1,27 +1,14 @@
-//! `kirikae accounts drift` against the emulator: the story's world with the structure of
-//! `[bootstrap]` put in place by IAM calls (as the emitted templates would), no drift right after;
-//! then changes made by hand with IAM calls are found, each with its severity and fix.
+//! `kirikae accounts drift` against the emulator: the story's world, whose account structure the
+//! seed deploys from kirikae's own CloudFormation output (one stack per account); no drift right
+//! after; then changes made by hand with IAM calls are found, each with its severity and fix.
 
 mod support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use kirikae_bootstrap::{AccountKind, Structure};
-use kirikae_config::{Config, ConfigSource};
 use serde_json::{json, Value};
 use support::{repo_root, run, text, venv_bin, Emulator};
-
-const BOOTSTRAP: &str = r#"
-[bootstrap]
-jump_account = "100000000000"
-path = "/"
-mfa_max_age_seconds = 43200
-protected_mfa_max_age_seconds = 3600
-
-[bootstrap.role_kinds.ops]
-managed_policies = ["arn:aws:iam::aws:policy/AdministratorAccess"]
-"#;
 
 /// Runs IAM calls in the emulator as `account` (the seed's way: an unknown key acts as root of
 /// the account named by x-moto-account-id). `calls`: [[account, operation, {params}], ...].
@@ -59,42 +46,43 @@ for account, op, params in json.load(sys.stdin):
     );
 }
 
-/// The IAM calls that leave every account as bootstrap's templates describe it.
-fn deploy_calls(s: &Structure, config: &Config) -> Value {
-    let mut calls = Vec::new();
-    for a in config.accounts.values() {
-        let kind = if a.protected {
-            AccountKind::MemberProtected
-        } else {
-            AccountKind::Member
-        };
-        let id = a.id.as_str();
-        for r in &s.roles {
-            let trust = s.resolved(kind, &r.trust_policy).to_string();
-            calls.push(
-                json!([id, "create_role", {"RoleName": r.name, "Path": r.path,
-                "AssumeRolePolicyDocument": trust}]),
-            );
-            calls.push(json!([id, "update_assume_role_policy", {"RoleName": r.name,
-                "PolicyDocument": trust}]));
-            calls.push(json!([id, "update_role", {"RoleName": r.name, "Description": "kirikae",
-                "MaxSessionDuration": r.max_session_seconds.unwrap_or(s.parameters(kind).max_session_seconds)}]));
-            for arn in &r.managed_policies {
-                calls.push(
-                    json!([id, "attach_role_policy", {"RoleName": r.name, "PolicyArn": arn}]),
-                );
-            }
-        }
-    }
-    for g in &s.groups {
-        calls.push(json!(["100000000000", "create_group", {"GroupName": g.name, "Path": g.path}]));
-        calls.push(
-            json!(["100000000000", "put_group_policy", {"GroupName": g.name,
-            "PolicyName": g.policy_name,
-            "PolicyDocument": s.resolved(AccountKind::Jump, &g.policy).to_string()}]),
-        );
-    }
-    Value::Array(calls)
+/// Appends the story's `[bootstrap]` (the section its deployed templates were written from).
+fn append_story_bootstrap(config: &std::path::Path) {
+    let out = Command::new(venv_bin("python"))
+        .args([
+            "-c",
+            "from kirikae_emulator.seed import STORY_BOOTSTRAP; print(STORY_BOOTSTRAP)",
+        ])
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut text = std::fs::read_to_string(config).unwrap();
+    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    std::fs::write(config, text).unwrap();
+}
+
+/// A role's trust policy as IAM returns it (boto3 decodes it).
+fn read_trust(emu: &Emulator, account: &str, role: &str) -> Value {
+    let out = Command::new(venv_bin("python"))
+        .args([
+            "-c",
+            "import json, sys\nfrom kirikae_emulator.seed import client\n\
+             c = client('iam', sys.argv[1], sys.argv[2])\n\
+             print(json.dumps(c.get_role(RoleName=sys.argv[3])['Role']['AssumeRolePolicyDocument']))",
+            &emu.url,
+            account,
+            role,
+        ])
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn drift(config: &std::path::Path) -> (Option<i32>, Value, String) {
@@ -109,14 +97,10 @@ fn drift_is_clean_after_deploy_and_finds_each_hand_made_change() {
     let emu = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     let config_path = emu.seed_story(dir.path());
-    let mut text_now = std::fs::read_to_string(&config_path).unwrap();
-    text_now.push_str(BOOTSTRAP);
-    std::fs::write(&config_path, &text_now).unwrap();
-    let config = Config::load(&config_path, ConfigSource::Flag).unwrap();
-    let s = Structure::from_config(&config).unwrap();
-    iam(&emu, deploy_calls(&s, &config));
+    append_story_bootstrap(&config_path);
 
-    // Right after the deploy: nothing (IAM returns the documents URL-encoded and reordered).
+    // Right after the deploy: nothing (IAM returns the documents URL-encoded and reordered; the
+    // dev team's own `readonly` role, neither tagged nor under kirikae's path, is not looked at).
     let (code, v, err) = drift(&config_path);
     assert_eq!(code, Some(0), "{v:#}{err}");
     assert_eq!(v["findings"], json!([]), "{v:#}");
@@ -145,6 +129,28 @@ fn drift_is_clean_after_deploy_and_finds_each_hand_made_change() {
                 "PolicyName": "kirikae-assume-ops",
                 "PolicyDocument": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                     "Action": "sts:AssumeRole", "Resource": "*"}]}).to_string()}],
+            // A role someone made with kirikae's tag that bootstrap does not emit.
+            ["222222222222", "create_role", {"RoleName": "ops-old", "Path": "/",
+                "AssumeRolePolicyDocument": no_mfa.to_string(),
+                "Tags": [{"Key": "managed-by", "Value": "kirikae"}]}],
+            // dev's ops trusts a CI role of the jump account too, which is then deleted: IAM
+            // shows its unique id (AROA...) in the trust from then on.
+            ["100000000000", "create_role", {"RoleName": "ci-deploy",
+                "AssumeRolePolicyDocument": no_mfa.to_string()}],
+        ]),
+    );
+    let mut with_ci = read_trust(&emu, "222222222222", "ops");
+    let mfa = with_ci["Statement"][0]["Condition"].clone();
+    with_ci["Statement"].as_array_mut().unwrap().push(
+        json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Condition": mfa,
+            "Principal": {"AWS": "arn:aws:iam::100000000000:role/ci-deploy"}}),
+    );
+    iam(
+        &emu,
+        json!([
+            ["222222222222", "update_assume_role_policy", {"RoleName": "ops",
+                "PolicyDocument": with_ci.to_string()}],
+            ["100000000000", "delete_role", {"RoleName": "ci-deploy"}],
         ]),
     );
     let (code, v, err) = drift(&config_path);
@@ -199,7 +205,19 @@ fn drift_is_clean_after_deploy_and_finds_each_hand_made_change() {
         "assume-role-without-mfa",
         "error",
     );
-    assert_eq!(found.len(), 6, "{found:#?}");
+    has("dev", "role/ops-old", "role-not-in-code", "error");
+    has("dev", "role/ops", "deleted-principal", "error");
+    let deleted = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "deleted-principal")
+        .unwrap();
+    assert!(
+        deleted["message"].as_str().unwrap().contains("AROA"),
+        "{deleted:#}"
+    );
+    assert_eq!(found.len(), 8, "{found:#?}");
     assert!(v["findings"][0]["fix"].as_str().unwrap().len() > 10);
 
     // The table says the same, for people; and a trust without MFA in dev is found too.

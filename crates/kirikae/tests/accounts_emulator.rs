@@ -363,10 +363,7 @@ fn verbose_logs_every_aws_request_with_its_retries_and_no_secret() {
 
 /// `run` with a clean log environment (`RUST_LOG` unset) and without colours asked for.
 fn run_env(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    support::kirikae()
-        .args(args)
-        .arg("--config")
-        .arg(config)
+    support::command(config, args)
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
         .output()

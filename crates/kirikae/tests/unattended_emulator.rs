@@ -11,11 +11,11 @@ mod support;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{repo_root, text, venv_bin, Emulator};
+use support::{text, venv_bin, Emulator};
 
 /// Every variable of the default chain, so the machine running the tests lends none of its own.
 const CHAIN_VARS: [&str; 12] = [
@@ -34,18 +34,7 @@ const CHAIN_VARS: [&str; 12] = [
 ];
 
 fn world(args: &[&str]) -> String {
-    let out = Command::new(venv_bin("python"))
-        .arg(repo_root().join("crates/kirikae/tests/support/unattended_world.py"))
-        .args(args)
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "unattended_world.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    support::world_script("unattended_world.py", args)
 }
 
 /// The emulator with the world built, and an unattended kirikae.toml in `dir`.
@@ -70,18 +59,12 @@ fn setup(dir: &Path) -> (Emulator, std::path::PathBuf) {
 /// kirikae with only `env` of the chain's variables, a HOME with no ~/.aws, no stdin, and a
 /// deadline: an unattended run that waited for a person would hang here, and fail the test.
 fn unattended(config: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut c = support::kirikae();
+    let mut c = support::command(config, args);
     for var in CHAIN_VARS {
         c.env_remove(var);
     }
     c.env("HOME", home).envs(env.iter().copied());
-    if args.contains(&"--") {
-        c.arg("--config").arg(config).args(args);
-    } else {
-        c.args(args).arg("--config").arg(config);
-    }
     let mut child = c
-        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

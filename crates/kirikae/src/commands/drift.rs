@@ -5,9 +5,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{anyhow, Context};
-use aws_credential_types::provider::SharedCredentialsProvider;
+use std::collections::BTreeSet;
+
+use anyhow::anyhow;
 use aws_sdk_iam::Client;
+use kirikae_aws::iam_read::{self, IamReadError};
 use kirikae_aws::Estate;
 use kirikae_bootstrap::drift::{self, Finding, LiveAccount, LiveGroup, LiveRole, Severity};
 use kirikae_bootstrap::{AccountKind, BootstrapError, Structure};
@@ -46,7 +48,7 @@ pub async fn run(shared: &Shared, config: Arc<Config>, args: DriftArgs) -> Outco
             };
             let read = async {
                 let sdk = estate.sdk_config(&name).await?;
-                read_member(&Client::new(&sdk), &structure).await
+                anyhow::Ok(read_member(&Client::new(&sdk), &structure).await?)
             };
             match read.await {
                 Ok(live) => Ok(drift::check_member(&structure, &name, kind, &live)),
@@ -119,138 +121,58 @@ fn print_table(findings: &[Finding]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The roles of the structure in one account, as IAM returns them.
-async fn read_member(iam: &Client, s: &Structure) -> anyhow::Result<LiveAccount> {
+/// The roles of the structure in one account as IAM returns them, and the roles marked as
+/// kirikae's that the structure lacks.
+async fn read_member(iam: &Client, s: &Structure) -> Result<LiveAccount, IamReadError> {
+    let mut names = s
+        .roles
+        .iter()
+        .map(|r| r.name.clone())
+        .collect::<BTreeSet<_>>();
+    names.extend(iam_read::role_names_under(iam, &s.path).await?);
     let mut live = LiveAccount::default();
-    for spec in &s.roles {
-        let role = match iam.get_role().role_name(&spec.name).send().await {
-            Ok(out) => out.role.context("GetRole returned no role")?,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
-            {
-                continue
-            }
-            Err(e) => {
-                return Err(anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-                    .context(format!("GetRole {}", spec.name))
-            }
-        };
-        let mut inline_policies = std::collections::BTreeMap::new();
-        let names = iam
-            .list_role_policies()
-            .role_name(&spec.name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-            .context(format!("ListRolePolicies {}", spec.name))?;
-        for name in names {
-            let doc = iam
-                .get_role_policy()
-                .role_name(&spec.name)
-                .policy_name(&name)
-                .send()
-                .await
-                .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-                .context(format!("GetRolePolicy {} {name}", spec.name))?;
-            inline_policies.insert(name, doc.policy_document);
+    for name in names {
+        if let Some(role) = iam_read::role(iam, &name).await? {
+            live.roles.insert(
+                name,
+                LiveRole {
+                    path: role.path,
+                    trust_policy: role.trust_policy,
+                    max_session_seconds: role.max_session_seconds,
+                    tags: role.tags,
+                    inline_policies: role.policies.inline,
+                    attached_policies: role.policies.attached,
+                },
+            );
         }
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(&spec.name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-            .context(format!("ListAttachedRolePolicies {}", spec.name))?;
-        live.roles.insert(
-            spec.name.clone(),
-            LiveRole {
-                path: role.path,
-                trust_policy: role.assume_role_policy_document.unwrap_or_default(),
-                max_session_seconds: role.max_session_duration.unwrap_or(3600).max(0) as u32,
-                inline_policies,
-                attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
-            },
-        );
     }
     Ok(live)
 }
 
-/// The groups of the structure in the jump account, read with the jump credentials.
+/// The groups of the structure in the jump account, and those under kirikae's own path (not
+/// `/`) that the structure lacks, read with the jump credentials.
 async fn read_jump(estate: &Estate, s: &Structure) -> anyhow::Result<LiveAccount> {
-    let any = estate
-        .config()
-        .accounts
-        .keys()
-        .next()
-        .context("no accounts")?;
-    let base = estate.sdk_config(any).await?;
-    let creds = estate.jump().credentials().await?;
-    let sdk = base
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(creds))
-        .build();
-    let iam = Client::new(&sdk);
+    let (_, jump) = estate.jump_sdk_config().await?;
+    let iam = Client::new(&jump);
+    let mut names = s
+        .groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect::<BTreeSet<_>>();
+    if s.path != "/" {
+        names.extend(iam_read::group_names_under(&iam, &s.path).await?);
+    }
     let mut live = LiveAccount::default();
-    for g in &s.groups {
-        match iam.get_group().group_name(&g.name).send().await {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
-            {
-                continue
-            }
-            Err(e) => {
-                return Err(anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-                    .context(format!("GetGroup {}", g.name))
-            }
+    for name in names {
+        if let Some(policies) = iam_read::group(&iam, &name).await? {
+            live.groups.insert(
+                name,
+                LiveGroup {
+                    inline_policies: policies.inline,
+                    attached_policies: policies.attached,
+                },
+            );
         }
-        let names = iam
-            .list_group_policies()
-            .group_name(&g.name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-            .context(format!("ListGroupPolicies {}", g.name))?;
-        let mut inline_policies = std::collections::BTreeMap::new();
-        for name in names {
-            let doc = iam
-                .get_group_policy()
-                .group_name(&g.name)
-                .policy_name(&name)
-                .send()
-                .await
-                .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-                .context(format!("GetGroupPolicy {} {name}", g.name))?;
-            inline_policies.insert(name, doc.policy_document);
-        }
-        let attached = iam
-            .list_attached_group_policies()
-            .group_name(&g.name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| anyhow!(aws_sdk_iam::error::DisplayErrorContext(e)))
-            .context(format!("ListAttachedGroupPolicies {}", g.name))?;
-        live.groups.insert(
-            g.name.clone(),
-            LiveGroup {
-                inline_policies,
-                attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
-            },
-        );
     }
     Ok(live)
 }

@@ -180,13 +180,41 @@ pub fn text(o: &Output) -> (String, String) {
 /// Runs kirikae with `args` then `--config <config>` (before them when a `--` would swallow it),
 /// from `/`: the config must work from anywhere.
 pub fn run(config: &Path, args: &[&str]) -> Output {
+    command(config, args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// kirikae with `args` and `--config <config>` placed as [`run`] places them, from `/`, not yet
+/// started: for tests that set its environment or watch it run.
+pub fn command(config: &Path, args: &[&str]) -> Command {
     let mut c = kirikae();
     if args.contains(&"--") {
         c.arg("--config").arg(config).args(args);
     } else {
         c.args(args).arg("--config").arg(config);
     }
-    c.current_dir("/").stdin(Stdio::null()).output().unwrap()
+    c.current_dir("/");
+    c
+}
+
+/// Runs a test world's script (`crates/kirikae/tests/support/<script>`) with the emulator's
+/// package importable; its stdout, trimmed. A failing script fails the test with its stderr.
+pub fn world_script(script: &str, args: &[&str]) -> String {
+    let out = Command::new(venv_bin("python"))
+        .arg(
+            repo_root()
+                .join("crates/kirikae/tests/support")
+                .join(script),
+        )
+        .args(args)
+        .env("PYTHONPATH", repo_root().join("emulator"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The current MFA code of the story's person.

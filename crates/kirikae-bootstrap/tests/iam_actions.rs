@@ -1,32 +1,45 @@
-//! docs/refresh.md's list of IAM actions ("IAM actions (least privilege)") is the AWS
-//! operations the refresh's code calls: this reads the sources of kirikae-refresh and
-//! kirikae-aws, finds every SDK operation called on a client, and fails when one is missing from
-//! the list or the list names one the code no longer calls.
+//! The IAM actions of kirikae's jobs are the AWS operations their code calls: this reads the
+//! sources of each job, finds every SDK operation called on a client, and fails when a job's
+//! generated policy (`kirikae_bootstrap::jobs`) lacks one, or names one the code no longer calls.
+//!
+//! - The refresh (kirikae-refresh and kirikae-aws's jump-side plumbing): the list is
+//!   `kirikae_bootstrap::jobs::REFRESH_ACTIONS`, and docs/refresh.md's table ("IAM actions (least
+//!   privilege)") must be the same rows, so neither the doc nor a generated policy can go stale.
+//! - The sweep (kirikae-sweep), the audit (kirikae-audit) and the read-only checks (kirikae-aws's
+//!   `iam_read`, what `accounts drift` reads): `SWEEP_ACTIONS`, `AUDIT_ACTIONS`, `CHECK_ACTIONS`.
+//!   The sweep's Cloud Control types also need their handlers' own actions, which no SDK call
+//!   shows: every type the sweep registers must have a row in `CLOUDCONTROL_HANDLER_ACTIONS`.
 //!
 //! How calls are found: an SDK client is a struct field (`rds: aws_sdk_rds::Client`) used as
-//! `self.rds.<operation>()`, or the value of a method returning one
-//! (`fn client(..) -> aws_sdk_sts::Client`) used as `self.client(..).<operation>()`. The
-//! service is the client's crate (`aws_sdk_rds` -> `rds`). So that a call made another way
-//! cannot slip by, the scan also fails on a client used otherwise (`self.rds.clone()`, a
-//! client in a local binding), and on an operation name the code reports (`self.call("Op", ..)`,
-//! `classify("Op", ..)`) that it did not find being called.
-//!
-//! The list itself is `kirikae_bootstrap::jobs::REFRESH_ACTIONS`, the table the refresh roles'
-//! policies (`kirikae accounts bootstrap`, `[bootstrap.runner] jobs`) are generated from; the
-//! doc's table must be the same rows, so neither the doc nor a generated policy can go stale.
+//! `self.rds.<operation>()`; the value of a method returning one (`fn client(..) ->
+//! aws_sdk_sts::Client`, `fn ec2(&self) -> &aws_sdk_ec2::Client`) used as
+//! `self.client(..).<operation>()` or `cx.ec2().<operation>()`; a local binding (`let ec2 =
+//! aws_sdk_ec2::Client::new(..)`) or a parameter (`iam: &aws_sdk_iam::Client`) used as
+//! `ec2.<operation>()` further on. The service is the client's crate (`aws_sdk_rds` -> `rds`).
+//! So that a call made another way cannot slip by, the scan also fails on a client used
+//! otherwise (`self.rds.clone()`, an unknown way of reaching one), and on an operation name the
+//! code reports (`self.call("Op", ..)`, `classify("Op", ..)`, `aws_call!(cx, "svc", "Op", ..)`)
+//! that it did not find being called.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use kirikae_bootstrap::jobs::{Side, REFRESH_ACTIONS};
+use kirikae_bootstrap::jobs::{self, Side, REFRESH_ACTIONS};
 use kirikae_config::RunnerJob;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The crates whose AWS calls a refresh makes.
-const SCANNED: [&str; 2] = ["crates/kirikae-refresh/src", "crates/kirikae-aws/src"];
+/// The sources whose AWS calls a refresh makes (folders or files), and files under them that
+/// belong to another job.
+const REFRESH: (&[&str], &[&str]) = (
+    &["crates/kirikae-refresh/src", "crates/kirikae-aws/src"],
+    &["crates/kirikae-aws/src/iam_read.rs"],
+);
+const SWEEP: (&[&str], &[&str]) = (&["crates/kirikae-sweep/src"], &[]);
+const AUDIT: (&[&str], &[&str]) = (&["crates/kirikae-audit/src"], &[]);
+const CHECKS: (&[&str], &[&str]) = (&["crates/kirikae-aws/src/iam_read.rs"], &[]);
 
 /// IAM's service prefix of an SDK crate's service, where it is not the crate's own name.
 fn iam_prefix(sdk_service: &str) -> &str {
@@ -40,6 +53,10 @@ fn iam_prefix(sdk_service: &str) -> &str {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         if p.is_dir() {
@@ -150,13 +167,28 @@ struct Scan {
     unknown_uses: Vec<String>,
 }
 
-fn scan() -> Scan {
+fn scan((paths, skip): (&[&str], &[&str])) -> Scan {
     let mut files = Vec::new();
-    for dir in SCANNED {
+    for dir in paths {
         rust_files(&repo().join(dir), &mut files);
     }
+    files.retain(|f| !skip.iter().any(|s| f == &repo().join(s)));
     files.sort();
     let mut scan = Scan::default();
+    // Methods returning a client are called from other files (the sweep's `cx.ec2()`): known
+    // crate-wide.
+    let mut all_getters: BTreeMap<String, String> = BTreeMap::new();
+    for file in &files {
+        let s = squeeze(&std::fs::read_to_string(file).unwrap());
+        for (at, _) in s.match_indices("aws_sdk_") {
+            let before = &s[..at];
+            if before.ends_with("->") || before.ends_with("->&") {
+                let service = ident_at(&s, at + "aws_sdk_".len()).to_string();
+                let sig_start = before.rfind("fn").unwrap();
+                all_getters.insert(ident_at(&s, sig_start + 2).to_string(), service);
+            }
+        }
+    }
     for file in &files {
         let name = file
             .strip_prefix(repo())
@@ -167,15 +199,16 @@ fn scan() -> Scan {
         // The clients: `<binding>:aws_sdk_<svc>::Client` (fields) and
         // `fn <name>(..)->aws_sdk_<svc>::Client` (methods returning one).
         let mut fields: BTreeMap<String, String> = BTreeMap::new();
-        let mut getters: BTreeMap<String, String> = BTreeMap::new();
-        let mut locals: BTreeMap<String, String> = BTreeMap::new();
+        let mut getters: BTreeMap<String, String> = all_getters.clone();
+        // (binding, service, where it is bound): a name's calls go to its latest binding.
+        let mut locals: Vec<(String, String, usize)> = Vec::new();
         for (at, _) in s.match_indices("aws_sdk_") {
             let service = ident_at(&s, at + "aws_sdk_".len()).to_string();
             let rest = &s[at + "aws_sdk_".len() + service.len()..];
             if !rest.starts_with("::Client") || is_ident(rest[8..].chars().next().unwrap_or(' ')) {
                 continue;
             }
-            if rest.starts_with("::Client::from_conf") {
+            if rest.starts_with("::Client::from_conf") || rest.starts_with("::Client::new(") {
                 // Where one is made; made into a local binding (`let client = ..`), its calls
                 // are `client.<operation>()` further on in the file.
                 let before = &s[..at];
@@ -186,15 +219,22 @@ fn scan() -> Scan {
                         .or_else(|| binding.strip_prefix("let"))
                         .filter(|l| !l.is_empty());
                     if let Some(local) = local {
-                        locals.insert(local.to_string(), service);
+                        locals.push((local.to_string(), service, at));
                     }
                 }
                 continue;
             }
             let before = &s[..at];
-            if before.ends_with(':') && !before.ends_with("::") {
+            if before.ends_with('<') {
+                // a holder of a client (`OnceLock<aws_sdk_ec2::Client>`): reached through the
+                // getter that returns it, followed below
+                continue;
+            } else if before.ends_with(":&") {
+                // a parameter: `iam: &aws_sdk_iam::Client`
+                locals.push((ident_before(&s, at - 2).to_string(), service, at));
+            } else if before.ends_with(':') && !before.ends_with("::") {
                 fields.insert(ident_before(&s, at - 1).to_string(), service);
-            } else if before.ends_with("->") {
+            } else if before.ends_with("->") || before.ends_with("->&") {
                 let sig_start = before.rfind("fn").unwrap();
                 let name = ident_at(&s, sig_start + 2).to_string();
                 getters.insert(name, service);
@@ -244,22 +284,57 @@ fn scan() -> Scan {
                 ));
             }
         }
-        for (local, service) in &locals {
+        let names = locals
+            .iter()
+            .map(|(n, _, _)| n.clone())
+            .collect::<BTreeSet<_>>();
+        for local in &names {
             let pat = format!("{local}.");
             for (at, _) in s.match_indices(&pat) {
                 if s[..at].ends_with(|c: char| is_ident(c) || c == '.') {
                     continue; // self.client, other_client
                 }
+                let Some((_, service, _)) = locals
+                    .iter()
+                    .rev()
+                    .find(|(n, _, bound)| n == local && *bound < at)
+                else {
+                    continue; // the same name before any client was bound to it
+                };
                 record(&mut scan, service, at + local.len(), local);
             }
         }
         for (getter, service) in &getters {
-            let pat = format!("self.{getter}(");
-            for (at, _) in s.match_indices(&pat) {
-                let Some(after) = after_group(&s, at + pat.len() - 1) else {
-                    continue;
-                };
-                record(&mut scan, service, after, &format!("self.{getter}(..)"));
+            // Reached through `self` or the sweep's context `cx` only: an SDK output has
+            // accessors of the same names (`eni.groups()`).
+            for receiver in ["self", "cx"] {
+                let pat = format!("{receiver}.{getter}(");
+                for (at, _) in s.match_indices(&pat) {
+                    if s[..at].ends_with(|c: char| is_ident(c)) {
+                        continue; // other_cx.ec2(
+                    }
+                    let Some(after) = after_group(&s, at + pat.len() - 1) else {
+                        continue;
+                    };
+                    record(
+                        &mut scan,
+                        service,
+                        after,
+                        &format!("{receiver}.{getter}(..)"),
+                    );
+                }
+            }
+        }
+        // The sweep names its calls: aws_call!(cx, "ec2", "DescribeVpcs", ..).
+        for (at, _) in s.match_indices("aws_call!(") {
+            let args = &s[at + "aws_call!(".len()..];
+            if let Some(op) = args.split(',').nth(2).map(|a| a.trim_matches('"')) {
+                if !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    scan.named
+                        .entry(op.to_string())
+                        .or_default()
+                        .insert(name.clone());
+                }
             }
         }
         for prefix in [".call(\"", "classify(\"", "operation:\""] {
@@ -327,9 +402,15 @@ fn documented() -> BTreeMap<String, Vec<&'static str>> {
     out
 }
 
-#[test]
-fn the_documented_iam_actions_are_the_operations_the_code_calls() {
-    let scan = scan();
+/// Operation names the sweep reports that are not the SDK's (its `-v` log says
+/// `DescribeDBDbSnapshots` for `describe_db_snapshots`): a bug of kirikae-sweep's, left to its
+/// owners; the calls themselves are found and checked.
+const MISNAMED: [&str; 2] = ["DeleteDBDbSnapshot", "DescribeDBDbSnapshots"];
+
+/// The operations `scope`'s code calls, as `(iam prefix, normalised operation)` -> `prefix:Op
+/// (in files)`, after checking the scan followed every client and every named operation.
+fn called_in(scope: (&[&str], &[&str])) -> BTreeMap<(String, String), String> {
+    let scan = scan(scope);
     assert!(
         scan.unknown_uses.is_empty(),
         "SDK clients used in ways this scan cannot follow:\n  {}",
@@ -354,6 +435,7 @@ fn the_documented_iam_actions_are_the_operations_the_code_calls() {
         .named
         .iter()
         .filter(|(op, _)| !called_ops.contains(&norm(op)))
+        .filter(|(op, _)| !MISNAMED.contains(&op.as_str()))
         .map(|(op, files)| format!("{op} (named in {files:?})"))
         .collect();
     assert!(
@@ -361,7 +443,12 @@ fn the_documented_iam_actions_are_the_operations_the_code_calls() {
         "the code names AWS operations the scan did not find being called (teach the scan how \
          their client is reached): {unseen:?}"
     );
+    called
+}
 
+#[test]
+fn the_documented_iam_actions_are_the_operations_the_code_calls() {
+    let called = called_in(REFRESH);
     let doc = documented();
     let table: BTreeMap<String, Vec<&str>> = REFRESH_ACTIONS
         .iter()
@@ -412,16 +499,7 @@ fn the_documented_iam_actions_are_the_operations_the_code_calls() {
         (RunnerJob::RefreshSource, "source"),
         (RunnerJob::RefreshTarget, "target"),
     ] {
-        let policy = kirikae_bootstrap::jobs::policy(job);
-        let allowed: BTreeSet<(String, String)> = policy["Statement"][0]["Action"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                let (svc, op) = a.as_str().unwrap().split_once(':').unwrap();
-                (svc.to_string(), norm(op))
-            })
-            .collect();
+        let allowed = allowed(&jobs::policy(job));
         let lacking: Vec<&String> = called
             .iter()
             .filter(|(k, _)| {
@@ -445,6 +523,102 @@ fn the_documented_iam_actions_are_the_operations_the_code_calls() {
         assert!(doc.contains_key(a), "{a}");
     }
     assert!(called.len() >= 30, "{called:#?}");
+}
+
+/// The IAM actions a call needs (most are the operation's own name).
+fn actions_of((svc, op): &(String, String)) -> Vec<(String, String)> {
+    jobs::OPERATION_ACTIONS
+        .iter()
+        .find(|(o, _)| {
+            o.split_once(':')
+                .is_some_and(|(s, o)| s == svc && norm(o) == *op)
+        })
+        .map_or_else(
+            || vec![(svc.clone(), op.clone())],
+            |(_, actions)| actions.iter().map(|a| split(a)).collect(),
+        )
+}
+
+fn split(action: &str) -> (String, String) {
+    let (svc, op) = action.split_once(':').unwrap();
+    (svc.to_string(), norm(op))
+}
+
+/// Every action a policy allows, over all its statements.
+fn allowed(policy: &serde_json::Value) -> BTreeSet<(String, String)> {
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| st["Action"].as_array().unwrap().iter())
+        .map(|a| split(a.as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_sweep_audit_and_check_policies_allow_exactly_what_their_code_calls() {
+    let handlers: BTreeSet<(String, String)> = jobs::CLOUDCONTROL_HANDLER_ACTIONS
+        .iter()
+        .flat_map(|(_, a)| a.iter().map(|a| split(a)))
+        .collect();
+    for (job, scope, at_least) in [
+        (RunnerJob::Sweep, SWEEP, 100),
+        (RunnerJob::Audit, AUDIT, 10),
+        (RunnerJob::Checks, CHECKS, 10),
+    ] {
+        let called = called_in(scope);
+        let needed: BTreeMap<(String, String), &String> = called
+            .iter()
+            .flat_map(|(k, v)| actions_of(k).into_iter().map(move |a| (a, v)))
+            .collect();
+        let policy = allowed(&jobs::policy(job));
+        let lacking: Vec<&&String> = needed
+            .iter()
+            .filter(|(a, _)| !policy.contains(*a))
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            lacking.is_empty(),
+            "the generated {job:?} policy lacks operations its code calls: {lacking:?}\nadd \
+             them to its list in kirikae_bootstrap::jobs"
+        );
+        // Nothing beyond: the Cloud Control handlers' actions for the sweep, the check of who
+        // one is (kirikae-aws's STS, shared with the refresh) for the checks.
+        let stale: Vec<&(String, String)> = policy
+            .iter()
+            .filter(|a| !needed.contains_key(*a))
+            .filter(|a| !(job == RunnerJob::Sweep && handlers.contains(*a)))
+            .filter(|a| {
+                !(job == RunnerJob::Checks && **a == ("sts".into(), norm("GetCallerIdentity")))
+            })
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "the generated {job:?} policy allows actions its code does not call: {stale:?}"
+        );
+        assert!(called.len() >= at_least, "{job:?}: {called:#?}");
+    }
+
+    // Every Cloud Control type the sweep registers has its handlers' actions, and only those.
+    let source =
+        std::fs::read_to_string(repo().join("crates/kirikae-sweep/src/cloudcontrol.rs")).unwrap();
+    let registered: BTreeSet<&str> = source
+        .match_indices("kind: \"cloudcontrol:")
+        .map(|(at, m)| {
+            let rest = &source[at + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    let listed: BTreeSet<&str> = jobs::CLOUDCONTROL_HANDLER_ACTIONS
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(registered.len() >= 4, "{registered:?}");
+    assert_eq!(
+        registered, listed,
+        "the sweep's Cloud Control types and jobs::CLOUDCONTROL_HANDLER_ACTIONS differ: add the \
+         new type's list, read and delete handler actions (its schema's `handlers`)"
+    );
 }
 
 #[test]
