@@ -303,27 +303,26 @@ impl<'a> Counts<'a> {
         if let Some(n) = self.done.get(&key) {
             return Ok(Some(*n));
         }
-        let rds = || aws_sdk_rds::Client::new(self.sdk);
-        let ec2 = || aws_sdk_ec2::Client::new(self.sdk);
+        let rds = aws_sdk_rds::Client::new(self.sdk);
+        let ec2 = aws_sdk_ec2::Client::new(self.sdk);
         let n = match key.1 {
             "DB clusters" => all(
                 "rds:DescribeDBClusters",
-                rds().describe_db_clusters().into_paginator().send(),
+                rds.describe_db_clusters().into_paginator().send(),
                 |p| p.db_clusters.unwrap_or_default(),
             )
             .await?
             .len(),
             "DB instances" => all(
                 "rds:DescribeDBInstances",
-                rds().describe_db_instances().into_paginator().send(),
+                rds.describe_db_instances().into_paginator().send(),
                 |p| p.db_instances.unwrap_or_default(),
             )
             .await?
             .len(),
             "Manual DB cluster snapshots" => all(
                 "rds:DescribeDBClusterSnapshots",
-                rds()
-                    .describe_db_cluster_snapshots()
+                rds.describe_db_cluster_snapshots()
                     .snapshot_type("manual")
                     .into_paginator()
                     .send(),
@@ -331,7 +330,7 @@ impl<'a> Counts<'a> {
             )
             .await?
             .len(),
-            "EC2-VPC Elastic IPs" => ec2()
+            "EC2-VPC Elastic IPs" => ec2
                 .describe_addresses()
                 .send()
                 .await
@@ -340,7 +339,7 @@ impl<'a> Counts<'a> {
                 .len(),
             _ => all(
                 "ec2:DescribeVpcs",
-                ec2().describe_vpcs().into_paginator().send(),
+                ec2.describe_vpcs().into_paginator().send(),
                 |p| p.vpcs.unwrap_or_default(),
             )
             .await?

@@ -288,13 +288,11 @@ async fn live_dates(
 ) -> Result<Option<LiveDates>, AuditError> {
     use aws_sdk_rds::types::LifecycleSupportName;
 
-    let out = match rds
+    let request = rds
         .describe_db_major_engine_versions()
         .engine(engine)
-        .major_engine_version(major)
-        .send()
-        .await
-    {
+        .major_engine_version(major);
+    let out = match request.send().await {
         Ok(out) => out,
         // An engine or version AWS no longer describes: the table decides.
         Err(e) if e.as_service_error().is_some() => return Ok(None),

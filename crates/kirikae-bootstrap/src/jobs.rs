@@ -199,6 +199,8 @@ pub const SWEEP_ACTIONS: &[&str] = &[
 /// What Cloud Control's handler of each type the sweep reaches through it does on the caller's
 /// behalf (list, read, delete, tags): the caller needs these as well as `cloudcontrol:*`, and no
 /// SDK call of kirikae's shows them. From each type's schema (`handlers`), list/read/delete.
+/// Only these types' handlers are in the sweep policy: the sweep's type table reaches about 875
+/// types through `--cloud-control`, and a team sweeping another one adds its handlers' actions.
 pub const CLOUDCONTROL_HANDLER_ACTIONS: &[(&str, &[&str])] = &[
     (
         "AWS::Events::EventBus",
@@ -242,7 +244,12 @@ pub const CLOUDCONTROL_HANDLER_ACTIONS: &[(&str, &[&str])] = &[
 /// `kirikae audit` in one account and region (read only).
 pub const AUDIT_ACTIONS: &[&str] = &[
     "autoscaling:DescribeAutoScalingGroups",
+    "ce:GetCostAndUsage",
+    "ce:ListCostAllocationTags",
+    "cloudwatch:GetMetricStatistics",
+    "ec2:DescribeAddresses",
     "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeImages",
     "ec2:DescribeInstances",
     "ec2:DescribeNatGateways",
     "ec2:DescribeRouteTables",
@@ -252,8 +259,15 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "elasticache:DescribeCacheClusters",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "lambda:ListFunctions",
+    "rds:DescribeDBClusterSnapshots",
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
+    "rds:DescribeDBMajorEngineVersions",
+    "servicequotas:ListAWSDefaultServiceQuotas",
+    "servicequotas:ListServiceQuotas",
 ];
 
 /// The read-only checks in one account: `accounts check` (who am I) and `accounts drift` (the
