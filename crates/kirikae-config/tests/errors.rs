@@ -929,8 +929,9 @@ fn bootstrap_runner_trusts_one_named_role() {
     let p = &e.problems()[0];
     assert_eq!(p.key, "bootstrap.runner.jobs[0]", "{e}");
     assert!(
-        p.message
-            .contains("expected `refresh-source` or `refresh-target`"),
+        p.message.contains(
+            "expected one of `refresh-source`, `refresh-target`, `sweep`, `audit`, `checks`"
+        ),
         "{e}"
     );
 }

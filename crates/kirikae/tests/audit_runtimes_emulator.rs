@@ -240,21 +240,8 @@ fn a_newer_table_and_rds_own_dates_win_over_the_built_in_table() {
     // AWS says MySQL 8.4's standard support ended early (the emulator's RDS answers so): the
     // live API wins over the table's 2029-07-31.
     let body = r#"{"versions": [{"engine": "mysql", "major": "8.4", "standard": ["2024-11-21", "2026-01-31"], "extended": ["2026-02-01", "2029-01-31"]}]}"#;
-    let out = Command::new(venv_bin("python"))
-        .args([
-            "-c",
-            "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1]+'/_kirikae/rds/major-engine-versions', \
-             data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'})).read()",
-            &emu.url,
-            body,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    emu.post("/_kirikae/rds/major-engine-versions", body);
+
     let (_, v, _) = audit(&config, &["--as-of", "2026-10-01"]);
     let f = one(&v, "RT-003", ":db:billing-current");
     let e = evidence(f);

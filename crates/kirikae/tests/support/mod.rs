@@ -98,12 +98,19 @@ impl Emulator {
 
     /// Makes the Nth call of an operation fail (the emulator's fault injection).
     pub fn fault(&self, json: &str) {
+        self.post("/_kirikae/faults", json);
+    }
+
+    /// POSTs a JSON body to one of the emulator's own endpoints (`/_kirikae/...`); panics with
+    /// the emulator's answer when it refuses it.
+    pub fn post(&self, path: &str, json: &str) {
         let out = Command::new(venv_bin("python"))
             .args([
                 "-c",
-                "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1]+'/_kirikae/faults', \
-                 data=sys.argv[2].encode(), method='POST', headers={'Content-Type':'application/json'})).read()",
+                "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1]+sys.argv[2], \
+                 data=sys.argv[3].encode(), method='POST', headers={'Content-Type':'application/json'})).read()",
                 &self.url,
+                path,
                 json,
             ])
             .output()
