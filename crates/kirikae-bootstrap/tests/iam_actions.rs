@@ -403,11 +403,6 @@ fn documented() -> BTreeMap<String, Vec<&'static str>> {
     out
 }
 
-/// Operation names the sweep reports that are not the SDK's (its `-v` log says
-/// `DescribeDBDbSnapshots` for `describe_db_snapshots`): a bug of kirikae-sweep's, left to its
-/// owners; the calls themselves are found and checked.
-const MISNAMED: [&str; 2] = ["DeleteDBDbSnapshot", "DescribeDBDbSnapshots"];
-
 /// The operations `scope`'s code calls, as `(iam prefix, normalised operation)` -> `prefix:Op
 /// (in files)`, after checking the scan followed every client and every named operation.
 fn called_in(scope: (&[&str], &[&str])) -> BTreeMap<(String, String), String> {
@@ -436,7 +431,6 @@ fn called_in(scope: (&[&str], &[&str])) -> BTreeMap<(String, String), String> {
         .named
         .iter()
         .filter(|(op, _)| !called_ops.contains(&norm(op)))
-        .filter(|(op, _)| !MISNAMED.contains(&op.as_str()))
         .map(|(op, files)| format!("{op} (named in {files:?})"))
         .collect();
     assert!(

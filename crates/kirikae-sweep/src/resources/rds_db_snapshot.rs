@@ -25,7 +25,7 @@ impl ResourceType for DbSnapshot {
             let page = aws_call!(
                 cx,
                 "rds",
-                "DescribeDBDbSnapshots",
+                "DescribeDBSnapshots",
                 cx.rds()
                     .describe_db_snapshots()
                     .snapshot_type("manual")
@@ -57,7 +57,7 @@ impl ResourceType for DbSnapshot {
             let out = aws_call!(
                 cx,
                 "rds",
-                "DeleteDBDbSnapshot",
+                "DeleteDBSnapshot",
                 cx.rds()
                     .delete_db_snapshot()
                     .db_snapshot_identifier(&item.id)
