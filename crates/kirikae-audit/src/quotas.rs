@@ -215,10 +215,13 @@ async fn usage(sdk: &SdkConfig, quotas: &mut [Quota]) -> Result<(), AuditError> 
     let cw = aws_sdk_cloudwatch::Client::new(sdk);
     let now = std::time::SystemTime::now();
     let day_ago = now - std::time::Duration::from_secs(86_400);
+    // EndTime is exclusive and may be cut to the whole second: a minute ahead keeps the newest
+    // point (stamped this very second) in the window; there is nothing later to include.
+    let end = now + std::time::Duration::from_secs(60);
     let mut counts = Counts::new(sdk);
     for q in quotas.iter_mut() {
         if let Some(key) = q.usage_from.take() {
-            if let Some(v) = metric(&cw, &key, day_ago, now).await? {
+            if let Some(v) = metric(&cw, &key, day_ago, end).await? {
                 q.usage = Some(v);
                 q.usage_from = Some("AWS/Usage".to_string());
                 continue;
