@@ -42,13 +42,52 @@ pub struct MfaSettings {
     pub cache_file: Option<PathBuf>,
 }
 
+/// How old an MFA sign-in a switch role accepts (its trust policy's `aws:MultiFactorAuthAge`
+/// bound), known from `[bootstrap]`: a cached MFA session older than this is not offered to the
+/// role (AWS would answer only "not authorized"); a new code is asked for instead.
+#[derive(Debug, Clone)]
+pub struct MfaAgeBound {
+    pub max_age: Duration,
+    /// The account whose role sets the bound, as the config names it.
+    pub account: String,
+    /// The setting the bound comes from, for messages.
+    pub setting: &'static str,
+}
+
+/// An MFA session and when its code was given (`aws:MultiFactorAuthAge` counts from then).
+#[derive(Clone)]
+struct MfaSession {
+    credentials: Credentials,
+    signed_in: SystemTime,
+}
+
+impl MfaSession {
+    fn age(&self, now: SystemTime) -> Duration {
+        now.duration_since(self.signed_in).unwrap_or_default()
+    }
+
+    /// Whether the session can still be used, for a role with `bound` (if any); the margin
+    /// leaves room for the AssumeRole call itself.
+    fn serves(&self, bound: Option<&MfaAgeBound>, now: SystemTime) -> bool {
+        still_fresh(&self.credentials, now)
+            && bound.is_none_or(|b| self.age(now) + MFA_AGE_MARGIN < b.max_age)
+    }
+}
+
+/// A session is offered to an age-bound role only while it is at least this much younger than
+/// the bound.
+const MFA_AGE_MARGIN: Duration = Duration::from_secs(60);
+
+/// An AccessDenied from a role with no known bound mentions the MFA sign-in's age from here on.
+const MFA_AGE_HINT: Duration = Duration::from_secs(15 * 60);
+
 /// The jump account's credentials, through one MFA `GetSessionToken` when configured.
 pub struct JumpCredentials {
     base: SharedCredentialsProvider,
     mfa: Option<MfaSettings>,
     sts: Arc<dyn StsApi>,
     clock: SharedTimeSource,
-    cached: Mutex<Option<Credentials>>,
+    cached: Mutex<Option<MfaSession>>,
     /// `[jump] unattended = true`: errors point at the runner role's trust, not at MFA.
     unattended: bool,
 }
@@ -70,6 +109,10 @@ struct CachedSession {
     secret_access_key: String,
     session_token: Option<String>,
     expires_unix: u64,
+    /// When the MFA code was given; files of older kirikae versions lack it, and it is then
+    /// taken as the expiry less the configured session length.
+    #[serde(default)]
+    signed_in_unix: Option<u64>,
 }
 
 impl JumpCredentials {
@@ -115,28 +158,76 @@ impl JumpCredentials {
 
     /// The credentials every switch role starts from.
     pub async fn credentials(&self) -> Result<Credentials, AwsError> {
+        self.credentials_for(None).await
+    }
+
+    /// How long ago the MFA code behind the current session was given, if there is a session.
+    pub async fn mfa_age(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        self.cached.lock().await.as_ref().map(|s| s.age(now))
+    }
+
+    /// The credentials a switch role with an MFA age bound starts from: a session signed in
+    /// longer ago than the bound allows is replaced by a new one (a new code is asked for).
+    pub async fn credentials_for(
+        &self,
+        bound: Option<&MfaAgeBound>,
+    ) -> Result<Credentials, AwsError> {
         let Some(mfa) = &self.mfa else {
             return self.base_credentials().await;
         };
         let mut cached = self.cached.lock().await;
         let now = self.clock.now();
-        if let Some(c) = cached.as_ref().filter(|c| still_fresh(c, now)) {
-            return Ok(c.clone());
+        if let Some(s) = cached.as_ref().filter(|s| s.serves(bound, now)) {
+            return Ok(s.credentials.clone());
         }
         let base = self.base_credentials().await?;
-        if let Some(c) = self.read_cache(mfa, &base, now) {
-            *cached = Some(c.clone());
-            return Ok(c);
+        let on_disk = self.read_cache(mfa, &base, now);
+        if let Some(s) = on_disk.as_ref().filter(|s| s.serves(bound, now)) {
+            *cached = Some(s.clone());
+            return Ok(s.credentials.clone());
         }
+        // A session that is still valid but too old for this role: say why a code is asked for.
+        let too_old = [cached.as_ref(), on_disk.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| still_fresh(&s.credentials, now))
+            .map(|s| s.age(now))
+            .min();
+        let reason = bound.zip(too_old).map(|(b, age)| {
+            format!(
+                "{} accepts an MFA sign-in at most {} old ({}) and the current one is {} old",
+                b.account,
+                human_duration(b.max_age),
+                b.setting,
+                human_duration(age)
+            )
+        });
+        let session = self.sign_in(mfa, base, reason).await?;
+        *cached = Some(session.clone());
+        Ok(session.credentials)
+    }
+
+    /// A new MFA session: a code from the configured source, then `GetSessionToken`, cached.
+    async fn sign_in(
+        &self,
+        mfa: &MfaSettings,
+        base: Credentials,
+        reason: Option<String>,
+    ) -> Result<MfaSession, AwsError> {
         let codes = mfa.codes.clone();
         let serial = mfa.serial.clone();
-        let code = tokio::task::spawn_blocking(move || codes.code(&serial))
-            .await
-            .map_err(|e| AwsError::MfaCodeNeeded {
-                serial: mfa.serial.clone(),
-                why: e.to_string(),
-            })??;
-        let session = self
+        let asked_because = reason.clone();
+        let code =
+            tokio::task::spawn_blocking(move || codes.code(&serial, asked_because.as_deref()))
+                .await
+                .map_err(|e| AwsError::MfaCodeNeeded {
+                    serial: mfa.serial.clone(),
+                    why: e.to_string(),
+                })?
+                .map_err(|e| with_reason(e, reason.as_deref()))?;
+        let signed_in = self.clock.now();
+        let credentials = self
             .sts
             .get_session_token(
                 base.clone(),
@@ -147,8 +238,11 @@ impl JumpCredentials {
                 },
             )
             .await?;
+        let session = MfaSession {
+            credentials,
+            signed_in,
+        };
         self.write_cache(mfa, &base, &session)?;
-        *cached = Some(session.clone());
         Ok(session)
     }
 
@@ -157,29 +251,42 @@ impl JumpCredentials {
         mfa: &MfaSettings,
         base: &Credentials,
         now: SystemTime,
-    ) -> Option<Credentials> {
+    ) -> Option<MfaSession> {
         let path = mfa.cache_file.as_ref()?;
         let text = std::fs::read_to_string(path).ok()?;
         let s: CachedSession = serde_json::from_str(&text).ok()?;
         if s.mfa_serial != mfa.serial || s.base_access_key_id != base.access_key_id() {
             return None;
         }
-        let creds = Credentials::new(
+        let expires = UNIX_EPOCH + Duration::from_secs(s.expires_unix);
+        let signed_in = match s.signed_in_unix {
+            Some(t) => UNIX_EPOCH + Duration::from_secs(t),
+            None => expires.checked_sub(mfa.duration).unwrap_or(UNIX_EPOCH),
+        };
+        let credentials = Credentials::new(
             s.access_key_id,
             s.secret_access_key,
             s.session_token,
-            Some(UNIX_EPOCH + Duration::from_secs(s.expires_unix)),
+            Some(expires),
             "kirikae-mfa-cache",
         );
-        still_fresh(&creds, now).then_some(creds)
+        still_fresh(&credentials, now).then_some(MfaSession {
+            credentials,
+            signed_in,
+        })
     }
 
     fn write_cache(
         &self,
         mfa: &MfaSettings,
         base: &Credentials,
-        session: &Credentials,
+        session: &MfaSession,
     ) -> Result<(), AwsError> {
+        let signed_in_unix = session
+            .signed_in
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let session = &session.credentials;
         let Some(path) = &mfa.cache_file else {
             return Ok(());
         };
@@ -193,6 +300,7 @@ impl JumpCredentials {
                 .expiry()
                 .and_then(|e| e.duration_since(UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_secs()),
+            signed_in_unix: Some(signed_in_unix),
         };
         let json = serde_json::to_vec_pretty(&cached).map_err(|e| cache_error(path, e))?;
         crate::state::write_private(path, &json).map_err(|e| cache_error(path, e))
@@ -203,6 +311,33 @@ fn cache_error(path: &std::path::Path, e: impl fmt::Display) -> AwsError {
     AwsError::Cache {
         path: path.display().to_string(),
         why: e.to_string(),
+    }
+}
+
+/// The reason a new code was asked for, added to the error of not getting one.
+fn with_reason(e: AwsError, reason: Option<&str>) -> AwsError {
+    let Some(reason) = reason else { return e };
+    match e {
+        AwsError::MfaCodeNeeded { serial, why } => AwsError::MfaCodeNeeded {
+            serial,
+            why: format!("{reason}; {why}"),
+        },
+        AwsError::MfaCommand { command, why } => AwsError::MfaCommand {
+            command,
+            why: format!("{why} (a new code was needed: {reason})"),
+        },
+        other => other,
+    }
+}
+
+/// `2 h 5 min`, `45 min`, `30 s`: for ages and bounds in messages.
+pub(crate) fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60) {
+        (0, 0) => format!("{s} s"),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }
 
@@ -243,6 +378,8 @@ provide_through_credentials!(JumpCredentials);
 pub struct RoleCredentials {
     source: Arc<JumpCredentials>,
     request: AssumeRoleRequest,
+    /// The role's MFA age bound, when the config knows it (`[bootstrap]`).
+    mfa_bound: Option<MfaAgeBound>,
     sts: Arc<dyn StsApi>,
     clock: SharedTimeSource,
     cached: Mutex<Option<Credentials>>,
@@ -266,10 +403,17 @@ impl RoleCredentials {
         RoleCredentials {
             source,
             request,
+            mfa_bound: None,
             sts,
             clock,
             cached: Mutex::new(None),
         }
+    }
+
+    /// Sets the role's MFA age bound (see [`MfaAgeBound`]).
+    pub fn with_mfa_bound(mut self, bound: Option<MfaAgeBound>) -> Self {
+        self.mfa_bound = bound;
+        self
     }
 
     pub fn role_arn(&self) -> &str {
@@ -281,19 +425,19 @@ impl RoleCredentials {
         if let Some(c) = cached.as_ref().filter(|c| still_fresh(c, self.clock.now())) {
             return Ok(c.clone());
         }
-        let base = self.source.credentials().await?;
-        let creds = self
-            .sts
-            .assume_role(base, self.request.clone())
-            .await
-            .map_err(|e| self.explain(e))?;
+        let base = self.source.credentials_for(self.mfa_bound.as_ref()).await?;
+        let result = self.sts.assume_role(base, self.request.clone()).await;
+        let creds = match result {
+            Ok(c) => c,
+            Err(e) => return Err(self.explain(e, self.source.mfa_age().await)),
+        };
         *cached = Some(creds.clone());
         Ok(creds)
     }
 
     /// AWS says only "not authorized" for a missing role, a trust policy that does not name the
     /// caller, and a role that wants MFA; say which of these to look at.
-    fn explain(&self, e: AwsError) -> AwsError {
+    fn explain(&self, e: AwsError, mfa_age: Option<Duration>) -> AwsError {
         match e {
             AwsError::Sts {
                 operation,
@@ -316,6 +460,16 @@ impl RoleCredentials {
                     hint.push_str(
                         "; if it requires MFA, set [jump] mfa_serial so kirikae signs in with MFA",
                     );
+                } else if let Some(age) = mfa_age.filter(|a| *a >= MFA_AGE_HINT) {
+                    // Without [bootstrap] kirikae does not know the role's bound; a common one
+                    // is an hour for production.
+                    hint.push_str(&format!(
+                        "; the MFA sign-in behind this session is {} old: if the role's trust \
+                         policy bounds aws:MultiFactorAuthAge, set the bound in [bootstrap] \
+                         (mfa_max_age_seconds, protected_mfa_max_age_seconds) so kirikae asks for \
+                         a new code in time",
+                        human_duration(age)
+                    ));
                 }
                 AwsError::Sts {
                     operation,

@@ -20,7 +20,7 @@ use aws_types::SdkConfig;
 use kirikae_config::{AccountSettings, Config};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::credentials::{JumpCredentials, MfaSettings, RoleCredentials};
+use crate::credentials::{JumpCredentials, MfaAgeBound, MfaSettings, RoleCredentials};
 use crate::error::{AwsError, StsErrorKind};
 use crate::mfa::MfaCodeSource;
 use crate::sts::{AssumeRoleRequest, SdkSts, StsApi};
@@ -184,17 +184,41 @@ impl Estate {
             return Ok(r.clone());
         }
         let session_name = self.session_name().await?;
-        let role = Arc::new(RoleCredentials::new(
-            self.jump.clone(),
-            AssumeRoleRequest {
-                role_arn: settings.role_arn(),
-                session_name,
-                duration: ROLE_SESSION,
-            },
-            self.sts.clone(),
-            self.clock.clone(),
-        ));
+        let role = Arc::new(
+            RoleCredentials::new(
+                self.jump.clone(),
+                AssumeRoleRequest {
+                    role_arn: settings.role_arn(),
+                    session_name,
+                    duration: ROLE_SESSION,
+                },
+                self.sts.clone(),
+                self.clock.clone(),
+            )
+            .with_mfa_bound(self.mfa_bound(&name, &settings)),
+        );
         Ok(self.roles.lock().await.entry(name).or_insert(role).clone())
+    }
+
+    /// The MFA age bound of an account's switch role, as `[bootstrap]` sets it in the roles it
+    /// makes (`aws:MultiFactorAuthAge`); none when the config has no `[bootstrap]` (the roles
+    /// are someone else's) or the run signs in without MFA.
+    fn mfa_bound(&self, name: &str, settings: &AccountSettings) -> Option<MfaAgeBound> {
+        let b = self.config.bootstrap.as_ref()?;
+        self.jump.mfa_serial()?;
+        let (seconds, setting) = if settings.protected {
+            (
+                b.protected_mfa_max_age_seconds,
+                "[bootstrap] protected_mfa_max_age_seconds",
+            )
+        } else {
+            (b.mfa_max_age_seconds, "[bootstrap] mfa_max_age_seconds")
+        };
+        Some(MfaAgeBound {
+            max_age: Duration::from_secs(u64::from(seconds)),
+            account: name.to_string(),
+            setting,
+        })
     }
 
     /// An SDK config acting as `account`: every client built from it switches role (and renews

@@ -19,11 +19,13 @@ pub enum MfaCodeSource {
 }
 
 impl MfaCodeSource {
-    pub fn code(&self, serial: &str) -> Result<String, AwsError> {
+    /// A code for `serial`; `reason` says why a new one is needed when a session exists (the
+    /// prompt shows it).
+    pub fn code(&self, serial: &str, reason: Option<&str>) -> Result<String, AwsError> {
         let code = match self {
             MfaCodeSource::Fixed(c) => c.trim().to_string(),
             MfaCodeSource::Command { command, dir } => run_command(command, dir)?,
-            MfaCodeSource::Prompt => prompt(serial)?,
+            MfaCodeSource::Prompt => prompt(serial, reason)?,
         };
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AwsError::MfaCodeNeeded {
@@ -55,7 +57,7 @@ fn run_command(command: &str, dir: &PathBuf) -> Result<String, AwsError> {
     Ok(stdout.lines().next().unwrap_or("").trim().to_string())
 }
 
-fn prompt(serial: &str) -> Result<String, AwsError> {
+fn prompt(serial: &str, reason: Option<&str>) -> Result<String, AwsError> {
     let needed = |why: &str| AwsError::MfaCodeNeeded {
         serial: serial.to_string(),
         why: why.to_string(),
@@ -68,6 +70,10 @@ fn prompt(serial: &str) -> Result<String, AwsError> {
     let mut writer = tty
         .try_clone()
         .map_err(|_| needed("the terminal cannot be used"))?;
+    if let Some(reason) = reason {
+        writeln!(writer, "A new MFA sign-in is needed: {reason}.")
+            .map_err(|_| needed("the terminal cannot be used"))?;
+    }
     write!(writer, "MFA code for {serial}: ").map_err(|_| needed("the terminal cannot be used"))?;
     writer.flush().ok();
     let mut line = String::new();

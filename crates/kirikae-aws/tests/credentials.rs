@@ -24,6 +24,10 @@ struct FakeSts {
     denied_roles: HashSet<String>,
     /// Role ARNs that demand an MFA session (as a trust-policy condition would).
     mfa_roles: HashSet<String>,
+    /// Role ARNs whose trust policy bounds `aws:MultiFactorAuthAge`, with the bound.
+    mfa_age_roles: std::collections::HashMap<String, Duration>,
+    /// When each MFA session's code was given, by access key id.
+    signed_in: Mutex<std::collections::HashMap<String, SystemTime>>,
     last_session_name: Mutex<Option<String>>,
     web_identities: AtomicUsize,
     /// The tokens AssumeRoleWithWebIdentity was called with, in order.
@@ -38,6 +42,8 @@ impl FakeSts {
             assume_roles: AtomicUsize::new(0),
             denied_roles: HashSet::new(),
             mfa_roles: HashSet::new(),
+            mfa_age_roles: std::collections::HashMap::new(),
+            signed_in: Mutex::new(std::collections::HashMap::new()),
             last_session_name: Mutex::new(None),
             web_identities: AtomicUsize::new(0),
             tokens: Mutex::new(Vec::new()),
@@ -80,7 +86,12 @@ impl StsApi for FakeSts {
                 });
             }
             let n = self.session_tokens.fetch_add(1, Ordering::SeqCst);
-            Ok(self.creds("ASIAMFA", n, req.duration))
+            let creds = self.creds("ASIAMFA", n, req.duration);
+            self.signed_in
+                .lock()
+                .unwrap()
+                .insert(creds.access_key_id().to_string(), self.clock.now());
+            Ok(creds)
         })
     }
 
@@ -97,6 +108,18 @@ impl StsApi for FakeSts {
                 && !base.access_key_id().starts_with("ASIAMFA")
             {
                 return Err(denied("not authorized to perform: sts:AssumeRole"));
+            }
+            if let Some(bound) = self.mfa_age_roles.get(&req.role_arn) {
+                let signed_in = self
+                    .signed_in
+                    .lock()
+                    .unwrap()
+                    .get(base.access_key_id())
+                    .copied();
+                let age = signed_in.map(|t| self.clock.now().duration_since(t).unwrap());
+                if age.is_none_or(|a| a >= *bound) {
+                    return Err(denied("not authorized to perform: sts:AssumeRole"));
+                }
             }
             // An expired source session would be refused by AWS.
             assert!(
@@ -165,6 +188,21 @@ fn config(state: &std::path::Path, mfa: bool) -> Arc<Config> {
          [state]\ndir = \"{}\"\n\
          [accounts.prod]\nid = \"111111111111\"\nrole = \"ops\"\n\
          [accounts.dev]\nid = \"222222222222\"\nrole = \"ops\"\n",
+        state.display()
+    );
+    Arc::new(Config::from_str(&text, &state.join("kirikae.toml")).unwrap())
+}
+
+/// `config` with `[bootstrap]`: prod protected, its switch role bounded at an hour's MFA age.
+fn bootstrap_config(state: &std::path::Path, mfa_command: &str) -> Arc<Config> {
+    let text = format!(
+        "[aws]\nregion = \"ap-northeast-1\"\n[jump]\nprofile = \"jump\"\n\
+         mfa_serial = \"arn:aws:iam::100000000000:mfa/hanako\"\nmfa_command = \"{mfa_command}\"\n\
+         [state]\ndir = \"{}\"\n\
+         [accounts.prod]\nid = \"111111111111\"\nrole = \"arn:aws:iam::111111111111:role/kirikae/ops\"\nprotected = true\n\
+         [accounts.dev]\nid = \"222222222222\"\nrole = \"arn:aws:iam::222222222222:role/kirikae/ops\"\n\
+         [bootstrap]\njump_account = \"100000000000\"\nprotected_mfa_max_age_seconds = 3600\n\
+         [bootstrap.role_kinds.ops]\nmanaged_policies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]\n",
         state.display()
     );
     Arc::new(Config::from_str(&text, &state.join("kirikae.toml")).unwrap())
@@ -482,4 +520,101 @@ async fn an_unattended_run_without_credentials_names_every_place_it_looked() {
     );
     let err = estate.role("prod").await.unwrap_err().to_string();
     assert!(err.contains("AWS_ROLE_ARN is not"), "{err}");
+}
+
+#[tokio::test]
+async fn a_protected_role_bounded_at_an_hour_gets_a_new_mfa_sign_in_not_an_access_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(start());
+    let mut sts = FakeSts::new(clock.clone());
+    sts.mfa_age_roles.insert(
+        "arn:aws:iam::111111111111:role/kirikae/ops".into(),
+        Duration::from_secs(3600),
+    );
+    let sts = Arc::new(sts);
+    let cfg = bootstrap_config(dir.path(), "echo 123456");
+    let e1 = estate(cfg.clone(), sts.clone(), &clock, EstateOptions::default());
+    e1.role("dev").await.unwrap().credentials().await.unwrap();
+    assert_eq!(sts.session_tokens.load(Ordering::SeqCst), 1);
+
+    // Two hours later (a new run, the session cached on disk): dev (bound 12 h) reuses it, prod
+    // (bound 1 h) would refuse it, so kirikae signs in again instead of failing.
+    clock.advance(Duration::from_secs(2 * 3600));
+    let e2 = estate(cfg.clone(), sts.clone(), &clock, EstateOptions::default());
+    e2.role("dev").await.unwrap().credentials().await.unwrap();
+    assert_eq!(
+        sts.session_tokens.load(Ordering::SeqCst),
+        1,
+        "dev needs no new code"
+    );
+    e2.role("prod").await.unwrap().credentials().await.unwrap();
+    assert_eq!(
+        sts.session_tokens.load(Ordering::SeqCst),
+        2,
+        "prod gets a new MFA sign-in"
+    );
+
+    // Without a code to give, the error says why one was needed, not just "not authorized".
+    clock.advance(Duration::from_secs(2 * 3600));
+    let e3 = estate(
+        bootstrap_config(dir.path(), "exit 3"),
+        sts.clone(),
+        &clock,
+        EstateOptions::default(),
+    );
+    let err = e3
+        .role("prod")
+        .await
+        .unwrap()
+        .credentials()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, AwsError::MfaCommand { .. }), "{text}");
+    assert!(
+        text.contains("prod accepts an MFA sign-in at most 1 h old")
+            && text.contains("protected_mfa_max_age_seconds")
+            && text.contains("2 h old"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn without_bootstrap_an_access_denied_mentions_the_mfa_sign_ins_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(start());
+    let mut sts = FakeSts::new(clock.clone());
+    sts.mfa_age_roles.insert(
+        "arn:aws:iam::111111111111:role/ops".into(),
+        Duration::from_secs(3600),
+    );
+    let sts = Arc::new(sts);
+    let e1 = estate(
+        config(dir.path(), true),
+        sts.clone(),
+        &clock,
+        EstateOptions::default(),
+    );
+    e1.role("prod").await.unwrap().credentials().await.unwrap();
+    clock.advance(Duration::from_secs(90 * 60));
+    let e2 = estate(
+        config(dir.path(), true),
+        sts.clone(),
+        &clock,
+        EstateOptions::default(),
+    );
+    let err = e2
+        .role("prod")
+        .await
+        .unwrap()
+        .credentials()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.sts_kind(), Some(StsErrorKind::AccessDenied), "{text}");
+    assert!(
+        text.contains("the MFA sign-in behind this session is 1 h 30 min old")
+            && text.contains("aws:MultiFactorAuthAge"),
+        "{text}"
+    );
 }
