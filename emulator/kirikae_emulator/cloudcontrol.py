@@ -16,6 +16,9 @@ JSON 1.0 protocol, signing name `cloudcontrolapi`, `X-Amz-Target: CloudApiServic
   included). Later status calls repeat the final event.
 * GetResourceRequestStatus {RequestToken} -> {ProgressEvent}; RequestTokenNotFoundException for
   a token it never issued.
+* ListResourceRequests {ResourceRequestStatusFilter?: {Operations?, OperationStatuses?},
+  NextToken?, MaxResults?} -> {ResourceRequestStatusSummaries, NextToken?}: the account's requests
+  in the region, newest first; listing a request counts as looking at it (below).
 
 Types (TypeName: primary identifier -> moto backend):
   AWS::ApiGateway::Resource         RestApiId|ResourceId  apigateway (not the root `/`)
@@ -29,8 +32,8 @@ UnsupportedActionException (as for a type whose handlers Cloud Control does not 
 Properties never include `Tags`. A resource of a global service (its ARN names no region, e.g.
 IAM) made in one region is read, listed and deleted from every region, as on AWS.
 
-As on AWS, a deletion takes a while: the first GetResourceRequestStatus of a request answers
-IN_PROGRESS, the deletion happens on the next one. A DeleteResource with a ClientToken already
+As on AWS, a deletion takes a while: the first look at a request (GetResourceRequestStatus, or
+a ListResourceRequests that lists it) answers IN_PROGRESS, the deletion happens on the next one. A DeleteResource with a ClientToken already
 seen in that account returns the request that token made (no second deletion). Every
 DeleteResource is logged: GET /_kirikae/cloudcontrol/log -> {"deletes": [{TypeName, Identifier,
 ClientToken, RequestToken, New}]}. Throttling and other faults come from faults.py
@@ -416,7 +419,7 @@ def create_resource(account: str, region: str, body: dict) -> dict:
         "EventTime": _now(),
     }
     with _lock:
-        _requests[token] = {"event": event, "pending": None, "polls": 0}
+        _requests[token] = {"event": event, "pending": None, "polls": 0, "account": account, "region": region, "created": _now()}
     return {"ProgressEvent": dict(event)}
 
 
@@ -450,7 +453,14 @@ def delete_resource(account: str, region: str, body: dict) -> dict:
         "EventTime": _now(),
     }
     with _lock:
-        _requests[token] = {"event": event, "pending": lambda: delete(account, region, identifier), "polls": 0}
+        _requests[token] = {
+            "event": event,
+            "pending": lambda: delete(account, region, identifier),
+            "polls": 0,
+            "account": account,
+            "region": region,
+            "created": _now(),
+        }
         if client_token:
             _client_tokens[(account, client_token)] = token
         _delete_log.append(
@@ -465,27 +475,55 @@ def get_resource_request_status(account: str, region: str, body: dict) -> dict:
         request = _requests.get(token)
         if request is None:
             raise CcError("RequestTokenNotFoundException", f"Request with token {token} was not found")
-        event = request["event"]
-        if request.get("pending") is not None and request["polls"] < POLLS_IN_PROGRESS:
-            request["polls"] += 1
-            return {"ProgressEvent": dict(event)}
-        pending = request.pop("pending", None)
-        if pending is not None:
-            try:
-                pending()
-                event["OperationStatus"] = "SUCCESS"
-                # (a resource cc_store made but a native type deleted is gone from its store too)
-                cc_store.forget(account, region, event["TypeName"], event["Identifier"])
-            except CcError as exc:
-                event["OperationStatus"] = "FAILED"
-                event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
-                event["StatusMessage"] = exc.message
-            except Exception as exc:  # the service refused (moto's own error)
-                event["OperationStatus"] = "FAILED"
-                event["ErrorCode"] = "GeneralServiceException"
-                event["StatusMessage"] = getattr(exc, "message", None) or str(exc)
-            event["EventTime"] = _now()
-        return {"ProgressEvent": dict(event)}
+        return {"ProgressEvent": dict(_observe(request, account, region))}
+
+
+def list_resource_requests(account: str, region: str, body: dict) -> dict:
+    """The account's requests in this region, newest first, filtered by operation and status;
+    each one listed counts as looked at (a deletion goes on as it would on a status call)."""
+    wanted = body.get("ResourceRequestStatusFilter") or {}
+    operations, statuses = wanted.get("Operations") or [], wanted.get("OperationStatuses") or []
+    with _lock:
+        mine = [r for r in _requests.values() if (r.get("account"), r.get("region")) == (account, region)]
+        events = []
+        for r in sorted(mine, key=lambda r: -r["created"]):
+            if operations and r["event"]["Operation"] not in operations:
+                continue
+            event = _observe(r, account, region)
+            if not statuses or event["OperationStatus"] in statuses:
+                events.append(dict(event))
+    start = int(body.get("NextToken") or 0)
+    size = int(body.get("MaxResults") or 100)
+    out = {"ResourceRequestStatusSummaries": events[start : start + size]}
+    if start + size < len(events):
+        out["NextToken"] = str(start + size)
+    return out
+
+
+def _observe(request: dict, account: str, region: str) -> dict:
+    """A request looked at (under _lock): a deletion still IN_PROGRESS for its first looks,
+    carried out on the next. Returns its event."""
+    event = request["event"]
+    if request.get("pending") is not None and request["polls"] < POLLS_IN_PROGRESS:
+        request["polls"] += 1
+        return event
+    pending = request.pop("pending", None)
+    if pending is not None:
+        try:
+            pending()
+            event["OperationStatus"] = "SUCCESS"
+            # (a resource cc_store made but a native type deleted is gone from its store too)
+            cc_store.forget(request.get("account", account), request.get("region", region), event["TypeName"], event["Identifier"])
+        except CcError as exc:
+            event["OperationStatus"] = "FAILED"
+            event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
+            event["StatusMessage"] = exc.message
+        except Exception as exc:  # the service refused (moto's own error)
+            event["OperationStatus"] = "FAILED"
+            event["ErrorCode"] = "GeneralServiceException"
+            event["StatusMessage"] = getattr(exc, "message", None) or str(exc)
+        event["EventTime"] = _now()
+    return event
 
 
 OPERATIONS = {
@@ -494,6 +532,7 @@ OPERATIONS = {
     "ListResources": list_resources,
     "DeleteResource": delete_resource,
     "GetResourceRequestStatus": get_resource_request_status,
+    "ListResourceRequests": list_resource_requests,
 }
 
 

@@ -172,3 +172,25 @@ def test_a_global_resource_is_read_and_deleted_from_any_region(cc, endpoint):
     with pytest.raises(ClientError) as e:
         cc.get_resource(TypeName="AWS::IAM::User", Identifier="old-user")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_requests_are_listed_by_operation_and_status_and_a_listing_moves_them_on(cc, client_factory):
+    ssm = client_factory("ssm", account=ACCOUNT)
+    for n in ("a", "b"):
+        ssm.put_parameter(Name=f"/old/{n}", Value="1", Type="String")
+    tokens = [
+        cc.delete_resource(TypeName="AWS::SSM::Parameter", Identifier=f"/old/{n}")["ProgressEvent"]["RequestToken"]
+        for n in ("a", "b")
+    ]
+    busy = {"Operations": ["DELETE"], "OperationStatuses": ["PENDING", "IN_PROGRESS", "CANCEL_IN_PROGRESS"]}
+    first = cc.list_resource_requests(ResourceRequestStatusFilter=busy)["ResourceRequestStatusSummaries"]
+    assert sorted(e["RequestToken"] for e in first) == sorted(tokens)
+    assert ssm.get_parameter(Name="/old/a")["Parameter"]["Value"] == "1"
+    # The second look carries them out: none in progress any more, both succeeded.
+    assert cc.list_resource_requests(ResourceRequestStatusFilter=busy)["ResourceRequestStatusSummaries"] == []
+    done = cc.list_resource_requests(ResourceRequestStatusFilter={"OperationStatuses": ["SUCCESS"]})
+    assert sorted(e["RequestToken"] for e in done["ResourceRequestStatusSummaries"]) == sorted(tokens)
+    assert cc.get_resource_request_status(RequestToken=tokens[0])["ProgressEvent"]["OperationStatus"] == "SUCCESS"
+    assert ssm.get_parameters(Names=["/old/a", "/old/b"])["Parameters"] == []
+    other = client_factory("cloudcontrol", account="222222222222")
+    assert other.list_resource_requests()["ResourceRequestStatusSummaries"] == []
