@@ -248,6 +248,7 @@ pub fn looks_like_dependency(e: &SweepError) -> bool {
         code,
         "DependencyViolation"
             | "ResourceConflict"
+            | "ResourceConflictException"
             | "ResourceInUse"
             | "ResourceInUseException"
             | "ConflictException"

@@ -65,6 +65,12 @@ fn scan(config: &Path, plan: &Path, regions: &[&str]) -> Value {
 }
 
 fn apply(config: &Path, plan: &Path) -> Value {
+    let (code, report) = apply_code(config, plan);
+    assert_eq!(code, Some(0), "{report}");
+    report
+}
+
+fn apply_code(config: &Path, plan: &Path) -> (Option<i32>, Value) {
     let o = kirikae()
         .args([
             "sweep",
@@ -83,8 +89,8 @@ fn apply(config: &Path, plan: &Path) -> Value {
         .output()
         .unwrap();
     let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    serde_json::from_str(&out).unwrap()
+    let report = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+    (o.status.code(), report)
 }
 
 /// The emulator's Cloud Control deletion log: (type, identifier) of each new request, in order.
@@ -295,4 +301,59 @@ fn throttled_cloud_control_calls_back_off_under_the_shared_limit_and_finish() {
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
     assert_eq!(emu.fault_hits(), [6, 6]);
     assert_eq!(deletions(&emu).len(), 7);
+}
+
+#[test]
+fn a_conflict_is_retried_while_others_progress_then_stops_with_the_reason() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emu.seed_story(dir.path());
+    python(
+        &emu,
+        &[ALIAS, "for i in range(2):\n    cc_make('AWS::SSM::Parameter', {'Name': f'/cc-old/p{i}', 'Type': 'String', 'Value': 'x', 'Tags': TAGS})"].concat(),
+    );
+    let plan_path = dir.path().join("conflict.json");
+    scan(&config, &plan_path, &[]);
+    // The first deletion request conflicts; the other item goes, then the first is sent again.
+    emu.fault(r#"{"service":"cloudcontrolapi","operation":"DeleteResource","nth":1,"times":1,"error":"ResourceConflictException","status":400,"message":"the resource is being modified"}"#);
+    let report = apply(&config, &plan_path);
+    assert_eq!(report["deleted"].as_array().unwrap().len(), 2, "{report}");
+    let audit = std::fs::read_to_string(dir.path().join("conflict.audit.jsonl")).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let retried = lines
+        .iter()
+        .find(|l| l["result"] == "failed")
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert!(
+        retried["reason"]
+            .as_str()
+            .unwrap()
+            .contains("looks like a dependency"),
+        "{audit}"
+    );
+    let tokens: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["arn"] == retried["arn"] && l["result"] == "started")
+        .map(|l| l["client_token"].as_str().unwrap())
+        .collect();
+    assert!(tokens.len() == 2 && tokens[0] != tokens[1], "{audit}");
+
+    // Alone in its plan, an item that keeps conflicting stops once nothing else is under way.
+    python(
+        &emu,
+        "cc_make('AWS::SSM::Parameter', {'Name': '/cc-old/stuck', 'Type': 'String', 'Value': 'x', 'Tags': TAGS})",
+    );
+    let stuck = dir.path().join("stuck.json");
+    scan(&config, &stuck, &[]);
+    emu.fault(r#"{"service":"cloudcontrolapi","operation":"DeleteResource","nth":1,"times":0,"error":"ResourceConflictException","status":400,"message":"the resource is being modified"}"#);
+    let (code, report) = apply_code(&config, &stuck);
+    assert_ne!(code, Some(0), "{report}");
+    let why = report["failed"][0]["reason"].as_str().unwrap_or("");
+    assert!(
+        why.contains("ResourceConflictException") && why.contains("none is left"),
+        "{report}"
+    );
 }
