@@ -71,7 +71,10 @@ def wrap(app, settings: EmulatorSettings):  # noqa: ARG001 - the extension inter
         req = protocol.parse_request(environ, read_body=False)
         body = protocol.read_json(environ)
         account, region = _account(environ, req), req.region or "us-east-1"
-        ours = {s.arn: s for s in cc_store.every(account, region) if s.arn}
+        from .cloudcontrol import global_stored
+
+        # (a global service's resources show in every region: a scan of several regions meets them in each)
+        ours = {s.arn: s for s in cc_store.every(account, region) + global_stored(account) if s.arn}
         if operation == "GetResources":
             status, headers, payload = _call(app, environ, body)
             if not status.startswith("200") or not ours:

@@ -5,7 +5,10 @@ JSON 1.0 protocol, signing name `cloudcontrolapi`, `X-Amz-Target: CloudApiServic
 * GetResource {TypeName, Identifier} -> {TypeName, ResourceDescription: {Identifier, Properties}}
   (Properties a JSON string, read from moto's backend of that service at the time of the call);
   ResourceNotFoundException when the resource does not exist.
-* ListResources {TypeName, NextToken?, MaxResults?} -> {TypeName, ResourceDescriptions, NextToken?}.
+* ListResources {TypeName, ResourceModel?, NextToken?, MaxResults?} -> {TypeName,
+  ResourceDescriptions, NextToken?}. A child type (its schema's list handler requires properties,
+  e.g. RestApiId of AWS::ApiGateway::Resource) needs them in ResourceModel, else
+  InvalidRequestException as on AWS; the listing holds the resources whose properties match it.
 * DeleteResource {TypeName, Identifier} -> {ProgressEvent} IN_PROGRESS with a RequestToken. As on
   AWS the work happens after the call returns: the resource is deleted in moto's backend on the
   first GetResourceRequestStatus of that token, which then answers SUCCESS, or FAILED with
@@ -13,8 +16,12 @@ JSON 1.0 protocol, signing name `cloudcontrolapi`, `X-Amz-Target: CloudApiServic
   included). Later status calls repeat the final event.
 * GetResourceRequestStatus {RequestToken} -> {ProgressEvent}; RequestTokenNotFoundException for
   a token it never issued.
+* ListResourceRequests {ResourceRequestStatusFilter?: {Operations?, OperationStatuses?},
+  NextToken?, MaxResults?} -> {ResourceRequestStatusSummaries, NextToken?}: the account's requests
+  in the region, newest first; listing a request counts as looking at it (below).
 
 Types (TypeName: primary identifier -> moto backend):
+  AWS::ApiGateway::Resource         RestApiId|ResourceId  apigateway (not the root `/`)
   AWS::Events::Rule                 Arn   events (rule on its bus)
   AWS::Events::EventBus             Name  events
   AWS::SSM::Parameter               Name  ssm
@@ -22,10 +29,11 @@ Types (TypeName: primary identifier -> moto backend):
 Every other type moto's CloudFormation support can create and delete is served by cc_store
 (CreateResource too), driven by the same registry schemas; any other type name:
 UnsupportedActionException (as for a type whose handlers Cloud Control does not have).
-Properties never include `Tags`.
+Properties never include `Tags`. A resource of a global service (its ARN names no region, e.g.
+IAM) made in one region is read, listed and deleted from every region, as on AWS.
 
-As on AWS, a deletion takes a while: the first GetResourceRequestStatus of a request answers
-IN_PROGRESS, the deletion happens on the next one. A DeleteResource with a ClientToken already
+As on AWS, a deletion takes a while: the first look at a request (GetResourceRequestStatus, or
+a ListResourceRequests that lists it) answers IN_PROGRESS, the deletion happens on the next one. A DeleteResource with a ClientToken already
 seen in that account returns the request that token made (no second deletion). Every
 DeleteResource is logged: GET /_kirikae/cloudcontrol/log -> {"deletes": [{TypeName, Identifier,
 ClientToken, RequestToken, New}]}. Throttling and other faults come from faults.py
@@ -228,7 +236,43 @@ def _machine_list(account, region):
     return [sm.arn for sm in _states(account, region).state_machines]
 
 
+def _apigateway(account: str, region: str):
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[account][region]
+
+
+def _api_resource(account, region, identifier):
+    api_id, _, resource_id = identifier.partition("|")
+    api = _apigateway(account, region).apis.get(api_id)
+    resource = api.resources.get(resource_id) if api is not None else None
+    # (the root resource `/` is the REST API's own: Cloud Control lists and deletes it with it)
+    if resource is None or not getattr(resource, "parent_id", None):
+        raise _not_found("AWS::ApiGateway::Resource", identifier)
+    return api_id, resource
+
+
+def _api_resource_get(account, region, identifier):
+    api_id, r = _api_resource(account, region, identifier)
+    return {"RestApiId": api_id, "ResourceId": r.id, "ParentId": r.parent_id, "PathPart": r.path_part}
+
+
+def _api_resource_delete(account, region, identifier):
+    api_id, r = _api_resource(account, region, identifier)
+    _apigateway(account, region).delete_resource(api_id, r.id)
+
+
+def _api_resource_list(account, region):
+    return [
+        f"{api_id}|{r.id}"
+        for api_id, api in _apigateway(account, region).apis.items()
+        for r in api.resources.values()
+        if getattr(r, "parent_id", None)
+    ]
+
+
 TYPES = {
+    "AWS::ApiGateway::Resource": (_api_resource_get, _api_resource_delete, _api_resource_list),
     "AWS::Events::Rule": (_rule_get, _rule_delete, _rule_list),
     "AWS::Events::EventBus": (_bus_get, _bus_delete, _bus_list),
     "AWS::SSM::Parameter": (_parameter_get, _parameter_delete, _parameter_list),
@@ -240,21 +284,52 @@ def _generic(type_name: str, region: str):
     """(get, delete, list) of a type cc_store serves, by moto's CloudFormation hooks."""
 
     def get(account, region, identifier):
-        stored = cc_store.find(account, region, type_name, identifier)
+        home, stored = _find(account, region, type_name, identifier)
         if stored is None:
             raise _not_found(type_name, identifier)
-        return cc_store.properties(stored, region)
+        return cc_store.properties(stored, home)
 
     def delete(account, region, identifier):
-        stored = cc_store.find(account, region, type_name, identifier)
+        home, stored = _find(account, region, type_name, identifier)
         if stored is None:
             raise _not_found(type_name, identifier)
-        cc_store.delete(account, region, stored)
+        cc_store.delete(account, home, stored)
 
     def listing(account, region):
-        return [s.identifier for s in cc_store.listing(account, region, type_name)]
+        return sorted({s.identifier for s in cc_store.listing(account, region, type_name) + global_stored(account, type_name)})
 
     return get, delete, listing
+
+
+def _is_global(stored) -> bool:
+    """A resource of a global service (IAM, Route 53): its ARN names no region."""
+    return bool(stored.arn) and stored.arn.split(":")[3:4] == [""]
+
+
+def global_stored(account: str, type_name: str | None = None) -> list:
+    """Resources of global services made through Cloud Control in any region: as on AWS, every
+    region reads, lists and deletes them; the Tagging API of every region shows them here)."""
+    with cc_store._lock:
+        return [
+            s
+            for (a, _, t), by_id in cc_store._store.items()
+            if a == account and (type_name is None or t == type_name)
+            for s in by_id.values()
+            if _is_global(s)
+        ]
+
+
+def _find(account: str, region: str, type_name: str, identifier: str):
+    """(the region it was made in, the stored resource) in `region`, or any region for a global one."""
+    stored = cc_store.find(account, region, type_name, identifier)
+    if stored is not None:
+        return region, stored
+    with cc_store._lock:
+        for (a, home, t), by_id in cc_store._store.items():
+            s = by_id.get(identifier)
+            if a == account and t == type_name and s is not None and _is_global(s):
+                return home, s
+    return region, None
 
 
 def _handlers(type_name: str, action: str, region: str = "us-east-1"):
@@ -287,16 +362,40 @@ def get_resource(account: str, region: str, body: dict) -> dict:
     return {"TypeName": type_name, "ResourceDescription": _describe(type_name, identifier, get(account, region, identifier))}
 
 
+def _list_filter(type_name: str, region: str, body: dict) -> dict:
+    """The ResourceModel a child type is listed under (its parent's identifier), checked as AWS
+    does: the list handler's required properties must be there."""
+    try:
+        model = json.loads(body.get("ResourceModel") or "{}")
+    except ValueError:
+        raise CcError("ValidationException", "ResourceModel is not JSON") from None
+    if not isinstance(model, dict):
+        raise CcError("ValidationException", "ResourceModel must be a JSON object")
+    s = cc_store.schema(type_name, region) or {}
+    required = ((s.get("handlers") or {}).get("list") or {}).get("handlerSchema", {}).get("required") or []
+    missing = [p for p in required if p not in model]
+    if missing:
+        raise CcError(
+            "InvalidRequestException",
+            f"Missing Or Invalid ResourceModel property in {type_name} list handler request input. "
+            f"Required property:  [{', '.join(required)}]",
+        )
+    return model
+
+
 def list_resources(account: str, region: str, body: dict) -> dict:
     type_name = body.get("TypeName", "")
     get, _, listing = _handlers(type_name, "LIST", region)
-    ids = sorted(listing(account, region))
+    model = _list_filter(type_name, region, body)
+    described = [(i, get(account, region, i)) for i in sorted(listing(account, region))]
+    described = [(i, p) for i, p in described if all(str(p.get(k)) == str(v) for k, v in model.items())]
     start = int(body.get("NextToken") or 0)
     size = int(body.get("MaxResults") or 100)
-    page = ids[start : start + size]
+    page = described[start : start + size]
+    ids = described
     out = {
         "TypeName": type_name,
-        "ResourceDescriptions": [_describe(type_name, i, get(account, region, i)) for i in page],
+        "ResourceDescriptions": [_describe(type_name, i, p) for i, p in page],
     }
     if start + size < len(ids):
         out["NextToken"] = str(start + size)
@@ -320,7 +419,7 @@ def create_resource(account: str, region: str, body: dict) -> dict:
         "EventTime": _now(),
     }
     with _lock:
-        _requests[token] = {"event": event, "pending": None, "polls": 0}
+        _requests[token] = {"event": event, "pending": None, "polls": 0, "account": account, "region": region, "created": _now()}
     return {"ProgressEvent": dict(event)}
 
 
@@ -354,7 +453,14 @@ def delete_resource(account: str, region: str, body: dict) -> dict:
         "EventTime": _now(),
     }
     with _lock:
-        _requests[token] = {"event": event, "pending": lambda: delete(account, region, identifier), "polls": 0}
+        _requests[token] = {
+            "event": event,
+            "pending": lambda: delete(account, region, identifier),
+            "polls": 0,
+            "account": account,
+            "region": region,
+            "created": _now(),
+        }
         if client_token:
             _client_tokens[(account, client_token)] = token
         _delete_log.append(
@@ -369,27 +475,55 @@ def get_resource_request_status(account: str, region: str, body: dict) -> dict:
         request = _requests.get(token)
         if request is None:
             raise CcError("RequestTokenNotFoundException", f"Request with token {token} was not found")
-        event = request["event"]
-        if request.get("pending") is not None and request["polls"] < POLLS_IN_PROGRESS:
-            request["polls"] += 1
-            return {"ProgressEvent": dict(event)}
-        pending = request.pop("pending", None)
-        if pending is not None:
-            try:
-                pending()
-                event["OperationStatus"] = "SUCCESS"
-                # (a resource cc_store made but a native type deleted is gone from its store too)
-                cc_store.forget(account, region, event["TypeName"], event["Identifier"])
-            except CcError as exc:
-                event["OperationStatus"] = "FAILED"
-                event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
-                event["StatusMessage"] = exc.message
-            except Exception as exc:  # the service refused (moto's own error)
-                event["OperationStatus"] = "FAILED"
-                event["ErrorCode"] = "GeneralServiceException"
-                event["StatusMessage"] = getattr(exc, "message", None) or str(exc)
-            event["EventTime"] = _now()
-        return {"ProgressEvent": dict(event)}
+        return {"ProgressEvent": dict(_observe(request, account, region))}
+
+
+def list_resource_requests(account: str, region: str, body: dict) -> dict:
+    """The account's requests in this region, newest first, filtered by operation and status;
+    each one listed counts as looked at (a deletion goes on as it would on a status call)."""
+    wanted = body.get("ResourceRequestStatusFilter") or {}
+    operations, statuses = wanted.get("Operations") or [], wanted.get("OperationStatuses") or []
+    with _lock:
+        mine = [r for r in _requests.values() if (r.get("account"), r.get("region")) == (account, region)]
+        events = []
+        for r in sorted(mine, key=lambda r: -r["created"]):
+            if operations and r["event"]["Operation"] not in operations:
+                continue
+            event = _observe(r, account, region)
+            if not statuses or event["OperationStatus"] in statuses:
+                events.append(dict(event))
+    start = int(body.get("NextToken") or 0)
+    size = int(body.get("MaxResults") or 100)
+    out = {"ResourceRequestStatusSummaries": events[start : start + size]}
+    if start + size < len(events):
+        out["NextToken"] = str(start + size)
+    return out
+
+
+def _observe(request: dict, account: str, region: str) -> dict:
+    """A request looked at (under _lock): a deletion still IN_PROGRESS for its first looks,
+    carried out on the next. Returns its event."""
+    event = request["event"]
+    if request.get("pending") is not None and request["polls"] < POLLS_IN_PROGRESS:
+        request["polls"] += 1
+        return event
+    pending = request.pop("pending", None)
+    if pending is not None:
+        try:
+            pending()
+            event["OperationStatus"] = "SUCCESS"
+            # (a resource cc_store made but a native type deleted is gone from its store too)
+            cc_store.forget(request.get("account", account), request.get("region", region), event["TypeName"], event["Identifier"])
+        except CcError as exc:
+            event["OperationStatus"] = "FAILED"
+            event["ErrorCode"] = "NotFound" if exc.code == "ResourceNotFoundException" else "GeneralServiceException"
+            event["StatusMessage"] = exc.message
+        except Exception as exc:  # the service refused (moto's own error)
+            event["OperationStatus"] = "FAILED"
+            event["ErrorCode"] = "GeneralServiceException"
+            event["StatusMessage"] = getattr(exc, "message", None) or str(exc)
+        event["EventTime"] = _now()
+    return event
 
 
 OPERATIONS = {
@@ -398,6 +532,7 @@ OPERATIONS = {
     "ListResources": list_resources,
     "DeleteResource": delete_resource,
     "GetResourceRequestStatus": get_resource_request_status,
+    "ListResourceRequests": list_resource_requests,
 }
 
 

@@ -117,3 +117,80 @@ def test_accounts_are_apart(cc, client_factory):
         other.get_resource(TypeName="AWS::SSM::Parameter", Identifier="mine")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="mine")["ResourceDescription"]["Identifier"] == "mine"
+
+
+def test_a_child_type_is_listed_under_its_parent_as_on_aws(cc, client_factory):
+    api = cc.create_resource(TypeName="AWS::ApiGateway::RestApi", DesiredState=json.dumps({"Name": "old-api"}))
+    api_id = api["ProgressEvent"]["Identifier"]
+    other = cc.create_resource(TypeName="AWS::ApiGateway::RestApi", DesiredState=json.dumps({"Name": "other-api"}))
+    other_id = other["ProgressEvent"]["Identifier"]
+    ag = client_factory("apigateway", account=ACCOUNT)
+    root = ag.get_resources(restApiId=api_id)["items"][0]["id"]
+    kid = ag.create_resource(restApiId=api_id, parentId=root, pathPart="orders")["id"]
+    # Without the parent's identifier the list handler refuses, naming what it needs.
+    with pytest.raises(ClientError) as e:
+        cc.list_resources(TypeName="AWS::ApiGateway::Resource")
+    assert e.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert "Required property:  [RestApiId]" in e.value.response["Error"]["Message"]
+    listed = cc.list_resources(TypeName="AWS::ApiGateway::Resource", ResourceModel=json.dumps({"RestApiId": api_id}))
+    assert [d["Identifier"] for d in listed["ResourceDescriptions"]] == [f"{api_id}|{kid}"]
+    props = json.loads(listed["ResourceDescriptions"][0]["Properties"])
+    assert props == {"RestApiId": api_id, "ResourceId": kid, "ParentId": root, "PathPart": "orders"}
+    assert cc.list_resources(TypeName="AWS::ApiGateway::Resource", ResourceModel=json.dumps({"RestApiId": other_id}))[
+        "ResourceDescriptions"
+    ] == []
+    # A type listed without a parent takes no filter it does not need, and is filtered by it.
+    apis = cc.list_resources(TypeName="AWS::ApiGateway::RestApi", ResourceModel=json.dumps({"Name": "old-api"}))
+    assert [d["Identifier"] for d in apis["ResourceDescriptions"]] == [api_id]
+    token = cc.delete_resource(TypeName="AWS::ApiGateway::Resource", Identifier=f"{api_id}|{kid}")["ProgressEvent"]["RequestToken"]
+    assert _status(cc, token)["OperationStatus"] == "SUCCESS"
+    assert [r["id"] for r in ag.get_resources(restApiId=api_id)["items"]] == [root]
+
+
+def test_a_global_resource_is_read_and_deleted_from_any_region(cc, endpoint):
+    import boto3
+
+    cc.create_resource(
+        TypeName="AWS::IAM::User",
+        DesiredState=json.dumps({"UserName": "old-user", "Tags": [{"Key": "owner", "Value": "old"}]}),
+    )
+    kw = dict(region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40)
+
+    def as_account(request, **_):
+        request.headers["x-moto-account-id"] = ACCOUNT
+
+    other, tagging = boto3.client("cloudcontrol", **kw), boto3.client("resourcegroupstaggingapi", **kw)
+    for c in (other, tagging):
+        c.meta.events.register("before-sign", as_account)
+    arn = f"arn:aws:iam::{ACCOUNT}:user/old-user"
+    found = tagging.get_resources(TagFilters=[{"Key": "owner", "Values": ["old"]}])["ResourceTagMappingList"]
+    assert [m["ResourceARN"] for m in found] == [arn]
+    props = json.loads(other.get_resource(TypeName="AWS::IAM::User", Identifier="old-user")["ResourceDescription"]["Properties"])
+    assert props["Arn"] == arn
+    token = other.delete_resource(TypeName="AWS::IAM::User", Identifier="old-user")["ProgressEvent"]["RequestToken"]
+    assert _status(other, token)["OperationStatus"] == "SUCCESS"
+    with pytest.raises(ClientError) as e:
+        cc.get_resource(TypeName="AWS::IAM::User", Identifier="old-user")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_requests_are_listed_by_operation_and_status_and_a_listing_moves_them_on(cc, client_factory):
+    ssm = client_factory("ssm", account=ACCOUNT)
+    for n in ("a", "b"):
+        ssm.put_parameter(Name=f"/old/{n}", Value="1", Type="String")
+    tokens = [
+        cc.delete_resource(TypeName="AWS::SSM::Parameter", Identifier=f"/old/{n}")["ProgressEvent"]["RequestToken"]
+        for n in ("a", "b")
+    ]
+    busy = {"Operations": ["DELETE"], "OperationStatuses": ["PENDING", "IN_PROGRESS", "CANCEL_IN_PROGRESS"]}
+    first = cc.list_resource_requests(ResourceRequestStatusFilter=busy)["ResourceRequestStatusSummaries"]
+    assert sorted(e["RequestToken"] for e in first) == sorted(tokens)
+    assert ssm.get_parameter(Name="/old/a")["Parameter"]["Value"] == "1"
+    # The second look carries them out: none in progress any more, both succeeded.
+    assert cc.list_resource_requests(ResourceRequestStatusFilter=busy)["ResourceRequestStatusSummaries"] == []
+    done = cc.list_resource_requests(ResourceRequestStatusFilter={"OperationStatuses": ["SUCCESS"]})
+    assert sorted(e["RequestToken"] for e in done["ResourceRequestStatusSummaries"]) == sorted(tokens)
+    assert cc.get_resource_request_status(RequestToken=tokens[0])["ProgressEvent"]["OperationStatus"] == "SUCCESS"
+    assert ssm.get_parameters(Names=["/old/a", "/old/b"])["Parameters"] == []
+    other = client_factory("cloudcontrol", account="222222222222")
+    assert other.list_resource_requests()["ResourceRequestStatusSummaries"] == []

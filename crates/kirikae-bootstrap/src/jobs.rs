@@ -78,6 +78,7 @@ pub const SWEEP_ACTIONS: &[&str] = &[
     "cloudcontrol:DeleteResource",
     "cloudcontrol:GetResource",
     "cloudcontrol:GetResourceRequestStatus",
+    "cloudcontrol:ListResourceRequests",
     "cloudcontrol:ListResources",
     "cloudwatch:DeleteAlarms",
     "cloudwatch:DescribeAlarms",

@@ -517,6 +517,17 @@ pub async fn apply(
             }
         }
     }
+    // A Cloud Control parent with children outside the plan (listed now) is held back.
+    for cx in cxs {
+        let region: Vec<Found> = current
+            .values()
+            .filter(|f| f.region == cx.region)
+            .cloned()
+            .collect();
+        for (arn, why) in crate::cc_deps::held_back(cx, &region).await? {
+            blocked.entry(arn).or_insert(why);
+        }
+    }
     // Items of the plan that will not be deleted keep what they use.
     let mut keep: HashMap<String, String> = HashMap::new();
     for (i, c) in &checks {
@@ -591,7 +602,9 @@ pub async fn apply(
         }
     }
 
-    // 3. Waves: an item's wave is one more than the latest wave of the items using it.
+    // 3. Waves: an item's wave is one more than the latest wave of the items using it. Cloud
+    //    Control items' edges come from their properties as read now.
+    crate::cc_deps::link(&mut todo);
     identity_and_network_last(&mut todo);
     let waves = waves(&todo);
     report.waves = waves
@@ -913,19 +926,30 @@ async fn delete_in_order(
     let resumed_count = resumed.len();
     let items: Vec<Found> = resumed.into_iter().chain(todo).collect();
     let mut order = Order::new(&items);
-    // Deletions under confirmation: item -> (since, what was done besides the call).
-    let mut pending: BTreeMap<usize, (Instant, String)> = BTreeMap::new();
+    let mut pending: BTreeMap<usize, Pending> = BTreeMap::new();
     let started = Instant::now();
     for i in 0..resumed_count {
         order.start(i);
         pending.insert(
             i,
-            (started, "requested by an earlier run of this plan".into()),
+            Pending {
+                since: started,
+                actions: "requested by an earlier run of this plan".into(),
+                request: None,
+            },
         );
     }
     let mut failed: HashMap<usize, String> = HashMap::new();
     let mut tasks: JoinSet<Result<Deleted, SweepError>> = JoinSet::new();
     let mut task_item: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // Cloud Control attempts: a retry sends a new client token.
+    let mut attempt: HashMap<usize, u32> = (0..items.len())
+        .map(|i| (i, attempts.get(&items[i].arn).copied().unwrap_or(0)))
+        .collect();
+    // Deletions that failed the way a dependency does: (item, progress when it failed, why).
+    let mut deferred: Vec<(usize, u64, String)> = Vec::new();
+    // How many items were deleted (or found gone) so far: what a deferred retry waits for.
+    let mut progress: u64 = 0;
     const FIRST_PAUSE: Duration = Duration::from_millis(200);
     let mut pause = FIRST_PAUSE;
     let mut next_poll = tokio::time::Instant::now() + FIRST_PAUSE;
@@ -944,6 +968,23 @@ async fn delete_in_order(
         }
     };
     tell(report, pending.len());
+    let spawn = |tasks: &mut JoinSet<Result<Deleted, SweepError>>,
+                 task_item: &mut HashMap<tokio::task::Id, usize>,
+                 i: usize,
+                 cx: Arc<Cx>,
+                 attempt: u32| {
+        let (f, audit, mut delete_opts) = (items[i].clone(), audit.clone(), opts.delete.clone());
+        if cloudcontrol::is_cloud_control(&f.kind) {
+            delete_opts.client_token =
+                Some(cloudcontrol::client_token(&audit.plan, &f.arn, attempt));
+        }
+        let handle = tasks.spawn(async move {
+            let t = cloudcontrol::any_type(&f.kind).expect("checked");
+            audit.write_started(&f, delete_opts.client_token.as_deref());
+            t.delete(&cx, &f, &delete_opts).await
+        });
+        task_item.insert(handle.id(), i);
+    };
     loop {
         tell(report, pending.len());
         while let Some(i) = order.next() {
@@ -970,25 +1011,44 @@ async fn delete_in_order(
                 continue;
             }
             let cx = region_cx.expect("checked");
-            let (f, audit, mut delete_opts) = (f.clone(), audit.clone(), opts.delete.clone());
-            if cloudcontrol::is_cloud_control(&f.kind) {
-                let attempt = attempts.get(&f.arn).copied().unwrap_or(0);
-                delete_opts.client_token =
-                    Some(cloudcontrol::client_token(&audit.plan, &f.arn, attempt));
-            }
-            let handle = tasks.spawn(async move {
-                let t = cloudcontrol::any_type(&f.kind).expect("checked");
-                audit.write_started(&f, delete_opts.client_token.as_deref());
-                t.delete(&cx, &f, &delete_opts).await
-            });
-            task_item.insert(handle.id(), i);
+            spawn(&mut tasks, &mut task_item, i, cx, attempt[&i]);
+        }
+        // A deferred deletion is tried again once something else was deleted since it failed.
+        let (again, wait): (Vec<_>, Vec<_>) = deferred
+            .drain(..)
+            .partition(|(_, seen, _)| *seen < progress);
+        deferred = wait;
+        for (i, _, _) in again {
+            let cx = cxs
+                .get(&items[i].region)
+                .cloned()
+                .expect("it was sent before");
+            spawn(&mut tasks, &mut task_item, i, cx, attempt[&i]);
         }
         if tasks.is_empty() && pending.is_empty() {
             if order.release_cycles() {
                 continue;
             }
+            if !deferred.is_empty() {
+                // Nothing else is under way, and nothing was deleted since they failed.
+                for (i, _, why) in std::mem::take(&mut deferred) {
+                    let f = &items[i];
+                    let why = format!(
+                        "{why} - retried while other deletions made progress, and none is left: \
+                         something outside the plan still depends on it (the scan did not see \
+                         it); remove that use, then run apply again"
+                    );
+                    audit.write("delete", Some(f), "failed", None, Some(&why));
+                    report.failed.push(item_result(f, why.clone()));
+                    failed.insert(i, why);
+                    order.finish(i);
+                }
+                continue;
+            }
             break;
         }
+        // (item, why, request, looks like a dependency) of this round's failures.
+        let mut failures: Vec<(usize, String, Option<String>, bool)> = Vec::new();
         tokio::select! {
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let (id, outcome) = match joined {
@@ -1010,12 +1070,21 @@ async fn delete_in_order(
                                 pause = FIRST_PAUSE;
                                 next_poll = tokio::time::Instant::now() + FIRST_PAUSE;
                             }
-                            pending.insert(i, (Instant::now(), done.actions.join("; ")));
+                            let request = done
+                                .request_id
+                                .clone()
+                                .filter(|_| cloudcontrol::is_cloud_control(&f.kind));
+                            pending.insert(i, Pending {
+                                since: Instant::now(),
+                                actions: done.actions.join("; "),
+                                request,
+                            });
                         } else {
                             let rid = done.request_id.as_deref();
                             audit.write("delete", Some(f), "deleted", rid, None);
                             report.deleted.push(item_result(f, done.actions.join("; ")));
                             order.finish(i);
+                            progress += 1;
                         }
                     }
                     Ok(Err(e)) if e.is_not_found() => {
@@ -1023,52 +1092,88 @@ async fn delete_in_order(
                         audit.write("delete", Some(f), "gone", e.request_id(), Some(why));
                         report.already_gone.push(item_result(f, why.into()));
                         order.finish(i);
+                        progress += 1;
                     }
-                    failure => {
-                        let (why, rid) = match &failure {
-                            Ok(Err(e)) => (explain(e), e.request_id()),
-                            Err(e) => (format!("the deletion stopped unexpectedly: {e}"), None),
-                            Ok(Ok(_)) => unreachable!("handled above"),
-                        };
-                        audit.write("delete", Some(f), "failed", rid, Some(&why));
-                        report.failed.push(item_result(f, why.clone()));
-                        failed.insert(i, why);
-                        order.finish(i);
-                    }
+                    Ok(Err(e)) => failures.push((
+                        i,
+                        explain(&e),
+                        e.request_id().map(str::to_string),
+                        crate::cc_deps::looks_like_dependency(&e),
+                    )),
+                    Err(e) => failures.push((
+                        i,
+                        format!("the deletion stopped unexpectedly: {e}"),
+                        None,
+                        false,
+                    )),
                 }
             }
             _ = tokio::time::sleep_until(next_poll), if !pending.is_empty() => {
                 for (i, gone) in poll(cxs, &items, &pending, opts.confirm_timeout).await {
-                    let Some((_, actions)) = pending.remove(&i) else { continue };
+                    let Some(p) = pending.remove(&i) else { continue };
                     let f = &items[i];
                     match gone {
                         Ok(()) => {
-                            audit.write("delete", Some(f), "deleted", None, Some("confirmed gone"));
-                            report.deleted.push(item_result(f, actions));
+                            audit.write("delete", Some(f), "deleted", p.request.as_deref(), Some("confirmed gone"));
+                            report.deleted.push(item_result(f, p.actions));
+                            order.finish(i);
+                            progress += 1;
                         }
-                        Err(why) => {
-                            audit.write("delete", Some(f), "failed", None, Some(&why));
-                            report.failed.push(item_result(f, why.clone()));
-                            failed.insert(i, why);
+                        Err(Unfinished { why, dependency }) => {
+                            failures.push((i, why, p.request, dependency));
                         }
                     }
-                    order.finish(i);
                 }
                 pause = (pause * 2).min(Duration::from_secs(10));
                 next_poll = tokio::time::Instant::now() + pause;
             }
         }
+        for (i, why, rid, dependency) in failures {
+            let f = &items[i];
+            if dependency && cloudcontrol::is_cloud_control(&f.kind) {
+                // Logged as a failed attempt (the next one sends a new client token, in this
+                // run or a resumed one), tried again once another deletion made progress.
+                let note = format!("{why} (looks like a dependency: tried again once other deletions make progress)");
+                audit.write("delete", Some(f), "failed", rid.as_deref(), Some(&note));
+                *attempt.entry(i).or_insert(0) += 1;
+                deferred.push((i, progress, why));
+                continue;
+            }
+            audit.write("delete", Some(f), "failed", rid.as_deref(), Some(&why));
+            report.failed.push(item_result(f, why.clone()));
+            failed.insert(i, why);
+            order.finish(i);
+        }
     }
 }
 
-/// One re-listing of the pending asynchronous deletions (one listing per region and type):
-/// the items now gone, and those given up on (not gone after `timeout`, or not listable).
+/// A deletion requested and not yet confirmed.
+struct Pending {
+    since: Instant,
+    /// What was done besides the call.
+    actions: String,
+    /// A Cloud Control request's token: followed with GetResourceRequestStatus.
+    request: Option<String>,
+}
+
+/// Why a pending deletion was given up on.
+struct Unfinished {
+    why: String,
+    /// It failed the way a dependency does (see [`crate::cc_deps::looks_like_dependency`]).
+    dependency: bool,
+}
+
+/// One round of the one poller over the pending asynchronous deletions: one listing per region
+/// and type of the registry's types; for Cloud Control, one ListResourceRequests per region
+/// (the requests still under way) and a GetResourceRequestStatus for each of ours that no
+/// longer is (all under the run's one Cloud Control limiter). The items now gone, and those given up on
+/// (failed, not gone after `timeout`, or not listable).
 async fn poll(
     cxs: &HashMap<String, Arc<Cx>>,
     items: &[Found],
-    pending: &BTreeMap<usize, (Instant, String)>,
+    pending: &BTreeMap<usize, Pending>,
     timeout: Duration,
-) -> Vec<(usize, Result<(), String>)> {
+) -> Vec<(usize, Result<(), Unfinished>)> {
     let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for &i in pending.keys() {
         groups
@@ -1076,12 +1181,25 @@ async fn poll(
             .or_default()
             .push(i);
     }
-    let late = |i: usize| pending[&i].0.elapsed() >= timeout;
+    let late = |i: usize| pending[&i].since.elapsed() >= timeout;
+    let plain = |why: String| Unfinished {
+        why,
+        dependency: false,
+    };
     let mut out = Vec::new();
+    let mut requests = Vec::new();
     for ((region, kind), group) in groups {
         let (Some(cx), Some(t)) = (cxs.get(region), cloudcontrol::any_type(kind)) else {
             continue;
         };
+        if cloudcontrol::is_cloud_control(kind) {
+            for i in group {
+                if let Some(token) = pending[&i].request.clone() {
+                    requests.push((i, cx.clone(), token));
+                }
+            }
+            continue;
+        }
         match t.list(cx).await {
             Ok(listed) => {
                 let by_arn: HashMap<&str, &Found> =
@@ -1091,19 +1209,80 @@ async fn poll(
                         Some(now) if !t.is_gone(now) => {
                             if late(i) {
                                 let state = now.state.clone().unwrap_or_default();
-                                out.push((i, Err(format!("deletion requested but not finished after {}s (now {state}); run apply again to check", timeout.as_secs()))));
+                                out.push((i, Err(plain(format!("deletion requested but not finished after {}s (now {state}); run apply again to check", timeout.as_secs())))));
                             }
                         }
                         _ => out.push((i, Ok(()))),
                     }
                 }
             }
-            Err(e) => out.extend(
-                group
-                    .into_iter()
-                    .filter(|&i| late(i))
-                    .map(|i| (i, Err(format!("could not confirm the deletion: {e}")))),
-            ),
+            Err(e) => out.extend(group.into_iter().filter(|&i| late(i)).map(|i| {
+                (
+                    i,
+                    Err(plain(format!("could not confirm the deletion: {e}"))),
+                )
+            })),
+        }
+    }
+    // The Cloud Control requests: one listing of those under way per region, then the outcome
+    // of each that is no longer under way, concurrently (the shared limiter bounds them).
+    let mut under_way: HashMap<String, Option<HashSet<String>>> = HashMap::new();
+    for (_, cx, _) in &requests {
+        if !under_way.contains_key(&cx.region) {
+            // (not listable: each request is asked on its own)
+            let listed = cloudcontrol::requests_under_way(cx).await.ok();
+            under_way.insert(cx.region.clone(), listed);
+        }
+    }
+    let mut asking = JoinSet::new();
+    for (i, cx, token) in requests {
+        if let Some(Some(busy)) = under_way.get(&cx.region) {
+            if busy.contains(&token) {
+                if late(i) {
+                    out.push((
+                        i,
+                        Err(plain(format!(
+                            "Cloud Control request {token} not finished after {}s; run apply again to check",
+                            timeout.as_secs()
+                        ))),
+                    ));
+                }
+                continue;
+            }
+        }
+        asking.spawn(async move { (i, cloudcontrol::request_status(&cx, &token).await) });
+    }
+    let mut asked = Vec::new();
+    while let Some(joined) = asking.join_next().await {
+        if let Ok(answer) = joined {
+            asked.push(answer);
+        }
+    }
+    asked.sort_by_key(|(i, _)| *i);
+    for (i, status) in asked {
+        use cloudcontrol::RequestOutcome;
+        match status {
+            Ok(RequestOutcome::Success) => out.push((i, Ok(()))),
+            Ok(RequestOutcome::Failed(e)) if e.is_not_found() => out.push((i, Ok(()))),
+            Ok(RequestOutcome::Failed(e)) => out.push((
+                i,
+                Err(Unfinished {
+                    why: explain(&e),
+                    dependency: crate::cc_deps::looks_like_dependency(&e),
+                }),
+            )),
+            Ok(RequestOutcome::InProgress(state)) if late(i) => out.push((
+                i,
+                Err(plain(format!(
+                    "Cloud Control request not finished after {}s ({state}); run apply again to check",
+                    timeout.as_secs()
+                ))),
+            )),
+            Ok(RequestOutcome::InProgress(_)) => {}
+            Err(e) if late(i) => {
+                out.push((i, Err(plain(format!("could not confirm the deletion: {e}")))))
+            }
+            Err(_) => {}
         }
     }
     out

@@ -13,16 +13,18 @@
 //!
 //! `apply` re-checks such an item with `GetResource` again (gone, changed, or no longer tagged:
 //! not deleted), deletes it with `DeleteResource` under a ClientToken fixed by the plan, the
-//! item and the attempt ([`client_token`]), and polls `GetResourceRequestStatus` until
-//! `SUCCESS` or `FAILED`, under the same limiter, audit log and resume rules as every item.
-//! kirikae knows no dependency edges between these types yet; only the `identity` and `network`
-//! risk classes go after every other item of their region (see `apply`).
+//! item and the attempt ([`client_token`]), and its one poller follows every pending request
+//! (`ListResourceRequests` once per region and round, `GetResourceRequestStatus` of each
+//! request no longer under way) until `SUCCESS` or `FAILED`, under the audit log and resume
+//! rules of every item. All Cloud Control calls of a run share one limiter, whatever the region
+//! (see [`crate::Cx::connect`]). Dependencies between these items come from their properties
+//! (see [`crate::cc_deps`]); the `identity` and `network` risk classes also go after every
+//! other item of their region (see `apply`).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use crate::cc_types::{self, Recipe, Risk};
+use crate::cc_types::{self, Recipe, Risk, Scope};
 use crate::resources::{paginate, DeleteOptions, Deleted, Fut, ResourceType};
 use crate::{Cx, Found, SweepError};
 
@@ -41,6 +43,8 @@ pub struct CcType {
     /// The primary identifier's properties.
     pub primary: &'static [String],
     pub risk: Risk,
+    /// A global type (IAM) is one resource whichever region lists it.
+    pub scope: Scope,
     /// Why the type is never deleted through Cloud Control.
     pub deny: Option<&'static str>,
 }
@@ -64,16 +68,13 @@ pub fn types() -> &'static [CcType] {
                 arn_property: row.arn_property.as_deref(),
                 primary: &row.primary,
                 risk: row.risk,
+                scope: row.scope,
                 deny: row.deny.as_deref(),
             });
         }
         out
     })
 }
-
-/// How long a deletion request may stay in progress before apply gives up on it (reported as
-/// failed; a later apply re-checks it).
-const DELETE_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// A Cloud Control type by plan kind (`cloudcontrol:AWS::Events::Rule`).
 pub fn find(kind: &str) -> Option<&'static CcType> {
@@ -125,6 +126,26 @@ impl CcType {
 
     /// ListResources of the type: (identifier, properties) of every resource (all pages).
     pub async fn list_all(&self, cx: &Cx) -> Result<Vec<(String, serde_json::Value)>, SweepError> {
+        self.list_with(cx, None).await
+    }
+
+    /// ListResources of a child type under one parent: `model` is the ResourceModel (JSON)
+    /// naming the parent (see [`crate::cc_deps`]).
+    pub async fn list_under(
+        &self,
+        cx: &Cx,
+        model: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, SweepError> {
+        self.list_with(cx, Some(model)).await
+    }
+
+    async fn list_with(
+        &self,
+        cx: &Cx,
+        model: Option<&str>,
+    ) -> Result<Vec<(String, serde_json::Value)>, SweepError> {
+        let model = model.map(str::to_string);
+        let model = &model;
         paginate(move |token| async move {
             let page = aws_call!(
                 cx,
@@ -133,6 +154,7 @@ impl CcType {
                 cx.cloudcontrol()
                     .list_resources()
                     .type_name(self.type_name)
+                    .set_resource_model(model.clone())
                     .set_next_token(token.clone())
             )?;
             let mut out = Vec::new();
@@ -272,67 +294,112 @@ impl ResourceType for CcType {
                     message: "Cloud Control returned no request token to follow".into(),
                     request_id: None,
                 })?;
-            let started = std::time::Instant::now();
-            let mut pause = Duration::from_millis(200);
-            let mut event = out.progress_event().cloned();
-            loop {
-                use aws_sdk_cloudcontrol::types::{HandlerErrorCode, OperationStatus};
-                let status = event.as_ref().and_then(|e| e.operation_status().cloned());
-                match status {
-                    Some(OperationStatus::Success) => {
-                        return Ok(Deleted {
-                            request_id: Some(token.clone()),
-                            actions: vec![format!(
-                                "Cloud Control DeleteResource {} (request {token}): SUCCESS",
-                                self.type_name
-                            )],
-                        });
-                    }
-                    Some(OperationStatus::Failed) => {
-                        let e = event.as_ref().expect("a status comes with its event");
-                        let code = match e.error_code() {
-                            Some(HandlerErrorCode::NotFound) => "ResourceNotFoundException".into(),
-                            Some(c) => c.as_str().to_string(),
-                            None => "Failed".to_string(),
-                        };
-                        return Err(SweepError::Aws {
-                            operation: "DeleteResource",
-                            code,
-                            message: format!(
-                                "Cloud Control request {token} FAILED: {}",
-                                e.status_message().unwrap_or("no message")
-                            ),
-                            request_id: Some(token.clone()),
-                        });
-                    }
-                    _ => {}
+            // A token sent again returns its request as it stands: one already failed is that
+            // failure (a new attempt gets a new token). The rest is followed by apply's poller.
+            if let Some(event) = out.progress_event() {
+                if let RequestOutcome::Failed(e) = outcome(event, &token) {
+                    return Err(e);
                 }
-                if started.elapsed() >= DELETE_TIMEOUT {
-                    return Err(SweepError::Aws {
-                        operation: "GetResourceRequestStatus",
-                        code: "Timeout".into(),
-                        message: format!(
-                            "Cloud Control request {token} not finished after {}s ({}); run apply again to check",
-                            DELETE_TIMEOUT.as_secs(),
-                            status.map(|s| s.as_str().to_string()).unwrap_or_default()
-                        ),
-                        request_id: Some(token.clone()),
-                    });
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-                let now = aws_call!(
-                    cx,
-                    "cloudcontrol",
-                    "GetResourceRequestStatus",
-                    cx.cloudcontrol()
-                        .get_resource_request_status()
-                        .request_token(&token)
-                )?;
-                event = now.progress_event().cloned();
             }
+            Ok(Deleted {
+                request_id: Some(token.clone()),
+                actions: vec![format!(
+                    "Cloud Control DeleteResource {} (request {token})",
+                    self.type_name
+                )],
+            })
         })
     }
+
+    fn deletion_is_async(&self) -> bool {
+        true
+    }
+}
+
+/// Where a Cloud Control request stands.
+#[derive(Debug)]
+pub enum RequestOutcome {
+    InProgress(String),
+    Success,
+    Failed(SweepError),
+}
+
+fn outcome(e: &aws_sdk_cloudcontrol::types::ProgressEvent, token: &str) -> RequestOutcome {
+    use aws_sdk_cloudcontrol::types::{HandlerErrorCode, OperationStatus};
+    match e.operation_status() {
+        Some(OperationStatus::Success) => RequestOutcome::Success,
+        Some(OperationStatus::Failed) => {
+            let code = match e.error_code() {
+                Some(HandlerErrorCode::NotFound) => "ResourceNotFoundException".into(),
+                Some(c) => c.as_str().to_string(),
+                None => "Failed".to_string(),
+            };
+            RequestOutcome::Failed(SweepError::Aws {
+                operation: "DeleteResource",
+                code,
+                message: format!(
+                    "Cloud Control request {token} FAILED: {}",
+                    e.status_message().unwrap_or("no message")
+                ),
+                request_id: Some(token.to_string()),
+            })
+        }
+        other => RequestOutcome::InProgress(
+            other
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "no status".into()),
+        ),
+    }
+}
+
+/// The tokens of this region's deletion requests still under way (ListResourceRequests, all
+/// pages): apply's poller asks this once per region and round, and GetResourceRequestStatus
+/// only of its requests that are no longer in it (for their outcome).
+pub async fn requests_under_way(cx: &Cx) -> Result<std::collections::HashSet<String>, SweepError> {
+    use aws_sdk_cloudcontrol::types::{Operation, OperationStatus, ResourceRequestStatusFilter};
+    let filter = ResourceRequestStatusFilter::builder()
+        .operations(Operation::Delete)
+        .operation_statuses(OperationStatus::Pending)
+        .operation_statuses(OperationStatus::InProgress)
+        .operation_statuses(OperationStatus::CancelInProgress)
+        .build();
+    let filter = &filter;
+    let tokens = paginate(move |token| async move {
+        let page = aws_call!(
+            cx,
+            "cloudcontrol",
+            "ListResourceRequests",
+            cx.cloudcontrol()
+                .list_resource_requests()
+                .resource_request_status_filter(filter.clone())
+                .set_next_token(token.clone())
+        )?;
+        let tokens: Vec<String> = page
+            .resource_request_status_summaries()
+            .iter()
+            .filter_map(|e| e.request_token().map(str::to_string))
+            .collect();
+        Ok((tokens, page.next_token().map(str::to_string)))
+    })
+    .await?;
+    Ok(tokens.into_iter().collect())
+}
+
+/// GetResourceRequestStatus of one request (apply's poller asks for every pending deletion in
+/// one round, under the one Cloud Control limiter).
+pub async fn request_status(cx: &Cx, token: &str) -> Result<RequestOutcome, SweepError> {
+    let now = aws_call!(
+        cx,
+        "cloudcontrol",
+        "GetResourceRequestStatus",
+        cx.cloudcontrol()
+            .get_resource_request_status()
+            .request_token(token)
+    )?;
+    Ok(match now.progress_event() {
+        Some(e) => outcome(e, token),
+        None => RequestOutcome::InProgress("no progress event".into()),
+    })
 }
 
 #[cfg(test)]

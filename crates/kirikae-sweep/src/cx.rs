@@ -27,7 +27,7 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    fn new(concurrency: usize) -> Limiter {
+    pub fn new(concurrency: usize) -> Limiter {
         Limiter {
             permits: tokio::sync::Semaphore::new(concurrency.max(1)),
             delay_ms: AtomicU64::new(0),
@@ -157,11 +157,15 @@ impl Cx {
             .and_then(|a| a.split_once(":assumed-role/"))
             .and_then(|(_, rest)| rest.split('/').next())
             .map(str::to_string);
+        // One limiter for Cloud Control as a whole: its quotas are per account, and every
+        // region's items poll and delete through it (a throttle slows all of them down).
+        let cloudcontrol = Arc::new(Limiter::new(concurrency));
         Ok(regions
             .iter()
             .enumerate()
             .map(|(i, r)| {
                 let mut cx = Cx::new(sdk, &account, r, concurrency);
+                cx.share_limiter("cloudcontrol", cloudcontrol.clone());
                 cx.caller_role = caller_role.clone();
                 cx.global = i == 0;
                 if i == 0 {
@@ -170,6 +174,15 @@ impl Cx {
                 Arc::new(cx)
             })
             .collect())
+    }
+
+    /// Makes `service`'s calls of this context go through `limiter` (shared with other
+    /// contexts: see [`Cx::connect`]).
+    pub fn share_limiter(&mut self, service: &'static str, limiter: Arc<Limiter>) {
+        self.limiters
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(service, limiter);
     }
 
     /// Whether this context lists global resources (IAM): only the first region of a run does.

@@ -5,7 +5,8 @@
 //!   delete, confirm deletion).
 //! - [`cloudcontrol`]: with `scan --cloud-control`, tagged resources of types kirikae does not
 //!   know become plan items read and deleted through AWS Cloud Control, by the generated type
-//!   table [`cc_types`] (ARN shape -> CloudFormation type and identifier), each read back first.
+//!   table [`cc_types`] (ARN shape -> CloudFormation type and identifier), each read back first;
+//!   [`cc_deps`]: their dependency edges and held-back parents.
 //! - [`scan()`]: selectors -> a [`Plan`] (JSON file).
 //! - [`mark()`]: tag every item with `<tag key>=<plan id>` and create the Resource Group.
 //! - [`integrity`]: the keyed digest `scan` seals a plan with, so a plan changed by hand is
@@ -33,6 +34,7 @@
 pub mod resources;
 
 pub mod apply;
+pub mod cc_deps;
 pub mod cc_types;
 pub mod cloudcontrol;
 pub mod console_link;

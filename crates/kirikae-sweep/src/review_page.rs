@@ -305,9 +305,6 @@ pub fn render(plan: &Plan, now: i64, integrity: &Integrity, opts: &ReviewOptions
             None => link.url.clone(),
         };
         let level_text = match level {
-            Some(l) if crate::cloudcontrol::is_cloud_control(&f.kind) => {
-                format!("{l} (Cloud Control: no dependencies known)")
-            }
             Some(l) => l.to_string(),
             None => "held".to_string(),
         };

@@ -482,7 +482,82 @@ pub async fn find_with(
             }
         }
     }
+    if cc.enabled {
+        cloud_control_plan(cxs, &mut items, &mut unknown).await?;
+    }
     Ok(Scanned { items, unknown })
+}
+
+/// The Cloud Control items of a scan as a plan holds them: a global type found in several
+/// regions once (deleted from the first region that found it, which it says); edges from
+/// their properties; parents with children outside the plan held back (listed in `unknown`
+/// with the children named).
+async fn cloud_control_plan(
+    cxs: &[Arc<Cx>],
+    items: &mut Vec<(Found, String)>,
+    unknown: &mut Vec<UnknownResource>,
+) -> Result<(), SweepError> {
+    once_per_global_resource(items);
+    let mut found: Vec<Found> = items.iter().map(|(f, _)| f.clone()).collect();
+    crate::cc_deps::link(&mut found);
+    for ((f, _), linked) in items.iter_mut().zip(found) {
+        f.depends_on = linked.depends_on;
+    }
+    let mut held: HashMap<String, String> = HashMap::new();
+    for cx in cxs {
+        let region: Vec<Found> = items
+            .iter()
+            .filter(|(f, _)| f.region == cx.region)
+            .map(|(f, _)| f.clone())
+            .collect();
+        held.extend(crate::cc_deps::held_back(cx, &region).await?);
+    }
+    items.retain(|(f, _)| match held.get(&f.arn) {
+        Some(why) => {
+            unknown.push(UnknownResource {
+                arn: f.arn.clone(),
+                resource_type: arn_type(&f.arn),
+                tags: f.tags.clone(),
+                reason: Some(format!("{} {}: {why}", f.kind, f.id)),
+            });
+            false
+        }
+        None => true,
+    });
+    Ok(())
+}
+
+/// A resource of a global Cloud Control type (the table's `scope = global`, e.g. IAM) that
+/// several regions found is kept once, from the first of them (the run's region order); the
+/// plan says so in its `deleted_from` property (not fingerprinted: apply reads it back in that
+/// region only).
+pub(crate) fn once_per_global_resource(items: &mut Vec<(Found, String)>) {
+    use crate::cc_types::Scope;
+    let global =
+        |f: &Found| crate::cloudcontrol::find(&f.kind).is_some_and(|t| t.scope == Scope::Global);
+    let mut regions: HashMap<String, Vec<String>> = HashMap::new();
+    for (f, _) in items.iter().filter(|(f, _)| global(f)) {
+        let r = regions.entry(f.arn.clone()).or_default();
+        if !r.contains(&f.region) {
+            r.push(f.region.clone());
+        }
+    }
+    let mut kept: HashSet<String> = HashSet::new();
+    items.retain(|(f, _)| !global(f) || kept.insert(f.arn.clone()));
+    for (f, _) in items.iter_mut().filter(|(f, _)| global(f)) {
+        let r = &regions[&f.arn];
+        let others: Vec<&str> = r[1..].iter().map(String::as_str).collect();
+        let text = if others.is_empty() {
+            format!("{} (a global type)", r[0])
+        } else {
+            format!(
+                "{} (a global type, also found in {}: deleted once)",
+                r[0],
+                others.join(", ")
+            )
+        };
+        *f = f.clone().volatile_prop("deleted_from", text);
+    }
 }
 
 /// ListResources answers of one region, by type, for identifiers an ARN does not give.

@@ -108,7 +108,8 @@ pub fn table(plan: &Plan, now: i64, integrity: &Integrity) -> String {
         if crate::cloudcontrol::is_cloud_control(&kind) {
             let _ = writeln!(
                 s,
-                "    (through AWS Cloud Control: no dependencies known, deleted in the first wave)"
+                "    (through AWS Cloud Control: edges from the properties it returned; identity \
+                 and network types go last in their region)"
             );
         }
         for i in items {
@@ -118,7 +119,7 @@ pub fn table(plan: &Plan, now: i64, integrity: &Integrity) -> String {
             let deps = in_plan_deps(plan, i);
             let _ = writeln!(
                 s,
-                "    {:<24} {:<24} {:<12} {:>5}  {}{}{}",
+                "    {:<24} {:<24} {:<12} {:>5}  {}{}{}{}",
                 i.found.id,
                 i.found.name.as_deref().unwrap_or("-"),
                 i.found.state.as_deref().unwrap_or("-"),
@@ -128,6 +129,10 @@ pub fn table(plan: &Plan, now: i64, integrity: &Integrity) -> String {
                     String::new()
                 } else {
                     format!("  before: {}", deps.join(","))
+                },
+                match i.found.properties.get("deleted_from") {
+                    Some(r) => format!("  deleted from: {r}"),
+                    None => String::new(),
                 },
                 match &i.mark {
                     MarkStatus::CannotTag(_) | MarkStatus::NotYet =>

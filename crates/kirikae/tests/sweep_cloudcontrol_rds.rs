@@ -197,7 +197,9 @@ fn unknown_types_are_listed_only_unless_cloud_control_reads_them() {
     mark(&config, &plan);
     let o = run(&config, &["sweep", "show", plan.to_str().unwrap()]);
     assert!(
-        text(&o).0.contains("no dependencies known"),
+        text(&o)
+            .0
+            .contains("through AWS Cloud Control: edges from the properties it returned"),
         "{:?}",
         text(&o)
     );
