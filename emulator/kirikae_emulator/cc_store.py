@@ -14,6 +14,11 @@ same schemas AWS publishes (the ones cfn-lint bundles, pinned in requirements.tx
 * ListResources: every resource of the type made here.
 * DeleteResource: through the model's own deletion hook; ClientToken makes it idempotent.
 
+Types whose service moto has without CloudFormation support get a small hook of the emulator's
+(cc_hooks: Athena work groups, Cognito user pools...), which makes and deletes them in moto's
+backend the same way. A desired state with a property the type's schema lacks is refused
+(ValidationException), as AWS's handlers do.
+
 Only types whose model can be deleted are served (by its hook, else by the service's own delete
 call in NATIVE_DELETE, which is what Cloud Control's handler does); others answer
 UnsupportedActionException, as Cloud Control does for a type without the handler. A model
@@ -174,18 +179,35 @@ def _attr(model, name: str):
     try:
         value = model.get_cfn_attribute(name)
     except Exception:  # moto raises its own "unsupported attribute" errors, or fails on a missing field
-        # (the model's own field of that name: AccessPointId -> access_point_id)
-        value = getattr(model, re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower(), None)
+        return None
     return value if isinstance(value, (str, int, float, bool, list, dict)) else None
+
+
+def _field(model, name: str):
+    """The model's own field of a property's name (AccessPointId -> access_point_id)."""
+    value = getattr(model, re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower(), None)
+    return value if isinstance(value, (str, int, float, bool)) else None
+
+
+def _arn_of(model) -> str | None:
+    arn = getattr(model, "arn", None)
+    # (moto keeps an endpoint config's ARN as a one-element tuple)
+    if isinstance(arn, tuple) and len(arn) == 1:
+        arn = arn[0]
+    return arn if isinstance(arn, str) else None
 
 
 def _value(stored_desired: dict, model, physical_id: str, prop: str, only: bool, type_name: str = ""):
     if prop in stored_desired:
         return stored_desired[prop]
     value = _attr(model, prop)
+    if value is None and only and getattr(type(model), "physical_resource_id", None) is not None:
+        value = getattr(model, "physical_resource_id", None)
     if value is None and prop in ("Arn", type_name.rsplit("::", 1)[-1] + "Arn"):
         # (the type's own ARN, which moto keeps as `arn`: ECS::Service's ServiceArn)
-        value = getattr(model, "arn", None)
+        value = _arn_of(model)
+    if value is None:
+        value = _field(model, prop)
     if value is None and only:
         value = physical_id
     return value
@@ -219,7 +241,7 @@ def create(account: str, region: str, type_name: str, desired: dict, error) -> S
     if any(v is None for v in values):
         raise error("InvalidRequestException", f"{type_name}: cannot tell its {', '.join(primary)} from what moto made")
     identifier = "|".join(str(v) for v in values)
-    arn = getattr(model, "arn", None) or _attr(model, "Arn")
+    arn = _arn_of(model) or _attr(model, "Arn")
     if not isinstance(arn, str) and type_name in ARN_TEMPLATES:
         arn = ARN_TEMPLATES[type_name].format(region=region, account=account, id=physical_id)
     stored = Stored(type_name, identifier, model, desired, physical_id, arn if isinstance(arn, str) else None)

@@ -8,7 +8,8 @@ This middleware adds them:
 * GetResources: after moto's last page, the cc_store resources of the account and region that
   have an ARN, match the TagFilters and are not in moto's answer already.
 * moto's own entries get the ARN AWS gives them where moto spells it otherwise (MOTO_ARN_FIXES:
-  a flow log is `vpc-flow-log/fl-...`, not `flow-logs/fl-...`).
+  a flow log is `vpc-flow-log/fl-...`, not `flow-logs/fl-...`; an endpoint config's ARN is not
+  the text of a Python tuple).
 * TagResources / UntagResources: ARNs of cc_store resources are tagged here (the sweep's `mark`)
   and in moto where its backend keeps tags too; the others are passed on to moto.
 """
@@ -28,6 +29,9 @@ MOTO_ARN_FIXES = [(":flow-logs/", ":vpc-flow-log/")]
 
 
 def _aws_arn(arn: str) -> str:
+    if arn.startswith("('") and arn.endswith("',)"):
+        # (moto keeps an endpoint config's ARN as a one-element tuple, and prints that)
+        arn = arn[2:-3]
     for moto, aws in MOTO_ARN_FIXES:
         arn = arn.replace(moto, aws, 1)
     return arn
