@@ -75,6 +75,13 @@ pub enum BootstrapError {
     },
 }
 
+impl BootstrapError {
+    /// Whether the config is what must change (the rest are I/O failures).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, BootstrapError::Write { .. })
+    }
+}
+
 /// The kinds of account a template is made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
