@@ -142,7 +142,8 @@ fn risk_of(type_name: &str) -> String {
 }
 
 /// The embedded table with the thing type's shape mapped to billing groups: the identifier it
-/// builds names the billing group decoy, whose ARN is not the tagged one.
+/// builds names the billing group decoy, whose ARN is not the tagged one; and the role alias's
+/// type said to exist everywhere but in ap-northeast-1 (as a type newer than a region is).
 fn wrong_table(dir: &Path) -> std::path::PathBuf {
     let path = repo_root().join("crates/kirikae-sweep/data/cc_types.json");
     let mut table: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -157,6 +158,14 @@ fn wrong_table(dir: &Path) -> std::path::PathBuf {
         }
     }
     assert_eq!(changed, 1);
+    table["region_sets"]["not-tokyo"] = serde_json::json!({"all_but": ["ap-northeast-1"]});
+    for row in table["rows"].as_array_mut().unwrap() {
+        if row["type"] == "AWS::IoT::RoleAlias" {
+            row["regions"] = "not-tokyo".into();
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 2);
     let out = dir.join("wrong-cc-types.json");
     std::fs::write(&out, table.to_string()).unwrap();
     out
@@ -245,7 +254,8 @@ fn every_type_the_emulator_builds_is_planned_read_back_and_deleted_once_across_a
     );
 
     // 2. A wrong mapping: the identifier it builds reads back another resource, so the tagged
-    //    one stays unknown with the reason, and nothing of the decoy enters the plan.
+    //    one stays unknown with the reason, and nothing of the decoy enters the plan. A type
+    //    absent from the region per the table stays unknown too.
     let wrong = scan(
         &config,
         &dir.path().join("wrong.json"),
@@ -266,9 +276,16 @@ fn every_type_the_emulator_builds_is_planned_read_back_and_deleted_once_across_a
         .unwrap()
         .iter()
         .any(|i| i["id"] == "cc-lef-iot-thingtype"));
+    // A type the table says the region lacks is never read there: unknown, with the region.
+    let why = unknown_reason(&wrong, ":rolealias/cc-lef-iot-rolealias");
+    assert!(
+        why.contains("AWS::IoT::RoleAlias does not exist in ap-northeast-1")
+            && why.contains("never deleted"),
+        "{why}"
+    );
     assert_eq!(
         wrong["items"].as_array().unwrap().len(),
-        expected.len() - 1,
+        expected.len() - 2,
         "{wrong}"
     );
 
