@@ -14,6 +14,11 @@ same schemas AWS publishes (the ones cfn-lint bundles, pinned in requirements.tx
 * ListResources: every resource of the type made here.
 * DeleteResource: through the model's own deletion hook; ClientToken makes it idempotent.
 
+Types whose service moto has without CloudFormation support get a small hook of the emulator's
+(cc_hooks: Athena work groups, Cognito user pools...), which makes and deletes them in moto's
+backend the same way. A desired state with a property the type's schema lacks is refused
+(ValidationException), as AWS's handlers do.
+
 Only types whose model can be deleted are served (by its hook, else by the service's own delete
 call in NATIVE_DELETE, which is what Cloud Control's handler does); others answer
 UnsupportedActionException, as Cloud Control does for a type without the handler. A model
@@ -24,10 +29,13 @@ as AWS would.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from functools import lru_cache
 from pathlib import Path
+
+from . import cc_hooks
 
 _lock = threading.Lock()
 # (account, region, type) -> identifier -> Stored
@@ -70,6 +78,17 @@ NATIVE_DELETE = {
     "AWS::Route53::HealthCheck": lambda a, r, m: _backend("route53", "route53_backends", a, "global").delete_health_check(m.id),
     "AWS::Redshift::ClusterParameterGroup": lambda a, r, m: _backend("redshift", "redshift_backends", a, r).delete_cluster_parameter_group(m.name),
     "AWS::IAM::ManagedPolicy": lambda a, r, m: _backend("iam", "iam_backends", a, "global").delete_policy(m.arn),
+    "AWS::EC2::VPCEndpoint": lambda a, r, m: _backend("ec2", "ec2_backends", a, r).delete_vpc_endpoints([m.id]),
+    "AWS::EC2::VPCPeeringConnection": lambda a, r, m: _backend("ec2", "ec2_backends", a, r).delete_vpc_peering_connection(m.id),
+    "AWS::EC2::FlowLog": lambda a, r, m: _backend("ec2", "ec2_backends", a, r).delete_flow_logs([m.id]),
+    "AWS::ElasticLoadBalancingV2::Listener": lambda a, r, m: _backend("elbv2", "elbv2_backends", a, r).delete_listener(m.arn),
+    "AWS::Batch::ComputeEnvironment": lambda a, r, m: _backend("batch", "batch_backends", a, r).delete_compute_environment(m.arn),
+    "AWS::Batch::JobQueue": lambda a, r, m: _backend("batch", "batch_backends", a, r).delete_job_queue(m.arn),
+    "AWS::Batch::JobDefinition": lambda a, r, m: _backend("batch", "batch_backends", a, r).deregister_job_definition(m.arn),
+    "AWS::Redshift::ClusterSubnetGroup": lambda a, r, m: _backend("redshift", "redshift_backends", a, r).delete_cluster_subnet_group(m.cluster_subnet_group_name),
+    # (Cloud Control's handler scales the service to zero and deletes it)
+    "AWS::ECS::Service": lambda a, r, m: _backend("ecs", "ecs_backends", a, r).delete_service(m.cluster_name, m.name, True),
+    "AWS::DataPipeline::Pipeline": lambda a, r, m: _backend("datapipeline", "datapipeline_backends", a, r).delete_pipeline(m.pipeline_id),
 }
 
 # ARNs of types whose moto model has none: {region}, {account}, {id} (moto's physical id).
@@ -80,6 +99,11 @@ ARN_TEMPLATES = {
     "AWS::Route53::HealthCheck": "arn:aws:route53:::healthcheck/{id}",
     "AWS::CloudWatch::Dashboard": "arn:aws:cloudwatch::{account}:dashboard/{id}",
     "AWS::ElasticLoadBalancing::LoadBalancer": "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/{id}",
+    "AWS::EC2::VPCEndpoint": "arn:aws:ec2:{region}:{account}:vpc-endpoint/{id}",
+    "AWS::EC2::VPCPeeringConnection": "arn:aws:ec2:{region}:{account}:vpc-peering-connection/{id}",
+    "AWS::EC2::FlowLog": "arn:aws:ec2:{region}:{account}:vpc-flow-log/{id}",
+    "AWS::Redshift::ClusterSubnetGroup": "arn:aws:redshift:{region}:{account}:subnetgroup:{id}",
+    "AWS::DataPipeline::Pipeline": "arn:aws:datapipeline:{region}:{account}:pipeline/{id}",
 }
 
 
@@ -130,7 +154,10 @@ def _has_hook(cls, name: str) -> bool:
 
 
 def deletable(type_name: str) -> bool:
-    """Whether moto's model of the type can be created and deleted through its hooks."""
+    """Whether moto's model of the type (or the emulator's own hook, cc_hooks) can be created and
+    deleted."""
+    if type_name in cc_hooks.HOOKS:
+        return True
     cls = model_class(type_name)
     if cls is None or not _has_hook(cls, "create_from_cloudformation_json"):
         return False
@@ -156,10 +183,31 @@ def _attr(model, name: str):
     return value if isinstance(value, (str, int, float, bool, list, dict)) else None
 
 
-def _value(stored_desired: dict, model, physical_id: str, prop: str, only: bool):
+def _field(model, name: str):
+    """The model's own field of a property's name (AccessPointId -> access_point_id)."""
+    value = getattr(model, re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower(), None)
+    return value if isinstance(value, (str, int, float, bool)) else None
+
+
+def _arn_of(model) -> str | None:
+    arn = getattr(model, "arn", None)
+    # (moto keeps an endpoint config's ARN as a one-element tuple)
+    if isinstance(arn, tuple) and len(arn) == 1:
+        arn = arn[0]
+    return arn if isinstance(arn, str) else None
+
+
+def _value(stored_desired: dict, model, physical_id: str, prop: str, only: bool, type_name: str = ""):
     if prop in stored_desired:
         return stored_desired[prop]
     value = _attr(model, prop)
+    if value is None and only and getattr(type(model), "physical_resource_id", None) is not None:
+        value = getattr(model, "physical_resource_id", None)
+    if value is None and prop in ("Arn", type_name.rsplit("::", 1)[-1] + "Arn"):
+        # (the type's own ARN, which moto keeps as `arn`: ECS::Service's ServiceArn)
+        value = _arn_of(model)
+    if value is None:
+        value = _field(model, prop)
     if value is None and only:
         value = physical_id
     return value
@@ -169,23 +217,31 @@ def create(account: str, region: str, type_name: str, desired: dict, error) -> S
     if not served(type_name, region):
         raise error("UnsupportedActionException", f"Resource type {type_name} does not support CREATE action in kirikae's emulator")
     s = schema(type_name, region)
+    unknown = sorted(set(desired) - set(s.get("properties", {})))
+    if unknown:
+        # (as AWS's handlers validate the desired state against the schema)
+        raise error("ValidationException", f"Model validation failed (#: extraneous key [{unknown[0]}] is not permitted)")
+    hook = cc_hooks.HOOKS.get(type_name)
     cls = model_class(type_name)
-    name_prop = cls.cloudformation_name_type() if _has_hook(cls, "cloudformation_name_type") else ""
+    name_prop = cls.cloudformation_name_type() if cls is not None and _has_hook(cls, "cloudformation_name_type") else ""
     short = type_name.split("::")[2]
     name = desired.get(name_prop) if name_prop else desired.get(f"{short}Name")
     resource_name = name or f"{short.lower()}-{uuid.uuid4().hex[:8]}"
     cfn = {"Type": type_name, "Properties": dict(desired)}
     try:
-        model = cls.create_from_cloudformation_json(resource_name, cfn, account, region)
+        if hook is not None:
+            model = hook.create(account, region, dict(desired), resource_name)
+        else:
+            model = cls.create_from_cloudformation_json(resource_name, cfn, account, region)
     except Exception as exc:
         raise error("InvalidRequestException", f"moto could not create {type_name}: {getattr(exc, 'message', None) or exc}") from None
     physical_id = getattr(model, "physical_resource_id", None) or resource_name
     primary = _top(s.get("primaryIdentifier"))
-    values = [_value(desired, model, physical_id, p, len(primary) == 1) for p in primary]
+    values = [_value(desired, model, physical_id, p, len(primary) == 1, type_name) for p in primary]
     if any(v is None for v in values):
         raise error("InvalidRequestException", f"{type_name}: cannot tell its {', '.join(primary)} from what moto made")
     identifier = "|".join(str(v) for v in values)
-    arn = getattr(model, "arn", None) or _attr(model, "Arn")
+    arn = _arn_of(model) or _attr(model, "Arn")
     if not isinstance(arn, str) and type_name in ARN_TEMPLATES:
         arn = ARN_TEMPLATES[type_name].format(region=region, account=account, id=physical_id)
     stored = Stored(type_name, identifier, model, desired, physical_id, arn if isinstance(arn, str) else None)
@@ -215,7 +271,7 @@ def properties(stored: Stored, region: str) -> dict:
     primary = _top(s.get("primaryIdentifier"))
     for p in _top(s.get("readOnlyProperties")) + primary:
         if p not in props:
-            v = _value(stored.desired, stored.model, stored.physical_id, p, len(primary) == 1 and p == primary[0])
+            v = _value(stored.desired, stored.model, stored.physical_id, p, len(primary) == 1 and p == primary[0], stored.type_name)
             if v is not None:
                 props[p] = v
     return props
@@ -225,6 +281,12 @@ def delete(account: str, region: str, stored: Stored) -> None:
     """Deletes through moto's own hook (as a stack's deletion does), then forgets it."""
     model = stored.model
     cls = type(model)
+    hook = cc_hooks.HOOKS.get(stored.type_name)
+    if hook is not None:
+        hook.delete(account, region, model)
+        with _lock:
+            _store.get((account, region, stored.type_name), {}).pop(stored.identifier, None)
+        return
     if stored.type_name in NATIVE_DELETE:
         NATIVE_DELETE[stored.type_name](account, region, model)
         with _lock:

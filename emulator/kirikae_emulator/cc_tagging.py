@@ -7,6 +7,9 @@ This middleware adds them:
 
 * GetResources: after moto's last page, the cc_store resources of the account and region that
   have an ARN, match the TagFilters and are not in moto's answer already.
+* moto's own entries get the ARN AWS gives them where moto spells it otherwise (MOTO_ARN_FIXES:
+  a flow log is `vpc-flow-log/fl-...`, not `flow-logs/fl-...`; an endpoint config's ARN is not
+  the text of a Python tuple).
 * TagResources / UntagResources: ARNs of cc_store resources are tagged here (the sweep's `mark`)
   and in moto where its backend keeps tags too; the others are passed on to moto.
 """
@@ -20,6 +23,18 @@ from . import cc_store, protocol
 from .settings import EmulatorSettings
 
 PREFIX = "ResourceGroupsTaggingAPI_20170126."
+
+# ARNs moto's GetResources spells otherwise than AWS: (moto's, AWS's) resource part.
+MOTO_ARN_FIXES = [(":flow-logs/", ":vpc-flow-log/")]
+
+
+def _aws_arn(arn: str) -> str:
+    if arn.startswith("('") and arn.endswith("',)"):
+        # (moto keeps an endpoint config's ARN as a one-element tuple, and prints that)
+        arn = arn[2:-3]
+    for moto, aws in MOTO_ARN_FIXES:
+        arn = arn.replace(moto, aws, 1)
+    return arn
 
 
 def install(settings: EmulatorSettings) -> None:  # noqa: ARG001 - cc_store is reset by cloudcontrol
@@ -77,12 +92,15 @@ def wrap(app, settings: EmulatorSettings):  # noqa: ARG001 - the extension inter
         ours = {s.arn: s for s in cc_store.every(account, region) + global_stored(account) if s.arn}
         if operation == "GetResources":
             status, headers, payload = _call(app, environ, body)
-            if not status.startswith("200") or not ours:
+            if not status.startswith("200"):
                 return _answer(start_response, status, headers, payload)
             answer = json.loads(payload or b"{}")
-            if answer.get("PaginationToken"):
-                return _answer(start_response, status, headers, payload)
             listed = answer.setdefault("ResourceTagMappingList", [])
+            for m in listed:
+                if "ResourceARN" in m:
+                    m["ResourceARN"] = _aws_arn(m["ResourceARN"])
+            if answer.get("PaginationToken") or not ours:
+                return _answer(start_response, status, headers, json.dumps(answer).encode())
             for m in listed:
                 # (tags given through Cloud Control or set here join the ones moto keeps)
                 stored = ours.get(m.get("ResourceARN"))

@@ -97,7 +97,7 @@ def test_throttling_comes_from_the_fault_injection(cc, endpoint):
 
 def test_types_moto_cannot_delete_are_unsupported(cc):
     with pytest.raises(ClientError) as e:
-        cc.get_resource(TypeName="AWS::Batch::JobQueue", Identifier="x")
+        cc.get_resource(TypeName="AWS::Lambda::LayerVersion", Identifier="x")
     assert e.value.response["Error"]["Code"] == "UnsupportedActionException"
 
 
@@ -107,3 +107,36 @@ def test_the_seed_makes_a_leftover_and_a_decoy_of_each_type(endpoint):
     assert failed == {}
     for t, e in out.items():
         assert e["leftover"]["identifier"] != e["decoy"]["identifier"], t
+
+
+def test_a_type_moto_has_no_cloudformation_support_for_is_made_in_its_service_and_deleted(cc, client_factory):
+    # cc_hooks: Athena work groups have no CloudFormation model in moto.
+    ident = _create(cc, "AWS::Athena::WorkGroup", {"Name": "old-queries", "Tags": [{"Key": "owner", "Value": "old"}]})
+    assert ident == "old-queries"
+    athena = client_factory("athena", account=ACCOUNT)
+    assert "old-queries" in [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
+    props = _props(cc, "AWS::Athena::WorkGroup", ident)
+    assert props["Name"] == "old-queries" and "Tags" not in props
+    tagging = client_factory("resourcegroupstaggingapi", account=ACCOUNT)
+    got = tagging.get_resources(TagFilters=[{"Key": "owner", "Values": ["old"]}])["ResourceTagMappingList"]
+    assert [m["ResourceARN"] for m in got] == [f"arn:aws:athena:ap-northeast-1:{ACCOUNT}:workgroup/old-queries"]
+    token = cc.delete_resource(TypeName="AWS::Athena::WorkGroup", Identifier=ident)["ProgressEvent"]["RequestToken"]
+    while cc.get_resource_request_status(RequestToken=token)["ProgressEvent"]["OperationStatus"] == "IN_PROGRESS":
+        pass
+    assert "old-queries" not in [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
+
+
+def test_a_desired_state_with_a_property_the_schema_lacks_is_refused_as_on_aws(cc):
+    with pytest.raises(ClientError) as e:
+        cc.create_resource(TypeName="AWS::EFS::FileSystem", DesiredState=json.dumps({"Tags": [{"Key": "a", "Value": "b"}]}))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "extraneous key [Tags]" in e.value.response["Error"]["Message"]
+
+
+def test_a_flow_log_is_listed_under_the_arn_aws_gives_it(cc, client_factory):
+    vpc = client_factory("ec2", account=ACCOUNT).create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    state = {"ResourceId": vpc, "ResourceType": "VPC", "TrafficType": "ALL", "LogGroupName": "old-flows", "DeliverLogsPermissionArn": f"arn:aws:iam::{ACCOUNT}:role/flows", "Tags": [{"Key": "owner", "Value": "old"}]}
+    ident = _create(cc, "AWS::EC2::FlowLog", state)
+    tagging = client_factory("resourcegroupstaggingapi", account=ACCOUNT)
+    got = tagging.get_resources(TagFilters=[{"Key": "owner", "Values": ["old"]}])["ResourceTagMappingList"]
+    assert [m["ResourceARN"] for m in got] == [f"arn:aws:ec2:ap-northeast-1:{ACCOUNT}:vpc-flow-log/{ident}"]

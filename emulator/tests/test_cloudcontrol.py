@@ -97,7 +97,7 @@ def test_events_rule_and_bus(cc, client_factory):
 
 def test_errors(cc):
     with pytest.raises(ClientError) as e:
-        cc.get_resource(TypeName="AWS::Batch::JobQueue", Identifier="x")
+        cc.get_resource(TypeName="AWS::Lambda::LayerVersion", Identifier="x")
     assert e.value.response["Error"]["Code"] == "UnsupportedActionException"
     with pytest.raises(ClientError) as e:
         cc.get_resource(TypeName="AWS::SSM::Parameter", Identifier="/nope")

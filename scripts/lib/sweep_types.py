@@ -7,7 +7,7 @@ Run by developers (scripts/sweep-types), never at build time. Inputs, all pinned
     fields, in the order they must be tried (more specific first), each with a CloudFormation
     type where known;
   - cfn-lint: the CloudFormation registry's resource schemas per region (primary identifier,
-    handlers, list parents, read-only properties);
+    handlers and their permissions, list parents, read-only properties, the regions with the type);
   - crates/kirikae-sweep/data/cc_overrides.toml: fixes, risk classes, denied types.
 
 A row per ARN shape of a service that has at least one Cloud Control type, in arnmatch's order,
@@ -18,7 +18,14 @@ so a more specific shape without a type still stops a less specific one from cla
   fields ([property, ARN field, transform] in primary-identifier order, for `fields`),
   sample_identifier (what the sample ARN's identifier is; a Rust test rebuilds it),
   arn_property (the property that holds the ARN, to check a read-back against), list_parent
-  (properties ListResources needs), primary (the primary identifier's properties), scope (regional | global), risk, deny.
+  (properties ListResources needs), primary (the primary identifier's properties), scope (regional | global), risk, deny,
+  regions (the id of a set in `region_sets`: the regions whose registry has the type).
+The header also holds `regions` (every region cfn-lint has a registry of), `region_sets` (id ->
+{"all_but": [...]} or {"only": [...]}, whichever is shorter) and `handler_permissions` (type ->
+list/read/delete -> the IAM actions its schema says the handler needs: Cloud Control acts with the
+caller's rights, so a sweep's policy needs them; kirikae-bootstrap builds the sweep job's policy
+from them). A type is described by its schema in ap-northeast-1, else in us-east-1, else in the
+first region that has it.
 
 `--check` compares instead of writing (exit 1 and the first difference when they differ).
 """
@@ -37,9 +44,38 @@ DATA = TOP / "crates" / "kirikae-sweep" / "data"
 OUT = DATA / "cc_types.json"
 OVERRIDES = DATA / "cc_overrides.toml"
 REGION = "ap-northeast-1"
-FORMAT = "kirikae-sweep-cc-types/1"
+# Whose schema a type absent from REGION is described by.
+FALLBACK_REGIONS = ["us-east-1"]
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+# The handlers whose IAM actions a sweep needs (Cloud Control acts with the caller's rights).
+SWEEP_HANDLERS = ("list", "read", "delete")
+FORMAT = "kirikae-sweep-cc-types/2"
 STANDARD = {"Partition", "Region", "Account"}
 SAMPLE = {"Partition": "aws", "Region": REGION, "Account": "111111111111"}
+
+
+class Registry:
+    """The CloudFormation registry per region, as cfn-lint bundles it: which types each region
+    has, and each type's schema (that of REGION where it has the type, else of FALLBACK_REGIONS,
+    else of the first region that has it)."""
+
+    def __init__(self, schemas: Path):
+        self.schemas = schemas
+        self.by_region: dict[str, dict[str, str]] = {}
+        for f in sorted((schemas / "providers").glob("*.json")):
+            if REGION_NAME.fullmatch(f.stem):  # (not `sam`: the SAM transform's types)
+                self.by_region[f.stem] = json.loads(f.read_text())
+        self.regions = sorted(self.by_region)
+
+    def regions_of(self, type_name: str) -> list[str]:
+        return [r for r in self.regions if type_name in self.by_region[r]]
+
+    def schema(self, type_name: str):
+        for r in [REGION, *FALLBACK_REGIONS, *self.regions]:
+            key = self.by_region.get(r, {}).get(type_name)
+            if key is not None:
+                return json.loads((self.schemas / "resources" / f"{key}.json").read_text())
+        return None
 
 
 def load_inputs():
@@ -48,21 +84,14 @@ def load_inputs():
     from arnmatch.arn_patterns import ARN_PATTERNS
 
     schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
-    providers = json.loads((schemas / "providers" / f"{REGION}.json").read_text())
-
-    def schema(type_name: str):
-        key = providers.get(type_name)
-        if key is None:
-            return None
-        return json.loads((schemas / "resources" / f"{key}.json").read_text())
-
+    registry = Registry(schemas)
     sources = {
         "arnmatch": arnmatch.__version__,
         "cfn-lint": metadata.version("cfn-lint"),
         "schema_date": json.loads((schemas / "version.json").read_text())["schema_date"],
         "schema_region": REGION,
     }
-    return ARN_PATTERNS, schema, sources
+    return ARN_PATTERNS, registry, sources
 
 
 def groups(regex: str) -> list[tuple[str, str]]:
@@ -156,7 +185,40 @@ def risk_of(type_name: str, ov: dict) -> str:
     return "config"
 
 
-def build(patterns, schema, sources, ov) -> dict:
+def region_sets(rows: list[dict], registry: Registry) -> dict:
+    """Gives each mapped row `regions`, the id of the set of regions whose registry has its type,
+    and returns the sets: `all`, else the shorter of `only` and `all_but` (ids in order of first
+    use)."""
+    sets: dict[tuple, str] = {}
+    out: dict[str, dict] = {}
+    numbered = 0
+    for r in rows:
+        if not r["type"]:
+            continue
+        have = registry.regions_of(r["type"])
+        key = tuple(have)
+        if key not in sets:
+            missing = [x for x in registry.regions if x not in have]
+            if missing:
+                numbered += 1
+            sid = f"r{numbered}" if missing else "all"
+            sets[key] = sid
+            out[sid] = {"all_but": missing} if len(missing) <= len(have) else {"only": have}
+        r["regions"] = sets[key]
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] != "all", len(kv[0]), kv[0])))
+
+
+def handler_permissions(rows: list[dict], registry: Registry) -> dict:
+    """type -> handler -> the IAM actions its schema says the handler needs (list/read/delete)."""
+    out = {}
+    for t in sorted({r["type"] for r in rows if r["type"]}):
+        handlers = registry.schema(t).get("handlers", {})
+        out[t] = {h: sorted(set(handlers.get(h, {}).get("permissions", []))) for h in SWEEP_HANDLERS}
+    return out
+
+
+def build(patterns, registry, sources, ov) -> dict:
+    schema = registry.schema
     shapes = ov.get("shape", [])
     transforms = ov.get("transform", {})
     rows_by_service = {}
@@ -184,7 +246,11 @@ def build(patterns, schema, sources, ov) -> dict:
             rows_by_service[service] = rows[: last + 1]
     rows = [r for rs in rows_by_service.values() for r in rs]
     mapped = [r for r in rows if r["type"]]
+    sets = region_sets(rows, registry)
     return {
+        "regions": registry.regions,
+        "region_sets": sets,
+        "handler_permissions": handler_permissions(rows, registry),
         "format": FORMAT,
         "generated_by": "scripts/sweep-types",
         "sources": sources,
@@ -208,7 +274,7 @@ def describe(row, type_name, values, schema, ov, transforms, fixed) -> dict:
         return unmapped(fixed["why"] if fixed else "the ARN formats name no CloudFormation type for this shape")
     s = schema(type_name)
     if s is None:
-        return unmapped(f"{type_name} is not in the CloudFormation registry of {REGION}")
+        return unmapped(f"{type_name} is not in the CloudFormation registry of any region")
     handlers = s.get("handlers", {})
     missing = [h for h in ("read", "delete", "list") if h not in handlers]
     if missing:
@@ -216,7 +282,7 @@ def describe(row, type_name, values, schema, ov, transforms, fixed) -> dict:
     short = type_name.split("::")[2]
     primary = props(s.get("primaryIdentifier"))
     names = [g for g in values if g not in STANDARD]
-    arn_prop = arn_property(s, short, primary)
+    arn_prop = ov.get("arn_property", {}).get(type_name, arn_property(s, short, primary)) or None
     parent = list(handlers["list"].get("handlerSchema", {}).get("required", []))
     kind = ov.get("identifier", {}).get(type_name)
     fields = []
@@ -263,16 +329,33 @@ def describe(row, type_name, values, schema, ov, transforms, fixed) -> dict:
 
 
 def render(table: dict) -> str:
-    head = {k: v for k, v in table.items() if k != "rows"}
+    """The header indented, then one line per region set, type and row (a diff shows what changed)."""
+    long = ("rows", "handler_permissions", "region_sets", "regions")
+    head = {k: v for k, v in table.items() if k not in long}
     lines = json.dumps(head, indent=1, sort_keys=True)[:-2]
-    rows = ",\n".join("  " + json.dumps(r, sort_keys=True) for r in table["rows"])
-    return f'{lines},\n "rows": [\n{rows}\n ]\n}}\n'
+
+    def block(name: str, items, opening: str = "{", closing: str = "}") -> str:
+        body = ",\n".join("  " + i for i in items)
+        return f' "{name}": {opening}\n{body}\n {closing}'
+
+    return (
+        ",\n".join(
+            [
+                lines,
+                f' "regions": {json.dumps(table["regions"])}',
+                block("region_sets", (f"{json.dumps(k)}: {json.dumps(v)}" for k, v in table["region_sets"].items())),
+                block("handler_permissions", (f"{json.dumps(t)}: {json.dumps(p, sort_keys=True)}" for t, p in table["handler_permissions"].items())),
+                block("rows", (json.dumps(r, sort_keys=True) for r in table["rows"]), "[", "]"),
+            ]
+        )
+        + "\n}\n"
+    )
 
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     try:
-        patterns, schema, sources = load_inputs()
+        patterns, registry, sources = load_inputs()
     except ImportError as exc:
         print(
             f"sweep-types: {exc}: install the pinned inputs first: .venv/bin/pip install -r scripts/lib/sweep-types-requirements.txt (scripts/setup does)",
@@ -280,7 +363,7 @@ def main(argv: list[str]) -> int:
         )
         return 2
     ov = tomllib.loads(OVERRIDES.read_text())
-    text = render(build(patterns, schema, sources, ov))
+    text = render(build(patterns, registry, sources, ov))
     if check:
         have = OUT.read_text() if OUT.exists() else ""
         if have != text:

@@ -5,8 +5,13 @@
 //! generated policy cannot miss one; an action no code calls fails it too), and the refresh's
 //! list against the table of docs/refresh.md ("IAM actions (least privilege)") people read.
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
 use kirikae_config::RunnerJob;
 use serde_json::{json, Value};
+
+use crate::BootstrapError;
 
 /// Whose credentials make a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +75,8 @@ pub const REFRESH_ACTIONS: &[(&str, &[Side])] = &[
 ];
 
 /// `kirikae sweep` in one account: listing (with tags), marking (tagging), deleting, for every
-/// resource type it registers. Cloud Control types also need [`CLOUDCONTROL_HANDLER_ACTIONS`].
+/// resource type it registers. Cloud Control types also need their handlers' actions
+/// ([`cloud_control_handler_actions`]).
 pub const SWEEP_ACTIONS: &[&str] = &[
     "autoscaling:CreateOrUpdateTags",
     "autoscaling:DeleteAutoScalingGroup",
@@ -197,50 +203,70 @@ pub const SWEEP_ACTIONS: &[&str] = &[
     "tag:TagResources",
 ];
 
-/// What Cloud Control's handler of each type the sweep reaches through it does on the caller's
-/// behalf (list, read, delete, tags): the caller needs these as well as `cloudcontrol:*`, and no
-/// SDK call of kirikae's shows them. From each type's schema (`handlers`), list/read/delete.
-/// Only these types' handlers are in the sweep policy: the sweep's type table reaches about 875
-/// types through `--cloud-control`, and a team sweeping another one adds its handlers' actions.
-pub const CLOUDCONTROL_HANDLER_ACTIONS: &[(&str, &[&str])] = &[
-    (
-        "AWS::Events::EventBus",
-        &[
-            "events:ListEventBuses",
-            "events:DescribeEventBus",
-            "events:ListTagsForResource",
-            "events:DeleteEventBus",
-        ],
-    ),
-    (
-        "AWS::Events::Rule",
-        &[
-            "events:ListRules",
-            "events:DescribeRule",
-            "events:ListTargetsByRule",
-            "events:RemoveTargets",
-            "events:DeleteRule",
-        ],
-    ),
-    (
-        "AWS::SSM::Parameter",
-        &[
-            "ssm:DescribeParameters",
-            "ssm:GetParameters",
-            "ssm:ListTagsForResource",
-            "ssm:DeleteParameter",
-        ],
-    ),
-    (
-        "AWS::StepFunctions::StateMachine",
-        &[
-            "states:ListStateMachines",
-            "states:DescribeStateMachine",
-            "states:ListTagsForResource",
-            "states:DeleteStateMachine",
-        ],
-    ),
+/// The Cloud Control types whose handlers' actions the sweep policy carries when
+/// `[bootstrap.runner] cloud_control_types` does not say.
+pub const DEFAULT_CLOUD_CONTROL_TYPES: &[&str] = &[
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+    "AWS::SSM::Parameter",
+    "AWS::StepFunctions::StateMachine",
 ];
+
+/// The sweep's generated type table (kirikae-sweep's `data/cc_types.json`, written by
+/// `scripts/sweep-types`): its `handler_permissions` are, per type, the IAM actions its schema
+/// says the list, read and delete handlers need. Cloud Control acts with the caller's rights, so
+/// the sweep policy needs them besides `cloudcontrol:*`, and no SDK call of kirikae's shows them.
+const CC_TABLE: &str = include_str!("../../kirikae-sweep/data/cc_types.json");
+
+/// Type -> the actions of its list, read and delete handlers (all of the table's ~1,000 types:
+/// far more than an IAM policy holds, so a policy carries the types a team names).
+pub fn cloud_control_handler_table() -> &'static BTreeMap<String, Vec<String>> {
+    static TABLE: OnceLock<BTreeMap<String, Vec<String>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let table: Value = serde_json::from_str(CC_TABLE).expect("cc_types.json parses");
+        let mut out = BTreeMap::new();
+        for (t, handlers) in table["handler_permissions"]
+            .as_object()
+            .expect("cc_types.json has handler_permissions")
+        {
+            let mut actions: Vec<String> = ["list", "read", "delete"]
+                .iter()
+                .flat_map(|h| handlers[h].as_array().into_iter().flatten())
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect();
+            actions.sort_unstable();
+            actions.dedup();
+            out.insert(t.clone(), actions);
+        }
+        out
+    })
+}
+
+/// The handler actions of `types`, sorted; the error names every type the table lacks.
+pub fn cloud_control_handler_actions<S: AsRef<str>>(
+    types: &[S],
+) -> Result<Vec<String>, BootstrapError> {
+    let table = cloud_control_handler_table();
+    let unknown: Vec<String> = types
+        .iter()
+        .map(|t| t.as_ref())
+        .filter(|t| !table.contains_key(*t))
+        .map(|t| match table.keys().find(|k| k.eq_ignore_ascii_case(t)) {
+            Some(k) => format!("{t} (did you mean {k}?)"),
+            None => t.to_string(),
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(BootstrapError::UnknownCloudControlTypes { unknown });
+    }
+    let mut a: Vec<String> = types
+        .iter()
+        .flat_map(|t| table[t.as_ref()].iter().cloned())
+        .collect();
+    a.sort_unstable();
+    a.dedup();
+    Ok(a)
+}
 
 /// `kirikae audit` in one account and region (read only).
 pub const AUDIT_ACTIONS: &[&str] = &[
@@ -321,44 +347,58 @@ pub fn policy_name(job: RunnerJob) -> &'static str {
     }
 }
 
-/// Every action of a job, sorted.
-pub fn job_actions(job: RunnerJob) -> Vec<&'static str> {
-    let mut a = match job {
+/// Every action of a job, sorted; the sweep's with the handlers of the default Cloud Control
+/// types ([`DEFAULT_CLOUD_CONTROL_TYPES`]).
+pub fn job_actions(job: RunnerJob) -> Vec<String> {
+    job_actions_with(job, DEFAULT_CLOUD_CONTROL_TYPES).expect("the default types are in the table")
+}
+
+/// Every action of a job, sorted; the sweep's with the handlers of `cloud_control_types`.
+pub fn job_actions_with<S: AsRef<str>>(
+    job: RunnerJob,
+    cloud_control_types: &[S],
+) -> Result<Vec<String>, BootstrapError> {
+    let own = match job {
         RunnerJob::RefreshSource => actions(Side::Source),
         RunnerJob::RefreshTarget => actions(Side::Target),
-        RunnerJob::Sweep => SWEEP_ACTIONS
-            .iter()
-            .copied()
-            .chain(
-                CLOUDCONTROL_HANDLER_ACTIONS
-                    .iter()
-                    .flat_map(|(_, a)| a.iter().copied()),
-            )
-            .collect(),
+        RunnerJob::Sweep => SWEEP_ACTIONS.to_vec(),
         RunnerJob::Audit => AUDIT_ACTIONS.to_vec(),
         RunnerJob::Checks => CHECK_ACTIONS.to_vec(),
     };
+    let mut a: Vec<String> = own.into_iter().map(str::to_string).collect();
+    if job == RunnerJob::Sweep {
+        a.extend(cloud_control_handler_actions(cloud_control_types)?);
+    }
     a.sort_unstable();
     a.dedup();
-    a
+    Ok(a)
 }
 
-/// The policy of a job: exactly its actions. `Resource` is `*`: see docs/accounts.md ("Why the
-/// job policies name no resources") for why narrowing them is not done at bootstrap time.
+/// The policy of a job with the default Cloud Control types ([`policy_with`]).
 pub fn policy(job: RunnerJob) -> Value {
+    policy_with(job, DEFAULT_CLOUD_CONTROL_TYPES).expect("the default types are in the table")
+}
+
+/// The policy of a job: exactly its actions (the sweep's with the handlers of
+/// `cloud_control_types`). `Resource` is `*`: see docs/accounts.md ("Why the job policies name
+/// no resources") for why narrowing them is not done at bootstrap time.
+pub fn policy_with<S: AsRef<str>>(
+    job: RunnerJob,
+    cloud_control_types: &[S],
+) -> Result<Value, BootstrapError> {
     let sid = match job {
         RunnerJob::RefreshSource | RunnerJob::RefreshTarget => "KirikaeRefresh",
         RunnerJob::Sweep => "KirikaeSweep",
         RunnerJob::Audit => "KirikaeAudit",
         RunnerJob::Checks => "KirikaeChecks",
     };
-    json!({
+    Ok(json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": sid,
             "Effect": "Allow",
-            "Action": job_actions(job),
+            "Action": job_actions_with(job, cloud_control_types)?,
             "Resource": "*"
         }]
-    })
+    }))
 }

@@ -23,7 +23,7 @@ pub mod terraform;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kirikae_config::{BootstrapSettings, Config};
+use kirikae_config::{BootstrapSettings, Config, RunnerJob, RunnerSettings};
 use serde_json::{json, Value};
 
 /// The tag every role bootstrap makes carries (with the IAM path, it marks them as kirikae's).
@@ -44,12 +44,42 @@ pub enum BootstrapError {
         path.display()
     )]
     NotConfigured { path: PathBuf },
+    #[error(
+        "bootstrap.runner.cloud_control_types: not a type of kirikae's Cloud Control table \
+         (crates/kirikae-sweep/data/cc_types.json, from the CloudFormation registry): {}; name \
+         CloudFormation types as AWS spells them, e.g. AWS::Events::Rule",
+        unknown.join(", ")
+    )]
+    UnknownCloudControlTypes { unknown: Vec<String> },
+    #[error(
+        "bootstrap.runner.cloud_control_types is set but the runner does not do the sweep job: \
+         add \"sweep\" to bootstrap.runner.jobs or remove cloud_control_types"
+    )]
+    CloudControlTypesWithoutSweep,
+    #[error(
+        "the runner role's inline policies would be {size} characters, over IAM's limit of \
+         {limit} for a role: bootstrap.runner.cloud_control_types names {types} types; name \
+         fewer (the ones the team sweeps through Cloud Control), or attach a policy of your own \
+         with bootstrap.runner.managed_policies"
+    )]
+    RunnerPoliciesTooLarge {
+        size: usize,
+        limit: usize,
+        types: usize,
+    },
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
         error: std::io::Error,
     },
+}
+
+impl BootstrapError {
+    /// Whether the config is what must change (the rest are I/O failures).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, BootstrapError::Write { .. })
+    }
 }
 
 /// The kinds of account a template is made for.
@@ -154,7 +184,7 @@ impl Structure {
             jump_account_id: b.jump_account.to_string(),
             path: b.path.clone(),
             groups: groups(b, &accounts),
-            roles: roles(b),
+            roles: roles(b)?,
             member: KindParameters {
                 jump_account_id: b.jump_account.to_string(),
                 mfa_max_age_seconds: b.mfa_max_age_seconds,
@@ -223,7 +253,10 @@ fn trust_runner(principal: &str) -> Value {
     })
 }
 
-fn roles(b: &BootstrapSettings) -> Vec<RoleSpec> {
+/// IAM's limit on the size of a role's inline policies together (characters, whitespace aside).
+pub const ROLE_INLINE_POLICIES_LIMIT: usize = 10_240;
+
+fn roles(b: &BootstrapSettings) -> Result<Vec<RoleSpec>, BootstrapError> {
     let mut roles = b
         .role_kinds
         .iter()
@@ -246,15 +279,45 @@ fn roles(b: &BootstrapSettings) -> Vec<RoleSpec> {
             },
             trust_policy: trust_runner(&r.principal),
             managed_policies: r.managed_policies.clone(),
-            inline_policies: r
-                .jobs
-                .iter()
-                .map(|&job| (jobs::policy_name(job).to_string(), jobs::policy(job)))
-                .collect(),
+            inline_policies: runner_policies(r)?,
             max_session_seconds: Some(r.max_session_hours * 3600),
         });
     }
-    roles
+    Ok(roles)
+}
+
+/// The runner's inline policies, one per job; the sweep's carries the Cloud Control handlers of
+/// `cloud_control_types` (checked against the sweep's type table), and all of them together must
+/// fit IAM's limit for a role.
+fn runner_policies(r: &RunnerSettings) -> Result<BTreeMap<String, Value>, BootstrapError> {
+    let cc_types: Vec<&str> = match &r.cloud_control_types {
+        Some(types) => {
+            if !r.jobs.contains(&RunnerJob::Sweep) {
+                return Err(BootstrapError::CloudControlTypesWithoutSweep);
+            }
+            types.iter().map(String::as_str).collect()
+        }
+        None => jobs::DEFAULT_CLOUD_CONTROL_TYPES.to_vec(),
+    };
+    let policies = r
+        .jobs
+        .iter()
+        .map(|&job| {
+            jobs::policy_with(job, &cc_types).map(|p| (jobs::policy_name(job).to_string(), p))
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let size: usize = policies
+        .values()
+        .map(|p| p.to_string().chars().filter(|c| !c.is_whitespace()).count())
+        .sum();
+    if size > ROLE_INLINE_POLICIES_LIMIT {
+        return Err(BootstrapError::RunnerPoliciesTooLarge {
+            size,
+            limit: ROLE_INLINE_POLICIES_LIMIT,
+            types: cc_types.len(),
+        });
+    }
+    Ok(policies)
 }
 
 /// One group per role kind, allowed `sts:AssumeRole` on exactly that role in every account
@@ -328,4 +391,93 @@ pub fn write(dir: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>, Bootstrap
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(runner: &str) -> Config {
+        let text = format!(
+            "[aws]\nregion = \"ap-northeast-1\"\n[accounts.prod]\nid = \"111111111111\"\n\
+             role = \"arn:aws:iam::111111111111:role/kirikae/ops\"\n[bootstrap]\n\
+             jump_account = \"000000000000\"\n[bootstrap.role_kinds.ops]\n\
+             managed_policies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]\n\
+             [bootstrap.runner]\nprincipal = \"arn:aws:iam::000000000000:role/ci-nightly\"\n{runner}"
+        );
+        Config::from_str(&text, Path::new("/srv/kirikae.toml")).unwrap()
+    }
+
+    fn sweep_actions(s: &Structure) -> Vec<String> {
+        let runner = s
+            .roles
+            .iter()
+            .find(|r| r.name == "kirikae-unattended")
+            .unwrap();
+        runner.inline_policies["kirikae-sweep"]["Statement"][0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_runner_sweep_policy_carries_the_named_cloud_control_types_handlers() {
+        let s = Structure::from_config(&config(
+            "jobs = [\"sweep\"]\ncloud_control_types = [\"AWS::Athena::WorkGroup\"]\n",
+        ))
+        .unwrap();
+        let actions = sweep_actions(&s);
+        assert!(
+            actions.iter().any(|a| a == "athena:DeleteWorkGroup"),
+            "{actions:?}"
+        );
+        assert!(
+            !actions.iter().any(|a| a == "events:DeleteRule"),
+            "{actions:?}"
+        );
+        // Unset: the defaults.
+        let s = Structure::from_config(&config("jobs = [\"sweep\"]\n")).unwrap();
+        assert!(sweep_actions(&s).iter().any(|a| a == "events:DeleteRule"));
+    }
+
+    #[test]
+    fn unknown_types_too_many_types_and_types_without_the_sweep_are_refused() {
+        let e = Structure::from_config(&config(
+            "jobs = [\"sweep\"]\ncloud_control_types = [\"AWS::Athena::Workgroup\", \"AWS::Nope::X\"]\n",
+        ))
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("bootstrap.runner.cloud_control_types")
+                && e.contains("AWS::Athena::Workgroup (did you mean AWS::Athena::WorkGroup?)")
+                && e.contains("AWS::Nope::X"),
+            "{e}"
+        );
+        let e = Structure::from_config(&config(
+            "jobs = [\"audit\"]\ncloud_control_types = [\"AWS::Athena::WorkGroup\"]\n",
+        ))
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("add \"sweep\" to bootstrap.runner.jobs"), "{e}");
+        // Every type of the table: far over what a role's policies may hold.
+        let all: Vec<String> = jobs::cloud_control_handler_table()
+            .keys()
+            .map(|t| format!("{t:?}"))
+            .collect();
+        let e = Structure::from_config(&config(&format!(
+            "jobs = [\"sweep\"]\ncloud_control_types = [{}]\n",
+            all.join(", ")
+        )))
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("over IAM's limit of 10240") && e.contains("name fewer"),
+            "{e}"
+        );
+    }
 }

@@ -8,7 +8,8 @@
 //! - The sweep (kirikae-sweep), the audit (kirikae-audit) and the read-only checks (kirikae-aws's
 //!   `iam_read`, what `accounts drift` reads): `SWEEP_ACTIONS`, `AUDIT_ACTIONS`, `CHECK_ACTIONS`.
 //!   The sweep's Cloud Control types also need their handlers' own actions, which no SDK call
-//!   shows: every type the sweep registers must have a row in `CLOUDCONTROL_HANDLER_ACTIONS`.
+//!   shows: the policy takes them from the sweep's type table (each type's schema) for the types
+//!   `[bootstrap.runner] cloud_control_types` names (`jobs::cloud_control_handler_actions`).
 //!
 //! How calls are found: an SDK client is a struct field (`rds: aws_sdk_rds::Client`) used as
 //! `self.rds.<operation>()`; the value of a method returning one (`fn client(..) ->
@@ -552,10 +553,12 @@ fn allowed(policy: &serde_json::Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn the_sweep_audit_and_check_policies_allow_exactly_what_their_code_calls() {
-    let handlers: BTreeSet<(String, String)> = jobs::CLOUDCONTROL_HANDLER_ACTIONS
-        .iter()
-        .flat_map(|(_, a)| a.iter().map(|a| split(a)))
-        .collect();
+    let handlers: BTreeSet<(String, String)> =
+        jobs::cloud_control_handler_actions(jobs::DEFAULT_CLOUD_CONTROL_TYPES)
+            .unwrap()
+            .iter()
+            .map(|a| split(a))
+            .collect();
     for (job, scope, at_least) in [
         (RunnerJob::Sweep, SWEEP, 100),
         (RunnerJob::Audit, AUDIT, 10),
@@ -594,30 +597,70 @@ fn the_sweep_audit_and_check_policies_allow_exactly_what_their_code_calls() {
         assert!(called.len() >= at_least, "{job:?}: {called:#?}");
     }
 
-    // The Cloud Control types whose handlers' actions the sweep policy carries are types of the
-    // sweep's generated type table. (The table has about 875 types; the policy carries the
-    // handlers of these only: a type beyond them needs its schema's handler permissions added.)
+    // The Cloud Control handlers' actions come from each type's schema, as the sweep's type table
+    // records them: the default types' are all in the policy, and name the handlers' own calls.
     let table: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("crates/kirikae-sweep/data/cc_types.json")).unwrap(),
     )
     .unwrap();
-    let types: BTreeSet<&str> = table["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["type"].as_str())
-        .collect();
-    let listed: BTreeSet<&str> = jobs::CLOUDCONTROL_HANDLER_ACTIONS
-        .iter()
-        .map(|(t, _)| *t)
-        .collect();
-    assert!(listed.len() >= 4, "{listed:?}");
-    let unknown: Vec<&&str> = listed.difference(&types).collect();
+    let sweep = allowed(&jobs::policy(RunnerJob::Sweep));
+    for t in jobs::DEFAULT_CLOUD_CONTROL_TYPES {
+        let perms = &table["handler_permissions"][*t];
+        for h in ["list", "read", "delete"] {
+            for a in perms[h].as_array().unwrap_or_else(|| panic!("{t} {h}")) {
+                assert!(
+                    sweep.contains(&split(a.as_str().unwrap())),
+                    "{t}'s {h} handler needs {a}"
+                );
+            }
+        }
+    }
     assert!(
-        unknown.is_empty(),
-        "jobs::CLOUDCONTROL_HANDLER_ACTIONS names types the sweep's type table does not have: \
-         {unknown:?}"
+        handlers.contains(&split("events:DeleteRule")),
+        "{handlers:?}"
     );
+    assert!(
+        handlers.contains(&split("ssm:DeleteParameter")),
+        "{handlers:?}"
+    );
+}
+
+#[test]
+fn the_sweep_policy_carries_the_handlers_of_the_types_a_team_names_and_refuses_unknown_ones() {
+    let named = ["AWS::Athena::WorkGroup", "AWS::Glue::Workflow"];
+    let policy = allowed(&jobs::policy_with(RunnerJob::Sweep, &named).unwrap());
+    assert!(
+        policy.contains(&split("athena:DeleteWorkGroup")),
+        "{policy:?}"
+    );
+    assert!(policy.contains(&split("glue:DeleteWorkflow")), "{policy:?}");
+    // Only those: the defaults' handlers are not added to a list of one's own.
+    assert!(!policy.contains(&split("events:DeleteRule")), "{policy:?}");
+    // The SDK calls stay whatever the types.
+    assert!(policy.contains(&split("cloudcontrol:DeleteResource")));
+    // Other jobs do not change with the types.
+    assert_eq!(
+        jobs::policy_with(RunnerJob::Audit, &named).unwrap(),
+        jobs::policy(RunnerJob::Audit)
+    );
+    let e = jobs::policy_with(
+        RunnerJob::Sweep,
+        &[
+            "AWS::Athena::WorkGroup",
+            "AWS::No::Such",
+            "aws::glue::workflow",
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("AWS::No::Such")
+            && e.contains("aws::glue::workflow (did you mean AWS::Glue::Workflow?)")
+            && !e.contains("AWS::Athena::WorkGroup"),
+        "{e}"
+    );
+    // Every type the table has has handler actions to give.
+    assert!(jobs::cloud_control_handler_table().len() > 800);
 }
 
 #[test]

@@ -612,6 +612,12 @@ pub struct RunnerSettings {
     /// `MaxSessionDuration` in hours, 1 to 12; default 1.
     #[serde(default = "default_session_hours")]
     pub max_session_hours: u32,
+    /// The CloudFormation types the team sweeps through Cloud Control (`sweep --cloud-control`),
+    /// e.g. `["AWS::Events::Rule", "AWS::SSM::Parameter"]`: the sweep job's policy carries their
+    /// handlers' IAM actions (list, read, delete, from the sweep's type table). Default: the
+    /// EventBridge bus and rule, the SSM parameter and the Step Functions state machine.
+    #[serde(default)]
+    pub cloud_control_types: Option<Vec<String>>,
 }
 
 /// A kirikae job whose IAM policy bootstrap can generate (from the actions the code calls).

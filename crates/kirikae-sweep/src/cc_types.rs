@@ -18,7 +18,7 @@ use serde::Deserialize;
 const TABLE: &str = include_str!("../data/cc_types.json");
 
 /// What the generator writes; a newer format is refused by the test that parses it.
-pub const TABLE_FORMAT: &str = "kirikae-sweep-cc-types/1";
+pub const TABLE_FORMAT: &str = "kirikae-sweep-cc-types/2";
 
 /// How a row's Cloud Control identifier is made from the ARN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -99,6 +99,9 @@ pub struct Row {
     /// Why this type is never deleted through Cloud Control.
     #[serde(default)]
     pub deny: Option<String>,
+    /// The id of the set of regions whose CloudFormation registry has the type (`region_sets`).
+    #[serde(default)]
+    pub regions: Option<String>,
 }
 
 fn regional() -> Scope {
@@ -108,18 +111,60 @@ fn config() -> Risk {
     Risk::Config
 }
 
+/// A set of regions, written as the shorter of the two.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSet {
+    AllBut(Vec<String>),
+    Only(Vec<String>),
+}
+
+impl RegionSet {
+    fn contains(&self, region: &str) -> bool {
+        match self {
+            RegionSet::AllBut(missing) => !missing.iter().any(|r| r == region),
+            RegionSet::Only(have) => have.iter().any(|r| r == region),
+        }
+    }
+}
+
+/// The IAM actions of a type's handlers that a sweep uses (its schema's `handlers`).
+#[derive(Debug, Default, Deserialize)]
+pub struct HandlerPermissions {
+    pub list: Vec<String>,
+    pub read: Vec<String>,
+    pub delete: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 struct TableFile {
     format: String,
     sources: BTreeMap<String, String>,
     /// Type -> identifiers AWS makes and keeps (a default event bus).
     deny_identifiers: BTreeMap<String, Vec<String>>,
+    /// Every region the registry data covers.
+    regions: Vec<String>,
+    region_sets: BTreeMap<String, RegionSet>,
+    handler_permissions: BTreeMap<String, HandlerPermissions>,
     rows: Vec<Row>,
+}
+
+/// Whether a type exists in a region, per the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InRegion {
+    Yes,
+    No,
+    /// A region the registry data does not cover (newer than the pinned schemas).
+    Unknown,
 }
 
 pub struct Table {
     pub sources: BTreeMap<String, String>,
     pub rows: Vec<Row>,
+    /// Type -> the IAM actions of its list, read and delete handlers.
+    pub handler_permissions: BTreeMap<String, HandlerPermissions>,
+    regions: Vec<String>,
+    region_sets: BTreeMap<String, RegionSet>,
     deny_identifiers: BTreeMap<String, Vec<String>>,
     by_service: HashMap<String, Vec<usize>>,
     compiled: Vec<OnceLock<Option<regex_lite::Regex>>>,
@@ -161,9 +206,22 @@ impl Table {
         for (i, r) in file.rows.iter().enumerate() {
             by_service.entry(r.service.clone()).or_default().push(i);
         }
+        if let Some(r) = file.rows.iter().find(|r| {
+            r.regions
+                .as_ref()
+                .is_some_and(|id| !file.region_sets.contains_key(id))
+        }) {
+            return Err(format!(
+                "row {} names the region set {:?}, which the table does not have",
+                r.sample_arn, r.regions
+            ));
+        }
         let compiled = file.rows.iter().map(|_| OnceLock::new()).collect();
         Ok(Table {
             sources: file.sources,
+            handler_permissions: file.handler_permissions,
+            regions: file.regions,
+            region_sets: file.region_sets,
             rows: file.rows,
             deny_identifiers: file.deny_identifiers,
             by_service,
@@ -206,6 +264,23 @@ impl Table {
     pub fn row_of(&self, type_name: &str) -> Option<&Row> {
         self.mapped()
             .find(|r| r.type_name.as_deref() == Some(type_name))
+    }
+
+    /// Whether the registry of `region` has the row's type.
+    pub fn in_region(&self, row: &Row, region: &str) -> InRegion {
+        if !self.regions.iter().any(|r| r == region) {
+            return InRegion::Unknown;
+        }
+        match row.regions.as_ref().and_then(|id| self.region_sets.get(id)) {
+            Some(set) if set.contains(region) => InRegion::Yes,
+            Some(_) => InRegion::No,
+            None => InRegion::Unknown,
+        }
+    }
+
+    /// The regions the registry data covers.
+    pub fn regions(&self) -> &[String] {
+        &self.regions
     }
 
     /// Why an identifier of this type is never deleted (an AWS-managed default), if it is one.
@@ -362,6 +437,44 @@ mod tests {
             normalize_arn("arn:aws:logs:r:1:log-group:x:*"),
             "arn:aws:logs:r:1:log-group:x"
         );
+    }
+
+    #[test]
+    fn every_mapped_row_knows_its_regions_and_handler_permissions() {
+        let t = table();
+        assert!(t.regions().len() >= 30, "{:?}", t.regions());
+        for r in t.mapped() {
+            let name = r.type_name.as_deref().unwrap();
+            assert!(r.regions.is_some(), "{name} has no regions");
+            let p = t
+                .handler_permissions
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} has no handler permissions"));
+            // (a few schemas name no permission for a handler; none names none at all)
+            assert!(
+                !(p.list.is_empty() && p.read.is_empty() && p.delete.is_empty()),
+                "{name}"
+            );
+        }
+        let ecs = t.row_of("AWS::ECS::Cluster").unwrap();
+        assert_eq!(t.in_region(ecs, "ap-northeast-1"), InRegion::Yes);
+        assert_eq!(t.in_region(ecs, "xx-nowhere-1"), InRegion::Unknown);
+        // A type the registry has in a few regions only.
+        let (few, absent) = t
+            .mapped()
+            .find_map(|r| {
+                let absent = t
+                    .regions()
+                    .iter()
+                    .find(|g| t.in_region(r, g) == InRegion::No)?;
+                Some((r, absent.clone()))
+            })
+            .expect("some type is missing from some region");
+        assert_eq!(t.in_region(few, &absent), InRegion::No);
+        assert!(t.handler_permissions["AWS::Events::Rule"]
+            .delete
+            .iter()
+            .any(|a| a == "events:DeleteRule"));
     }
 
     #[test]

@@ -604,6 +604,9 @@ async fn through_cloud_control(
             t.type_name
         )));
     }
+    if let Some(why) = absent_from_region(&m, &cx.region) {
+        return Ok(Err(why));
+    }
     if t.risk == Risk::Data && !cc.data_types.iter().any(|d| d == t.type_name) {
         return Ok(Err(format!(
             "{} holds data, and Cloud Control deletes it without a final snapshot or backup: \
@@ -688,6 +691,32 @@ async fn through_cloud_control(
     }
     let fp = f.fingerprint(sweep_tag);
     Ok(Ok((f, fp)))
+}
+
+/// Why Cloud Control cannot have the matched type in the ARN's region (the scanned region for a
+/// global ARN), per the table's regions; `None` when it has it or the table does not know the
+/// region.
+fn absent_from_region(m: &crate::cc_types::Matched<'_>, scanned: &str) -> Option<String> {
+    let table = crate::cc_types::table();
+    let region = m
+        .fields
+        .get("Region")
+        .filter(|r| !r.is_empty())
+        .map_or(scanned, String::as_str);
+    match table.in_region(m.row, region) {
+        crate::cc_types::InRegion::No => Some(format!(
+            "{} does not exist in {region} (kirikae's type table: the CloudFormation registry \
+             of cfn-lint {} has no such type there), so Cloud Control cannot read or delete it: \
+             listed only, never deleted",
+            m.row.type_name.as_deref().unwrap_or("its type"),
+            table
+                .sources
+                .get("cfn-lint")
+                .map(String::as_str)
+                .unwrap_or("?")
+        )),
+        _ => None,
+    }
 }
 
 /// Whether what Cloud Control read back is the resource the tagged ARN names: its ARN property
@@ -887,6 +916,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("needs --cloud-control"), "{e}");
+    }
+
+    #[test]
+    fn cc_types_absent_from_a_region_say_so_and_others_pass() {
+        use crate::cc_types::{table, InRegion};
+        let t = table();
+        // A regional row whose type some region's registry lacks, and one that has it.
+        let (row, absent, present) = t
+            .mapped()
+            .filter(|r| r.sample_arn.contains(":ap-northeast-1:"))
+            .find_map(|r| {
+                let no = t
+                    .regions()
+                    .iter()
+                    .find(|g| t.in_region(r, g) == InRegion::No)?;
+                let yes = t
+                    .regions()
+                    .iter()
+                    .find(|g| t.in_region(r, g) == InRegion::Yes)?;
+                Some((r, no.clone(), yes.clone()))
+            })
+            .unwrap();
+        let name = row.type_name.as_deref().unwrap();
+        let there = |region: &str| {
+            let arn = row
+                .sample_arn
+                .replace(":ap-northeast-1:", &format!(":{region}:"));
+            let m = t.match_arn(&arn).unwrap();
+            assert_eq!(m.row.type_name.as_deref(), Some(name), "{arn}");
+            absent_from_region(&m, "ap-northeast-1")
+        };
+        let why = there(&absent).expect("refused");
+        assert!(
+            why.contains(&format!("{name} does not exist in {absent}"))
+                && why.contains("never deleted"),
+            "{why}"
+        );
+        assert_eq!(there(&present), None);
+        // A region the pinned registry data does not know is not held against the type.
+        assert_eq!(there("xx-future-1"), None);
     }
 
     #[test]

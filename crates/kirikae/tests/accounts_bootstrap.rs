@@ -603,3 +603,33 @@ fn the_story_deploys_the_templates_this_binary_writes() {
         );
     }
 }
+
+#[test]
+fn bootstrap_names_cloud_control_types_the_sweep_table_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kirikae.toml");
+    let with_types = CONFIG.replace(
+        "jobs = [\"refresh-source\", \"refresh-target\"]",
+        "jobs = [\"sweep\"]\ncloud_control_types = [\"AWS::Events::Rule\", \"AWS::Events::Rules\"]",
+    );
+    std::fs::write(&config, with_types).unwrap();
+    let o = run(
+        &config,
+        &[
+            "accounts",
+            "bootstrap",
+            "--format",
+            "cloudformation",
+            "--out",
+            dir.path().join("o").to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("bootstrap.runner.cloud_control_types")
+            && stderr.contains("AWS::Events::Rules"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("o").exists(), "nothing is written");
+}

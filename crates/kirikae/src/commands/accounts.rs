@@ -330,9 +330,9 @@ async fn exec(
 
 /// `accounts bootstrap`: writes the code; reads nothing but the config, calls no AWS.
 fn bootstrap(shared: &Shared, config: &Config, args: BootstrapArgs) -> Outcome {
-    use kirikae_bootstrap::{BootstrapError, Format, Structure};
+    use kirikae_bootstrap::{Format, Structure};
     let structure = Structure::from_config(config).map_err(|e| match e {
-        e @ BootstrapError::NotConfigured { .. } => Failure::BadInput(anyhow!(e)),
+        e if e.is_bad_input() => Failure::BadInput(anyhow!(e)),
         e => Failure::Failed(anyhow!(e)),
     })?;
     let format = match args.format {

@@ -12,7 +12,7 @@ use aws_sdk_iam::Client;
 use kirikae_aws::iam_read::{self, IamReadError};
 use kirikae_aws::Estate;
 use kirikae_bootstrap::drift::{self, Finding, LiveAccount, LiveGroup, LiveRole, Severity};
-use kirikae_bootstrap::{AccountKind, BootstrapError, Structure};
+use kirikae_bootstrap::{AccountKind, Structure};
 use kirikae_config::Config;
 
 use crate::cli::{DriftArgs, OutputFormat, Shared};
@@ -21,7 +21,7 @@ use crate::{Failure, Outcome};
 
 pub async fn run(shared: &Shared, config: Arc<Config>, args: DriftArgs) -> Outcome {
     let structure = Arc::new(Structure::from_config(&config).map_err(|e| match e {
-        e @ BootstrapError::NotConfigured { .. } => Failure::BadInput(anyhow!(e)),
+        e if e.is_bad_input() => Failure::BadInput(anyhow!(e)),
         e => Failure::Failed(anyhow!(e)),
     })?);
     let estate = Arc::new(
