@@ -17,8 +17,9 @@
         The story's leftovers for `kirikae sweep` in the prod account (after `seed story`).
     seed audit --endpoint URL [--quiet]
         The story's estate for `kirikae audit runtimes` (after `seed story`): an old Lambda
-        runtime, engine versions past standard support, an ended OS, next to fine ones
-        (audit_estate.py); --quiet prints {name: ARN or id} as JSON.
+        runtime, engine and EKS versions past standard support, an ended OS, next to fine ones
+        (audit_estate.py); --quiet prints {name: ARN or id} as JSON. Seeding again makes only
+        what is missing and says when nothing changed.
     seed story --endpoint URL [--config-out PATH] [--members N]
         Build the story's world (jump/prod/dev accounts, hanako, MFA, ops roles, shop-prod with
         its generated data, N members, default 2000) on a running emulator and write

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .settings import EmulatorSettings
 
 # Filled in by the extension modules as they are written; order matters for wrap (outermost last).
-MODULES: list[str] = ["cost_explorer", "cloudcontrol", "cc_tagging", "sts_iam", "cloudformation_iam", "faults", "rds", "rds_versions", "service_quotas", "ram", "ec2_dependencies", "elasticache", "ami_dates", "az_ids", "cloudwatch_cbor", "calls"]
+MODULES: list[str] = ["cost_explorer", "cloudcontrol", "cc_tagging", "sts_iam", "cloudformation_iam", "faults", "rds", "rds_versions", "service_quotas", "ram", "ec2_dependencies", "elasticache", "ami_dates", "eks", "az_ids", "cloudwatch_cbor", "calls"]
 
 
 def _modules():

@@ -233,6 +233,22 @@ pub const CHECKS: &[Check] = &[
               not know it",
     },
     Check {
+        id: "RT-009",
+        part: Part::Runtimes,
+        title: "EKS cluster in Extended Support",
+        severity: Severity::High,
+        why: "past the end of standard support AWS keeps the cluster's Kubernetes version in \
+              Extended Support and bills every cluster-hour at six times the standard price",
+    },
+    Check {
+        id: "RT-010",
+        part: Part::Runtimes,
+        title: "EKS cluster past the end of its support",
+        severity: Severity::Critical,
+        why: "AWS upgrades the control plane to the next Kubernetes version itself: APIs removed \
+              in that version break the workloads that still use them",
+    },
+    Check {
         id: "QUOTA-001",
         part: Part::Quotas,
         title: "Service Quota used up",

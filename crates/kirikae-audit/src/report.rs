@@ -97,8 +97,14 @@ fn part_name(check: &Check) -> String {
 }
 
 /// The whole page. `generated` is a UTC time stamp; `accounts` the audited accounts in order
-/// (a column each, even without findings).
-pub fn render(report: &AuditReport, accounts: &[(String, String)], generated: &str) -> String {
+/// (a column each, even without findings); `judged` the day and table the runtimes part judged
+/// by, when it ran.
+pub fn render(
+    report: &AuditReport,
+    accounts: &[(String, String)],
+    generated: &str,
+    judged: Option<&str>,
+) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -115,6 +121,9 @@ pub fn render(report: &AuditReport, accounts: &[(String, String)], generated: &s
         report.findings.len(),
         accounts.len()
     );
+    if let Some(judged) = judged {
+        let _ = write!(h, " · <span id=\"judged\">{}</span>", esc(judged));
+    }
     if let Some(usage) = &report.cost_explorer {
         let _ = write!(
             h,
@@ -405,6 +414,10 @@ mod tests {
                 ("dev".into(), "2".into()),
             ],
             "2026-12-06T00:00:00Z",
+            Some("runtimes judged as of <2026-10-01>"),
+        );
+        assert!(
+            page.contains("<span id=\"judged\">runtimes judged as of &lt;2026-10-01&gt;</span>")
         );
         assert!(!page.contains(hostile));
         assert!(page.contains("env = &lt;script&gt;window.__pwned=1&lt;/script&gt;"));

@@ -1,11 +1,13 @@
-//! Runtimes: Lambda runtimes, RDS and Aurora engine versions, ElastiCache engines and the OS of
-//! EC2 instances, judged against the [`Lifecycle`] table on one day (`--as-of`, else today).
+//! Runtimes: Lambda runtimes, RDS and Aurora engine versions, ElastiCache engines, EKS clusters'
+//! Kubernetes versions and the OS of EC2 instances, judged against the [`Lifecycle`] table on one
+//! day (`--as-of`, else today).
 //!
 //! Where AWS answers itself it wins over the table: RDS `DescribeDBMajorEngineVersions` gives
 //! each major version's standard and Extended Support dates in the account's region. An
 //! instance past the end of standard support carries an estimate of its Extended Support charge
 //! per month: vCPUs × the table's rate per vCPU-hour × 730 hours (× 2 with a Multi-AZ standby,
-//! which AWS charges too).
+//! which AWS charges too). An EKS cluster in Extended Support carries the difference between
+//! EKS's Extended Support and standard price per cluster-hour × 730 hours.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,6 +51,7 @@ pub async fn check(
     let mut findings = lambda(sdk, place, settings).await?;
     findings.extend(databases(sdk, place, settings).await?);
     findings.extend(caches(sdk, place, settings).await?);
+    findings.extend(clusters(sdk, place, settings).await?);
     findings.extend(instances(sdk, place, settings).await?);
     Ok(findings)
 }
@@ -531,6 +534,146 @@ async fn caches(
     Ok(findings)
 }
 
+/// EKS's price per cluster-hour in standard support and in Extended Support (the same in every
+/// commercial region), from its pricing page.
+const EKS_STANDARD_PER_HOUR: f64 = 0.10;
+const EKS_EXTENDED_PER_HOUR: f64 = 0.60;
+const EKS_PRICING: &str = "https://aws.amazon.com/eks/pricing/";
+
+/// RT-009, RT-010, RT-005 for EKS clusters: ListClusters, then DescribeCluster for each cluster's
+/// version and upgrade policy (a cluster on the STANDARD policy is upgraded by AWS at the end of
+/// standard support instead of entering Extended Support).
+async fn clusters(
+    sdk: &SdkConfig,
+    place: &Place,
+    settings: &Settings,
+) -> Result<Vec<Finding>, AuditError> {
+    use aws_sdk_eks::types::SupportType;
+
+    let client = aws_sdk_eks::Client::new(sdk);
+    let names = all(
+        "eks:ListClusters",
+        client.list_clusters().into_paginator().send(),
+        |p| p.clusters.unwrap_or_default(),
+    )
+    .await?;
+    let table = &settings.lifecycle;
+    let mut findings = Vec::new();
+    for name in &names {
+        let described = client.describe_cluster().name(name).send().await;
+        let cluster = match described {
+            Ok(out) => out.cluster,
+            // Deleted since it was listed.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(AuditError::aws("eks:DescribeCluster")(e)),
+        };
+        let Some(cluster) = cluster else {
+            continue;
+        };
+        let Some(version) = cluster.version() else {
+            continue;
+        };
+        let arn = cluster.arn().map_or_else(
+            || place.arn("eks", &format!("cluster/{name}")),
+            str::to_string,
+        );
+        let Some(row) = table.find("eks", version) else {
+            if table.covers("eks") {
+                findings.push(unknown(
+                    place,
+                    settings,
+                    arn,
+                    format!("{name} Kubernetes {version}"),
+                ));
+            }
+            continue;
+        };
+        // AWS's default policy is EXTENDED; STANDARD is said, not assumed.
+        let standard_only =
+            cluster.upgrade_policy().and_then(|p| p.support_type()) == Some(&SupportType::Standard);
+        let what = format!("{name} runs Kubernetes {version} (EKS)");
+        let fix = format!(
+            "upgrade {name} one minor version at a time to a version in standard support \
+             (lifecycle table: {}), after checking its workloads for removed APIs",
+            newest_eks(table, settings.as_of).unwrap_or_else(|| "see the EKS versions page".into())
+        );
+        let source = table_source(settings, row);
+        match row.stage(settings.as_of) {
+            Stage::Ended { since } => findings.push(place.finding(
+                "RT-010",
+                arn,
+                format!(
+                    "{what}: Extended Support ended {since}; AWS upgrades the control plane itself \
+                     ({source})"
+                ),
+                fix,
+            )),
+            Stage::Extended { since, .. } if standard_only => findings.push(place.finding(
+                "RT-010",
+                arn,
+                format!(
+                    "{what}: standard support ended {since} and its upgrade policy is STANDARD: \
+                     AWS upgrades the control plane to the next version itself ({source})"
+                ),
+                fix,
+            )),
+            Stage::Extended { since, until } => findings.push(place.finding(
+                "RT-009",
+                arn,
+                format!(
+                    "{what}: in Extended Support since {since}{}; {} ({source})",
+                    until.map_or(String::new(), |u| format!(", until {u}")),
+                    eks_estimate()
+                ),
+                fix,
+            )),
+            Stage::Supported { .. } => findings.extend(soon(
+                place,
+                settings,
+                arn,
+                what,
+                row,
+                if standard_only {
+                    "standard support ends (upgrade policy STANDARD: AWS upgrades it then)"
+                } else {
+                    "standard support ends (Extended Support is billed per cluster-hour from the \
+                     day after)"
+                },
+                fix,
+            )),
+        }
+    }
+    Ok(findings)
+}
+
+/// `about USD 365/month more (USD 0.60 instead of 0.10 per cluster-hour × 730 h; source)`.
+fn eks_estimate() -> String {
+    let monthly = (EKS_EXTENDED_PER_HOUR - EKS_STANDARD_PER_HOUR) * HOURS_PER_MONTH;
+    format!(
+        "about USD {monthly:.0}/month more than in standard support (USD \
+         {EKS_EXTENDED_PER_HOUR:.2} instead of {EKS_STANDARD_PER_HOUR:.2} per cluster-hour × \
+         {HOURS_PER_MONTH:.0} h: {EKS_PRICING})"
+    )
+}
+
+/// The newest Kubernetes version in standard support on `day` (by release date).
+fn newest_eks(table: &Lifecycle, day: Date) -> Option<String> {
+    table
+        .rows
+        .iter()
+        .filter(|r| r.product == "eks" && matches!(r.stage(day), Stage::Supported { .. }))
+        .max_by_key(|r| match r.released {
+            Some(Mark::On(d)) => Some(d),
+            _ => None,
+        })
+        .map(|r| r.cycle.clone())
+}
+
 /// The Amazon Linux version of an AMI, from its name as Amazon names them: `al2023-ami-...`,
 /// `amzn2-ami-...`, `amzn-ami-hvm-2018.03.0...` (the first AMI's release in its name).
 fn amazon_linux(name: &str) -> Option<String> {
@@ -703,6 +846,16 @@ mod tests {
         assert_eq!(
             amazon_linux("ubuntu/images/hvm-ssd/ubuntu-xenial-16.04"),
             None
+        );
+    }
+
+    #[test]
+    fn the_eks_estimate_is_the_difference_per_cluster_hour() {
+        let e = eks_estimate();
+        assert!(e.starts_with("about USD 365/month more"), "{e}");
+        assert!(
+            e.contains("USD 0.60 instead of 0.10 per cluster-hour × 730 h"),
+            "{e}"
         );
     }
 

@@ -283,6 +283,8 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "ec2:DescribeSubnets",
     "ec2:DescribeVolumes",
     "ec2:DescribeVpcs",
+    "eks:DescribeCluster",
+    "eks:ListClusters",
     "elasticache:DescribeCacheClusters",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeTags",

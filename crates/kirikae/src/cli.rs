@@ -366,11 +366,12 @@ pub enum AuditCommand {
     /// are cached in the state directory and every billed request is counted
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     Cost(AuditArgs),
-    /// Every part
+    /// Every part (runtimes judged as --as-of and --lifecycle say)
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
-    All(AuditArgs),
+    All(RuntimesArgs),
     /// Every part as one self-contained HTML page (no network): the accounts side by side,
-    /// their findings by part, a cost chart per account; the findings are printed as for `all`
+    /// their findings by part, a cost chart per account; the findings are printed as for `all`.
+    /// With --as-of, the runtimes part of the page is the same whenever it is made
     #[command(after_help = AUDIT_HELP, args = takes(AUDITS))]
     Report(AuditReportArgs),
 }
@@ -382,7 +383,7 @@ pub struct AuditReportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     #[command(flatten)]
-    pub audit: AuditArgs,
+    pub runtimes: RuntimesArgs,
 }
 
 /// The options of every `audit` part.
@@ -418,7 +419,8 @@ DescribeDBMajorEngineVersions wins where it answers. A table more than 90 days o
 day judged says so. Exit 0: no finding at or above --fail-on; 1: one or more (or an account or
 region could not be audited); 2: bad arguments, config or table.";
 
-/// `audit runtimes`: the options of every part, and the table and day it judges by.
+/// `audit runtimes`, `all` and `report`: the options of every part, and the table and day the
+/// runtimes part judges by.
 #[derive(Debug, Args, Clone)]
 pub struct RuntimesArgs {
     #[command(flatten)]

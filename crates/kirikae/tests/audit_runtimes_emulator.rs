@@ -144,6 +144,25 @@ fn runtimes_finds_each_old_version_and_not_its_fine_twin_with_severity_by_accoun
     );
     none(&v, id(&ids, "batch-al2023"));
 
+    // EKS: Kubernetes 1.31 in Extended Support (billed per cluster-hour), 1.36 fine.
+    let f = one(&v, "RT-009", ":cluster/platform-legacy");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["resource"], id(&ids, "platform-legacy"));
+    let e = evidence(f);
+    for part in [
+        "platform-legacy runs Kubernetes 1.31 (EKS): in Extended Support since 2025-11-26, until 2026-11-26",
+        "about USD 365/month more than in standard support",
+        "USD 0.60 instead of 0.10 per cluster-hour",
+        "https://endoflife.date/amazon-eks",
+    ] {
+        assert!(e.contains(part), "{part} not in {e}");
+    }
+    assert!(
+        f["fix"].as_str().unwrap().contains("lifecycle table: 1.36"),
+        "{f}"
+    );
+    none(&v, ":cluster/platform-current");
+
     // The same day gives the same report.
     let (_, again, _) = audit(&config, &["--as-of", "2026-10-01"]);
     assert_eq!(findings(&again), findings(&v));
@@ -160,6 +179,8 @@ fn runtimes_finds_each_old_version_and_not_its_fine_twin_with_severity_by_accoun
     assert!(evidence(f).contains("about USD 292/month"), "{f}");
     assert!(evidence(f).contains("years 1-2"), "{f}");
     none(&early, ":db:reports-dev-pg");
+    // Kubernetes 1.31 was not even released then: nothing to say.
+    none(&early, ":cluster/platform-legacy");
     // Amazon Linux 2 was still supported then, but its AMI (named 2.0.2018...) was old already.
     let f = one(&early, "RT-007", id(&ids, "batch-al2"));
     assert_eq!(f["severity"], "low");
@@ -178,6 +199,19 @@ fn runtimes_finds_each_old_version_and_not_its_fine_twin_with_severity_by_accoun
         "high"
     );
     assert_eq!(late["lifecycle"]["stale_days"], 222);
+    // Kubernetes 1.31's Extended Support ended 2026-11-26: AWS upgrades it; 1.36's standard
+    // support ends 2027-08-02, in 123 days.
+    let f = one(&late, "RT-010", ":cluster/platform-legacy");
+    assert_eq!(f["severity"], "critical");
+    assert!(
+        evidence(f).contains("Extended Support ended 2026-11-26"),
+        "{f}"
+    );
+    let f = one(&late, "RT-005", ":cluster/platform-current");
+    assert!(
+        evidence(f).contains("standard support ends (Extended Support is billed per cluster-hour from the day after) on 2027-08-02, in 123 days"),
+        "{f}"
+    );
     assert!(
         err.contains(
             "warning: the lifecycle table (built in, 2026-08-22) is 222 days older than 2027-04-01"
@@ -210,6 +244,148 @@ fn runtimes_finds_each_old_version_and_not_its_fine_twin_with_severity_by_accoun
         "{}",
         text(&o).1
     );
+}
+
+/// `audit all` or `report` with `--as-of` and `--lifecycle`: their runtimes findings.
+fn runtimes_of(config: &Path, args: &[&str]) -> (Vec<Value>, Value) {
+    let mut all = vec!["audit"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--output", "json"]);
+    let o = run(config, &all);
+    let (out, err) = text(&o);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let runtimes = findings(&v)
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("RT-"))
+        .cloned()
+        .collect();
+    (runtimes, v["lifecycle"].clone())
+}
+
+#[test]
+fn all_and_report_judge_runtimes_on_the_day_and_table_given() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _) = world(&emu, dir.path());
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text + "\n[audit]\nrequired_tags = [\"env\", \"owner\"]\n",
+    )
+    .unwrap();
+
+    // `all` and a report made with the same --as-of find the same runtimes findings.
+    let (first, note) = runtimes_of(&config, &["all", "--as-of", "2026-10-01"]);
+    assert_eq!(note["as_of"], "2026-10-01");
+    assert!(!first.is_empty());
+    let page = dir.path().join("first.html");
+    let page_arg = page.to_str().unwrap();
+    let (again, _) = runtimes_of(
+        &config,
+        &["report", "--out", page_arg, "--as-of", "2026-10-01"],
+    );
+    assert_eq!(again, first);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(
+            "runtimes judged as of 2026-10-01 by the lifecycle table built in of 2026-08-22"
+        ),
+        "{html}"
+    );
+    let second = dir.path().join("second.html");
+    let (_, _) = runtimes_of(
+        &config,
+        &[
+            "report",
+            "--out",
+            second.to_str().unwrap(),
+            "--as-of",
+            "2026-10-01",
+        ],
+    );
+    let judged = |p: &Path| {
+        let h = std::fs::read_to_string(p).unwrap();
+        let start = h.find("<main").unwrap();
+        h[start..].to_string()
+    };
+    // The page's findings are the same too (only its time stamp and cost of the day differ).
+    let runtimes_rows = |h: String| -> Vec<String> {
+        h.split("<article")
+            .filter(|a| a.contains("data-check=\"RT-"))
+            .map(str::to_string)
+            .collect()
+    };
+    let rows = runtimes_rows(judged(&page));
+    assert!(rows.len() >= first.len(), "{rows:#?}");
+    assert_eq!(rows, runtimes_rows(judged(&second)));
+
+    // A later day finds more: python3.8's updates blocked, Kubernetes 1.31 past its support.
+    let (later, note) = runtimes_of(
+        &config,
+        &[
+            "report",
+            "--out",
+            second.to_str().unwrap(),
+            "--as-of",
+            "2027-04-01",
+        ],
+    );
+    assert_eq!(note["stale_days"], 222);
+    assert!(later.len() > first.len(), "{later:#?}");
+    let checks = |fs: &[Value]| -> Vec<String> {
+        fs.iter()
+            .map(|f| format!("{} {}", f["check"], f["resource"]))
+            .collect()
+    };
+    let later_checks = checks(&later).join("\n");
+    assert!(
+        later_checks.contains("\"RT-002\" \"arn:aws:lambda:"),
+        "{later_checks}"
+    );
+    assert!(
+        later_checks.contains("\"RT-010\" \"arn:aws:eks:"),
+        "{later_checks}"
+    );
+    assert!(!checks(&first).join("\n").contains("RT-010"));
+
+    // --lifecycle with `all`: the file's table, its path in the output.
+    let table = dir.path().join("lifecycle.json");
+    std::fs::write(
+        &table,
+        r#"{"schema": 1, "date": "2026-09-20", "rows": [
+            {"product": "lambda", "cycle": "python3.13", "end_standard": "2026-06-30", "end_extended": "2026-12-31", "source": "https://example.test/lambda"}
+        ]}"#,
+    )
+    .unwrap();
+    let path = table.to_str().unwrap();
+    let (v, note) = runtimes_of(
+        &config,
+        &["all", "--as-of", "2026-10-01", "--lifecycle", path],
+    );
+    assert_eq!(note["origin"], path);
+    assert!(
+        v.iter().any(|f| f["check"] == "RT-001"
+            && f["resource"]
+                .as_str()
+                .unwrap()
+                .ends_with(":function:orders-api")),
+        "{v:#?}"
+    );
+    // A bad --as-of stops `report` before anything is audited or written.
+    let bad = dir.path().join("bad.html");
+    let o = run(
+        &config,
+        &[
+            "audit",
+            "report",
+            "--out",
+            bad.to_str().unwrap(),
+            "--as-of",
+            "2026-02-30",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!bad.exists());
 }
 
 #[test]

@@ -33,8 +33,14 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         }
         AuditCommand::Quotas(a) => (vec![Part::Quotas], a, None),
         AuditCommand::Cost(a) => (vec![Part::Cost], a, None),
-        AuditCommand::All(a) => (all, a, None),
-        AuditCommand::Report(r) => (all, r.audit, Some(r.out)),
+        AuditCommand::All(r) => {
+            runtimes = Some(runtime_settings(&r)?);
+            (all, r.audit, None)
+        }
+        AuditCommand::Report(r) => {
+            runtimes = Some(runtime_settings(&r.runtimes)?);
+            (all, r.runtimes.audit, Some(r.out))
+        }
     };
     let runtimes = runtimes.unwrap_or_default();
     if shared.output == OutputFormat::Html {
@@ -94,7 +100,13 @@ pub async fn run(shared: &Shared, command: AuditCommand) -> Outcome {
         }
     }
     if let Some(page) = &page {
-        super::audit_report::write(page, &report, &scope_for_page)?;
+        let judged = lifecycle.as_ref().map(|n| {
+            format!(
+                "runtimes judged as of {} by the lifecycle table {} of {}",
+                n.as_of, n.origin, n.date
+            )
+        });
+        super::audit_report::write(page, &report, &scope_for_page, judged.as_deref())?;
     }
     let fail_on = severity(args.fail_on);
     let over = report
