@@ -102,7 +102,14 @@ impl Digest128 {
     }
 
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        // By table, not `format!` per byte (that was most of the `email` transform's time).
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(32);
+        for b in self.0 {
+            s.push(DIGITS[usize::from(b >> 4)] as char);
+            s.push(DIGITS[usize::from(b & 0xf)] as char);
+        }
+        s
     }
 
     /// The i-th 32-bit draw (i in 0..4), big-endian: hex digits [8i, 8i+8).
