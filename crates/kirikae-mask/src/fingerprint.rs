@@ -10,18 +10,18 @@ use crate::state::{Fingerprinter, StateError};
 /// of the value text alone; `None` when the value is NULL, and no row fingerprint when a key part
 /// is. Computed here rather than in SQL: two keyed MD5s per column and row cost the server more
 /// than the masking itself.
-pub fn row_fingerprints(
+pub fn row_fingerprints<K: AsRef<str>>(
     fp: &Fingerprinter,
-    key: &[Option<String>],
+    key: &[Option<K>],
     value: Option<&str>,
 ) -> Option<(Option<u64>, u64)> {
     let v = value?;
     let by_row = match key {
-        [Some(k)] => Some(fp.of(&[k, v])),
+        [Some(k)] => Some(fp.of(&[k.as_ref(), v])),
         _ => {
             let mut parts: Vec<&str> = Vec::with_capacity(key.len() + 1);
             for k in key {
-                parts.push(k.as_deref()?);
+                parts.push(k.as_ref()?.as_ref());
             }
             parts.push(v);
             Some(fp.of(&parts))

@@ -862,21 +862,27 @@ impl Conn {
                 }
                 .await
             }
-            Conn::Pg { client, .. } => match client.simple_query(sql).await {
-                Ok(msgs) => {
-                    let mut r = Ok(());
-                    for m in msgs {
+            Conn::Pg { client, .. } => {
+                use futures_util::TryStreamExt;
+                async {
+                    // Row by row as they arrive, not collected into messages first.
+                    let stream = client
+                        .simple_query_raw(sql)
+                        .await
+                        .map_err(|e| pg_message(&e))?;
+                    futures_util::pin_mut!(stream);
+                    while let Some(m) = stream.try_next().await.map_err(|e| pg_message(&e))? {
                         if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
                             out.width = row.len();
                             for i in 0..row.len() {
-                                r = r.and_then(|_| out.push(row.get(i)));
+                                out.push(row.get(i))?;
                             }
                         }
                     }
-                    r
+                    Ok(())
                 }
-                Err(e) => Err(pg_message(&e)),
-            },
+                .await
+            }
         };
         log_statement(sql, started, r.is_ok());
         r.map_err(|m| self.sql_error(sql, m))?;
@@ -1075,12 +1081,28 @@ pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
 /// text): fields separated by tabs, `\N` for NULL, backslash, tab, newline and carriage return
 /// escaped.
 pub fn encode_text_row(out: &mut Vec<u8>, values: &[Option<&str>]) {
-    for (i, v) in values.iter().enumerate() {
+    encode_text_fields(out, values.iter().copied())
+}
+
+/// [`encode_text_row`] from an iterator of the row's values.
+pub fn encode_text_fields<'a>(
+    out: &mut Vec<u8>,
+    values: impl IntoIterator<Item = Option<&'a str>>,
+) {
+    for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
             out.push(b'\t');
         }
         match v {
             None => out.extend_from_slice(b"\\N"),
+            // Most values need no escape: copied whole.
+            Some(s)
+                if !s
+                    .bytes()
+                    .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) =>
+            {
+                out.extend_from_slice(s.as_bytes())
+            }
             Some(s) => {
                 for b in s.bytes() {
                     match b {

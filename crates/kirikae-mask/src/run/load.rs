@@ -61,16 +61,18 @@ impl Masker {
             })
             .collect();
         let mut slots: Vec<Option<Option<String>>> = vec![None; self.columns.len()];
-        let mut key: Vec<Option<String>> = Vec::with_capacity(nk);
+        // Reused from row to row: the row's key and original values, borrowed from `rows`.
+        let mut key: Vec<Option<&str>> = Vec::with_capacity(nk);
+        let mut original: Vec<Option<&str>> = Vec::with_capacity(self.columns.len());
         for row in 0..rows.len() {
             let mut values = rows.row(row);
             key.clear();
-            key.extend(values.by_ref().take(nk).map(|v| v.map(str::to_string)));
-            let original: Vec<Option<&str>> = values.collect();
-            let key = key.as_slice();
+            key.extend(values.by_ref().take(nk));
+            original.clear();
+            original.extend(values);
             slots.iter_mut().for_each(|s| *s = None);
             for (j, (i, t)) in self.masked.iter().enumerate() {
-                if let Some((by_row, by_value)) = row_fingerprints(&self.fp_prf, key, original[*i])
+                if let Some((by_row, by_value)) = row_fingerprints(&self.fp_prf, &key, original[*i])
                 {
                     fingerprints[j].0.extend(by_row);
                     fingerprints[j].1.push(by_value);
@@ -85,18 +87,19 @@ impl Masker {
                 };
                 slots[*i] = Some(value);
             }
-            let fields: Vec<Option<&str>> = original
-                .iter()
-                .zip(&slots)
-                .map(|(o, m)| match m {
+            db::encode_text_fields(
+                &mut data,
+                original.iter().zip(&slots).map(|(o, m)| match m {
                     Some(m) => m.as_deref(),
                     None => *o,
-                })
-                .collect();
-            db::encode_text_row(&mut data, &fields);
+                }),
+            );
         }
         // The loop left the last row's key in `key`.
-        let last = key.iter().map(|v| v.clone().unwrap_or_default()).collect();
+        let last = key
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect();
         Masked {
             data,
             rows: rows.len() as u64,
