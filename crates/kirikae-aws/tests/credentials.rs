@@ -522,6 +522,12 @@ async fn an_unattended_run_without_credentials_names_every_place_it_looked() {
     assert!(err.contains("AWS_ROLE_ARN is not"), "{err}");
 }
 
+/// The error of switching into `account`.
+async fn switch_error(estate: &Estate, account: &str) -> AwsError {
+    let role = estate.role(account).await.unwrap();
+    role.credentials().await.unwrap_err()
+}
+
 #[tokio::test]
 async fn a_protected_role_bounded_at_an_hour_gets_a_new_mfa_sign_in_not_an_access_denied() {
     let dir = tempfile::tempdir().unwrap();
@@ -562,13 +568,7 @@ async fn a_protected_role_bounded_at_an_hour_gets_a_new_mfa_sign_in_not_an_acces
         &clock,
         EstateOptions::default(),
     );
-    let err = e3
-        .role("prod")
-        .await
-        .unwrap()
-        .credentials()
-        .await
-        .unwrap_err();
+    let err = switch_error(&e3, "prod").await;
     let text = err.to_string();
     assert!(matches!(err, AwsError::MfaCommand { .. }), "{text}");
     assert!(
@@ -603,13 +603,7 @@ async fn without_bootstrap_an_access_denied_mentions_the_mfa_sign_ins_age() {
         &clock,
         EstateOptions::default(),
     );
-    let err = e2
-        .role("prod")
-        .await
-        .unwrap()
-        .credentials()
-        .await
-        .unwrap_err();
+    let err = switch_error(&e2, "prod").await;
     let text = err.to_string();
     assert_eq!(err.sts_kind(), Some(StsErrorKind::AccessDenied), "{text}");
     assert!(

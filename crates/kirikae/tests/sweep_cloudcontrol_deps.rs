@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
-use support::{kirikae, repo_root, run, text, venv_bin, Emulator};
+use support::{kirikae, run, text, Emulator, PROD_CLIENT};
 
 const TAG: &str = "owner=cc-deps";
 
@@ -17,24 +17,9 @@ const TAG: &str = "owner=cc-deps";
 /// acting in the prod account, `cc_make(type, desired)` creates through Cloud Control and
 /// returns the identifier. World builders start with [`ALIAS`].
 fn python(emu: &Emulator, code: &str) -> String {
-    let prelude = "import sys, json\nfrom kirikae_emulator.seed import PROD, client\n\
-                   def c(s):\n    return client(s, sys.argv[1], PROD)\n\
-                   def cc_make(t, d):\n    return c('cloudcontrol').create_resource(TypeName=t, DesiredState=json.dumps(d))['ProgressEvent']['Identifier']\n\
-                   TAGS = [{'Key': 'owner', 'Value': 'cc-deps'}]\n";
-    let out = Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(format!("{prelude}{code}"))
-        .arg(&emu.url)
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let extra = "def cc_make(t, d):\n    return c('cloudcontrol').create_resource(TypeName=t, DesiredState=json.dumps(d))['ProgressEvent']['Identifier']\n\
+                 TAGS = [{'Key': 'owner', 'Value': 'cc-deps'}]\n";
+    emu.python(&format!("{PROD_CLIENT}{extra}{code}"), &[])
 }
 
 /// The prod account's alias, which apply confirms.

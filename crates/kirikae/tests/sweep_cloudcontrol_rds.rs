@@ -5,31 +5,15 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-use support::{repo_root, run, text, venv_bin, Emulator};
+use support::{run, text, Emulator, PROD_CLIENT};
 
 /// Runs Python with the emulator's package, `sys.argv[1]` the endpoint; `c(service)` is a client
 /// acting in the prod account.
 fn python(emu: &Emulator, code: &str, args: &[&str]) -> String {
-    let prelude = "import sys, json\nfrom kirikae_emulator.seed import PROD, client\n\
-                   def c(s):\n    return client(s, sys.argv[1], PROD)\n";
-    let out = Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(format!("{prelude}{code}"))
-        .arg(&emu.url)
-        .args(args)
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    emu.python(&format!("{PROD_CLIENT}{code}"), args)
 }
 
 fn json(o: &Output) -> Value {

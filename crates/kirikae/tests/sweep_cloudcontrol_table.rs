@@ -8,10 +8,10 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
-use support::{kirikae, repo_root, run, text, venv_bin, Emulator};
+use support::{kirikae, repo_root, run, text, Emulator, PROD_CLIENT};
 
 const TAG: &str = "owner=cc-wide";
 
@@ -21,22 +21,7 @@ const DATA_TYPES: &[&str] = &["AWS::EFS::FileSystem", "AWS::Kinesis::Stream"];
 /// Runs Python with the emulator's package, `sys.argv[1]` the endpoint; `c(service)` is a client
 /// acting in the prod account.
 fn python(emu: &Emulator, code: &str) -> String {
-    let prelude = "import sys, json\nfrom kirikae_emulator.seed import PROD, client\n\
-                   def c(s):\n    return client(s, sys.argv[1], PROD)\n";
-    let out = Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(format!("{prelude}{code}"))
-        .arg(&emu.url)
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    emu.python(&format!("{PROD_CLIENT}{code}"), &[])
 }
 
 /// The leftovers and decoys (from `kirikae_emulator.cc_seed`), a thing type a CloudFormation

@@ -7,27 +7,13 @@ mod browser;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-use support::{edit, repo_root, run, text, venv_bin, Emulator};
+use support::{edit, run, text, Emulator};
 
 fn python(emu: &Emulator, code: &str, args: &[&str]) -> String {
-    let out = Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(code)
-        .arg(&emu.url)
-        .args(args)
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    emu.python(code, args)
 }
 
 /// The story's world plus its leftovers; returns the config.

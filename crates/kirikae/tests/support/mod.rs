@@ -203,6 +203,34 @@ pub fn command(config: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// Python code acting in the story's prod account: `c(service)` is a boto3 client there (the
+/// endpoint is `sys.argv[1]`; see [`Emulator::python`]); `sys` and `json` are imported.
+pub const PROD_CLIENT: &str = "import sys, json\nfrom kirikae_emulator.seed import PROD, client\n\
+                               def c(s):\n    return client(s, sys.argv[1], PROD)\n";
+
+impl Emulator {
+    /// Runs Python `code` with the emulator's package importable, `sys.argv[1]` this emulator's
+    /// endpoint and `args` after it; its stdout, trimmed. A failing script fails the test with
+    /// its output.
+    pub fn python(&self, code: &str, args: &[&str]) -> String {
+        let out = Command::new(venv_bin("python"))
+            .arg("-c")
+            .arg(code)
+            .arg(&self.url)
+            .args(args)
+            .env("PYTHONPATH", repo_root().join("emulator"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
 /// Runs a test world's script (`crates/kirikae/tests/support/<script>`) with the emulator's
 /// package importable; its stdout, trimmed. A failing script fails the test with its stderr.
 pub fn world_script(script: &str, args: &[&str]) -> String {
