@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use regex_lite::Regex;
+use regex::Regex;
 
 use crate::transforms::dict;
 
@@ -142,7 +142,7 @@ pub fn is_phone(value: &str) -> bool {
     let v = value.trim();
     let r = re(
         &R,
-        r"^(?:0[789]0-?\d{4}-?\d{4}|0\d{1,4}-\d{1,4}-\d{4}|\(0\d{1,4}\) ?\d{1,4}-\d{4}|0120-?\d{3}-?\d{3}|\+81[\- ]?\(?0?\)?\d{1,4}[\- ]?\d{1,4}[\- ]?\d{4})$",
+        r"^(?:0[789]0-?[0-9]{4}-?[0-9]{4}|0[0-9]{1,4}-[0-9]{1,4}-[0-9]{4}|\(0[0-9]{1,4}\) ?[0-9]{1,4}-[0-9]{4}|0120-?[0-9]{3}-?[0-9]{3}|\+81[\- ]?\(?0?\)?[0-9]{1,4}[\- ]?[0-9]{1,4}[\- ]?[0-9]{4})$",
     );
     if !r.is_match(v) {
         return false;
@@ -164,7 +164,7 @@ pub fn is_phone(value: &str) -> bool {
 /// A whole value that is a Japanese postal code: `123-4567`, `〒1234567`, `〒123-4567`.
 pub fn is_postal_code(value: &str) -> bool {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^(?:〒 ?\d{3}-?\d{4}|\d{3}-\d{4})$").is_match(value.trim())
+    re(&R, r"^(?:〒 ?[0-9]{3}-?[0-9]{4}|[0-9]{3}-[0-9]{4})$").is_match(value.trim())
 }
 
 fn is_kanji(c: char) -> bool {
@@ -198,7 +198,7 @@ pub fn is_address(value: &str) -> bool {
     }
     let en = re(
         &EN,
-        r"(?i)^\d{1,6}[A-Z]?\s+(?:[A-Z][A-Za-z.']*\s+){1,4}(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|dr|drive|ct|court|way|pl|place|terrace|sq)\b\.?",
+        r"(?i-u)^[0-9]{1,6}[A-Z]?[\t\n\x0B\x0C\r ]+(?:[A-Z][A-Za-z.']*[\t\n\x0B\x0C\r ]+){1,4}(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|dr|drive|ct|court|way|pl|place|terrace|sq)(?-u:\b)\.?",
     );
     en.is_match(v)
 }
@@ -356,10 +356,10 @@ pub fn personal_data_in(text: &str) -> Vec<&'static str> {
         [
             Regex::new(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}").unwrap(),
             Regex::new(
-                r"(?:\+81[\- ]?\(?0?\d{1,4}\)?[\- ]?\d{1,4}[\- ]?\d{3,4}|\b0\d{1,4}-\d{1,4}-\d{3,4}\b|\b0[5789]0\d{8}\b|\(0\d{1,4}\) ?\d{1,4}-\d{4}|\+1[\- ]?\(?\d{3}\)?[\- ]?\d{3}-\d{4})",
+                r"(?:\+81[\- ]?\(?0?[0-9]{1,4}\)?[\- ]?[0-9]{1,4}[\- ]?[0-9]{3,4}|(?-u:\b)0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}(?-u:\b)|(?-u:\b)0[5789]0[0-9]{8}(?-u:\b)|\(0[0-9]{1,4}\) ?[0-9]{1,4}-[0-9]{4}|\+1[\- ]?\(?[0-9]{3}\)?[\- ]?[0-9]{3}-[0-9]{4})",
             )
             .unwrap(),
-            Regex::new(r"\b\d(?:[ \-]?\d){12,18}\b").unwrap(),
+            Regex::new(r"(?-u:\b)[0-9](?:[ \-]?[0-9]){12,18}(?-u:\b)").unwrap(),
         ]
     });
     let mut out = Vec::new();
@@ -428,7 +428,7 @@ pub fn honorific_names(text: &str) -> Vec<HonorificName> {
     );
     let en = re(
         &EN,
-        r"\b(?:Mr|Ms|Mrs|Miss|Dr|Mx)\.? ([A-Z][a-z'\-]+(?: [A-Z][a-z'\-]+)?)",
+        r"(?-u:\b)(?:Mr|Ms|Mrs|Miss|Dr|Mx)\.? ([A-Z][a-z'\-]+(?: [A-Z][a-z'\-]+)?)",
     );
     let mut out = Vec::new();
     for c in ja.captures_iter(text) {

@@ -39,10 +39,10 @@ pub enum FingerprintError {
     State(#[from] StateError),
 }
 
-/// Fingerprints of `columns` of `table`: for each column, `rows` (key and value) and
-/// `values`, handed to `sink` chunk by chunk.
+/// Fingerprints of `columns` of `table`, read on `reader` (a connection of its own): for each
+/// column, `rows` (key and value) and `values`, handed to `sink` chunk by chunk.
 pub async fn fingerprint_columns(
-    conn: &mut Conn,
+    reader: Conn,
     table: &str,
     key: &[String],
     columns: &[String],
@@ -53,15 +53,18 @@ pub async fn fingerprint_columns(
     if columns.is_empty() {
         return Ok(());
     }
-    let d = conn.dialect();
+    let d = reader.dialect();
     let select: Vec<String> = columns.iter().map(|c| d.as_text(&d.ident(c))).collect();
     let nk = key.len();
-    scan::by_key_ranges(conn, table, key, &select, chunk, |rows| {
+    scan::by_key_ranges(reader, table, key, &select, chunk, |rows| {
+        let mut row: Vec<Option<&str>> = Vec::with_capacity(nk + columns.len());
         for (i, c) in columns.iter().enumerate() {
             let mut by_row = Vec::with_capacity(rows.len());
             let mut by_value = Vec::with_capacity(rows.len());
-            for r in rows {
-                if let Some((fr, fv)) = row_fingerprints(prf, &r[..nk], r[nk + i].as_deref()) {
+            for r in 0..rows.len() {
+                row.clear();
+                row.extend(rows.row(r));
+                if let Some((fr, fv)) = row_fingerprints(prf, &row[..nk], row[nk + i]) {
                     by_row.extend(fr);
                     by_value.push(fv);
                 }

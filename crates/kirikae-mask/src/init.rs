@@ -106,15 +106,15 @@ impl Looks {
 
 fn looks(samples: &[String]) -> Looks {
     use std::sync::OnceLock;
-    static RE: OnceLock<[regex_lite::Regex; 3]> = OnceLock::new();
+    static RE: OnceLock<[regex::Regex; 3]> = OnceLock::new();
     let re = RE.get_or_init(|| {
         [
-            regex_lite::Regex::new(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$").unwrap(),
-            regex_lite::Regex::new(
-                r"^(\+\d{1,3}[\- ]?)?\(?0?\d{1,4}\)?[\- ]?\d{1,4}[\- ]?\d{3,4}$",
+            regex::Regex::new(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$").unwrap(),
+            regex::Regex::new(
+                r"^(\+[0-9]{1,3}[\- ]?)?\(?0?[0-9]{1,4}\)?[\- ]?[0-9]{1,4}[\- ]?[0-9]{3,4}$",
             )
             .unwrap(),
-            regex_lite::Regex::new(r"^〒?\d{3}-?\d{4}$").unwrap(),
+            regex::Regex::new(r"^〒?[0-9]{3}-?[0-9]{4}$").unwrap(),
         ]
     });
     let mut l = Looks::default();

@@ -175,12 +175,12 @@ impl<'a> ValuePass<'a> {
     /// those of the kept columns, and the names of the columns checked and scanned.
     async fn run(
         mut self,
-        conn: &mut Conn,
+        reader: Conn,
         table: &str,
         key: &[String],
         chunk: u64,
     ) -> Result<(Vec<Finding>, Vec<Finding>, Vec<String>, Vec<String>), VerifyError> {
-        let d = conn.dialect();
+        let d = reader.dialect();
         let checks: Vec<&String> = self
             .masked
             .iter()
@@ -202,19 +202,20 @@ impl<'a> ValuePass<'a> {
                 .filter_map(|(_, m)| m.as_mut())
                 .collect();
             let kept = &mut self.kept;
-            scan::by_key_ranges(conn, table, key, &select, chunk, |rows| {
-                for r in rows {
+            scan::by_key_ranges(reader, table, key, &select, chunk, |rows| {
+                let mut r: Vec<Option<&str>> = Vec::with_capacity(select.len() + nk);
+                for row in 0..rows.len() {
+                    r.clear();
+                    r.extend(rows.row(row));
                     let row_key = || -> Vec<String> {
                         r[..nk]
                             .iter()
-                            .map(|x| x.clone().unwrap_or_default())
+                            .map(|x| x.unwrap_or_default().to_string())
                             .collect()
                     };
                     let recorded = &r[nk..nk + nr];
                     for (i, m) in checks.iter_mut().enumerate() {
-                        if let Some(hit) =
-                            m.check(fp_prf, mask_prf, recorded, r[nk + nr + i].as_deref())?
-                        {
+                        if let Some(hit) = m.check(fp_prf, mask_prf, recorded, r[nk + nr + i])? {
                             let (n, samples) = match hit {
                                 Hit::InRow => &mut m.in_row,
                                 Hit::Elsewhere => &mut m.elsewhere,
@@ -227,7 +228,7 @@ impl<'a> ValuePass<'a> {
                     }
                     let first_kept = nk + nr + checks.len();
                     for (i, k) in kept.iter_mut().enumerate() {
-                        let Some(v) = r[first_kept + i].as_deref() else {
+                        let Some(v) = r[first_kept + i] else {
                             continue;
                         };
                         let kinds = personal_data_in(v);
@@ -337,7 +338,7 @@ impl MaskedCheck {
         &self,
         fp: &state::Fingerprinter,
         mask_prf: &crate::prf::Prf,
-        recorded_key: &[Option<String>],
+        recorded_key: &[Option<&str>],
         value: Option<&str>,
     ) -> Result<Option<Hit>, StateError> {
         let Some(v) = value else { return Ok(None) };
@@ -476,8 +477,9 @@ pub async fn verify(
             });
         }
         let pass = ValuePass::new(table, tr, &key, &info, &state, &fp_prf, &mask_prf)?;
-        let (column_findings, kept_findings, checked, scanned) =
-            pass.run(&mut conn, &table.name, &key, chunk).await?;
+        let (column_findings, kept_findings, checked, scanned) = pass
+            .run(Conn::connect(url).await?, &table.name, &key, chunk)
+            .await?;
         findings.extend(column_findings);
         // Unique indexes and the primary key.
         let mut uniques = table.unique.clone();

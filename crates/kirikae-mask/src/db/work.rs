@@ -64,6 +64,18 @@ pub async fn drop_stream_tmp(conn: &mut Conn, tmp: &str) -> DbResult<()> {
     conn.exec(&sql).await
 }
 
+/// First in a chunk's transaction: its commit does not wait for the server to flush its log
+/// (PostgreSQL `SET LOCAL synchronous_commit = off`; a commit per chunk otherwise waits for a
+/// WAL flush each time). A server crash may then lose the last chunks committed, with their
+/// progress rows, which commit with them: the run resumes before them, as after any crash.
+/// Nothing on MySQL, whose setting (`innodb_flush_log_at_trx_commit`) is the server's.
+pub async fn relax_chunk_commit(conn: &mut Conn) -> DbResult<()> {
+    match conn.dialect() {
+        Dialect::Postgres => conn.exec("SET LOCAL synchronous_commit = off").await,
+        Dialect::MySql => Ok(()),
+    }
+}
+
 /// Gathers the table's statistics for the query planner.
 pub async fn analyze(conn: &mut Conn, table: &str) -> DbResult<()> {
     let d = conn.dialect();

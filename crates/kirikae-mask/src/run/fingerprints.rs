@@ -114,7 +114,7 @@ pub(super) async fn take(
 ) -> Result<(), RunError> {
     let table = &plan.table;
     fingerprint::fingerprint_columns(
-        conn,
+        Conn::connect(&shared.url).await?,
         table,
         &plan.key,
         &plan.masked,

@@ -224,6 +224,7 @@ pub(crate) async fn copy(
             let last = (m.rows > 0).then_some(m.last.as_slice());
             let data = bytes::Bytes::from(m.data);
             transaction!(conn, {
+                db::work::relax_chunk_commit(conn).await?;
                 if m.rows > 0 {
                     let loaded = conn.load(new, &columns, data.clone()).await?;
                     if loaded != m.rows {

@@ -433,17 +433,27 @@ async fn mask_table(
             }
         };
     }
-    if plan.path == Path::Load && !shared.fingerprinted(table) {
-        // A resumed run whose copy had sealed them already skips this; one interrupted between
-        // sealing and recording seals the sealed files again, harmlessly.
-        fingerprints::seal(plan, shared)?;
-    }
-    if plan.path == Path::Update {
+    // Load: the fingerprint files are sealed (sorted, on the client's cores) while the server
+    // builds the indexes. A resumed run whose copy had sealed them already skips this; one
+    // interrupted between sealing and recording seals the sealed files again, harmlessly.
+    let sealing = (plan.path == Path::Load && !shared.fingerprinted(table)).then(|| {
+        let (s, p) = (shared.clone(), plan.clone());
+        tokio::task::spawn_blocking(move || fingerprints::seal(&p, &s))
+    });
+    let built = if plan.path == Path::Update {
         // No old row version (so no original) may stay in the table's files.
-        update::rewrite(conn, table, shared).await?;
+        update::rewrite(conn, table, shared).await
     } else {
-        rebuild::build_indexes(conn, table, &new, shared).await?;
+        rebuild::build_indexes(conn, table, &new, shared).await
+    };
+    if let Some(sealing) = sealing {
+        sealing.await.map_err(|e| {
+            RunError::Failed(format!(
+                "sealing the fingerprint files of {table} failed: {e}"
+            ))
+        })??;
     }
+    built?;
     if let Some(mut f) = fingerprints {
         (&mut f.0).await.unwrap_or_else(|e| {
             Err(RunError::Failed(format!(

@@ -17,7 +17,7 @@ use super::error::RunError;
 use super::shared::{report_progress, transaction, Shared};
 use super::{rebuild, update};
 use crate::db::progress::{self, ProgressState};
-use crate::db::{Conn, DbError, WORK_PREFIX};
+use crate::db::{self, Conn, DbError, WORK_PREFIX};
 use crate::plan::{self, Path, TablePlan, SRC};
 use crate::transform::Dialect;
 
@@ -303,6 +303,7 @@ async fn copy_slice(
         // Slices insert into the same new table and update the same progress row: the server
         // may pick a chunk as a deadlock's victim, and `transaction!` runs it again.
         let added = transaction!(conn, {
+            db::work::relax_chunk_commit(conn).await?;
             let added = conn.exec_count(&statement).await?;
             conn.exec(&progress::set(
                 d,

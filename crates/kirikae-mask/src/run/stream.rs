@@ -186,6 +186,7 @@ async fn stream_chunk(
         .collect();
     let data = bytes::Bytes::from(data);
     let added = transaction!(conn, {
+        db::work::relax_chunk_commit(conn).await?;
         conn.exec(&format!("DELETE FROM {}", d.ident(tmp))).await?;
         conn.load(tmp, &tmp_cols, data.clone()).await?;
         let added = conn

@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use regex_lite::Regex;
+use regex::Regex;
 use serde::Deserialize;
 
 use super::card::{luhn_valid, Card};
@@ -80,7 +80,7 @@ fn finder() -> &'static Regex {
 
 fn phone_pattern() -> String {
     format!(
-        r"(?:\+81{S}?|[0０]){D}{{1,4}}{S}?{D}{{1,4}}{S}?{D}{{3,4}}|\(0{D}{{1,4}}\)\s?{D}{{1,4}}{S}?{D}{{3,4}}"
+        r"(?:\+81{S}?|[0０]){D}{{1,4}}{S}?{D}{{1,4}}{S}?{D}{{3,4}}|\(0{D}{{1,4}}\)[\t\n\x0B\x0C\r ]?{D}{{1,4}}{S}?{D}{{3,4}}"
     )
 }
 
@@ -150,7 +150,7 @@ impl TextScrub {
 
     fn scrub_phones(&self, s: &str, prf: &Prf) -> String {
         phones()
-            .replace_all(s, |c: &regex_lite::Captures<'_>| phone_or_kept(&c[0], prf))
+            .replace_all(s, |c: &regex::Captures<'_>| phone_or_kept(&c[0], prf))
             .into_owned()
     }
 
@@ -193,7 +193,7 @@ impl TextScrub {
     pub(crate) fn scrub(&self, text: &str, prf: &Prf) -> String {
         let text = self.scrub_names(text, prf);
         finder()
-            .replace_all(&text, |c: &regex_lite::Captures<'_>| {
+            .replace_all(&text, |c: &regex::Captures<'_>| {
                 if let Some(m) = c.name("email") {
                     return self.email.mask(m.as_str(), prf);
                 }
