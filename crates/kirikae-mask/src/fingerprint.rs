@@ -16,7 +16,17 @@ pub fn row_fingerprints<K: AsRef<str>>(
     value: Option<&str>,
 ) -> Option<(Option<u64>, u64)> {
     let v = value?;
-    let by_row = match key {
+    Some((row_fingerprint(fp, key, v), value_fingerprint(fp, v)))
+}
+
+/// The first of [`row_fingerprints`]: of the row's key texts and its value; `None` when a key
+/// part is NULL.
+pub fn row_fingerprint<K: AsRef<str>>(
+    fp: &Fingerprinter,
+    key: &[Option<K>],
+    v: &str,
+) -> Option<u64> {
+    match key {
         [Some(k)] => Some(fp.of(&[k.as_ref(), v])),
         _ => {
             let mut parts: Vec<&str> = Vec::with_capacity(key.len() + 1);
@@ -26,8 +36,12 @@ pub fn row_fingerprints<K: AsRef<str>>(
             parts.push(v);
             Some(fp.of(&parts))
         }
-    };
-    Some((by_row, fp.of(&[v])))
+    }
+}
+
+/// The second of [`row_fingerprints`]: of the value alone.
+pub fn value_fingerprint(fp: &Fingerprinter, v: &str) -> u64 {
+    fp.of(&[v])
 }
 
 /// Why fingerprinting a table stopped.

@@ -468,8 +468,8 @@ const SET_BLOCK: u64 = 512;
 /// otherwise on disk behind a sparse index (the first value of each block of 512, 16 KB per
 /// million values), each lookup one 4 KB read of the block that may hold the value, so
 /// verifying a column of any size stays within a few megabytes per million values. Most
-/// lookups are of values that are not there (a masked value is no original): a bitmap of the
-/// values' top bits (about 2 bits per value) answers most of them without a read.
+/// lookups are of values that are not there (a masked value is no original): a filter of 4 to
+/// 8 bits per value answers about 93% of them without a read (see [`Filter`]).
 pub struct FingerprintSet {
     path: PathBuf,
     inner: SetInner,
@@ -481,9 +481,8 @@ enum SetInner {
         file: std::fs::File,
         firsts: Vec<u64>,
         len: u64,
-        /// Bit `v >> shift` is set for every value `v` of the file.
-        seen: Vec<u64>,
-        shift: u32,
+        /// Every value of the file passes it.
+        seen: Filter,
     },
 }
 
@@ -504,9 +503,7 @@ impl FingerprintSet {
             let file = std::fs::File::open(path).map_err(|e| err(path, e))?;
             let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
             let mut firsts = Vec::with_capacity(len.div_ceil(SET_BLOCK) as usize);
-            let bits = (len * 2).next_power_of_two().max(64);
-            let shift = 64 - bits.trailing_zeros();
-            let mut seen = vec![0u64; (bits / 64) as usize];
+            let mut seen = Filter::new(len);
             for i in 0..len {
                 let Some(v) = next_fingerprint(&mut r, path)? else {
                     break;
@@ -514,8 +511,7 @@ impl FingerprintSet {
                 if i % SET_BLOCK == 0 {
                     firsts.push(v);
                 }
-                let b = v >> shift;
-                seen[(b / 64) as usize] |= 1 << (b % 64);
+                seen.insert(v);
             }
             drop(r);
             SetInner::Disk {
@@ -523,7 +519,6 @@ impl FingerprintSet {
                 firsts,
                 len,
                 seen,
-                shift,
             }
         };
         Ok(FingerprintSet {
@@ -540,11 +535,9 @@ impl FingerprintSet {
                 firsts,
                 len,
                 seen,
-                shift,
             } => {
                 use std::os::unix::fs::FileExt;
-                let b = v >> shift;
-                if seen[(b / 64) as usize] & (1 << (b % 64)) == 0 {
+                if !seen.may_hold(v) {
                     return Ok(false);
                 }
                 // The last block that starts at or below v.
@@ -574,6 +567,43 @@ impl FingerprintSet {
                 Ok(false)
             }
         }
+    }
+}
+
+/// What a set on disk holds, told without a read, with false positives: a blocked Bloom
+/// filter of 4 to 8 bits per value, two bits per value within one 64-bit word (one cache line
+/// read per lookup). At 6.7 bits per value about 7% of absent values pass it; the bitmap of
+/// 2 to 4 bits per value it replaced let 26% through to a disk read, which at 10M rows was
+/// most of `verify`'s time.
+struct Filter {
+    words: Vec<u64>,
+    shift: u32,
+}
+
+impl Filter {
+    fn new(values: u64) -> Filter {
+        let words = (values / 16).next_power_of_two();
+        Filter {
+            words: vec![0; words as usize],
+            shift: 64 - words.trailing_zeros(),
+        }
+    }
+
+    /// The word (by the top bits) and the two bits in it (by the low twelve bits): fingerprints
+    /// are uniform, so these are independent.
+    fn place(&self, v: u64) -> (usize, u64) {
+        let word = v.checked_shr(self.shift).unwrap_or(0) as usize;
+        (word, (1 << (v & 63)) | (1 << ((v >> 6) & 63)))
+    }
+
+    fn insert(&mut self, v: u64) {
+        let (w, bits) = self.place(v);
+        self.words[w] |= bits;
+    }
+
+    fn may_hold(&self, v: u64) -> bool {
+        let (w, bits) = self.place(v);
+        self.words[w] & bits == bits
     }
 }
 

@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::db::{Conn, DbError, DbUrl};
 use crate::detect::personal_data_in;
 pub use crate::fingerprint::{fingerprint_columns, row_fingerprints};
+use crate::fingerprint::{row_fingerprint, value_fingerprint};
 use crate::key::{KeySource, MaskKey, KEY_ENV};
 use crate::rules::Rules;
 use crate::scan;
@@ -342,13 +343,12 @@ impl MaskedCheck {
         value: Option<&str>,
     ) -> Result<Option<Hit>, StateError> {
         let Some(v) = value else { return Ok(None) };
-        let Some((by_row, by_value)) = row_fingerprints(fp, recorded_key, Some(v)) else {
-            return Ok(None);
-        };
-        let hit = match by_row {
+        let hit = match row_fingerprint(fp, recorded_key, v) {
             Some(f) if self.rows_set.contains(f)? => Hit::InRow,
+            // The value's own fingerprint only where it is looked up: for the transforms that
+            // keep values unique (most columns have no `values` set to look in).
             _ => match &self.values_set {
-                Some(set) if set.contains(by_value)? => Hit::Elsewhere,
+                Some(set) if set.contains(value_fingerprint(fp, v))? => Hit::Elsewhere,
                 _ => return Ok(None),
             },
         };
