@@ -74,8 +74,8 @@ pub(super) fn seal(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
 }
 
 /// Seals `files` on all cores but one (each file is sorted on its own): the load path seals
-/// while the server builds the table's indexes, and the core left is the server's (on 2 cores,
-/// sealing on both slowed MariaDB's one-threaded index build of 10M rows from about 30 s to 45 s).
+/// while the server builds the table's indexes, and the core left is the server's (MariaDB
+/// builds them on one thread).
 fn seal_files(files: &[std::path::PathBuf]) -> Result<(), RunError> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
