@@ -203,30 +203,52 @@ impl<'a> ValuePass<'a> {
                 .filter_map(|(_, m)| m.as_mut())
                 .collect();
             let kept = &mut self.kept;
+            let width = nk + select.len();
             scan::by_key_ranges(reader, table, key, &select, chunk, |rows| {
-                let mut r: Vec<Option<&str>> = Vec::with_capacity(select.len() + nk);
-                for row in 0..rows.len() {
-                    r.clear();
-                    r.extend(rows.row(row));
-                    let row_key = || -> Vec<String> {
-                        r[..nk]
-                            .iter()
-                            .map(|x| x.unwrap_or_default().to_string())
-                            .collect()
-                    };
-                    let recorded = &r[nk..nk + nr];
-                    for (i, m) in checks.iter_mut().enumerate() {
-                        if let Some(hit) = m.check(fp_prf, mask_prf, recorded, r[nk + nr + i])? {
-                            let (n, samples) = match hit {
+                let n = rows.len();
+                // The chunk's values, row after row.
+                let mut cells: Vec<Option<&str>> = Vec::with_capacity(n * width);
+                for row in 0..n {
+                    cells.extend(rows.row(row));
+                }
+                let row_key = |row: usize| -> Vec<String> {
+                    cells[row * width..row * width + nk]
+                        .iter()
+                        .map(|x| x.unwrap_or_default().to_string())
+                        .collect()
+                };
+                // Column by column: the row fingerprints of the chunk's values first, then the
+                // lookups, each asking for the memory of the one PREFETCH_AHEAD values on, so
+                // that their cache misses overlap instead of coming one after another.
+                let mut fps: Vec<Option<u64>> = Vec::with_capacity(n);
+                for (i, m) in checks.iter_mut().enumerate() {
+                    let col = nk + nr + i;
+                    fps.clear();
+                    fps.extend((0..n).map(|row| {
+                        let r = &cells[row * width..(row + 1) * width];
+                        r[col].and_then(|v| row_fingerprint(fp_prf, &r[nk..nk + nr], v))
+                    }));
+                    for row in 0..n {
+                        if let Some(Some(ahead)) = fps.get(row + PREFETCH_AHEAD) {
+                            m.rows_set.prefetch(*ahead);
+                        }
+                        let Some(v) = cells[row * width + col] else {
+                            continue;
+                        };
+                        if let Some(hit) = m.check(fp_prf, mask_prf, fps[row], v)? {
+                            let (count, samples) = match hit {
                                 Hit::InRow => &mut m.in_row,
                                 Hit::Elsewhere => &mut m.elsewhere,
                             };
-                            *n += 1;
+                            *count += 1;
                             if samples.len() < SAMPLES {
-                                samples.push(row_key());
+                                samples.push(row_key(row));
                             }
                         }
                     }
+                }
+                for row in 0..n {
+                    let r = &cells[row * width..(row + 1) * width];
                     let first_kept = nk + nr + checks.len();
                     for (i, k) in kept.iter_mut().enumerate() {
                         let Some(v) = r[first_kept + i] else {
@@ -243,7 +265,7 @@ impl<'a> ValuePass<'a> {
                             }
                         }
                         if k.samples.len() < SAMPLES {
-                            k.samples.push(row_key());
+                            k.samples.push(row_key(row));
                         }
                     }
                 }
@@ -326,6 +348,10 @@ impl<'a> ValuePass<'a> {
     }
 }
 
+/// How many values ahead of its lookup a fingerprint's memory is asked for (each lookup is
+/// about a hundred instructions; a miss to memory several hundred cycles).
+const PREFETCH_AHEAD: usize = 8;
+
 /// Where a masked value was found among the originals.
 enum Hit {
     /// It is the value this very row held before masking.
@@ -339,11 +365,10 @@ impl MaskedCheck {
         &self,
         fp: &state::Fingerprinter,
         mask_prf: &crate::prf::Prf,
-        recorded_key: &[Option<&str>],
-        value: Option<&str>,
+        by_row: Option<u64>,
+        v: &str,
     ) -> Result<Option<Hit>, StateError> {
-        let Some(v) = value else { return Ok(None) };
-        let hit = match row_fingerprint(fp, recorded_key, v) {
+        let hit = match by_row {
             Some(f) if self.rows_set.contains(f)? => Hit::InRow,
             // The value's own fingerprint only where it is looked up: for the transforms that
             // keep values unique (most columns have no `values` set to look in).
