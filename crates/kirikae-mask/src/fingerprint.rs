@@ -71,13 +71,16 @@ pub async fn fingerprint_columns(
     let select: Vec<String> = columns.iter().map(|c| d.as_text(&d.ident(c))).collect();
     let nk = key.len();
     scan::by_key_ranges(reader, table, key, &select, chunk, |rows| {
-        let mut row: Vec<Option<&str>> = Vec::with_capacity(nk + columns.len());
+        // The chunk's values, row after row, unpacked once for all the columns.
+        let width = nk + columns.len();
+        let mut cells: Vec<Option<&str>> = Vec::with_capacity(rows.len() * width);
+        for r in 0..rows.len() {
+            cells.extend(rows.row(r));
+        }
         for (i, c) in columns.iter().enumerate() {
             let mut by_row = Vec::with_capacity(rows.len());
             let mut by_value = Vec::with_capacity(rows.len());
-            for r in 0..rows.len() {
-                row.clear();
-                row.extend(rows.row(r));
+            for row in cells.chunks_exact(width) {
                 if let Some((fr, fv)) = row_fingerprints(prf, &row[..nk], row[nk + i]) {
                     by_row.extend(fr);
                     by_value.push(fv);

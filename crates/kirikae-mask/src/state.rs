@@ -535,7 +535,7 @@ impl FingerprintSet {
             SetInner::Memory(s) => s
                 .starts
                 .as_ptr()
-                .wrapping_add(Sorted::run_of(v, s.shift) as usize)
+                .wrapping_add(top_bits(v, s.shift) as usize)
                 .cast(),
             SetInner::Disk { seen, .. } => seen.words.as_ptr().wrapping_add(seen.place(v).0).cast(),
         };
@@ -592,6 +592,17 @@ impl FingerprintSet {
     }
 }
 
+/// The shift that takes a fingerprint to its top bits, as many as index `slots` (a power of
+/// two) places: 64 for one slot.
+fn top_bits_shift(slots: u64) -> u32 {
+    64 - slots.trailing_zeros()
+}
+
+/// A fingerprint's top bits, by [`top_bits_shift`] (0 when the shift is 64: one slot).
+fn top_bits(v: u64, shift: u32) -> u64 {
+    v.checked_shr(shift).unwrap_or(0)
+}
+
 /// What a set on disk holds, told without a read, with false positives: a blocked Bloom
 /// filter of 4 to 8 bits per value, two bits per value within one 64-bit word (one cache line
 /// read per lookup). At 6.7 bits per value about 7% of absent values pass it; the bitmap of
@@ -607,14 +618,14 @@ impl Filter {
         let words = (values / 16).next_power_of_two();
         Filter {
             words: vec![0; words as usize],
-            shift: 64 - words.trailing_zeros(),
+            shift: top_bits_shift(words),
         }
     }
 
     /// The word (by the top bits) and the two bits in it (by the low twelve bits): fingerprints
     /// are uniform, so these are independent.
     fn place(&self, v: u64) -> (usize, u64) {
-        let word = v.checked_shr(self.shift).unwrap_or(0) as usize;
+        let word = top_bits(v, self.shift) as usize;
         (word, (1 << (v & 63)) | (1 << ((v >> 6) & 63)))
     }
 
@@ -644,11 +655,11 @@ impl Sorted {
     fn new(values: Vec<u64>) -> Sorted {
         // In-memory sets hold at most SET_IN_MEMORY values, so u32 positions suffice.
         let runs = (values.len() as u64 / 4).next_power_of_two();
-        let shift = 64 - runs.trailing_zeros();
+        let shift = top_bits_shift(runs);
         let mut starts = Vec::with_capacity(runs as usize + 1);
         let mut i = 0;
         for b in 0..runs {
-            while i < values.len() && Sorted::run_of(values[i], shift) < b {
+            while i < values.len() && top_bits(values[i], shift) < b {
                 i += 1;
             }
             starts.push(i as u32);
@@ -661,13 +672,8 @@ impl Sorted {
         }
     }
 
-    fn run_of(v: u64, shift: u32) -> u64 {
-        // One run (shift 64) for fewer than 8 values.
-        v.checked_shr(shift).unwrap_or(0)
-    }
-
     fn contains(&self, v: u64) -> bool {
-        let b = Sorted::run_of(v, self.shift) as usize;
+        let b = top_bits(v, self.shift) as usize;
         let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
         self.values[lo..hi].binary_search(&v).is_ok()
     }
