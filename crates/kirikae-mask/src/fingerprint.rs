@@ -5,22 +5,33 @@
 use crate::db::{Conn, DbError};
 use crate::scan;
 use crate::state::{Fingerprinter, StateError};
+use crate::transform::Transform;
 
-/// The fingerprints of one row's value: of (key texts, value text) joined by the separator, and
-/// of the value text alone; `None` when the value is NULL, and no row fingerprint when a key part
-/// is. Computed here rather than in SQL: two keyed MD5s per column and row cost the server more
-/// than the masking itself.
-pub fn row_fingerprints<K: AsRef<str>>(
-    fp: &Fingerprinter,
-    key: &[Option<K>],
-    value: Option<&str>,
-) -> Option<(Option<u64>, u64)> {
-    let v = value?;
-    Some((row_fingerprint(fp, key, v), value_fingerprint(fp, v)))
+/// The fingerprint file of (key, value) of each row, kept for every masked column.
+pub const BY_ROW: &str = "rows";
+/// The fingerprint file of values alone, kept only where [`by_value`] says.
+pub const BY_VALUE: &str = "values";
+
+/// Whether a masked column's originals are also fingerprinted by value alone: only under a
+/// transform that keeps values unique, the one kind `verify` looks an original up for without
+/// its row (`original_elsewhere`). At 10M rows each such file is 80 MB written, sorted and
+/// synced, so the other columns go without.
+pub fn by_value(transform: &dyn Transform) -> bool {
+    transform.preserves_uniqueness()
 }
 
-/// The first of [`row_fingerprints`]: of the row's key texts and its value; `None` when a key
-/// part is NULL.
+/// The fingerprint files a masked column under `transform` gets.
+pub fn files(transform: &dyn Transform) -> &'static [&'static str] {
+    if by_value(transform) {
+        &[BY_ROW, BY_VALUE]
+    } else {
+        &[BY_ROW]
+    }
+}
+
+/// The fingerprint of a row's value: of (key texts, value text) joined by the separator; `None`
+/// when a key part is NULL. Computed here rather than in SQL: keyed MD5s per column and row cost
+/// the server more than the masking itself.
 pub fn row_fingerprint<K: AsRef<str>>(
     fp: &Fingerprinter,
     key: &[Option<K>],
@@ -39,7 +50,7 @@ pub fn row_fingerprint<K: AsRef<str>>(
     }
 }
 
-/// The second of [`row_fingerprints`]: of the value alone.
+/// The fingerprint of a value alone (kept where [`by_value`] says).
 pub fn value_fingerprint(fp: &Fingerprinter, v: &str) -> u64 {
     fp.of(&[v])
 }
@@ -54,12 +65,13 @@ pub enum FingerprintError {
 }
 
 /// Fingerprints of `columns` of `table`, read on `reader` (a connection of its own): for each
-/// column, `rows` (key and value) and `values`, handed to `sink` chunk by chunk.
+/// column, [`BY_ROW`] (key and value) and, where `columns` says so ([`by_value`]), [`BY_VALUE`],
+/// handed to `sink` chunk by chunk.
 pub async fn fingerprint_columns(
     reader: Conn,
     table: &str,
     key: &[String],
-    columns: &[String],
+    columns: &[(String, bool)],
     prf: &Fingerprinter,
     mut sink: impl FnMut(&str, &str, &[u64]) -> Result<(), StateError>,
     chunk: u64,
@@ -68,7 +80,10 @@ pub async fn fingerprint_columns(
         return Ok(());
     }
     let d = reader.dialect();
-    let select: Vec<String> = columns.iter().map(|c| d.as_text(&d.ident(c))).collect();
+    let select: Vec<String> = columns
+        .iter()
+        .map(|(c, _)| d.as_text(&d.ident(c)))
+        .collect();
     let nk = key.len();
     scan::by_key_ranges(reader, table, key, &select, chunk, |rows| {
         // The chunk's values, row after row, unpacked once for all the columns.
@@ -77,17 +92,20 @@ pub async fn fingerprint_columns(
         for r in 0..rows.len() {
             cells.extend(rows.row(r));
         }
-        for (i, c) in columns.iter().enumerate() {
-            let mut by_row = Vec::with_capacity(rows.len());
-            let mut by_value = Vec::with_capacity(rows.len());
+        for (i, (c, with_value)) in columns.iter().enumerate() {
+            let mut rows_fps = Vec::with_capacity(rows.len());
+            let mut values_fps = Vec::with_capacity(if *with_value { rows.len() } else { 0 });
             for row in cells.chunks_exact(width) {
-                if let Some((fr, fv)) = row_fingerprints(prf, &row[..nk], row[nk + i]) {
-                    by_row.extend(fr);
-                    by_value.push(fv);
+                let Some(v) = row[nk + i] else { continue };
+                rows_fps.extend(row_fingerprint(prf, &row[..nk], v));
+                if *with_value {
+                    values_fps.push(value_fingerprint(prf, v));
                 }
             }
-            sink(c, "rows", &by_row)?;
-            sink(c, "values", &by_value)?;
+            sink(c, BY_ROW, &rows_fps)?;
+            if *with_value {
+                sink(c, BY_VALUE, &values_fps)?;
+            }
         }
         Ok::<(), FingerprintError>(())
     })

@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use crate::db::{Conn, DbError, DbUrl};
 use crate::detect::personal_data_in;
-pub use crate::fingerprint::{fingerprint_columns, row_fingerprints};
-use crate::fingerprint::{row_fingerprint, value_fingerprint};
+pub use crate::fingerprint::fingerprint_columns;
+use crate::fingerprint::{self, row_fingerprint, value_fingerprint};
 use crate::key::{KeySource, MaskKey, KEY_ENV};
 use crate::rules::Rules;
 use crate::scan;
@@ -99,9 +99,9 @@ struct KeptScan {
 /// kept text column scanned, chunk by chunk, in a single walk of the key (reading the table
 /// once per column made verify twice as slow as the masking run on a wide table).
 struct ValuePass<'a> {
-    /// Per masked column, in the table's order: its check, or `None` with a finding when it
-    /// has no fingerprints.
-    masked: Vec<(String, Option<MaskedCheck>)>,
+    /// Per masked column, in the table's order: its check, or why it cannot be checked (the
+    /// finding's message).
+    masked: Vec<(String, Result<MaskedCheck, String>)>,
     kept: Vec<KeptScan>,
     /// The key the run fingerprinted rows by (the rules' key at the time).
     recorded_key: Vec<String>,
@@ -127,17 +127,38 @@ impl<'a> ValuePass<'a> {
                 continue;
             };
             if !fingerprinted.is_some_and(|f| f.contains(&c.name)) {
-                masked.push((c.name.clone(), None));
+                masked.push((
+                    c.name.clone(),
+                    Err(
+                        "no fingerprints of this column's originals: it was not masked by the \
+                         recorded run, so it cannot be verified"
+                            .into(),
+                    ),
+                ));
                 continue;
             }
             let file = |what| state.fingerprint_file(&table.name, &c.name, what);
+            let by_value = fingerprint::by_value(rule.transform.as_ref());
+            if by_value && !file(fingerprint::BY_VALUE).exists() {
+                masked.push((
+                    c.name.clone(),
+                    Err(format!(
+                        "the recorded run did not fingerprint this column's originals by value \
+                         (its rule then was one that does not keep values unique; now it is \
+                         `{}`), so no masked value can be checked against them: mask again \
+                         with these rules",
+                        rule.transform.name()
+                    )),
+                ));
+                continue;
+            }
             masked.push((
                 c.name.clone(),
-                Some(MaskedCheck {
+                Ok(MaskedCheck {
                     column: c.name.clone(),
-                    rows_set: state::FingerprintSet::open(&file("rows"))?,
-                    values_set: if rule.transform.preserves_uniqueness() {
-                        Some(state::FingerprintSet::open(&file("values"))?)
+                    rows_set: state::FingerprintSet::open(&file(fingerprint::BY_ROW))?,
+                    values_set: if by_value {
+                        Some(state::FingerprintSet::open(&file(fingerprint::BY_VALUE))?)
                     } else {
                         None
                     },
@@ -185,7 +206,7 @@ impl<'a> ValuePass<'a> {
         let checks: Vec<&String> = self
             .masked
             .iter()
-            .filter_map(|(_, m)| m.as_ref().map(|m| &m.column))
+            .filter_map(|(_, m)| m.as_ref().ok().map(|m| &m.column))
             .collect();
         if !checks.is_empty() || !self.kept.is_empty() {
             let select: Vec<String> = self
@@ -200,7 +221,7 @@ impl<'a> ValuePass<'a> {
             let mut checks: Vec<&mut MaskedCheck> = self
                 .masked
                 .iter_mut()
-                .filter_map(|(_, m)| m.as_mut())
+                .filter_map(|(_, m)| m.as_mut().ok())
                 .collect();
             let kept = &mut self.kept;
             let width = nk + select.len();
@@ -289,17 +310,12 @@ impl<'a> ValuePass<'a> {
         let mut masked_findings = Vec::new();
         let mut checked = Vec::new();
         for (column, m) in self.masked {
-            let Some(m) = m else {
-                masked_findings.push(finding(
-                    "not_fingerprinted",
-                    &column,
-                    1,
-                    "no fingerprints of this column's originals: it was not masked by the \
-                     recorded run, so it cannot be verified"
-                        .into(),
-                    Vec::new(),
-                ));
-                continue;
+            let m = match m {
+                Ok(m) => m,
+                Err(why) => {
+                    masked_findings.push(finding("not_fingerprinted", &column, 1, why, Vec::new()));
+                    continue;
+                }
             };
             let (in_row, s_row) = m.in_row;
             if in_row > 0 {

@@ -719,6 +719,93 @@ CREATE TRIGGER people_bu BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION h
     assert_eq!(hits[0][0].as_deref(), Some("0"), "the trigger never fired");
 }
 
+/// Fingerprints by value alone are kept only for the columns whose check needs them (transforms
+/// that keep values unique): the others get their by-row file only. A rule changed since the
+/// run to one that needs them is a finding that says so, not a check quietly skipped.
+#[tokio::test]
+async fn fingerprints_by_value_only_where_verify_looks_them_up() {
+    let db = TestDb::new(Dialect::Postgres, "fpv");
+    people(&db).await;
+    let rules_with = |name: &str, note: &str| {
+        Rules::from_toml_str(&format!(
+            "[tables.people.columns]\nid = \"keep\"\nname = {name}\n\
+             name_kana = {{ transform = \"person_name\", locale = \"ja\", script = \"katakana\", from = \"name\" }}\n\
+             birth_date = {{ transform = \"date_shift\", max_days = 30 }}\nnote = {note}\nbio = \"keep\"\n"
+        ))
+        .unwrap()
+    };
+    let rules = rules_with(
+        r#"{ transform = "person_name", locale = "ja", script = "kanji", part = "full" }"#,
+        r#"{ transform = "hash" }"#,
+    );
+    let state = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        chunk_rows: 700,
+        path: PathChoice::Rust,
+        ..RunOptions::default()
+    };
+    run::run(
+        &db.db_url(),
+        &rules,
+        Some(key()),
+        state.path(),
+        &opts,
+        Arc::new(Quiet),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let dir = state.path().join("fingerprints");
+    let mut files: Vec<String> = walk(&dir)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "birth_date.rows",
+            "name.rows",
+            "name_kana.rows",
+            "note.rows",
+            "note.values"
+        ],
+        "note's hash (32 hex digits) keeps values unique; names and dates do not"
+    );
+    let v = kirikae_mask::verify::verify(&db.db_url(), &rules, Some(key()), state.path(), None, 3)
+        .await
+        .unwrap();
+    assert!(v.ok, "{:#?}", v.findings);
+
+    // name's rule is now one that keeps values unique: the run kept nothing to check it by.
+    let changed = rules_with(r#"{ transform = "hash" }"#, r#"{ transform = "hash" }"#);
+    let v =
+        kirikae_mask::verify::verify(&db.db_url(), &changed, Some(key()), state.path(), None, 3)
+            .await
+            .unwrap();
+    assert!(!v.ok);
+    let f = v
+        .findings
+        .iter()
+        .find(|f| f.id == "not_fingerprinted")
+        .unwrap_or_else(|| panic!("{:#?}", v.findings));
+    assert_eq!(f.column.as_deref(), Some("name"));
+    assert!(f.message.contains("by value"), "{}", f.message);
+    assert!(f.message.contains("mask again"), "{}", f.message);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[tokio::test]
 async fn update_path_on_mariadb() {
     update_path(Dialect::MySql).await;

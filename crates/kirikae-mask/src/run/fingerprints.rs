@@ -46,9 +46,14 @@ async fn record_count(conn: &mut Conn, plan: &TablePlan, shared: &Shared) -> Res
 /// table with no rows, gets an empty one), and the table recorded as fingerprinted.
 pub(super) fn seal(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
     let table = &plan.table;
+    let rules = shared.rules_for(table);
     let mut files = Vec::new();
     for c in &plan.masked {
-        for what in ["rows", "values"] {
+        let kinds = rules
+            .get(c)
+            .map(|t| fingerprint::files(t.as_ref()))
+            .unwrap_or(&[fingerprint::BY_ROW, fingerprint::BY_VALUE]);
+        for what in kinds {
             let f = shared.state.fingerprint_file(table, c, what);
             if !f.exists() {
                 state::append_fingerprints(&f, &[])?;
@@ -115,11 +120,22 @@ pub(super) async fn take(
     shared: &Shared,
 ) -> Result<(), RunError> {
     let table = &plan.table;
+    let rules = shared.rules_for(table);
+    let columns: Vec<(String, bool)> = plan
+        .masked
+        .iter()
+        .map(|c| {
+            let by_value = rules
+                .get(c)
+                .is_none_or(|t| fingerprint::by_value(t.as_ref()));
+            (c.clone(), by_value)
+        })
+        .collect();
     fingerprint::fingerprint_columns(
         Conn::connect(&shared.url).await?,
         table,
         &plan.key,
-        &plan.masked,
+        &columns,
         &shared.fp_prf,
         |c, what, fps| {
             state::append_fingerprints(&shared.state.fingerprint_file(table, c, what), fps)

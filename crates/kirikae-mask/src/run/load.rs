@@ -17,9 +17,10 @@ use super::error::RunError;
 use super::shared::{report_progress, transaction, Shared};
 use crate::db::progress::{self, ProgressState};
 use crate::db::{self, Conn, DbError, FlatRows};
-use crate::fingerprint::row_fingerprints;
+use crate::fingerprint::{self, row_fingerprint, value_fingerprint};
 use crate::plan::{self, TablePlan};
 use crate::prf::Prf;
+use crate::scan::Chunks;
 use crate::state;
 use crate::transform::{RowView, Transform};
 
@@ -29,7 +30,8 @@ struct Masked {
     rows: u64,
     /// The chunk's last key (texts).
     last: Vec<String>,
-    /// Per masked column: fingerprints of (key, original) and of the original alone.
+    /// Per masked column: fingerprints of (key, original), and of the original alone where the
+    /// column keeps them ([`fingerprint::by_value`]; empty otherwise).
     fingerprints: Vec<(Vec<u64>, Vec<u64>)>,
     more: bool,
 }
@@ -39,8 +41,9 @@ struct Masker {
     /// The columns read and written, in the new table's insert order.
     columns: Vec<String>,
     key_len: usize,
-    /// (index into `columns`, transform) of each masked column, in evaluation order.
-    masked: Vec<(usize, Arc<dyn Transform>)>,
+    /// (index into `columns`, transform, fingerprinted by value too) of each masked column, in
+    /// evaluation order.
+    masked: Vec<(usize, Arc<dyn Transform>, bool)>,
     prf: Prf,
     fp_prf: state::Fingerprinter,
 }
@@ -53,10 +56,10 @@ impl Masker {
         let mut fingerprints: Vec<(Vec<u64>, Vec<u64>)> = self
             .masked
             .iter()
-            .map(|_| {
+            .map(|(_, _, by_value)| {
                 (
                     Vec::with_capacity(rows.len()),
-                    Vec::with_capacity(rows.len()),
+                    Vec::with_capacity(if *by_value { rows.len() } else { 0 }),
                 )
             })
             .collect();
@@ -71,11 +74,14 @@ impl Masker {
             original.clear();
             original.extend(values);
             slots.iter_mut().for_each(|s| *s = None);
-            for (j, (i, t)) in self.masked.iter().enumerate() {
-                if let Some((by_row, by_value)) = row_fingerprints(&self.fp_prf, &key, original[*i])
-                {
-                    fingerprints[j].0.extend(by_row);
-                    fingerprints[j].1.push(by_value);
+            for (j, (i, t, by_value)) in self.masked.iter().enumerate() {
+                if let Some(v) = original[*i] {
+                    fingerprints[j]
+                        .0
+                        .extend(row_fingerprint(&self.fp_prf, &key, v));
+                    if *by_value {
+                        fingerprints[j].1.push(value_fingerprint(&self.fp_prf, v));
+                    }
                 }
                 let value = {
                     let view = RowView {
@@ -110,6 +116,7 @@ impl Masker {
     }
 }
 
+/// A chunk being masked.
 type Pending = tokio::task::JoinHandle<Masked>;
 
 /// Copies the table into `new` from after `last`; returns the rows copied in all.
@@ -134,7 +141,8 @@ pub(crate) async fn copy(
             .iter()
             .filter_map(|c| {
                 let i = columns.iter().position(|x| x == c)?;
-                Some((i, rules.get(c)?.clone()))
+                let t = rules.get(c)?;
+                Some((i, t.clone(), fingerprint::by_value(t.as_ref())))
             })
             .collect(),
         columns: columns.clone(),
@@ -142,113 +150,75 @@ pub(crate) async fn copy(
         fp_prf: shared.fp_prf.clone(),
     });
     // The reader: its own connection, one chunk ahead of the masking, two ahead of the load.
-    let mut reader = Conn::connect(&shared.url).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Pending, RunError>>(1);
-    // Qualified: `ORDER BY id` would be ambiguous between the column and the key's text.
-    let pre = format!("{}.", plan::SRC);
-    let select_cols: Vec<String> = {
-        let mut v: Vec<String> = plan
-            .key
-            .iter()
-            .map(|k| d.as_text(&format!("{pre}{}", d.ident(k))))
-            .collect();
-        v.extend(columns.iter().map(|c| format!("{pre}{}", d.ident(c))));
-        v
-    };
-    let (key, src) = (
-        plan.key.clone(),
-        format!("{} AS {}", d.ident(&table), plan::SRC),
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{}.{}", plan::SRC, d.ident(c)))
+        .collect();
+    // Each chunk read is masked on a blocking thread at once, while the ones before it load.
+    let to_mask = masker.clone();
+    let mut chunks = Chunks::read(
+        Conn::connect(&shared.url).await?,
+        &table,
+        &plan.key,
+        &select,
+        n,
+        last,
+        move |rows| -> Pending {
+            let m = to_mask.clone();
+            tokio::task::spawn_blocking(move || m.mask(rows, n))
+        },
     );
-    let read_masker = masker.clone();
-    let read = tokio::spawn(async move {
-        let mut after = last;
-        let mut hint = (0, 0);
-        loop {
-            let where_ = after
-                .as_ref()
-                .map(|l| format!(" WHERE {}", plan::key_after(d, &pre, &key, l)))
-                .unwrap_or_default();
-            let sql = format!(
-                "SELECT {} FROM {src}{where_} ORDER BY {} LIMIT {n}",
-                select_cols.join(", "),
-                plan::key_order(d, &pre, &key)
-            );
-            let chunk = match reader.flat_rows(&sql, hint).await {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Err(e.into())).await;
-                    return;
-                }
-            };
-            let more = chunk.len() as u64 == n;
-            hint = chunk.size();
-            if !chunk.is_empty() {
-                after = Some(
-                    chunk
-                        .row(chunk.len() - 1)
-                        .take(key.len())
-                        .map(|v| v.unwrap_or_default().to_string())
-                        .collect(),
-                );
-            }
-            let m = read_masker.clone();
-            let job = tokio::task::spawn_blocking(move || m.mask(chunk, n));
-            if tx.send(Ok(job)).await.is_err() || !more {
-                return;
-            }
-        }
-    });
     let t0 = Instant::now();
     let start_rows = rows;
-    let result = async {
-        while let Some(next) = rx.recv().await {
-            let m = next?
-                .await
-                .map_err(|e| RunError::Failed(format!("masking a chunk of {table} failed: {e}")))?;
-            for (j, c) in plan.streamed.iter().enumerate() {
-                let (by_row, by_value) = &m.fingerprints[j];
+    while let Some(next) = chunks.next().await {
+        let m = next?
+            .await
+            .map_err(|e| RunError::Failed(format!("masking a chunk of {table} failed: {e}")))?;
+        for (j, c) in plan.streamed.iter().enumerate() {
+            let (by_row, by_value) = &m.fingerprints[j];
+            state::append_fingerprints(
+                &shared
+                    .state
+                    .fingerprint_file(&table, c, fingerprint::BY_ROW),
+                by_row,
+            )?;
+            if masker.masked[j].2 {
                 state::append_fingerprints(
-                    &shared.state.fingerprint_file(&table, c, "rows"),
-                    by_row,
-                )?;
-                state::append_fingerprints(
-                    &shared.state.fingerprint_file(&table, c, "values"),
+                    &shared
+                        .state
+                        .fingerprint_file(&table, c, fingerprint::BY_VALUE),
                     by_value,
                 )?;
             }
-            let state_name = if m.more {
-                ProgressState::Copying
-            } else {
-                ProgressState::Copied
-            };
-            let last = (m.rows > 0).then_some(m.last.as_slice());
-            let data = bytes::Bytes::from(m.data);
-            transaction!(conn, {
-                db::work::relax_chunk_commit(conn).await?;
-                if m.rows > 0 {
-                    let loaded = conn.load(new, &columns, data.clone()).await?;
-                    if loaded != m.rows {
-                        return Err(DbError::Other(format!(
-                            "bulk load into {new}: {loaded} rows were loaded of the {} read \
-                             from {table}",
-                            m.rows
-                        )));
-                    }
-                    db::fault("load_after_chunk")?;
-                }
-                conn.exec(&progress::set(d, &table, state_name, last, m.rows))
-                    .await?;
-            })?;
-            rows += m.rows;
-            report_progress(shared, &table, rows, total, start_rows, t0, m.rows);
-            if !m.more {
-                break;
-            }
         }
-        Ok::<(), RunError>(())
+        let state_name = if m.more {
+            ProgressState::Copying
+        } else {
+            ProgressState::Copied
+        };
+        let last = (m.rows > 0).then_some(m.last.as_slice());
+        let data = bytes::Bytes::from(m.data);
+        transaction!(conn, {
+            db::work::relax_chunk_commit(conn).await?;
+            if m.rows > 0 {
+                let loaded = conn.load(new, &columns, data.clone()).await?;
+                if loaded != m.rows {
+                    return Err(DbError::Other(format!(
+                        "bulk load into {new}: {loaded} rows were loaded of the {} read from \
+                         {table}",
+                        m.rows
+                    )));
+                }
+                db::fault("load_after_chunk")?;
+            }
+            conn.exec(&progress::set(d, &table, state_name, last, m.rows))
+                .await?;
+        })?;
+        rows += m.rows;
+        report_progress(shared, &table, rows, total, start_rows, t0, m.rows);
+        if !m.more {
+            break;
+        }
     }
-    .await;
-    read.abort();
-    result?;
     Ok(rows)
 }
