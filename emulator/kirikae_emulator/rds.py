@@ -7,6 +7,9 @@
 * cross-account clones (RestoreDBClusterToPointInTime copy-on-write with a foreign cluster ARN),
   authorised by an AWS RAM resource share, limited to one per source cluster and target account
   (and 15 per source cluster in all);
+* DeleteDBCluster lists the cluster as `deleting` from the moment it is accepted and refuses a
+  second one then (InvalidDBClusterStateFault), as AWS does; moto listed it as before until its
+  final snapshot was taken;
 * the data plane (dataplane.py): each cluster's data is a real local MariaDB/PostgreSQL database;
 * endpoints (endpoints.py): with settings.endpoints = "realistic", clusters and instances report
   AWS's names (which do not resolve) and the engine's port; GET /_kirikae/resolve says where a
@@ -242,7 +245,24 @@ def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
 
 
 def delete_db_cluster(self: RDSBackend, cluster_identifier: str, snapshot_name: str | None = None) -> DBCluster:
-    cluster = _ORIG["delete_db_cluster"](self, cluster_identifier, snapshot_name)
+    # AWS lists a cluster as `deleting` from the moment it accepts DeleteDBCluster, and refuses a
+    # second one then. moto takes the final snapshot inside the call and lists the cluster as
+    # before until it returns, so a caller listing meanwhile (a sweep resumed after a kill cut off
+    # its own call) saw an `available` cluster and deleted it again.
+    cluster = self.clusters.get(cluster_identifier)
+    accepted = cluster is not None and not cluster.deletion_protection and not cluster.members
+    if cluster is not None and cluster.status == "deleting":
+        raise InvalidDBClusterStateFault(
+            f"Cluster {cluster_identifier} cannot be deleted, it is currently in deleting state.")
+    previous = cluster.status if cluster is not None else None
+    if accepted:
+        cluster.status = "deleting"
+    try:
+        cluster = _ORIG["delete_db_cluster"](self, cluster_identifier, snapshot_name)
+    except Exception:
+        if accepted:
+            cluster.status = previous
+        raise
     data: ClusterData | None = getattr(cluster, "kemu_data", None)
     if data is not None:
         dataplane.drop_database(data.family, data.name, data.name)

@@ -81,6 +81,33 @@ fn key() -> MaskKey {
     MaskKey::new(b"engine test key", KeySource::Env)
 }
 
+/// Masks `db` by `rules` with the test key, `chunk_rows` rows a chunk by `path`, into a new
+/// state directory (returned with the report, so it lives as long as the caller needs it).
+async fn mask(
+    db: &TestDb,
+    rules: &Rules,
+    chunk_rows: u64,
+    path: PathChoice,
+) -> (tempfile::TempDir, run::RunReport) {
+    let state = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        chunk_rows,
+        path,
+        ..RunOptions::default()
+    };
+    let report = run::run(
+        &db.db_url(),
+        rules,
+        Some(key()),
+        state.path(),
+        &opts,
+        Arc::new(Quiet),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    (state, report)
+}
+
 fn col(rows: &[Vec<Option<String>>], i: usize) -> Vec<Option<String>> {
     rows.iter().map(|r| r[i].clone()).collect()
 }
@@ -162,22 +189,7 @@ async fn mask_and_verify(d: Dialect, card_rule: &str, choice: PathChoice, expect
     );
     let indexes_before = db.rows(index_defs).await;
     let rules = rules(card_rule);
-    let state = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        chunk_rows: 2,
-        path: choice,
-        ..RunOptions::default()
-    };
-    let report = run::run(
-        &db.db_url(),
-        &rules,
-        Some(key()),
-        state.path(),
-        &opts,
-        Arc::new(Quiet),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (state, report) = mask(&db, &rules, 2, choice).await;
     let customers = report
         .tables
         .iter()
@@ -480,22 +492,7 @@ INSERT INTO t SELECT s, 'user' || s || '@example.co.jp' FROM generate_series(1, 
         "[tables.t.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32, domain = \"email\" }\n",
     )
     .expect("rules");
-    let state = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        chunk_rows: 3,
-        path: PathChoice::Sql,
-        ..RunOptions::default()
-    };
-    run::run(
-        &db.db_url(),
-        &rules,
-        Some(key()),
-        state.path(),
-        &opts,
-        Arc::new(Quiet),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (state, _) = mask(&db, &rules, 3, PathChoice::Sql).await;
     db.exec("UPDATE t SET email = 'user2@example.co.jp' WHERE id = 2")
         .await;
     let v = kirikae_mask::verify::verify(&db.db_url(), &rules, Some(key()), state.path(), None, 3)
@@ -633,22 +630,7 @@ async fn mask_people(
     rules: &Rules,
     choice: PathChoice,
 ) -> (Path, Vec<Vec<Option<String>>>) {
-    let state = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        chunk_rows: 700,
-        path: choice,
-        ..RunOptions::default()
-    };
-    let report = run::run(
-        &db.db_url(),
-        rules,
-        Some(key()),
-        state.path(),
-        &opts,
-        Arc::new(Quiet),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    let (state, report) = mask(db, rules, 700, choice).await;
     let v = kirikae_mask::verify::verify(&db.db_url(), rules, Some(key()), state.path(), None, 3)
         .await
         .unwrap();
@@ -738,22 +720,7 @@ async fn fingerprints_by_value_only_where_verify_looks_them_up() {
         r#"{ transform = "person_name", locale = "ja", script = "kanji", part = "full" }"#,
         r#"{ transform = "hash" }"#,
     );
-    let state = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        chunk_rows: 700,
-        path: PathChoice::Rust,
-        ..RunOptions::default()
-    };
-    run::run(
-        &db.db_url(),
-        &rules,
-        Some(key()),
-        state.path(),
-        &opts,
-        Arc::new(Quiet),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    let (state, _) = mask(&db, &rules, 700, PathChoice::Rust).await;
     let dir = state.path().join("fingerprints");
     let mut files: Vec<String> = walk(&dir)
         .iter()

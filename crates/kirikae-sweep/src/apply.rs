@@ -283,8 +283,9 @@ enum Check {
     Delete(Box<Found>),
     Gone,
     Skip(String),
-    /// An earlier run requested its deletion, which is still under way: confirmed, not resent.
-    Confirm(Box<Found>),
+    /// Its deletion is under way (an earlier run of the plan requested it; or one cut off before
+    /// it could log the request, or someone else, did): confirmed, not resent. With why.
+    Confirm(Box<Found>, &'static str),
 }
 
 fn what_changed(before: &Found, now: &Found, tag_key: &str) -> String {
@@ -451,9 +452,14 @@ pub async fn apply(
                 }
                 None => Check::Gone,
                 Some(f) if t.is_gone(f) => Check::Gone,
-                Some(f) if t.is_deleting(f) && requested.contains(&f.arn) => {
-                    Check::Confirm(Box::new((*f).clone()))
-                }
+                Some(f) if t.is_deleting(f) => Check::Confirm(
+                    Box::new((*f).clone()),
+                    if requested.contains(&f.arn) {
+                        "requested by an earlier run of this plan"
+                    } else {
+                        "already under way when this run began (not sent by it)"
+                    },
+                ),
                 Some(f) => {
                     fresh.insert(f.arn.clone(), (*f).clone());
                     let fp = fingerprints.get(&f.arn).cloned().unwrap_or_default();
@@ -565,7 +571,7 @@ pub async fn apply(
     }
 
     let mut todo: Vec<Found> = Vec::new();
-    let mut resumed: Vec<Found> = Vec::new();
+    let mut resumed: Vec<(Found, &'static str)> = Vec::new();
     for (i, c) in checks {
         let item = &plan.items[i];
         match c {
@@ -582,7 +588,7 @@ pub async fn apply(
                 }
                 report.already_gone.push(result(item, why));
             }
-            Check::Confirm(f) => resumed.push(*f),
+            Check::Confirm(f, why) => resumed.push((*f, why)),
             Check::Skip(why) => {
                 if let Some(a) = &audit {
                     a.write("check", Some(&item.found), "skipped", None, Some(&why));
@@ -917,24 +923,24 @@ fn item_result(f: &Found, reason: String) -> ItemResult {
 async fn delete_in_order(
     cxs: &HashMap<String, Arc<Cx>>,
     todo: Vec<Found>,
-    resumed: Vec<Found>,
+    resumed: Vec<(Found, &'static str)>,
     opts: &ApplyOptions,
     audit: &Arc<Audit>,
     attempts: &HashMap<String, u32>,
     report: &mut ApplyReport,
 ) {
-    let resumed_count = resumed.len();
+    let (resumed, resumed_why): (Vec<Found>, Vec<&'static str>) = resumed.into_iter().unzip();
     let items: Vec<Found> = resumed.into_iter().chain(todo).collect();
     let mut order = Order::new(&items);
     let mut pending: BTreeMap<usize, Pending> = BTreeMap::new();
     let started = Instant::now();
-    for i in 0..resumed_count {
+    for (i, why) in resumed_why.into_iter().enumerate() {
         order.start(i);
         pending.insert(
             i,
             Pending {
                 since: started,
-                actions: "requested by an earlier run of this plan".into(),
+                actions: why.into(),
                 request: None,
             },
         );

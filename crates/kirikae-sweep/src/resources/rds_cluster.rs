@@ -117,6 +117,10 @@ impl ResourceType for Cluster {
         true
     }
 
+    fn is_deleting(&self, found: &Found) -> bool {
+        found.state.as_deref() == Some("deleting")
+    }
+
     fn tag<'a>(
         &'a self,
         cx: &'a Cx,
