@@ -1,4 +1,4 @@
-"""Writes crates/kirikae-sweep/data/cc_types.json: sweep's table of the resource types it can
+"""Writes crates/kirikae-cc-types/data/cc_types.json: sweep's table of the resource types it can
 read and delete through AWS Cloud Control, from a tagged resource's ARN.
 
 Run by developers (scripts/sweep-types), never at build time. Inputs, all pinned
@@ -8,7 +8,7 @@ Run by developers (scripts/sweep-types), never at build time. Inputs, all pinned
     type where known;
   - cfn-lint: the CloudFormation registry's resource schemas per region (primary identifier,
     handlers and their permissions, list parents, read-only properties, the regions with the type);
-  - crates/kirikae-sweep/data/cc_overrides.toml: fixes, risk classes, denied types.
+  - crates/kirikae-cc-types/data/cc_overrides.toml: fixes, risk classes, denied types.
 
 A row per ARN shape of a service that has at least one Cloud Control type, in arnmatch's order,
 up to that service's last mapped shape (an ARN matches the first row that fits, as in arnmatch,
@@ -40,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
-DATA = TOP / "crates" / "kirikae-sweep" / "data"
+DATA = TOP / "crates" / "kirikae-cc-types" / "data"
 OUT = DATA / "cc_types.json"
 OVERRIDES = DATA / "cc_overrides.toml"
 REGION = "ap-northeast-1"

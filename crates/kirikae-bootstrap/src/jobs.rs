@@ -212,33 +212,28 @@ pub const DEFAULT_CLOUD_CONTROL_TYPES: &[&str] = &[
     "AWS::StepFunctions::StateMachine",
 ];
 
-/// The sweep's generated type table (kirikae-sweep's `data/cc_types.json`, written by
-/// `scripts/sweep-types`): its `handler_permissions` are, per type, the IAM actions its schema
-/// says the list, read and delete handlers need. Cloud Control acts with the caller's rights, so
-/// the sweep policy needs them besides `cloudcontrol:*`, and no SDK call of kirikae's shows them.
-const CC_TABLE: &str = include_str!("../../kirikae-sweep/data/cc_types.json");
-
-/// Type -> the actions of its list, read and delete handlers (all of the table's ~1,000 types:
-/// far more than an IAM policy holds, so a policy carries the types a team names).
+/// Type -> the actions of its list, read and delete handlers, from the sweep's generated type
+/// table ([`kirikae_cc_types`], written by `scripts/sweep-types` from the CloudFormation
+/// schemas' `handlers`). Cloud Control acts with the caller's rights, so the sweep policy needs
+/// them besides `cloudcontrol:*`, and no SDK call of kirikae's shows them. All of the table's
+/// ~1,000 types: far more than an IAM policy holds, so a policy carries the types a team names.
 pub fn cloud_control_handler_table() -> &'static BTreeMap<String, Vec<String>> {
     static TABLE: OnceLock<BTreeMap<String, Vec<String>>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let table: Value = serde_json::from_str(CC_TABLE).expect("cc_types.json parses");
-        let mut out = BTreeMap::new();
-        for (t, handlers) in table["handler_permissions"]
-            .as_object()
-            .expect("cc_types.json has handler_permissions")
-        {
-            let mut actions: Vec<String> = ["list", "read", "delete"]
-                .iter()
-                .flat_map(|h| handlers[h].as_array().into_iter().flatten())
-                .filter_map(|a| a.as_str().map(str::to_string))
-                .collect();
-            actions.sort_unstable();
-            actions.dedup();
-            out.insert(t.clone(), actions);
-        }
-        out
+        kirikae_cc_types::table()
+            .handler_permissions
+            .iter()
+            .map(|(t, handlers)| {
+                let mut actions: Vec<String> = [&handlers.list, &handlers.read, &handlers.delete]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                actions.sort_unstable();
+                actions.dedup();
+                (t.clone(), actions)
+            })
+            .collect()
     })
 }
 

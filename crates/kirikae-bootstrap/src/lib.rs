@@ -46,7 +46,8 @@ pub enum BootstrapError {
     NotConfigured { path: PathBuf },
     #[error(
         "bootstrap.runner.cloud_control_types: not a type of kirikae's Cloud Control table \
-         (crates/kirikae-sweep/data/cc_types.json, from the CloudFormation registry): {}; name \
+         (generated from the CloudFormation registry; crates/kirikae-cc-types/data/cc_types.json in \
+         kirikae's source): {}; name \
          CloudFormation types as AWS spells them, e.g. AWS::Events::Rule",
         unknown.join(", ")
     )]

@@ -600,7 +600,8 @@ fn the_sweep_audit_and_check_policies_allow_exactly_what_their_code_calls() {
     // The Cloud Control handlers' actions come from each type's schema, as the sweep's type table
     // records them: the default types' are all in the policy, and name the handlers' own calls.
     let table: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("crates/kirikae-sweep/data/cc_types.json")).unwrap(),
+        &std::fs::read_to_string(repo().join("crates/kirikae-cc-types/data/cc_types.json"))
+            .unwrap(),
     )
     .unwrap();
     let sweep = allowed(&jobs::policy(RunnerJob::Sweep));

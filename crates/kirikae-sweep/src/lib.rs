@@ -35,7 +35,9 @@ pub mod resources;
 
 pub mod apply;
 pub mod cc_deps;
-pub mod cc_types;
+/// The Cloud Control type table, a crate of its own (data only) so that `accounts bootstrap`
+/// can read its handlers' IAM actions without the sweep and its AWS SDK crates.
+pub use kirikae_cc_types as cc_types;
 pub mod cloudcontrol;
 pub mod console_link;
 mod cx;

@@ -113,7 +113,7 @@ fn unknown_reason(plan: &Value, arn_part: &str) -> String {
 
 /// The risk class the committed type table gives a type.
 fn risk_of(type_name: &str) -> String {
-    let path = repo_root().join("crates/kirikae-sweep/data/cc_types.json");
+    let path = repo_root().join("crates/kirikae-cc-types/data/cc_types.json");
     let table: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     table["rows"]
         .as_array()
@@ -130,7 +130,7 @@ fn risk_of(type_name: &str) -> String {
 /// builds names the billing group decoy, whose ARN is not the tagged one; and the role alias's
 /// type said to exist everywhere but in ap-northeast-1 (as a type newer than a region is).
 fn wrong_table(dir: &Path) -> std::path::PathBuf {
-    let path = repo_root().join("crates/kirikae-sweep/data/cc_types.json");
+    let path = repo_root().join("crates/kirikae-cc-types/data/cc_types.json");
     let mut table: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut changed = 0;
     for row in table["rows"].as_array_mut().unwrap() {

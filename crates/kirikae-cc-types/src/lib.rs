@@ -8,6 +8,10 @@
 //! stops a less specific one from claiming its ARN). A row either names a CloudFormation type
 //! and how to build its Cloud Control identifier from the ARN's fields, or says why that shape
 //! cannot be reached.
+//!
+//! The sweep reads it to reach those types (as `kirikae_sweep::cc_types`); `accounts bootstrap`
+//! reads the IAM actions of their handlers for the sweep job's policy. It is a crate of its own,
+//! data only, so that the bootstrap needs neither the sweep nor an AWS SDK crate.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
