@@ -123,8 +123,9 @@ pub trait ResourceType: Send + Sync {
         false
     }
 
-    /// A listed resource whose deletion is under way (a cache cluster `deleting`): if this
-    /// plan requested it, a resumed apply waits for it instead of seeing a changed item.
+    /// A listed resource whose deletion is under way (a cache cluster `deleting`): apply waits
+    /// for it to go instead of seeing a changed item or sending the deletion again, whether an
+    /// earlier run of the plan logged the request or not.
     fn is_deleting(&self, _found: &Found) -> bool {
         false
     }
