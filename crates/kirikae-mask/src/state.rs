@@ -342,120 +342,153 @@ pub fn append_fingerprints(path: &Path, values: &[u64]) -> StateResult<()> {
     f.write_all(&buf).map_err(|e| err(path, e))
 }
 
-/// Fingerprints sorted in memory at once when sealing: 4M (32 MB). A longer file is sorted in
-/// runs of that many, written beside it, and merged, so sealing a column of any size stays
-/// within that memory (it read the whole file three times over before: 240 MB at 10M rows).
+/// Fingerprints sorted in memory at once when sealing: about 4M (32 MB). A longer file is first
+/// split by the top bits of its values into bucket files beside it, each about half that many,
+/// which are then sorted one at a time; the buckets hold consecutive ranges, so the sealed file
+/// is their concatenation. Fingerprints are keyed hashes, spread evenly over the 64 bits, so
+/// the buckets come out even and sealing a column of any size stays within that memory.
 const SEAL_RUN: usize = 4 << 20;
 
 /// Sorts and de-duplicates a fingerprint file in place (the sealed file replaces it at once).
 pub fn seal(path: &Path) -> StateResult<()> {
-    seal_in_runs(path, SEAL_RUN)
+    seal_in_buckets(path, SEAL_RUN)
 }
 
-/// The next fingerprint of a file; `None` at its end (a torn last value is ignored).
-fn next_fingerprint(r: &mut impl std::io::Read, path: &Path) -> StateResult<Option<u64>> {
-    let mut b = [0u8; 8];
-    match r.read_exact(&mut b) {
-        Ok(()) => Ok(Some(u64::from_le_bytes(b))),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(err(path, e)),
+/// Reads `r` to its end a block at a time, giving each block's whole values (8 bytes each,
+/// little-endian) to `each` (a torn last value is ignored).
+fn for_each_block(
+    r: &mut impl std::io::Read,
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> StateResult<()>,
+) -> StateResult<()> {
+    let mut buf = vec![0u8; 512 << 10];
+    let mut fill = 0;
+    loop {
+        let n = match r.read(&mut buf[fill..]) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(path, e)),
+        };
+        fill += n;
+        let whole = fill / 8 * 8;
+        each(&buf[..whole])?;
+        buf.copy_within(whole..fill, 0);
+        fill -= whole;
     }
 }
 
-fn seal_in_runs(path: &Path, run_len: usize) -> StateResult<()> {
-    use std::io::{BufReader, BufWriter, Seek};
-    let file = match std::fs::File::open(path) {
+/// Appends the fingerprints read from `r` to `out`.
+fn read_values(r: &mut impl std::io::Read, out: &mut Vec<u64>, path: &Path) -> StateResult<()> {
+    for_each_block(r, path, |b| {
+        out.extend(b.chunks_exact(8).map(le_u64));
+        Ok(())
+    })
+}
+
+fn le_u64(c: &[u8]) -> u64 {
+    u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+}
+
+/// Writes fingerprints to `w`, a block at a time.
+fn write_values(w: &mut impl Write, values: &[u64], path: &Path) -> StateResult<()> {
+    let mut buf = Vec::with_capacity(512 << 10);
+    for block in values.chunks(64 << 10) {
+        buf.clear();
+        for v in block {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+        w.write_all(&buf).map_err(|e| err(path, e))?;
+    }
+    Ok(())
+}
+
+fn seal_in_buckets(path: &Path, bucket_len: usize) -> StateResult<()> {
+    use std::io::{BufWriter, Seek};
+    let mut input = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return write_private(path, &[]),
         Err(e) => return Err(err(path, e)),
     };
-    let mut input = BufReader::with_capacity(1 << 20, file);
-    // 1. Sorted runs, each in a file of its own beside the original.
+    let len = input.metadata().map_err(|e| err(path, e))?.len() as usize / 8;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let run_path = |i: usize| path.with_file_name(format!("{name}.run{i}"));
-    let mut runs: Vec<std::fs::File> = Vec::new();
-    let mut chunk: Vec<u64> = Vec::new();
-    let mut end = false;
-    while !end {
-        chunk.clear();
-        while chunk.len() < run_len {
-            match next_fingerprint(&mut input, path)? {
-                Some(v) => chunk.push(v),
-                None => {
-                    end = true;
-                    break;
-                }
-            }
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        chunk.sort_unstable();
-        chunk.dedup();
-        let p = run_path(runs.len());
-        let f = open_private(
-            &p,
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .read(true)
-                .write(true),
-        )?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
-        for v in &chunk {
-            w.write_all(&v.to_le_bytes()).map_err(|e| err(&p, e))?;
-        }
-        let mut f = w.into_inner().map_err(|e| err(&p, e.error()))?;
-        f.rewind().map_err(|e| err(&p, e))?;
-        runs.push(f);
-    }
-    drop(chunk);
-    drop(input);
-    // 2. Merged into a new file, duplicates across runs dropped, which then replaces the old.
     let sealed = path.with_file_name(format!("{name}.sealed"));
-    let out = open_private(
+    let mut out = open_private(
         &sealed,
         std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true),
     )?;
-    let mut out = BufWriter::with_capacity(1 << 20, out);
-    let mut readers: Vec<BufReader<std::fs::File>> = runs
-        .into_iter()
-        .map(|f| BufReader::with_capacity(256 << 10, f))
-        .collect();
-    let mut heap = std::collections::BinaryHeap::new();
-    for (i, r) in readers.iter_mut().enumerate() {
-        if let Some(v) = next_fingerprint(r, path)? {
-            heap.push(std::cmp::Reverse((v, i)));
+    let mut values: Vec<u64> = Vec::new();
+    if len <= bucket_len {
+        values.reserve_exact(len);
+        read_values(&mut input, &mut values, path)?;
+        values.sort_unstable();
+        values.dedup();
+        write_values(&mut out, &values, &sealed)?;
+    } else {
+        // 1. Split by the values' top bits into 2^bits buckets of about half `bucket_len` each.
+        let bits = (len * 2)
+            .div_ceil(bucket_len.max(1))
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(1, 20);
+        let count = 1usize << bits;
+        let bucket_path = |i: usize| path.with_file_name(format!("{name}.bucket{i}"));
+        // Write buffers of 16 MB in all (256 KB each at most).
+        let buffer = ((16usize << 20) / count).clamp(8 << 10, 256 << 10);
+        let mut buckets = Vec::with_capacity(count);
+        for i in 0..count {
+            let f = open_private(
+                &bucket_path(i),
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(true)
+                    .read(true)
+                    .write(true),
+            )?;
+            buckets.push(BufWriter::with_capacity(buffer, f));
+        }
+        let split = for_each_block(&mut input, path, |block| {
+            for c in block.chunks_exact(8) {
+                let i = (le_u64(c) >> (64 - bits)) as usize;
+                buckets[i]
+                    .write_all(c)
+                    .map_err(|e| err(&bucket_path(i), e))?;
+            }
+            Ok(())
+        });
+        // 2. Each bucket sorted in turn and appended to the sealed file.
+        let sorted = split.and_then(|()| {
+            for (i, b) in buckets.into_iter().enumerate() {
+                let p = bucket_path(i);
+                let mut f = b.into_inner().map_err(|e| err(&p, e.error()))?;
+                f.rewind().map_err(|e| err(&p, e))?;
+                values.clear();
+                read_values(&mut f, &mut values, &p)?;
+                drop(f);
+                let _ = std::fs::remove_file(&p);
+                values.sort_unstable();
+                values.dedup();
+                write_values(&mut out, &values, &sealed)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = sorted {
+            for i in 0..count {
+                let _ = std::fs::remove_file(bucket_path(i));
+            }
+            let _ = std::fs::remove_file(&sealed);
+            return Err(e);
         }
     }
-    let mut last = None;
-    while let Some(std::cmp::Reverse((v, i))) = heap.pop() {
-        if last != Some(v) {
-            out.write_all(&v.to_le_bytes())
-                .map_err(|e| err(&sealed, e))?;
-            last = Some(v);
-        }
-        if let Some(n) = next_fingerprint(&mut readers[i], path)? {
-            heap.push(std::cmp::Reverse((n, i)));
-        }
-    }
-    out.into_inner()
-        .map_err(|e| err(&sealed, e.error()))?
-        .sync_all()
-        .map_err(|e| err(&sealed, e))?;
-    let runs = readers.len();
-    drop(readers);
-    std::fs::rename(&sealed, path).map_err(|e| err(path, e))?;
-    for i in 0..runs {
-        let _ = std::fs::remove_file(run_path(i));
-    }
-    Ok(())
+    out.sync_all().map_err(|e| err(&sealed, e))?;
+    drop(out);
+    std::fs::rename(&sealed, path).map_err(|e| err(path, e))
 }
 
 /// A sealed fingerprint file held whole in memory up to this many values (32 MB); above it,
@@ -501,19 +534,20 @@ impl FingerprintSet {
             SetInner::Memory(Sorted::new(read_fingerprints(path)?))
         } else {
             let file = std::fs::File::open(path).map_err(|e| err(path, e))?;
-            let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
             let mut firsts = Vec::with_capacity(len.div_ceil(SET_BLOCK) as usize);
             let mut seen = Filter::new(len);
-            for i in 0..len {
-                let Some(v) = next_fingerprint(&mut r, path)? else {
-                    break;
-                };
-                if i % SET_BLOCK == 0 {
-                    firsts.push(v);
+            let mut i = 0u64;
+            for_each_block(&mut &file, path, |block| {
+                for c in block.chunks_exact(8) {
+                    let v = le_u64(c);
+                    if i.is_multiple_of(SET_BLOCK) {
+                        firsts.push(v);
+                    }
+                    seen.insert(v);
+                    i += 1;
                 }
-                seen.insert(v);
-            }
-            drop(r);
+                Ok(())
+            })?;
             SetInner::Disk {
                 file,
                 firsts,
@@ -699,7 +733,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("email.values");
         append_fingerprints(&f, values).unwrap();
-        seal_in_runs(&f, run_len).unwrap();
+        seal_in_buckets(&f, run_len).unwrap();
         let left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -707,14 +741,14 @@ mod tests {
         assert_eq!(
             left,
             ["email.values"],
-            "no run or sealed file is left behind"
+            "no bucket or sealed file is left behind"
         );
         read_fingerprints(&f).unwrap()
     }
 
     #[test]
-    fn sealing_in_runs_sorts_and_dedups_like_sorting_at_once() {
-        // A deterministic scramble with repeats, within and across runs.
+    fn sealing_in_buckets_sorts_and_dedups_like_sorting_at_once() {
+        // A deterministic scramble with repeats, within and across buckets.
         let values: Vec<u64> = (0..10_000u64)
             .map(|i| (i * 7_919 % 3_001).wrapping_mul(0x9E37_79B9_7F4A_7C15))
             .collect();
@@ -723,12 +757,12 @@ mod tests {
         want.dedup();
         assert_eq!(want.len(), 3_001);
         for run_len in [700, 1_000, 3_001, 10_000, SEAL_RUN] {
-            assert_eq!(sealed(&values, run_len), want, "runs of {run_len}");
+            assert_eq!(sealed(&values, run_len), want, "buckets of {run_len}");
         }
         assert_eq!(
             sealed(&[5, 3, 5, 1, 3, 9, 1], 1),
             [1, 3, 5, 9],
-            "runs of one"
+            "buckets of one (all values in the first: their top bits are 0)"
         );
     }
 
@@ -851,7 +885,7 @@ mod tests {
             .unwrap()
             .write_all(&[9, 9, 9])
             .unwrap();
-        seal_in_runs(&f, 2).unwrap();
+        seal_in_buckets(&f, 2).unwrap();
         assert_eq!(read_fingerprints(&f).unwrap(), [1, 2, 3]);
     }
 }

@@ -1744,6 +1744,58 @@ async fn a_worker_that_died_is_an_interrupted_run_that_resumes() {
     exits(&mut run_cmd(&db, &rules, &state, true, "auto"), 0);
 }
 
+/// The load path loads chunks on two connections at once and commits them in read order: when
+/// chunk 3 fails, chunks 0-2 stay committed and chunk 4, loaded beside it, rolls back, so the
+/// progress row and the new table agree and the resume loads every row once.
+async fn a_failed_chunk_rolls_back_the_chunks_loaded_after_it(d: Dialect) {
+    let rules_text = "[tables.big.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32 }\nname = { transform = \"hash\", length = 10 }\ncard = { transform = \"card\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "rules.toml", rules_text);
+    let clean = big_db(d, "chunkclean", "rust").await;
+    exits(
+        &mut run_cmd(&clean, &rules, &dir.path().join("clean"), false, "rust"),
+        0,
+    );
+    let expected = checksum(&clean).await;
+    drop(clean);
+    let db = big_db(d, "chunkfail", "rust").await;
+    let state = dir.path().join("state");
+    let (_, err) = exits(
+        run_cmd(&db, &rules, &state, false, "rust").env("KIRIKAE_MASK_FAULT", "load_after_chunk_3"),
+        1,
+    );
+    assert!(
+        err.contains("injected fault at load_after_chunk_3"),
+        "{err}"
+    );
+    let progress = db
+        .rows("SELECT state, rows_done FROM _kirikae_progress WHERE tbl = 'big'")
+        .await;
+    assert_eq!(
+        progress,
+        [[Some("copying".to_string()), Some("15000".to_string())]],
+        "chunks 0-2 of 5000 rows committed, no more"
+    );
+    assert_eq!(
+        db.rows("SELECT COUNT(*) FROM _kirikae_n_big").await,
+        [[Some("15000".to_string())]],
+        "the new table holds exactly the committed chunks"
+    );
+    let (_, err) = exits(&mut run_cmd(&db, &rules, &state, true, "rust"), 0);
+    assert!(err.contains("resuming"), "{err}");
+    assert_eq!(checksum(&db).await, expected, "every row masked once");
+}
+
+#[tokio::test]
+async fn a_failed_chunk_rolls_back_the_chunks_loaded_after_it_on_mariadb() {
+    a_failed_chunk_rolls_back_the_chunks_loaded_after_it(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn a_failed_chunk_rolls_back_the_chunks_loaded_after_it_on_postgresql() {
+    a_failed_chunk_rolls_back_the_chunks_loaded_after_it(Dialect::Postgres).await;
+}
+
 // ---- No original left on disk (issue 18) ----
 
 /// The bytes of the files holding `table`'s rows, read once the server has written its pages

@@ -3,11 +3,12 @@
 //! bulk-loaded (`LOAD DATA LOCAL INFILE` / `COPY`) straight into the new table.
 //!
 //! Three stages overlap: a reader connection selects the next chunk while the previous one is
-//! masked on a blocking thread and the one before that is loaded and committed on the run's own
-//! connection. Each chunk's load and its progress row commit together, so `--resume` starts
-//! after the last committed chunk and no row is loaded twice. Fingerprints of a chunk are
-//! appended to the state directory before its commit; a chunk redone after a crash appends them
-//! again, which the sealed (sorted, deduplicated) files absorb.
+//! masked on a blocking thread and the ones before that are loaded on `--parallel` connections
+//! (the run's own and more of their own). Each chunk's load and its progress row commit
+//! together, in read order, so `--resume` starts after the last committed chunk and no row is
+//! loaded twice. Fingerprints of a chunk are appended to the state directory before its commit;
+//! a chunk redone after a crash appends them again, which the sealed (sorted, deduplicated)
+//! files absorb.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -119,13 +120,47 @@ impl Masker {
 /// A chunk being masked.
 type Pending = tokio::task::JoinHandle<Masked>;
 
+/// Which chunk commits next. Chunks commit in the order they were read, whichever connection
+/// loaded them, so the table's progress row (the last key committed) always has every row before
+/// it committed and none after.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Turn {
+    /// The chunk of this number (from 0, in read order) commits next.
+    Next(u64),
+    /// A chunk failed: the chunks after it roll back.
+    Stopped,
+}
+
+/// What every loader of one table's copy shares.
+struct Loading<'a> {
+    shared: &'a Shared,
+    table: &'a str,
+    new: &'a str,
+    columns: &'a [String],
+    /// Per masked column: whether its originals are fingerprinted by value too.
+    by_value: Vec<bool>,
+    streamed: &'a [String],
+    turn: tokio::sync::watch::Sender<Turn>,
+    /// Masked chunks, numbered in read order, for whichever loader is free.
+    chunks: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(u64, Masked)>>,
+    rows: std::sync::atomic::AtomicU64,
+    total: u64,
+    start_rows: u64,
+    t0: Instant,
+}
+
 /// Copies the table into `new` from after `last`; returns the rows copied in all.
+///
+/// Chunks are loaded on `--parallel` connections at once (the run's own and more of their
+/// own): one loader is a single server thread, and on MariaDB it was most of the copy's time
+/// while the client's core waited. Each chunk's load runs as soon as a loader is free; its
+/// progress row and commit wait for the chunk before it ([`Turn`]).
 pub(crate) async fn copy(
     conn: &mut Conn,
     plan: &TablePlan,
     new: &str,
     last: Option<Vec<String>>,
-    mut rows: u64,
+    rows: u64,
     shared: &Shared,
 ) -> Result<u64, RunError> {
     let d = conn.dialect();
@@ -156,7 +191,7 @@ pub(crate) async fn copy(
         .collect();
     // Each chunk read is masked on a blocking thread at once, while the ones before it load.
     let to_mask = masker.clone();
-    let mut chunks = Chunks::read(
+    let mut reads = Chunks::read(
         Conn::connect(&shared.url).await?,
         &table,
         &plan.key,
@@ -168,28 +203,70 @@ pub(crate) async fn copy(
             tokio::task::spawn_blocking(move || m.mask(rows, n))
         },
     );
-    let t0 = Instant::now();
-    let start_rows = rows;
-    while let Some(next) = chunks.next().await {
-        let m = next?
-            .await
-            .map_err(|e| RunError::Failed(format!("masking a chunk of {table} failed: {e}")))?;
-        for (j, c) in plan.streamed.iter().enumerate() {
-            let (by_row, by_value) = &m.fingerprints[j];
-            state::append_fingerprints(
-                &shared
-                    .state
-                    .fingerprint_file(&table, c, fingerprint::BY_ROW),
-                by_row,
-            )?;
-            if masker.masked[j].2 {
-                state::append_fingerprints(
-                    &shared
-                        .state
-                        .fingerprint_file(&table, c, fingerprint::BY_VALUE),
-                    by_value,
-                )?;
+    // Loaders: the run's connection and, when the table has chunks enough, more of their own.
+    let left = total.saturating_sub(rows).div_ceil(n);
+    let mut more_conns = Vec::new();
+    for _ in 1..(shared.opts.parallel.max(1) as u64).min(left.max(1)) {
+        more_conns.push(Conn::connect(&shared.url).await?);
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<(u64, Masked)>(1);
+    let loading = Loading {
+        shared,
+        table: &table,
+        new,
+        columns: &columns,
+        by_value: masker.masked.iter().map(|(_, _, v)| *v).collect(),
+        streamed: &plan.streamed,
+        turn: tokio::sync::watch::channel(Turn::Next(0)).0,
+        chunks: tokio::sync::Mutex::new(rx),
+        rows: rows.into(),
+        total,
+        start_rows: rows,
+        t0: Instant::now(),
+    };
+    // The feed: masked chunks in read order, numbered, until the last (or a loader stopped).
+    let feed = async move {
+        let mut seq = 0u64;
+        while let Some(next) = reads.next().await {
+            let m = next?.await.map_err(|e| {
+                RunError::Failed(format!("masking a chunk of {} failed: {e}", plan.table))
+            })?;
+            let more = m.more;
+            if tx.send((seq, m)).await.is_err() || !more {
+                break;
             }
+            seq += 1;
+        }
+        Ok::<(), RunError>(())
+    };
+    let loaders = std::iter::once(conn)
+        .chain(more_conns.iter_mut())
+        .map(|c| load_chunks(c, &loading));
+    let (fed, loaded) = tokio::join!(feed, futures_util::future::join_all(loaders));
+    // A loader's own failure first (the feed stops when the loaders do), then the feed's.
+    loaded.into_iter().collect::<Result<(), RunError>>()?;
+    fed?;
+    Ok(loading.rows.into_inner())
+}
+
+/// One loader: takes the next masked chunk, loads it in a transaction, and commits it with the
+/// table's progress row in its turn. Ends when the chunks do, or when a chunk failed (its own,
+/// returned, or another loader's: then this one's uncommitted chunk rolls back, and `Ok`).
+async fn load_chunks(conn: &mut Conn, l: &Loading<'_>) -> Result<(), RunError> {
+    let d = conn.dialect();
+    let mut turn = l.turn.subscribe();
+    loop {
+        let Some((seq, m)) = l.chunks.lock().await.recv().await else {
+            return Ok(());
+        };
+        if *l.turn.borrow() == Turn::Stopped {
+            return Ok(());
+        }
+        // Fingerprints go to the state directory before the chunk commits (sealing sorts them,
+        // so the order of chunks does not matter, and one redone after a crash is absorbed).
+        if let Err(e) = append_fingerprints(l, &m) {
+            stop(l).await;
+            return Err(e);
         }
         let state_name = if m.more {
             ProgressState::Copying
@@ -198,27 +275,88 @@ pub(crate) async fn copy(
         };
         let last = (m.rows > 0).then_some(m.last.as_slice());
         let data = bytes::Bytes::from(m.data);
-        transaction!(conn, {
+        let committed = transaction!(conn, {
             db::work::relax_chunk_commit(conn).await?;
             if m.rows > 0 {
-                let loaded = conn.load(new, &columns, data.clone()).await?;
+                let loaded = conn.load(l.new, l.columns, data.clone()).await?;
                 if loaded != m.rows {
                     return Err(DbError::Other(format!(
-                        "bulk load into {new}: {loaded} rows were loaded of the {} read from \
-                         {table}",
-                        m.rows
+                        "bulk load into {}: {loaded} rows were loaded of the {} read from {}",
+                        l.new, m.rows, l.table
                     )));
                 }
                 db::fault("load_after_chunk")?;
+                db::fault(&format!("load_after_chunk_{seq}"))?;
             }
-            conn.exec(&progress::set(d, &table, state_name, last, m.rows))
+            if !wait_turn(&mut turn, seq).await {
+                return Err(DbError::Other(STOPPED.into()));
+            }
+            conn.exec(&progress::set(d, l.table, state_name, last, m.rows))
                 .await?;
-        })?;
-        rows += m.rows;
-        report_progress(shared, &table, rows, total, start_rows, t0, m.rows);
+        });
+        match committed {
+            Ok(()) => {
+                l.turn.send_replace(Turn::Next(seq + 1));
+            }
+            Err(_) if *l.turn.borrow() == Turn::Stopped => return Ok(()),
+            Err(e) => {
+                stop(l).await;
+                return Err(e);
+            }
+        }
+        let rows = l
+            .rows
+            .fetch_add(m.rows, std::sync::atomic::Ordering::SeqCst)
+            + m.rows;
+        report_progress(l.shared, l.table, rows, l.total, l.start_rows, l.t0, m.rows);
         if !m.more {
-            break;
+            return Ok(());
         }
     }
-    Ok(rows)
+}
+
+/// After a chunk failed: the chunks loaded after it roll back instead of committing, and the
+/// feed stops (its next chunk finds the queue closed).
+async fn stop(l: &Loading<'_>) {
+    l.turn.send_replace(Turn::Stopped);
+    l.chunks.lock().await.close();
+}
+
+/// Why a loader's chunk rolled back when a chunk before it failed.
+const STOPPED: &str = "an earlier chunk of the copy failed";
+
+/// Waits until chunk `seq` may commit; false when the copy stopped.
+async fn wait_turn(turn: &mut tokio::sync::watch::Receiver<Turn>, seq: u64) -> bool {
+    loop {
+        match *turn.borrow_and_update() {
+            Turn::Next(s) if s == seq => return true,
+            Turn::Stopped => return false,
+            Turn::Next(_) => {}
+        }
+        if turn.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// A chunk's fingerprints appended to the column files of the state directory.
+fn append_fingerprints(l: &Loading<'_>, m: &Masked) -> Result<(), RunError> {
+    for (j, c) in l.streamed.iter().enumerate() {
+        let (by_row, by_value) = &m.fingerprints[j];
+        state::append_fingerprints(
+            &l.shared
+                .state
+                .fingerprint_file(l.table, c, fingerprint::BY_ROW),
+            by_row,
+        )?;
+        if l.by_value[j] {
+            state::append_fingerprints(
+                &l.shared
+                    .state
+                    .fingerprint_file(l.table, c, fingerprint::BY_VALUE),
+                by_value,
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -25,8 +25,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Which path the planner prefers.
     pub path: PathChoice,
-    /// Connections per table on the server-side paths (rebuild, update): the key range is cut
-    /// into this many slices.
+    /// Connections per table: on the server-side paths (rebuild, update) the key range is cut
+    /// into this many slices; the load path loads this many chunks at once.
     pub parallel: usize,
 }
 
