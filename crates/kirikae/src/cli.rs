@@ -556,8 +556,9 @@ pub enum MaskCommand {
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
         jobs: u16,
         /// Connections per table: the server-side paths (rebuild, update) cut the table's key
-        /// range into this many slices, each copied on its own connection; the load path loads
-        /// this many chunks at once, each on its own connection, committed in key order
+        /// range into this many slices, each copied on its own connection; the load path on
+        /// MySQL/MariaDB loads this many chunks at once, each on its own connection, committed
+        /// in key order
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
         parallel: u16,
         /// Which path masks the tables: auto (the fastest for each table), sql (server-side

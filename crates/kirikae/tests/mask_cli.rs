@@ -1744,9 +1744,9 @@ async fn a_worker_that_died_is_an_interrupted_run_that_resumes() {
     exits(&mut run_cmd(&db, &rules, &state, true, "auto"), 0);
 }
 
-/// The load path loads chunks on two connections at once and commits them in read order: when
-/// chunk 3 fails, chunks 0-2 stay committed and chunk 4, loaded beside it, rolls back, so the
-/// progress row and the new table agree and the resume loads every row once.
+/// The load path commits chunks in read order (on MariaDB loaded on two connections at once):
+/// when chunk 3 fails, chunks 0-2 stay committed and chunk 4, loaded beside it, rolls back, so
+/// the progress row and the new table agree and the resume loads every row once.
 async fn a_failed_chunk_rolls_back_the_chunks_loaded_after_it(d: Dialect) {
     let rules_text = "[tables.big.columns]\nid = \"keep\"\nemail = { transform = \"hash\", length = 32 }\nname = { transform = \"hash\", length = 10 }\ncard = { transform = \"card\" }\n";
     let dir = tempfile::tempdir().unwrap();

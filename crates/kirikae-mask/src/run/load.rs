@@ -3,8 +3,8 @@
 //! bulk-loaded (`LOAD DATA LOCAL INFILE` / `COPY`) straight into the new table.
 //!
 //! Three stages overlap: a reader connection selects the next chunk while the previous one is
-//! masked on a blocking thread and the ones before that are loaded on `--parallel` connections
-//! (the run's own and more of their own). Each chunk's load and its progress row commit
+//! masked on a blocking thread and the ones before that are loaded (on MySQL/MariaDB on
+//! `--parallel` connections: the run's own and more of their own). Each chunk's load and its progress row commit
 //! together, in read order, so `--resume` starts after the last committed chunk and no row is
 //! loaded twice. Fingerprints of a chunk are appended to the state directory before its commit;
 //! a chunk redone after a crash appends them again, which the sealed (sorted, deduplicated)
@@ -23,7 +23,7 @@ use crate::plan::{self, TablePlan};
 use crate::prf::Prf;
 use crate::scan::Chunks;
 use crate::state;
-use crate::transform::{RowView, Transform};
+use crate::transform::{Dialect, RowView, Transform};
 
 /// One chunk, masked and encoded for the loader.
 struct Masked {
@@ -151,8 +151,8 @@ struct Loading<'a> {
 
 /// Copies the table into `new` from after `last`; returns the rows copied in all.
 ///
-/// Chunks are loaded on `--parallel` connections at once (the run's own and more of their
-/// own): one loader is a single server thread, and on MariaDB it was most of the copy's time
+/// On MySQL/MariaDB, chunks are loaded on `--parallel` connections at once (the run's own and
+/// more of their own): one loader is a single server thread, and it was most of the copy's time
 /// while the client's core waited. Each chunk's load runs as soon as a loader is free; its
 /// progress row and commit wait for the chunk before it ([`Turn`]).
 pub(crate) async fn copy(
@@ -204,9 +204,15 @@ pub(crate) async fn copy(
         },
     );
     // Loaders: the run's connection and, when the table has chunks enough, more of their own.
+    // On PostgreSQL one: its copy is bound by kirikae's own CPU, not by the loader, and a second
+    // loader made it slower (10M rows: 116.8 s against 107.4 s, bench/mask/RESULTS.md).
+    let loaders = match d {
+        Dialect::MySql => shared.opts.parallel.max(1) as u64,
+        Dialect::Postgres => 1,
+    };
     let left = total.saturating_sub(rows).div_ceil(n);
     let mut more_conns = Vec::new();
-    for _ in 1..(shared.opts.parallel.max(1) as u64).min(left.max(1)) {
+    for _ in 1..loaders.min(left.max(1)) {
         more_conns.push(Conn::connect(&shared.url).await?);
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<(u64, Masked)>(1);

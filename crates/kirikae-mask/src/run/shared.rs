@@ -26,7 +26,7 @@ pub struct RunOptions {
     /// Which path the planner prefers.
     pub path: PathChoice,
     /// Connections per table: on the server-side paths (rebuild, update) the key range is cut
-    /// into this many slices; the load path loads this many chunks at once.
+    /// into this many slices; the load path on MySQL/MariaDB loads this many chunks at once.
     pub parallel: usize,
 }
 
