@@ -51,9 +51,10 @@ fn mask_with_state(args: &[&str], db: &TestDb, rules: &Path, key: &str, state: &
     c
 }
 
-/// Runs the command, asserts its exit code, and returns its stdout and stderr.
+/// Runs the command (failing the test if it hangs: [`common::output_within`]), asserts its exit
+/// code, and returns its stdout and stderr.
 fn exits(c: &mut Command, code: i32) -> (String, String) {
-    let o = c.output().unwrap();
+    let o = common::output_within(c, common::COMMAND_LIMIT);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(code), "{out}\n{err}");
     (out, err)
@@ -1694,7 +1695,11 @@ async fn lost_connection_is_an_interrupted_run(d: Dialect) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let out = child.wait_with_output().unwrap();
+    let out = common::wait_within(
+        child,
+        common::COMMAND_LIMIT,
+        "the run whose connections were killed",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(killed > 0, "no connection of the run was killed: {err}");
     assert_eq!(out.status.code(), Some(1), "{err}");

@@ -31,9 +31,10 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
-/// Runs the command, asserts its exit code, and returns its stdout and stderr.
+/// Runs the command (failing the test if it hangs: [`common::output_within`]), asserts its exit
+/// code, and returns its stdout and stderr.
 fn exits(c: &mut Command, code: i32) -> (String, String) {
-    let o = c.output().unwrap();
+    let o = common::output_within(c, common::COMMAND_LIMIT);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(code), "{out}\n{err}");
     (out, err)

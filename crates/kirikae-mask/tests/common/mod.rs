@@ -325,3 +325,139 @@ impl Drop for TestDb {
         admin_on(&self.server, self.dialect, &sql);
     }
 }
+
+/// How long a test waits for one `kirikae` command before it calls the command hung: far above
+/// the slowest command of the tests on a slow machine (a few minutes), far below CI's budget.
+pub const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// `command.output()`, but a command still running after `limit` is killed and the test fails
+/// naming it, with what it printed so far: a hang fails its own test instead of stalling the
+/// whole run until CI's time is up.
+pub fn output_within(
+    command: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    wait_within(child, limit, &format!("{command:?}"))
+}
+
+/// `child.wait_with_output()` with [`output_within`]'s limit (its stdout and stderr piped, or
+/// empty in the output).
+pub fn wait_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::Output {
+    use std::io::Read;
+    // Read both pipes on threads of their own, so a chatty command never blocks on a full pipe.
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let t0 = std::time::Instant::now();
+    let mut diagnosis = String::new();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the command's status") {
+            break Some(status);
+        }
+        if t0.elapsed() > limit {
+            diagnosis = hang_diagnosis(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    match status {
+        Some(status) => std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "{what} was still running after {} s and was killed; it printed:\n{}\n{}\n{diagnosis}",
+            limit.as_secs(),
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
+/// What a hung command and the servers were doing, for the test's failure: the process's
+/// threads (gdb, where the machine has it), the statements on both private servers and the free
+/// disk space (MariaDB waits, rather than fails, while its disk is full).
+fn hang_diagnosis(pid: u32) -> String {
+    let run = |program: &str, args: &[&str]| -> String {
+        match std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            Ok(o) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => format!("({program} does not run: {e})\n"),
+        }
+    };
+    let pid = pid.to_string();
+    let mut text = String::from("== its threads (gdb)\n");
+    let threads = run(
+        "gdb",
+        &["-p", &pid, "-batch", "-ex", "thread apply all bt 16"],
+    );
+    // gdb's own chatter left out: the frames are what tell.
+    text.extend(
+        threads
+            .lines()
+            .filter(|l| l.starts_with('#') || l.starts_with("Thread "))
+            .map(|l| format!("{l}\n")),
+    );
+    for (dialect, sql) in [
+        (
+            Dialect::MySql,
+            "SELECT ID, DB, COMMAND, TIME, STATE, LEFT(INFO, 160) FROM information_schema.PROCESSLIST",
+        ),
+        (
+            Dialect::Postgres,
+            "SELECT pid, datname, state, wait_event_type, wait_event, now() - query_start, left(query, 160) \
+             FROM pg_stat_activity WHERE backend_type = 'client backend'",
+        ),
+    ] {
+        let Ok(server) = find_server(match dialect {
+            Dialect::MySql => "KIRIKAE_TEST_MYSQL",
+            Dialect::Postgres => "KIRIKAE_TEST_PG",
+        }) else {
+            continue;
+        };
+        let mut args = server.cli_args(dialect);
+        match dialect {
+            Dialect::MySql => args.extend(["-e".to_string(), sql.to_string()]),
+            Dialect::Postgres => {
+                args.extend(["-d", "postgres", "-c", sql].map(String::from));
+            }
+        }
+        let client = match dialect {
+            Dialect::MySql => "mariadb",
+            Dialect::Postgres => "psql",
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        text += &format!("== statements on {}:{}\n", server.host, server.port);
+        text += &run(client, &args);
+    }
+    text += "== free disk space\n";
+    text += &run("df", &["-h", env!("CARGO_MANIFEST_DIR"), "/tmp"]);
+    text
+}
