@@ -719,10 +719,7 @@ pub fn read_fingerprints(path: &Path) -> StateResult<Vec<u64>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(err(path, e)),
     };
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        .collect())
+    Ok(bytes.chunks_exact(8).map(le_u64).collect())
 }
 
 #[cfg(test)]

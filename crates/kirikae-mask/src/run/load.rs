@@ -137,9 +137,8 @@ struct Loading<'a> {
     table: &'a str,
     new: &'a str,
     columns: &'a [String],
-    /// Per masked column: whether its originals are fingerprinted by value too.
-    by_value: Vec<bool>,
-    streamed: &'a [String],
+    /// The masking, whose columns say which fingerprints a chunk carries.
+    masker: &'a Masker,
     turn: tokio::sync::watch::Sender<Turn>,
     /// Masked chunks, numbered in read order, for whichever loader is free.
     chunks: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(u64, Masked)>>,
@@ -221,8 +220,7 @@ pub(crate) async fn copy(
         table: &table,
         new,
         columns: &columns,
-        by_value: masker.masked.iter().map(|(_, _, v)| *v).collect(),
-        streamed: &plan.streamed,
+        masker: &masker,
         turn: tokio::sync::watch::channel(Turn::Next(0)).0,
         chunks: tokio::sync::Mutex::new(rx),
         rows: rows.into(),
@@ -347,15 +345,16 @@ async fn wait_turn(turn: &mut tokio::sync::watch::Receiver<Turn>, seq: u64) -> b
 
 /// A chunk's fingerprints appended to the column files of the state directory.
 fn append_fingerprints(l: &Loading<'_>, m: &Masked) -> Result<(), RunError> {
-    for (j, c) in l.streamed.iter().enumerate() {
-        let (by_row, by_value) = &m.fingerprints[j];
+    for ((i, _, keeps_by_value), (by_row, by_value)) in l.masker.masked.iter().zip(&m.fingerprints)
+    {
+        let c = &l.masker.columns[*i];
         state::append_fingerprints(
             &l.shared
                 .state
                 .fingerprint_file(l.table, c, fingerprint::BY_ROW),
             by_row,
         )?;
-        if l.by_value[j] {
+        if *keeps_by_value {
             state::append_fingerprints(
                 &l.shared
                     .state
