@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use kirikae_page::{csp_source, esc};
 use plotters::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::cost::AccountCost;
 use crate::finding::{Check, Finding, Severity};
@@ -29,48 +29,13 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(0x8a, 0x8a, 0x8a),
 ];
 
-/// HTML-escapes text for element content and double-quoted attribute values.
-fn esc(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The page's Content-Security-Policy: nothing may load or connect; only its own style applies.
 pub fn content_security_policy() -> String {
     format!(
-        "default-src 'none'; style-src 'sha256-{}'; script-src 'none'; img-src 'none'; \
+        "default-src 'none'; style-src {}; script-src 'none'; img-src 'none'; \
          font-src 'none'; connect-src 'none'; object-src 'none'; frame-src 'none'; \
          base-uri 'none'; form-action 'none'",
-        base64(&Sha256::digest(STYLE.as_bytes()))
+        csp_source(STYLE)
     )
 }
 
@@ -428,6 +393,6 @@ mod tests {
         assert!(page.contains("no findings"));
         let csp = content_security_policy();
         assert!(csp.contains("script-src 'none'") && csp.contains("default-src 'none'"));
-        assert!(csp.contains(&base64(&Sha256::digest(STYLE.as_bytes()))));
+        assert!(csp.contains(&format!("style-src {};", csp_source(STYLE))));
     }
 }
