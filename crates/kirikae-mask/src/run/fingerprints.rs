@@ -2,6 +2,9 @@
 //! columns fingerprinted into the state directory before the table changes, the files sealed,
 //! and the table's row count and key recorded for `verify`.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use super::error::RunError;
 use super::report::Event;
 use super::shared::Shared;
@@ -9,6 +12,7 @@ use crate::db::Conn;
 use crate::fingerprint::{self, FingerprintError};
 use crate::plan::TablePlan;
 use crate::state;
+use crate::transform::Transform;
 
 impl From<FingerprintError> for RunError {
     fn from(e: FingerprintError) -> RunError {
@@ -49,11 +53,7 @@ pub(super) fn seal(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
     let rules = shared.rules_for(table);
     let mut files = Vec::new();
     for c in &plan.masked {
-        let kinds = rules
-            .get(c)
-            .map(|t| fingerprint::files(t.as_ref()))
-            .unwrap_or(&[fingerprint::BY_ROW, fingerprint::BY_VALUE]);
-        for what in kinds {
+        for what in column_files(&rules, c) {
             let f = shared.state.fingerprint_file(table, c, what);
             if !f.exists() {
                 state::append_fingerprints(&f, &[])?;
@@ -76,6 +76,15 @@ pub(super) fn seal(plan: &TablePlan, shared: &Shared) -> Result<(), RunError> {
         columns: plan.masked.clone(),
     });
     Ok(())
+}
+
+/// The fingerprint files of masked column `c`: those of its rule ([`fingerprint::files`]), or
+/// both kinds for a column without one.
+fn column_files(rules: &BTreeMap<String, Arc<dyn Transform>>, c: &str) -> &'static [&'static str] {
+    rules
+        .get(c)
+        .map(|t| fingerprint::files(t.as_ref()))
+        .unwrap_or(&[fingerprint::BY_ROW, fingerprint::BY_VALUE])
 }
 
 /// Seals `files` on all cores but one (each file is sorted on its own): the load path seals
@@ -125,9 +134,7 @@ pub(super) async fn take(
         .masked
         .iter()
         .map(|c| {
-            let by_value = rules
-                .get(c)
-                .is_none_or(|t| fingerprint::by_value(t.as_ref()));
+            let by_value = column_files(&rules, c).contains(&fingerprint::BY_VALUE);
             (c.clone(), by_value)
         })
         .collect();
