@@ -121,13 +121,15 @@ fn seal_files(files: &[std::path::PathBuf]) -> Result<(), RunError> {
     })
 }
 
-/// Fingerprints of the originals of the table's masked columns, by key range, into the state
-/// directory; and the table's row count.
+/// The table's row count; then fingerprints of the originals of its masked columns, by key
+/// range, into the state directory, read on `reader` (a connection of their own: the original
+/// does not change before they are sealed).
 pub(super) async fn take(
-    conn: &mut Conn,
+    mut reader: Conn,
     plan: &TablePlan,
     shared: &Shared,
 ) -> Result<(), RunError> {
+    record_count(&mut reader, plan, shared).await?;
     let table = &plan.table;
     let rules = shared.rules_for(table);
     let columns: Vec<(String, bool)> = plan
@@ -139,7 +141,7 @@ pub(super) async fn take(
         })
         .collect();
     fingerprint::fingerprint_columns(
-        Conn::connect(&shared.url).await?,
+        reader,
         table,
         &plan.key,
         &columns,
@@ -150,6 +152,5 @@ pub(super) async fn take(
         shared.opts.chunk_rows,
     )
     .await?;
-    record_count(conn, plan, shared).await?;
     seal(plan, shared)
 }

@@ -383,7 +383,7 @@ async fn mask_table(
                 fingerprints::start(conn, plan, shared).await?;
             } else if plan.path == Path::Update {
                 // In place: every original is fingerprinted before the first chunk changes.
-                fingerprints::take(conn, plan, shared).await?;
+                fingerprints::take(Conn::connect(&shared.url).await?, plan, shared).await?;
                 if let Ok(mut i) = shared.info.lock() {
                     i.in_place.insert(table.clone());
                 }
@@ -415,8 +415,7 @@ async fn mask_table(
         shared.remove_fingerprints(table)?;
         let (s, p) = (shared.clone(), plan.clone());
         Some(AbortOnDrop(tokio::spawn(async move {
-            let mut c = Conn::connect(&s.url).await?;
-            fingerprints::take(&mut c, &p, &s).await
+            fingerprints::take(Conn::connect(&s.url).await?, &p, &s).await
         })))
     } else {
         None
