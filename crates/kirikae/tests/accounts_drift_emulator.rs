@@ -4,11 +4,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::{json, Value};
-use support::{repo_root, run, text, venv_bin, Emulator};
+use support::{emulator_python, run, stdout_of, text, Emulator};
 
 /// Runs IAM calls in the emulator as `account` (the seed's way: an unknown key acts as root of
 /// the account named by x-moto-account-id). `calls`: [[account, operation, {params}], ...].
@@ -17,72 +14,41 @@ fn iam(emu: &Emulator, calls: Value) {
 import json, sys
 from kirikae_emulator.seed import client
 endpoint = sys.argv[1]
-for account, op, params in json.load(sys.stdin):
+for account, op, params in json.loads(sys.argv[2]):
     c = client("iam", endpoint, account)
     try:
         getattr(c, op)(**params)
     except c.exceptions.EntityAlreadyExistsException:
         pass
 "#;
-    let mut child = Command::new(venv_bin("python"))
-        .args(["-c", script, &emu.url])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(calls.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "IAM calls failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    emu.python(script, &[&calls.to_string()]);
 }
 
 /// Appends the story's `[bootstrap]` (the section its deployed templates were written from).
 fn append_story_bootstrap(config: &std::path::Path) {
-    let out = Command::new(venv_bin("python"))
-        .args([
+    let bootstrap = stdout_of(
+        emulator_python().args([
             "-c",
             "from kirikae_emulator.seed import STORY_BOOTSTRAP; print(STORY_BOOTSTRAP)",
-        ])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        ]),
+        "STORY_BOOTSTRAP",
+    );
     let mut text = std::fs::read_to_string(config).unwrap();
-    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    text.push('\n');
+    text.push_str(&bootstrap);
+    text.push('\n');
     std::fs::write(config, text).unwrap();
 }
 
 /// A role's trust policy as IAM returns it (boto3 decodes it).
 fn read_trust(emu: &Emulator, account: &str, role: &str) -> Value {
-    let out = Command::new(venv_bin("python"))
-        .args([
-            "-c",
-            "import json, sys\nfrom kirikae_emulator.seed import client\n\
-             c = client('iam', sys.argv[1], sys.argv[2])\n\
-             print(json.dumps(c.get_role(RoleName=sys.argv[3])['Role']['AssumeRolePolicyDocument']))",
-            &emu.url,
-            account,
-            role,
-        ])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = emu.python(
+        "import json, sys\nfrom kirikae_emulator.seed import client\n\
+         c = client('iam', sys.argv[1], sys.argv[2])\n\
+         print(json.dumps(c.get_role(RoleName=sys.argv[3])['Role']['AssumeRolePolicyDocument']))",
+        &[account, role],
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&out).unwrap()
 }
 
 fn drift(config: &std::path::Path) -> (Option<i32>, Value, String) {

@@ -7,29 +7,17 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use support::{run, text, venv_bin, Emulator};
+use support::{run, text, Emulator};
 
 fn admin(emu: &Emulator, method: &str, path: &str) -> Value {
-    let out = Command::new(venv_bin("python"))
-        .args([
-            "-c",
-            "import sys,urllib.request as u; \
-             print(u.urlopen(u.Request(sys.argv[1]+sys.argv[3], method=sys.argv[2])).read().decode())",
-            &emu.url,
-            method,
-            path,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = emu.python(
+        "import sys,urllib.request as u; \
+         print(u.urlopen(u.Request(sys.argv[1]+sys.argv[3], method=sys.argv[2])).read().decode())",
+        &[method, path],
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&out).unwrap()
 }
 
 /// The Cost Explorer requests the emulator answered since the last call: (account, operation,

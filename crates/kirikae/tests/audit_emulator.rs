@@ -4,27 +4,16 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-use support::{repo_root, run, text, venv_bin, Emulator};
+use support::{run, text, world_script, Emulator};
 
 /// Seeds the story and the audit estate; returns the config (with `[audit]` and per-account
 /// tags added, as a person would write them) and the estate's {name: id or ARN}.
 fn world(emu: &Emulator, dir: &Path) -> (PathBuf, Value) {
     let config = emu.seed_story(dir);
-    let out = Command::new(venv_bin("python"))
-        .arg(repo_root().join("crates/kirikae/tests/support/audit_world.py"))
-        .args(["seed", &emu.url])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "audit_world: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ids: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Value =
+        serde_json::from_str(&world_script("audit_world.py", &["seed", &emu.url])).unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
     let text =
         text.replacen(

@@ -4,26 +4,20 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-use support::{repo_root, run, text, venv_bin, Emulator};
+use support::{emulator_python, run, stdout_of, text, Emulator};
 
 /// Seeds the story and the runtimes estate; returns the config and {name: ARN or id}.
 fn world(emu: &Emulator, dir: &Path) -> (PathBuf, Value) {
     let config = emu.seed_story(dir);
-    let out = Command::new(venv_bin("python"))
-        .args(["-m", "kirikae_emulator", "seed", "audit", "--quiet"])
-        .args(["--endpoint", &emu.url])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "seed audit: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let seeded = stdout_of(
+        emulator_python()
+            .args(["-m", "kirikae_emulator", "seed", "audit", "--quiet"])
+            .args(["--endpoint", &emu.url]),
+        "seed audit",
     );
-    (config, serde_json::from_slice(&out.stdout).unwrap())
+    (config, serde_json::from_str(&seeded).unwrap())
 }
 
 fn audit(config: &Path, args: &[&str]) -> (Option<i32>, Value, String) {

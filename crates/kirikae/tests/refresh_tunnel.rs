@@ -15,26 +15,15 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{edit, repo_root, text, venv_bin, Emulator};
+use support::{edit, repo_root, text, venv_bin, world_script, Emulator};
 
 /// Member 1 of production's generated data: never to be seen in staging.
 const ORIGINAL_EMAIL: &str = "ai.kobayashi@docomo.ne.jp";
 
 fn world(emu: &Emulator, args: &[&str]) -> String {
-    let out = Command::new(venv_bin("python"))
-        .arg(repo_root().join("crates/kirikae/tests/support/refresh_world.py"))
-        .arg(args[0])
-        .arg(&emu.url)
-        .args(&args[1..])
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "refresh_world {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let mut all = vec![args[0], emu.url.as_str()];
+    all.extend_from_slice(&args[1..]);
+    world_script("refresh_world.py", &all)
 }
 
 struct Story {

@@ -213,54 +213,49 @@ impl Emulator {
     /// endpoint and `args` after it; its stdout, trimmed. A failing script fails the test with
     /// its output.
     pub fn python(&self, code: &str, args: &[&str]) -> String {
-        let out = Command::new(venv_bin("python"))
-            .arg("-c")
-            .arg(code)
-            .arg(&self.url)
-            .args(args)
-            .env("PYTHONPATH", repo_root().join("emulator"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let mut c = emulator_python();
+        c.arg("-c").arg(code).arg(&self.url).args(args);
+        stdout_of(&mut c, "python -c")
     }
 }
 
 /// Runs a test world's script (`crates/kirikae/tests/support/<script>`) with the emulator's
-/// package importable; its stdout, trimmed. A failing script fails the test with its stderr.
+/// package importable; its stdout, trimmed. A failing script fails the test with its output.
 pub fn world_script(script: &str, args: &[&str]) -> String {
-    let out = Command::new(venv_bin("python"))
-        .arg(
-            repo_root()
-                .join("crates/kirikae/tests/support")
-                .join(script),
-        )
-        .args(args)
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let mut c = emulator_python();
+    c.arg(
+        repo_root()
+            .join("crates/kirikae/tests/support")
+            .join(script),
+    )
+    .args(args);
+    stdout_of(&mut c, &format!("{script} {args:?}"))
 }
 
 /// The current MFA code of the story's person.
 pub fn totp(dir: &Path) -> String {
-    let out = Command::new(venv_bin("python"))
-        .args(["-m", "kirikae_emulator", "totp"])
-        .arg(dir.join("mfa.secret"))
-        .env("PYTHONPATH", repo_root().join("emulator"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let mut c = emulator_python();
+    c.args(["-m", "kirikae_emulator", "totp"])
+        .arg(dir.join("mfa.secret"));
+    stdout_of(&mut c, "kirikae_emulator totp")
+}
+
+/// The project's Python (`.venv`) with the emulator's package importable.
+pub fn emulator_python() -> Command {
+    let mut c = Command::new(venv_bin("python"));
+    c.env("PYTHONPATH", repo_root().join("emulator"));
+    c
+}
+
+/// The command's stdout, trimmed; a failing command fails the test with its output.
+pub fn stdout_of(c: &mut Command, what: &str) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
