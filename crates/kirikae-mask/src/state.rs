@@ -200,12 +200,29 @@ impl StateDir {
         }
     }
 
+    /// Replaces `run.json` whole: written to a temporary file of its own (two writers at once
+    /// never share one), flushed to disk, then renamed over it, so a crash leaves the old file
+    /// or the new one. Writers that must not overtake each other serialise themselves
+    /// (`Shared::save_info` holds the run's info while it writes).
     pub fn write_run(&self, info: &RunInfo) -> StateResult<()> {
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let p = self.run_file();
-        let tmp = self.path.join("run.json.tmp");
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self
+            .path
+            .join(format!("run.json.{}.{n}.tmp", std::process::id()));
         let text = serde_json::to_string_pretty(info).map_err(|e| err(&p, e))?;
-        write_private(&tmp, text.as_bytes())?;
-        std::fs::rename(&tmp, &p).map_err(|e| err(&p, e))
+        let written = write_private(&tmp, text.as_bytes())
+            .and_then(|()| {
+                std::fs::File::open(&tmp)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| err(&tmp, e))
+            })
+            .and_then(|()| std::fs::rename(&tmp, &p).map_err(|e| err(&p, e)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// Starts a new run: the old journal and fingerprints go.
@@ -761,6 +778,35 @@ mod tests {
             [1, 3, 5, 9],
             "buckets of one (all values in the first: their top bits are 0)"
         );
+    }
+
+    #[test]
+    fn run_json_written_from_several_threads_at_once_is_whole_and_leaves_no_temporary_file() {
+        // Before: every writer used run.json.tmp, and one writer's rename took another's file
+        // (the load path failed with "run.json: No such file or directory").
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(dir.path()).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let state = &state;
+                s.spawn(move || {
+                    for i in 0..40u64 {
+                        let mut info = RunInfo::default();
+                        info.rows_before.insert(format!("t{t}"), i);
+                        state.write_run(&info).unwrap();
+                    }
+                });
+            }
+        });
+        let info = state.read_run().unwrap().expect("run.json is there");
+        assert_eq!(info.rows_before.len(), 1);
+        assert_eq!(info.rows_before.values().next(), Some(&39));
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

@@ -86,8 +86,11 @@ impl Shared {
         }
     }
 
+    /// Writes the run's info to `run.json`. The info stays locked while it is written: two
+    /// tasks saving at once (a table's sealing beside another table's copy) must not land an
+    /// older snapshot over a newer one.
     pub(crate) fn save_info(&self) -> Result<(), StateError> {
-        let info = self.info.lock().map(|i| i.clone()).unwrap_or_default();
+        let info = self.info.lock().unwrap_or_else(|p| p.into_inner());
         self.state.write_run(&info)
     }
 }
