@@ -212,13 +212,19 @@ impl StateDir {
             .path
             .join(format!("run.json.{}.{n}.tmp", std::process::id()));
         let text = serde_json::to_string_pretty(info).map_err(|e| err(&p, e))?;
-        let written = write_private(&tmp, text.as_bytes())
-            .and_then(|()| {
-                std::fs::File::open(&tmp)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|e| err(&tmp, e))
-            })
-            .and_then(|()| std::fs::rename(&tmp, &p).map_err(|e| err(&p, e)));
+        let written = open_private(
+            &tmp,
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true),
+        )
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| err(&tmp, e))
+        })
+        .and_then(|()| std::fs::rename(&tmp, &p).map_err(|e| err(&p, e)));
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }

@@ -6,9 +6,9 @@
 //! masked on a blocking thread and the ones before that are loaded (on MySQL/MariaDB on
 //! `--parallel` connections: the run's own and more of their own). Each chunk's load and its
 //! progress row commit together, in read order, so `--resume` starts after the last committed
-//! chunk and no row is loaded twice. Fingerprints of a chunk are appended to the state directory before its commit;
-//! a chunk redone after a crash appends them again, which the sealed (sorted, deduplicated)
-//! files absorb.
+//! chunk and no row is loaded twice. Fingerprints of a chunk are appended to the state directory
+//! before its commit; a chunk redone after a crash appends them again, which the sealed (sorted,
+//! deduplicated) files absorb.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
