@@ -197,17 +197,9 @@ pub fn admin(dialect: Dialect, sql: &str) {
 
 /// [`admin`] on another server (the TLS pair, [`tls_servers`]).
 pub fn admin_on(server: &Server, dialect: Dialect, sql: &str) {
-    let out = match dialect {
-        Dialect::MySql => std::process::Command::new("mariadb")
-            .args(server.cli_args(dialect))
-            .args(["-e", sql])
-            .output(),
-        Dialect::Postgres => std::process::Command::new("psql")
-            .args(server.cli_args(dialect))
-            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
-            .output(),
-    }
-    .expect("the mariadb / psql client runs");
+    let out = admin_client(server, dialect, sql)
+        .output()
+        .expect("the mariadb / psql client runs");
     assert!(
         out.status.success(),
         "{sql}: {}(server {}:{}; is it running? scripts/db status)",
@@ -215,6 +207,18 @@ pub fn admin_on(server: &Server, dialect: Dialect, sql: &str) {
         server.host,
         server.port
     );
+}
+
+/// The engine's command-line client (`mariadb` / `psql`) running `sql` on the server as its
+/// admin user (PostgreSQL: in database `postgres`, stopping at the first error).
+fn admin_client(server: &Server, dialect: Dialect, sql: &str) -> std::process::Command {
+    let (client, run): (&str, &[&str]) = match dialect {
+        Dialect::MySql => ("mariadb", &["-e"]),
+        Dialect::Postgres => ("psql", &["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc"]),
+    };
+    let mut c = std::process::Command::new(client);
+    c.args(server.cli_args(dialect)).args(run).arg(sql);
+    c
 }
 
 static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -396,21 +400,20 @@ pub fn wait_within(
 
 /// What a hung command and the servers were doing, for the test's failure: the process's
 /// threads (gdb, where the machine has it), the statements on both private servers and the free
-/// disk space (MariaDB waits, rather than fails, while its disk is full).
+/// disk space (a server whose disk is full may wait for space rather than fail).
 fn hang_diagnosis(pid: u32) -> String {
-    let run = |program: &str, args: &[&str]| -> String {
-        match std::process::Command::new(program)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-        {
+    let output = |c: &mut std::process::Command| -> String {
+        match c.stdin(std::process::Stdio::null()).output() {
             Ok(o) => format!(
                 "{}{}",
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr)
             ),
-            Err(e) => format!("({program} does not run: {e})\n"),
+            Err(e) => format!("({:?} does not run: {e})\n", c.get_program()),
         }
+    };
+    let run = |program: &str, args: &[&str]| -> String {
+        output(std::process::Command::new(program).args(args))
     };
     let pid = pid.to_string();
     let mut text = String::from("== its threads (gdb)\n");
@@ -442,20 +445,8 @@ fn hang_diagnosis(pid: u32) -> String {
         }) else {
             continue;
         };
-        let mut args = server.cli_args(dialect);
-        match dialect {
-            Dialect::MySql => args.extend(["-e".to_string(), sql.to_string()]),
-            Dialect::Postgres => {
-                args.extend(["-d", "postgres", "-c", sql].map(String::from));
-            }
-        }
-        let client = match dialect {
-            Dialect::MySql => "mariadb",
-            Dialect::Postgres => "psql",
-        };
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         text += &format!("== statements on {}:{}\n", server.host, server.port);
-        text += &run(client, &args);
+        text += &output(&mut admin_client(&server, dialect, sql));
     }
     text += "== free disk space\n";
     text += &run("df", &["-h", env!("CARGO_MANIFEST_DIR"), "/tmp"]);
