@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 
 use common::{tls_servers, TestDb};
-use kirikae_mask::db::{Conn, DbError, DbUrl, TlsMode, TlsProblem};
+use kirikae_mask::db::{Conn, DbError, DbUrl, LoadData, TlsMode, TlsProblem};
 use kirikae_mask::transform::Dialect;
 
 const BOTH: [Dialect; 2] = [Dialect::MySql, Dialect::Postgres];
@@ -395,7 +395,11 @@ async fn bulk_loads_work_over_verified_tls() {
             );
         }
         let loaded = conn
-            .load("t", &["id".into(), "v".into()], data.into())
+            .load(
+                "t",
+                &["id".into(), "v".into()],
+                &LoadData::Text(data.into()),
+            )
             .await
             .unwrap();
         assert_eq!(loaded, 5000);

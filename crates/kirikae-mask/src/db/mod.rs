@@ -2,15 +2,18 @@
 //! URL, text queries, bulk loading, and the live schema (introspection). Every other module
 //! talks to the server through [`Conn`], so tests point it at the real local databases.
 //!
-//! Values travel as text in both directions (MySQL's text protocol, PostgreSQL's simple query
-//! protocol and COPY text format): that text is what the transforms' Rust forms see, and it is
-//! the same canonical text the SQL forms are written against (`Dialect::as_text`).
+//! Values travel as text (MySQL's text protocol, PostgreSQL's simple query protocol and COPY
+//! text format): that text is what the transforms' Rust forms see, and it is the same canonical
+//! text the SQL forms are written against (`Dialect::as_text`). The one exception is the load
+//! path's writes on PostgreSQL, in the binary COPY format where the column types allow
+//! ([`pg_binary`]): the server's text parsing was a large part of its time.
 //!
 //! Connections use TLS as the URL's `sslmode=` / `ssl-mode=` says ([`tls`]); the password comes
 //! from the URL or [`DbUrl::with_password`] and never appears in what a [`DbUrl`] or an error
 //! shows.
 
 pub mod mysql;
+pub mod pg_binary;
 pub mod postgres;
 pub mod progress;
 pub mod tls;
@@ -915,15 +918,14 @@ impl Conn {
         self.count(&sql).await
     }
 
-    /// Bulk-loads rows in the text format both engines share (tab-separated, `\N` for NULL,
-    /// backslash escapes; see [`encode_text_row`]) into `table`'s `columns`: MySQL
-    /// `LOAD DATA LOCAL INFILE`, PostgreSQL `COPY ... FROM STDIN`.
+    /// Bulk-loads rows into `table`'s `columns`: MySQL `LOAD DATA LOCAL INFILE`, PostgreSQL
+    /// `COPY ... FROM STDIN`, in the format `data` says ([`LoadData`]).
     /// `data` is shared, not copied: a transaction run again loads the same bytes.
     pub async fn load(
         &mut self,
         table: &str,
         columns: &[String],
-        data: bytes::Bytes,
+        data: &LoadData,
     ) -> DbResult<u64> {
         let d = self.dialect();
         let cols: Vec<String> = columns.iter().map(|c| d.ident(c)).collect();
@@ -932,6 +934,14 @@ impl Conn {
             Conn::My { conn, .. } => {
                 use futures_util::StreamExt;
                 use mysql_async::prelude::Queryable;
+                let data = match data {
+                    LoadData::Text(data) => data.clone(),
+                    LoadData::PgBinary(_) => {
+                        return Err(DbError::Other(
+                            "PostgreSQL's binary COPY format cannot be loaded into MySQL".into(),
+                        ))
+                    }
+                };
                 conn.set_infile_handler(async move {
                     Ok(futures_util::stream::iter([Ok(data)]).boxed())
                 });
@@ -967,7 +977,15 @@ impl Conn {
             }
             Conn::Pg { client, .. } => {
                 use futures_util::SinkExt;
-                let sql = format!("COPY {} ({}) FROM STDIN", d.ident(table), cols.join(", "));
+                let (data, format) = match data {
+                    LoadData::Text(data) => (data.clone(), ""),
+                    LoadData::PgBinary(data) => (data.clone(), " (FORMAT binary)"),
+                };
+                let sql = format!(
+                    "COPY {} ({}) FROM STDIN{format}",
+                    d.ident(table),
+                    cols.join(", ")
+                );
                 let r: Result<u64, tokio_postgres::Error> = async {
                     let sink = client.copy_in::<_, bytes::Bytes>(&sql).await?;
                     futures_util::pin_mut!(sink);
@@ -1074,6 +1092,36 @@ pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
             }
             s
         }
+    }
+}
+
+/// Rows encoded for [`Conn::load`].
+#[derive(Debug, Clone)]
+pub enum LoadData {
+    /// The text format both engines share ([`encode_text_fields`]).
+    Text(bytes::Bytes),
+    /// PostgreSQL's binary COPY format ([`pg_binary`]).
+    PgBinary(bytes::Bytes),
+}
+
+/// How a table's rows are encoded for [`Conn::load`]: PostgreSQL's binary format when every
+/// column's type has a codec ([`pg_binary::Codec`]), else text.
+#[derive(Debug, Clone)]
+pub enum LoadFormat {
+    Text,
+    PgBinary(Vec<pg_binary::Codec>),
+}
+
+impl LoadFormat {
+    /// The format in which `columns` of `table` are loaded.
+    pub async fn of(conn: &mut Conn, table: &str, columns: &[String]) -> DbResult<LoadFormat> {
+        Ok(match conn.dialect() {
+            Dialect::MySql => LoadFormat::Text,
+            Dialect::Postgres => match pg_binary::codecs(conn, table, columns).await? {
+                Some(codecs) => LoadFormat::PgBinary(codecs),
+                None => LoadFormat::Text,
+            },
+        })
     }
 }
 

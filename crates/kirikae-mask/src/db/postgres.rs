@@ -36,7 +36,7 @@ fn id(s: &str) -> String {
 }
 
 /// `'table'::regclass` for a table of the current schema.
-fn regclass(table: &str) -> String {
+pub(super) fn regclass(table: &str) -> String {
     format!("{}::regclass", lit(&id(table)))
 }
 

@@ -11,13 +11,14 @@
 //! deduplicated) files absorb.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::error::RunError;
 use super::shared::{report_progress, transaction, Shared};
 use crate::db::progress::{self, ProgressState};
-use crate::db::{self, Conn, DbError, FlatRows};
+use crate::db::{self, pg_binary, Conn, DbError, FlatRows, LoadData, LoadFormat};
 use crate::fingerprint::{self, row_fingerprint, value_fingerprint};
 use crate::plan::{self, TablePlan};
 use crate::prf::Prf;
@@ -27,7 +28,7 @@ use crate::transform::{Dialect, RowView, Transform};
 
 /// One chunk, masked and encoded for the loader.
 struct Masked {
-    data: Vec<u8>,
+    data: LoadData,
     rows: u64,
     /// The chunk's last key (texts).
     last: Vec<String>,
@@ -47,13 +48,56 @@ struct Masker {
     masked: Vec<(usize, Arc<dyn Transform>, bool)>,
     prf: Prf,
     fp_prf: state::Fingerprinter,
+    /// How the new table takes its rows.
+    format: LoadFormat,
 }
 
 impl Masker {
+    /// Masks a chunk and encodes it for its load: in PostgreSQL's binary format where the new
+    /// table's types allow, as text where they do not or where a value of this chunk is not
+    /// one its codec takes as written (the chunk is then masked again, as text).
     fn mask(&self, rows: FlatRows, n: u64) -> Masked {
-        let nk = self.key_len;
+        if let LoadFormat::PgBinary(codecs) = &self.format {
+            let mut data = Vec::with_capacity(rows.size().0 + rows.size().1 * 4 + 1024);
+            pg_binary::begin(&mut data);
+            let masked = self.mask_into(&rows, n, data, |out, original, masked| {
+                pg_binary::encode_row(out, codecs, written(original, masked))
+            });
+            if let Ok((mut data, m)) = masked {
+                pg_binary::end(&mut data);
+                return Masked {
+                    data: LoadData::PgBinary(data.into()),
+                    ..m
+                };
+            }
+        }
         // The encoded rows are about as long as the text read, plus escapes and separators.
-        let mut data = Vec::with_capacity(rows.size().0 + rows.size().1 * 2 + 1024);
+        let data = Vec::with_capacity(rows.size().0 + rows.size().1 * 2 + 1024);
+        let Ok((data, m)) = self.mask_into(&rows, n, data, |out, original, masked| {
+            db::encode_text_fields(out, written(original, masked));
+            Ok::<(), Infallible>(())
+        });
+        Masked {
+            data: LoadData::Text(data.into()),
+            ..m
+        }
+    }
+
+    /// Masks the chunk's rows, appending each to `data` by `encode`, and takes the
+    /// fingerprints of their originals; gives the data and the chunk (whose own `data` is left
+    /// empty), or the first error of `encode`.
+    fn mask_into<E>(
+        &self,
+        rows: &FlatRows,
+        n: u64,
+        mut data: Vec<u8>,
+        mut encode: impl FnMut(
+            &mut Vec<u8>,
+            &[Option<&str>],
+            &[Option<Option<String>>],
+        ) -> Result<(), E>,
+    ) -> Result<(Vec<u8>, Masked), E> {
+        let nk = self.key_len;
         let mut fingerprints: Vec<(Vec<u64>, Vec<u64>)> = self
             .masked
             .iter()
@@ -94,27 +138,35 @@ impl Masker {
                 };
                 slots[*i] = Some(value);
             }
-            db::encode_text_fields(
-                &mut data,
-                original.iter().zip(&slots).map(|(o, m)| match m {
-                    Some(m) => m.as_deref(),
-                    None => *o,
-                }),
-            );
+            encode(&mut data, &original, &slots)?;
         }
         // The loop left the last row's key in `key`.
         let last = key
             .iter()
             .map(|v| v.unwrap_or_default().to_string())
             .collect();
-        Masked {
+        Ok((
             data,
-            rows: rows.len() as u64,
-            last,
-            fingerprints,
-            more: rows.len() as u64 == n,
-        }
+            Masked {
+                data: LoadData::Text(bytes::Bytes::new()),
+                rows: rows.len() as u64,
+                last,
+                fingerprints,
+                more: rows.len() as u64 == n,
+            },
+        ))
     }
+}
+
+/// A row's values as written: each masked column's masked value, the others' originals.
+fn written<'a>(
+    original: &'a [Option<&'a str>],
+    masked: &'a [Option<Option<String>>],
+) -> impl Iterator<Item = Option<&'a str>> + 'a {
+    original.iter().zip(masked).map(|(o, m)| match m {
+        Some(m) => m.as_deref(),
+        None => *o,
+    })
 }
 
 /// A chunk being masked.
@@ -182,6 +234,7 @@ pub(crate) async fn copy(
         columns: columns.clone(),
         prf: shared.prf.clone(),
         fp_prf: shared.fp_prf.clone(),
+        format: LoadFormat::of(conn, new, &columns).await?,
     });
     // The reader: its own connection, one chunk ahead of the masking, two ahead of the load.
     let select: Vec<String> = columns
@@ -278,11 +331,10 @@ async fn load_chunks(conn: &mut Conn, l: &Loading<'_>) -> Result<(), RunError> {
             ProgressState::Copied
         };
         let last = (m.rows > 0).then_some(m.last.as_slice());
-        let data = bytes::Bytes::from(m.data);
         let committed = transaction!(conn, {
             db::work::relax_chunk_commit(conn).await?;
             if m.rows > 0 {
-                let loaded = conn.load(l.new, l.columns, data.clone()).await?;
+                let loaded = conn.load(l.new, l.columns, &m.data).await?;
                 if loaded != m.rows {
                     return Err(DbError::Other(format!(
                         "bulk load into {}: {loaded} rows were loaded of the {} read from {}",

@@ -9,7 +9,7 @@ use super::error::RunError;
 use super::rebuild;
 use super::shared::{report_progress, transaction, Shared};
 use crate::db::progress::{self, ProgressState};
-use crate::db::{self, Conn};
+use crate::db::{self, Conn, LoadData};
 use crate::plan::{self, Path, TablePlan, SRC, TMP_ALIAS};
 use crate::transform::{Dialect, RowView};
 
@@ -184,11 +184,11 @@ async fn stream_chunk(
             )
         })
         .collect();
-    let data = bytes::Bytes::from(data);
+    let data = LoadData::Text(data.into());
     let added = transaction!(conn, {
         db::work::relax_chunk_commit(conn).await?;
         conn.exec(&format!("DELETE FROM {}", d.ident(tmp))).await?;
-        conn.load(tmp, &tmp_cols, data.clone()).await?;
+        conn.load(tmp, &tmp_cols, &data).await?;
         let added = conn
             .exec_count(&format!(
                 "{insert_head} FROM {src} JOIN {} AS {TMP_ALIAS} ON {}",
