@@ -456,7 +456,6 @@ pub async fn verify(
     let fp_prf = key.fingerprinter(&info.salt);
     let mask_prf = key.prf();
     let mut conn = Conn::connect(url).await?;
-    let d = conn.dialect();
     let live = conn.introspect().await?;
     let problems = crate::check::check(rules, &live.schema);
     let mut findings = Vec::new();
@@ -490,20 +489,6 @@ pub async fn verify(
         if key.is_empty() {
             continue;
         }
-        let rows_after = conn.row_count(&table.name).await?;
-        let rows_before = info.rows_before.get(&table.name).copied();
-        if let Some(b) = rows_before {
-            if b != rows_after {
-                findings.push(Finding {
-                    id: "row_count_changed",
-                    table: table.name.clone(),
-                    column: None,
-                    count: b.abs_diff(rows_after),
-                    message: format!("{b} rows before masking, {rows_after} now"),
-                    sample_keys: Vec::new(),
-                });
-            }
-        }
         if info.in_place.contains(&table.name) && !info.rewritten.contains(&table.name) {
             findings.push(Finding {
                 id: "masked_in_place_not_rewritten",
@@ -517,74 +502,23 @@ pub async fn verify(
                 sample_keys: Vec::new(),
             });
         }
+        // The value pass reads the table on a connection of its own while the server counts its
+        // rows and checks its unique indexes and foreign keys on this one: the checks are the
+        // server's work (at 2M rows on PostgreSQL, 5.6 s after a 6 s pass), the pass mostly
+        // kirikae's.
         let pass = ValuePass::new(table, tr, &key, &info, &state, &fp_prf, &mask_prf)?;
-        let (column_findings, kept_findings, checked, scanned) = pass
-            .run(Conn::connect(url).await?, &table.name, &key, chunk)
-            .await?;
+        let rows_before = info.rows_before.get(&table.name).copied();
+        let (values, constraints) = tokio::join!(
+            async {
+                pass.run(Conn::connect(url).await?, &table.name, &key, chunk)
+                    .await
+            },
+            constraint_findings(&mut conn, table, rows_before),
+        );
+        let (column_findings, kept_findings, checked, scanned) = values?;
+        let (rows_after, constraint_findings) = constraints?;
         findings.extend(column_findings);
-        // Unique indexes and the primary key.
-        let mut uniques = table.unique.clone();
-        if !table.primary_key.is_empty() {
-            uniques.push(table.primary_key.clone());
-        }
-        for u in &uniques {
-            let cols: Vec<String> = u.iter().map(|c| d.ident(c)).collect();
-            let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-            let dups = conn
-                .count(&format!(
-                    "SELECT COUNT(*) FROM (SELECT {c} FROM {t} WHERE {nn} GROUP BY {c} HAVING COUNT(*) > 1) AS kirikae_dups",
-                    c = cols.join(", "),
-                    t = d.ident(&table.name),
-                    nn = not_null.join(" AND ")
-                ))
-                .await?;
-            if dups > 0 {
-                findings.push(Finding {
-                    id: "duplicate_in_unique_index",
-                    table: table.name.clone(),
-                    column: Some(u.join(", ")),
-                    count: dups,
-                    message: format!("{dups} values appear more than once"),
-                    sample_keys: Vec::new(),
-                });
-            }
-        }
-        for fk in &table.foreign_keys {
-            let on: Vec<String> = fk
-                .columns
-                .iter()
-                .zip(&fk.referenced_columns)
-                .map(|(c, p)| format!("c.{} = p.{}", d.ident(c), d.ident(p)))
-                .collect();
-            let nn: Vec<String> = fk
-                .columns
-                .iter()
-                .map(|c| format!("c.{} IS NOT NULL", d.ident(c)))
-                .collect();
-            let broken = conn
-                .count(&format!(
-                    "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
-                    d.ident(&table.name),
-                    d.ident(&fk.referenced_table),
-                    on.join(" AND "),
-                    nn.join(" AND "),
-                    d.ident(&fk.referenced_columns[0])
-                ))
-                .await?;
-            if broken > 0 {
-                findings.push(Finding {
-                    id: "broken_foreign_key",
-                    table: table.name.clone(),
-                    column: Some(fk.columns.join(", ")),
-                    count: broken,
-                    message: format!(
-                        "{broken} rows reference a missing {} row ({})",
-                        fk.referenced_table, fk.name
-                    ),
-                    sample_keys: Vec::new(),
-                });
-            }
-        }
+        findings.extend(constraint_findings);
         findings.extend(kept_findings);
         tables.push(TableCheck {
             table: table.name.clone(),
@@ -611,4 +545,93 @@ pub async fn verify(
     })?;
     state::write_private(&report_file, text.as_bytes())?;
     Ok(report)
+}
+
+/// What the server checks of a table after masking, in findings: its row count against the one
+/// before masking (`rows_before`), its unique indexes and primary key, its foreign keys. Gives
+/// the rows it has now, and the findings.
+async fn constraint_findings(
+    conn: &mut Conn,
+    table: &crate::schema::Table,
+    rows_before: Option<u64>,
+) -> Result<(u64, Vec<Finding>), VerifyError> {
+    let d = conn.dialect();
+    let mut findings = Vec::new();
+    let rows_after = conn.row_count(&table.name).await?;
+    if let Some(b) = rows_before {
+        if b != rows_after {
+            findings.push(Finding {
+                id: "row_count_changed",
+                table: table.name.clone(),
+                column: None,
+                count: b.abs_diff(rows_after),
+                message: format!("{b} rows before masking, {rows_after} now"),
+                sample_keys: Vec::new(),
+            });
+        }
+    }
+    // Unique indexes and the primary key.
+    let mut uniques = table.unique.clone();
+    if !table.primary_key.is_empty() {
+        uniques.push(table.primary_key.clone());
+    }
+    for u in &uniques {
+        let cols: Vec<String> = u.iter().map(|c| d.ident(c)).collect();
+        let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+        let dups = conn
+            .count(&format!(
+                "SELECT COUNT(*) FROM (SELECT {c} FROM {t} WHERE {nn} GROUP BY {c} HAVING COUNT(*) > 1) AS kirikae_dups",
+                c = cols.join(", "),
+                t = d.ident(&table.name),
+                nn = not_null.join(" AND ")
+            ))
+            .await?;
+        if dups > 0 {
+            findings.push(Finding {
+                id: "duplicate_in_unique_index",
+                table: table.name.clone(),
+                column: Some(u.join(", ")),
+                count: dups,
+                message: format!("{dups} values appear more than once"),
+                sample_keys: Vec::new(),
+            });
+        }
+    }
+    for fk in &table.foreign_keys {
+        let on: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.referenced_columns)
+            .map(|(c, p)| format!("c.{} = p.{}", d.ident(c), d.ident(p)))
+            .collect();
+        let nn: Vec<String> = fk
+            .columns
+            .iter()
+            .map(|c| format!("c.{} IS NOT NULL", d.ident(c)))
+            .collect();
+        let broken = conn
+            .count(&format!(
+                "SELECT COUNT(*) FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
+                d.ident(&table.name),
+                d.ident(&fk.referenced_table),
+                on.join(" AND "),
+                nn.join(" AND "),
+                d.ident(&fk.referenced_columns[0])
+            ))
+            .await?;
+        if broken > 0 {
+            findings.push(Finding {
+                id: "broken_foreign_key",
+                table: table.name.clone(),
+                column: Some(fk.columns.join(", ")),
+                count: broken,
+                message: format!(
+                    "{broken} rows reference a missing {} row ({})",
+                    fk.referenced_table, fk.name
+                ),
+                sample_keys: Vec::new(),
+            });
+        }
+    }
+    Ok((rows_after, findings))
 }

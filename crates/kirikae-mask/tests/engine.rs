@@ -906,3 +906,42 @@ secret = { transform = "hash", length = 12 }
         assert_ne!(a[2], b[2]);
     }
 }
+
+/// What the server checks after masking is reported beside the value pass (they run at once): a
+/// row added since the run (the row count) that references a missing row (written with the
+/// foreign key checks off, as MySQL allows) gives both findings, with the value pass's own
+/// verdict unchanged.
+#[tokio::test]
+async fn verify_reports_row_counts_and_broken_references_on_mariadb() {
+    let db = TestDb::new(Dialect::MySql, "checks");
+    setup(&db).await;
+    let rules = rules(r#"{ transform = "card" }"#);
+    let (state, _) = mask(&db, &rules, 2, PathChoice::Auto).await;
+    let clean =
+        kirikae_mask::verify::verify(&db.db_url(), &rules, Some(key()), state.path(), None, 2)
+            .await
+            .unwrap();
+    assert!(clean.ok, "{:#?}", clean.findings);
+    db.exec(
+        "SET SESSION foreign_key_checks = 0;\nINSERT INTO orders (customer_id, email, amount) VALUES (999, 'orphan@example.com', 1.00);",
+    )
+    .await;
+    let v = kirikae_mask::verify::verify(&db.db_url(), &rules, Some(key()), state.path(), None, 2)
+        .await
+        .unwrap();
+    let mut found: Vec<(&str, &str, u64)> = v
+        .findings
+        .iter()
+        .map(|f| (f.id, f.table.as_str(), f.count))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("broken_foreign_key", "orders", 1),
+            ("row_count_changed", "orders", 1)
+        ],
+        "{:#?}",
+        v.findings
+    );
+}
