@@ -60,32 +60,39 @@ impl Masker {
         if let LoadFormat::PgBinary(codecs) = &self.format {
             let mut data = Vec::with_capacity(rows.size().0 + rows.size().1 * 4 + 1024);
             pg_binary::begin(&mut data);
-            let masked = self.mask_into(&rows, n, data, |out, original, masked| {
-                pg_binary::encode_row(out, codecs, written(original, masked))
-            });
-            if let Ok((mut data, m)) = masked {
-                pg_binary::end(&mut data);
-                return Masked {
-                    data: LoadData::PgBinary(data.into()),
-                    ..m
-                };
+            let binary = self.mask_into(
+                &rows,
+                n,
+                data,
+                |out, original, masked| {
+                    pg_binary::encode_row(out, codecs, written(original, masked))
+                },
+                |mut data| {
+                    pg_binary::end(&mut data);
+                    LoadData::PgBinary(data.into())
+                },
+            );
+            if let Ok(m) = binary {
+                return m;
             }
         }
         // The encoded rows are about as long as the text read, plus escapes and separators.
         let data = Vec::with_capacity(rows.size().0 + rows.size().1 * 2 + 1024);
-        let Ok((data, m)) = self.mask_into(&rows, n, data, |out, original, masked| {
-            db::encode_text_fields(out, written(original, masked));
-            Ok::<(), Infallible>(())
-        });
-        Masked {
-            data: LoadData::Text(data.into()),
-            ..m
-        }
+        let Ok(m) = self.mask_into(
+            &rows,
+            n,
+            data,
+            |out, original, masked| {
+                db::encode_text_fields(out, written(original, masked));
+                Ok::<(), Infallible>(())
+            },
+            |data| LoadData::Text(data.into()),
+        );
+        m
     }
 
-    /// Masks the chunk's rows, appending each to `data` by `encode`, and takes the
-    /// fingerprints of their originals; gives the data and the chunk (whose own `data` is left
-    /// empty), or the first error of `encode`.
+    /// Masks the chunk's rows, appending each to `data` by `encode` (which `finish` closes),
+    /// and takes the fingerprints of their originals; stops at the first error of `encode`.
     fn mask_into<E>(
         &self,
         rows: &FlatRows,
@@ -96,7 +103,8 @@ impl Masker {
             &[Option<&str>],
             &[Option<Option<String>>],
         ) -> Result<(), E>,
-    ) -> Result<(Vec<u8>, Masked), E> {
+        finish: impl FnOnce(Vec<u8>) -> LoadData,
+    ) -> Result<Masked, E> {
         let nk = self.key_len;
         let mut fingerprints: Vec<(Vec<u64>, Vec<u64>)> = self
             .masked
@@ -145,16 +153,13 @@ impl Masker {
             .iter()
             .map(|v| v.unwrap_or_default().to_string())
             .collect();
-        Ok((
-            data,
-            Masked {
-                data: LoadData::Text(bytes::Bytes::new()),
-                rows: rows.len() as u64,
-                last,
-                fingerprints,
-                more: rows.len() as u64 == n,
-            },
-        ))
+        Ok(Masked {
+            data: finish(data),
+            rows: rows.len() as u64,
+            last,
+            fingerprints,
+            more: rows.len() as u64 == n,
+        })
     }
 }
 
