@@ -25,6 +25,7 @@
 //! assert_eq!(a.unwrap().len(), 12);
 //! ```
 
+pub mod calendar;
 pub mod check;
 pub mod db;
 pub mod detect;

@@ -11,6 +11,7 @@
 //! `infinity`, a year BC) makes its chunk go as text: the server reads it as it always did.
 
 use super::{Conn, DbResult};
+use crate::calendar::{days_from_civil, days_in_month};
 
 /// How one column's text becomes its binary form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,17 +156,6 @@ fn digits(s: &[u8]) -> Option<i64> {
     Some(s.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
 }
 
-/// Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Days from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
 const PG_EPOCH_DAYS: i64 = 10_957;
 
@@ -180,15 +170,6 @@ fn date_days(s: &str) -> Option<i32> {
         return None;
     }
     i32::try_from(days_from_civil(y, m, d) - PG_EPOCH_DAYS).ok()
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        4 | 6 | 9 | 11 => 30,
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        _ => 31,
-    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]` as microseconds from 2000-01-01 00:00:00; `None` for
