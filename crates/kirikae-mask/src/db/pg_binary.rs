@@ -1,6 +1,6 @@
 //! PostgreSQL's binary COPY format, for the load path's writes: the server then parses no text
-//! (at 10M rows of the benchmark's table, `COPY ... FROM` a binary file took 35-41 s of the
-//! server's time against 47-52 s for the same rows as text; bench/mask/RESULTS.md).
+//! (at 10M rows of the benchmark's table the load path's server CPU fell by 14-16 % and its time
+//! by 11-13 %, alternated runs in bench/mask/RESULTS.md).
 //!
 //! Values still come to kirikae as text (what the transforms see, see [`super`]), and each is
 //! turned into its column's binary form here, for the types where that is exact: the text types
