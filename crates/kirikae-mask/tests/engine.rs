@@ -173,7 +173,9 @@ async fn mask_and_verify(d: Dialect, card_rule: &str, choice: PathChoice, expect
                 "CREATE ROLE {role};\nGRANT SELECT, UPDATE (status) ON customers TO {role};\n\
                  ALTER TABLE customers ENABLE ROW LEVEL SECURITY;\n\
                  CREATE POLICY not_hidden ON customers FOR SELECT TO {role} USING (status <> 'hidden');\n\
-                 GRANT SELECT ON customer_emails TO {role};"
+                 GRANT SELECT ON customer_emails TO {role};\n\
+                 ALTER TABLE customers SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.05, \
+                 toast.autovacuum_enabled = false);"
             ))
             .await
         }
@@ -298,6 +300,24 @@ async fn mask_and_verify(d: Dialect, card_rule: &str, choice: PathChoice, expect
             .await
             .unwrap();
         assert_ne!(stats.as_deref(), Some("0"), "customers was analyzed");
+        // Its storage parameters (and its TOAST table's) are the original's, autovacuum on as
+        // there (it was off for the load), and it was vacuumed before the swap.
+        let parameters = conn
+            .value(
+                "SELECT array_to_string(c.reloptions, ',') || ' / ' || \
+                 array_to_string(t.reloptions, ',') || ' / ' || s.vacuum_count \
+                 FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid \
+                 JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'customers'::regclass",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            parameters.as_deref(),
+            Some(
+                "fillfactor=80,autovacuum_vacuum_scale_factor=0.05 / autovacuum_enabled=false / 1"
+            ),
+            "storage parameters, and one vacuum"
+        );
         let kept = conn
             .value(&format!(
                 "SELECT has_table_privilege('{role}', 'customer_emails', 'SELECT')::text || ' ' || \

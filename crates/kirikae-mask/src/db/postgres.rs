@@ -6,6 +6,9 @@
 //! - columns, defaults, CHECK constraints, indexes, comments, identity: `CREATE TABLE new
 //!   (LIKE t INCLUDING ALL)`; after the renames the new table's indexes (and so its primary key
 //!   and unique constraints) take the original names;
+//! - storage parameters (`fillfactor`, `autovacuum_*`, the TOAST table's `toast.*`), which
+//!   `LIKE` leaves out: `WITH (...)` from the original's `reloptions` (autovacuum is off during
+//!   the load and set back before the swap);
 //! - foreign keys of t and of other tables pointing at t (PostgreSQL follows the table's oid,
 //!   not its name, so they are recreated from `pg_get_constraintdef` taken before the renames);
 //! - triggers (`pg_get_triggerdef`), owner, table privileges (`relacl`) and column privileges
@@ -161,14 +164,77 @@ fn kind_of(typname: &str, scale: Option<&str>) -> ColumnKind {
     }
 }
 
-/// Creates the empty rebuilt table.
+/// Creates the empty rebuilt table with the original's storage parameters (`LIKE` copies
+/// none of them), but autovacuum off while its rows go in: the inserts would start a vacuum of
+/// the table being loaded, which competes with the load for the server ([`settle_new`] gives
+/// the original's setting back).
 pub async fn create_new(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
+    let mut with: Vec<String> = storage_parameters(conn, table)
+        .await?
+        .iter()
+        .filter(|(name, _)| name != AUTOVACUUM)
+        .map(|(name, value)| parameter(name, value))
+        .collect();
+    with.push(parameter(AUTOVACUUM, "false"));
     conn.exec(&format!(
-        "CREATE TABLE {} (LIKE {} INCLUDING ALL)",
+        "CREATE TABLE {} (LIKE {} INCLUDING ALL) WITH ({})",
         id(new),
-        id(table)
+        id(table),
+        with.join(", ")
     ))
     .await
+}
+
+/// The storage parameter [`create_new`] turns off for the load.
+const AUTOVACUUM: &str = "autovacuum_enabled";
+
+/// Once the rebuilt table's rows and indexes are in, before the swap: autovacuum as the original
+/// has it, then `VACUUM (ANALYZE)`. The table swapped in has its statistics and visibility map,
+/// and no vacuum of all its rows, started by their inserts, runs just after the swap (at 10M rows
+/// one ran through the whole of the first `verify`). Run again on resume, it does the same.
+pub async fn settle_new(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
+    let original = storage_parameters(conn, table).await?;
+    let autovacuum = match original.iter().find(|(name, _)| name == AUTOVACUUM) {
+        Some((name, value)) => format!("SET ({})", parameter(name, value)),
+        None => format!("RESET ({})", id(AUTOVACUUM)),
+    };
+    conn.exec(&format!("ALTER TABLE {} {autovacuum}", id(new)))
+        .await?;
+    conn.exec(&format!("VACUUM (ANALYZE) {}", id(new))).await
+}
+
+/// The storage parameters (`reloptions`) of a table and of its TOAST table (named `toast.x`),
+/// as (name, value).
+async fn storage_parameters(conn: &mut Conn, table: &str) -> DbResult<Vec<(String, String)>> {
+    let rows = conn
+        .rows(&format!(
+            "SELECT array_to_string(c.reloptions, E'\\x1f'), array_to_string(t.reloptions, E'\\x1f') \
+             FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = {}",
+            regclass(table)
+        ))
+        .await?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let of = |i: usize, prefix: &str| {
+        split(&row.get(i).cloned().flatten())
+            .into_iter()
+            .filter_map(|o| {
+                let (name, value) = o.split_once('=')?;
+                Some((format!("{prefix}{name}"), value.to_string()))
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut all = of(0, "");
+    all.extend(of(1, "toast."));
+    Ok(all)
+}
+
+/// `name = 'value'` for `WITH (...)` and `SET (...)`; `toast.name` for the TOAST table's.
+fn parameter(name: &str, value: &str) -> String {
+    let name = match name.split_once('.') {
+        Some((space, name)) => format!("{}.{}", id(space), id(name)),
+        None => id(name),
+    };
+    format!("{name} = {}", lit(value))
 }
 
 /// The secondary indexes of a table: (index name, shape, `pg_get_indexdef`, the definition of

@@ -76,14 +76,15 @@ pub async fn relax_chunk_commit(conn: &mut Conn) -> DbResult<()> {
     }
 }
 
-/// Gathers the table's statistics for the query planner.
-pub async fn analyze(conn: &mut Conn, table: &str) -> DbResult<()> {
+/// The new table a copy path filled, once its rows and indexes are in, before the swap: its
+/// statistics for the query planner, and on PostgreSQL the original's autovacuum setting and a
+/// vacuum ([`super::postgres::settle_new`]).
+pub async fn settle_new(conn: &mut Conn, table: &str, new: &str) -> DbResult<()> {
     let d = conn.dialect();
-    let analyze = match d {
-        Dialect::MySql => "ANALYZE TABLE",
-        Dialect::Postgres => "ANALYZE",
-    };
-    conn.exec(&format!("{analyze} {}", d.ident(table))).await
+    match d {
+        Dialect::MySql => conn.exec(&format!("ANALYZE TABLE {}", d.ident(new))).await,
+        Dialect::Postgres => super::postgres::settle_new(conn, table, new).await,
+    }
 }
 
 /// `INSERT ... OVERRIDING SYSTEM VALUE` on PostgreSQL (identity columns keep their values).

@@ -30,7 +30,8 @@ pub(super) fn source(d: Dialect, plan: &TablePlan) -> String {
 }
 
 /// Builds on the rebuilt table the secondary indexes its copy went without (each in one sorted
-/// pass), and gathers its statistics, before the swap. Looks before it acts: a resumed run
+/// pass), and settles it ([`db::work::settle_new`]: statistics, and on PostgreSQL autovacuum
+/// as the original's and a vacuum), before the swap. Looks before it acts: a resumed run
 /// builds only what is missing, and nothing once the swap has renamed the new table.
 pub(super) async fn build_indexes(
     conn: &mut Conn,
@@ -47,8 +48,8 @@ pub(super) async fn build_indexes(
     }
     // The swapped-in table would start without the original's statistics (on PostgreSQL none
     // at all until autovacuum gets to it), and the application's queries would be planned
-    // without them.
-    db::work::analyze(conn, new).await?;
+    // without them; on PostgreSQL it is vacuumed too.
+    db::work::settle_new(conn, table, new).await?;
     Ok(())
 }
 
